@@ -1,1 +1,111 @@
-//! placeholder
+//! The store: where rows are written and SQL is answered.
+//!
+//! Only this crate knows a database. It owns the table definitions and the DDL
+//! for each dialect, the `Store` trait that the server and CLI use, the
+//! embedded DuckDB backend, migrations, and the credential records. It holds
+//! no business logic: analyses send SQL through `Store::query`.
+//!
+//! Invariants: `Store::write` returns only after the rows are committed
+//! durably; `run_user_sql` never runs SQL that the guard has not accepted.
+
+pub mod credentials;
+pub mod duck;
+pub mod schema;
+
+use std::time::Duration;
+
+use exos_core::Batch;
+use serde::Serialize;
+
+pub use credentials::{Credential, CredentialKind};
+pub use duck::{DuckOptions, DuckStore};
+pub use exos_sqlguard::Dialect;
+
+/// Everything that can go wrong in a store, with a message fit for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("query rejected: {0}")]
+    Rejected(#[from] exos_sqlguard::GuardError),
+    #[error("query timed out after {0:?}; narrow the time range or add filters")]
+    Timeout(Duration),
+    #[error("query failed: {0}")]
+    Query(String),
+    #[error("write failed: {0}")]
+    Write(String),
+    #[error("store is in use by another process ({path}): stop the running `exos serve` or use its HTTP API")]
+    Locked { path: String },
+    #[error("store failed: {0}")]
+    Other(String),
+}
+
+/// Limits applied to one user query.
+#[derive(Debug, Clone)]
+pub struct QueryLimits {
+    /// Rows returned at most; the result says when more existed.
+    pub max_rows: usize,
+    /// Wall time after which the query is interrupted.
+    pub timeout: Duration,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self { max_rows: 10_000, timeout: Duration::from_secs(30) }
+    }
+}
+
+/// A result column: name and database type name.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ColumnInfo {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+}
+
+/// A query result as the SQL API returns it.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct QueryResult {
+    pub columns: Vec<ColumnInfo>,
+    pub rows: Vec<Vec<serde_json::Value>>,
+    pub row_count: usize,
+    /// True when the query produced more rows than `max_rows`.
+    pub truncated: bool,
+    pub elapsed_ms: f64,
+}
+
+/// The operations every store backend offers.
+pub trait Store: Send + Sync + 'static {
+    /// Returns the SQL dialect of this backend.
+    fn dialect(&self) -> Dialect;
+
+    /// Writes all rows of the batch in one transaction; returns once they are durable.
+    fn write(&self, batch: &Batch) -> Result<(), StoreError>;
+
+    /// Runs SQL the guard accepted, under the given limits.
+    fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError>;
+
+    /// Writes buffered state to the main file (DuckDB: `CHECKPOINT`), for clean shutdowns.
+    fn checkpoint(&self) -> Result<(), StoreError>;
+
+    /// Lists every credential, revoked ones included.
+    fn credentials(&self) -> Result<Vec<Credential>, StoreError>;
+
+    /// Stores a new credential, or replaces the one with the same kind and id.
+    fn put_credential(&self, credential: &Credential) -> Result<(), StoreError>;
+
+    /// Marks a credential revoked; returns false when no such credential exists.
+    fn revoke_credential(&self, kind: CredentialKind, id: &str) -> Result<bool, StoreError>;
+}
+
+/// Names of every table and view user SQL may read.
+pub fn readable_relations() -> Vec<String> {
+    let mut names: Vec<String> = schema::all_tables().iter().map(|t| t.name.to_string()).collect();
+    names.extend(schema::view_names().into_iter().map(String::from));
+    names
+}
+
+/// Checks user SQL with the guard, then runs it with the limits.
+pub fn run_user_sql(store: &dyn Store, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError> {
+    let policy = exos_sqlguard::Policy::new(store.dialect(), readable_relations());
+    let checked = exos_sqlguard::check(sql, &policy)?;
+    store.query(&checked.sql, limits)
+}

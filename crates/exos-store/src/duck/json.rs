@@ -1,0 +1,124 @@
+//! Arrow query results to JSON values for the SQL API.
+//!
+//! Numbers stay numbers (non-finite doubles become `null`, since JSON has no
+//! NaN), timestamps become DuckDB's text form (`2026-01-02 03:04:05.123456789`),
+//! maps become objects, lists arrays. Anything else goes through Arrow's
+//! display formatter as text.
+
+use duckdb::arrow::array::{Array, AsArray};
+use duckdb::arrow::datatypes::*;
+use duckdb::arrow::util::display::{ArrayFormatter, FormatOptions};
+use serde_json::{Map, Number, Value};
+
+/// Returns row `row` of `array` as JSON.
+pub fn value(array: &dyn Array, row: usize) -> Value {
+    if array.is_null(row) {
+        return Value::Null;
+    }
+    match array.data_type() {
+        DataType::Boolean => Value::Bool(array.as_boolean().value(row)),
+        DataType::Int8 => array.as_primitive::<Int8Type>().value(row).into(),
+        DataType::Int16 => array.as_primitive::<Int16Type>().value(row).into(),
+        DataType::Int32 => array.as_primitive::<Int32Type>().value(row).into(),
+        DataType::Int64 => array.as_primitive::<Int64Type>().value(row).into(),
+        DataType::UInt8 => array.as_primitive::<UInt8Type>().value(row).into(),
+        DataType::UInt16 => array.as_primitive::<UInt16Type>().value(row).into(),
+        DataType::UInt32 => array.as_primitive::<UInt32Type>().value(row).into(),
+        DataType::UInt64 => array.as_primitive::<UInt64Type>().value(row).into(),
+        DataType::Float32 => float(array.as_primitive::<Float32Type>().value(row) as f64),
+        DataType::Float64 => float(array.as_primitive::<Float64Type>().value(row)),
+        DataType::Utf8 => Value::String(array.as_string::<i32>().value(row).to_string()),
+        DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(row).to_string()),
+        DataType::Utf8View => Value::String(array.as_string_view().value(row).to_string()),
+        DataType::Timestamp(_, _) => Value::String(formatted(array, row).replacen('T', " ", 1)),
+        DataType::List(_) => list(&array.as_list::<i32>().value(row)),
+        DataType::LargeList(_) => list(&array.as_list::<i64>().value(row)),
+        DataType::FixedSizeList(_, _) => list(&array.as_fixed_size_list().value(row)),
+        DataType::Map(_, _) => map(array, row),
+        DataType::Struct(fields) => {
+            let structure = array.as_struct();
+            let mut object = Map::new();
+            for (index, field) in fields.iter().enumerate() {
+                object.insert(field.name().clone(), value(structure.column(index).as_ref(), row));
+            }
+            Value::Object(object)
+        }
+        _ => Value::String(formatted(array, row)),
+    }
+}
+
+fn float(number: f64) -> Value {
+    Number::from_f64(number).map_or(Value::Null, Value::Number)
+}
+
+fn list(items: &dyn Array) -> Value {
+    Value::Array((0..items.len()).map(|index| value(items, index)).collect())
+}
+
+fn map(array: &dyn Array, row: usize) -> Value {
+    let entries = array.as_map().value(row);
+    let keys = entries.column(0);
+    let values = entries.column(1);
+    let mut object = Map::new();
+    for index in 0..entries.len() {
+        let key = match value(keys.as_ref(), index) {
+            Value::String(text) => text,
+            other => other.to_string(),
+        };
+        object.insert(key, value(values.as_ref(), index));
+    }
+    Value::Object(object)
+}
+
+fn formatted(array: &dyn Array, row: usize) -> String {
+    let options = FormatOptions::default();
+    match ArrayFormatter::try_new(array, &options) {
+        Ok(formatter) => formatter.value(row).to_string(),
+        Err(error) => format!("<unprintable: {error}>"),
+    }
+}
+
+/// Names an Arrow type with the DuckDB type name users see in DuckDB itself.
+pub fn type_name(data_type: &DataType) -> String {
+    match data_type {
+        DataType::Null => "NULL".into(),
+        DataType::Boolean => "BOOLEAN".into(),
+        DataType::Int8 => "TINYINT".into(),
+        DataType::Int16 => "SMALLINT".into(),
+        DataType::Int32 => "INTEGER".into(),
+        DataType::Int64 => "BIGINT".into(),
+        DataType::UInt8 => "UTINYINT".into(),
+        DataType::UInt16 => "USMALLINT".into(),
+        DataType::UInt32 => "UINTEGER".into(),
+        DataType::UInt64 => "UBIGINT".into(),
+        DataType::Float32 => "FLOAT".into(),
+        DataType::Float64 => "DOUBLE".into(),
+        DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => "VARCHAR".into(),
+        DataType::Timestamp(TimeUnit::Nanosecond, None) => "TIMESTAMP_NS".into(),
+        DataType::Timestamp(TimeUnit::Millisecond, None) => "TIMESTAMP_MS".into(),
+        DataType::Timestamp(TimeUnit::Second, None) => "TIMESTAMP_S".into(),
+        DataType::Timestamp(_, None) => "TIMESTAMP".into(),
+        DataType::Timestamp(_, Some(_)) => "TIMESTAMP WITH TIME ZONE".into(),
+        DataType::Date32 | DataType::Date64 => "DATE".into(),
+        DataType::List(field) | DataType::LargeList(field) | DataType::FixedSizeList(field, _) => {
+            format!("{}[]", type_name(field.data_type()))
+        }
+        DataType::Map(field, _) => match field.data_type() {
+            DataType::Struct(kv) if kv.len() == 2 => format!(
+                "MAP({}, {})",
+                type_name(kv[0].data_type()),
+                type_name(kv[1].data_type())
+            ),
+            other => format!("MAP({other})"),
+        },
+        DataType::Struct(fields) => {
+            let inner: Vec<String> = fields
+                .iter()
+                .map(|f| format!("{} {}", f.name(), type_name(f.data_type())))
+                .collect();
+            format!("STRUCT({})", inner.join(", "))
+        }
+        DataType::Decimal128(precision, scale) => format!("DECIMAL({precision},{scale})"),
+        other => other.to_string().to_uppercase(),
+    }
+}

@@ -1,0 +1,74 @@
+//! Forward-only schema migrations for the embedded store.
+//!
+//! Each migration runs once, in order, inside a transaction that also records
+//! it in `exos_schema_version`. Views are not migrated: they are recreated at
+//! every start from `schema::views`, since they hold no data.
+
+use duckdb::Connection;
+
+use crate::schema;
+use crate::StoreError;
+
+/// One migration step.
+struct Migration {
+    version: i32,
+    description: &'static str,
+    sql: fn() -> String,
+}
+
+fn initial_tables() -> String {
+    let mut sql: String = schema::all_tables().iter().map(schema::duckdb_ddl).collect();
+    sql.push_str(
+        "CREATE TABLE IF NOT EXISTS exos_credentials (\n    Kind VARCHAR NOT NULL,\n    Id VARCHAR NOT NULL,\n    \
+         Name VARCHAR NOT NULL DEFAULT '',\n    Hash VARCHAR NOT NULL,\n    Role VARCHAR NOT NULL DEFAULT '',\n    \
+         CreatedAt BIGINT NOT NULL,\n    Revoked BOOLEAN NOT NULL DEFAULT false,\n    PRIMARY KEY (Kind, Id)\n);\n",
+    );
+    sql
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "OTel exporter tables, replay table and credentials",
+    sql: initial_tables,
+}];
+
+/// Returns the newest schema version this binary knows.
+pub fn latest_version() -> i32 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Applies every migration newer than the stored version, then recreates the views.
+pub fn apply(connection: &Connection) -> Result<(), StoreError> {
+    let fail = |error: duckdb::Error| StoreError::Other(format!("migration failed: {error}"));
+    connection
+        .execute_batch(
+            "CREATE TABLE IF NOT EXISTS exos_schema_version (Version INTEGER PRIMARY KEY, \
+             Description VARCHAR NOT NULL, AppliedAt TIMESTAMP NOT NULL DEFAULT current_timestamp)",
+        )
+        .map_err(fail)?;
+    let current: i32 = connection
+        .query_row("SELECT coalesce(max(Version), 0) FROM exos_schema_version", [], |row| row.get(0))
+        .map_err(fail)?;
+    if current > latest_version() {
+        return Err(StoreError::Other(format!(
+            "store schema version {current} is newer than this binary's {}; upgrade exos",
+            latest_version()
+        )));
+    }
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let sql = format!(
+            "BEGIN TRANSACTION;\n{}\nINSERT INTO exos_schema_version (Version, Description) VALUES ({}, '{}');\nCOMMIT;",
+            (migration.sql)(),
+            migration.version,
+            migration.description
+        );
+        connection.execute_batch(&sql).map_err(fail)?;
+        tracing::info!(version = migration.version, description = migration.description, "applied store migration");
+    }
+    for view in schema::views() {
+        connection
+            .execute_batch(&format!("CREATE OR REPLACE VIEW {} AS {}", view.name, view.duckdb))
+            .map_err(|error| StoreError::Other(format!("cannot create view {}: {error}", view.name)))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,295 @@
+//! The embedded store: one DuckDB file in the data folder.
+//!
+//! One connection writes (batches arrive from a single writer thread); each
+//! query gets its own connection cloned from it, so reads never wait for
+//! writes. The database is opened with external access disabled and its
+//! configuration locked, so even SQL that slipped past the guard cannot read
+//! files, reach the network, load extensions or change settings.
+
+mod arrow_rows;
+mod json;
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use duckdb::{params, AccessMode, Config, Connection};
+use exos_core::Batch;
+
+use crate::credentials::{Credential, CredentialKind};
+use crate::{ColumnInfo, Dialect, QueryLimits, QueryResult, Store, StoreError};
+
+/// File name of the database inside the data folder.
+pub const DATABASE_FILE: &str = "exos.duckdb";
+
+/// How to open the embedded store.
+#[derive(Debug, Clone)]
+pub struct DuckOptions {
+    /// DuckDB's memory limit, in DuckDB's syntax (`4GB`).
+    pub memory_limit: String,
+    /// Worker threads DuckDB may use; 0 lets DuckDB choose (one per core).
+    pub threads: usize,
+    /// Opens without write access and skips migrations (for `exos sql` on a stopped server).
+    pub read_only: bool,
+}
+
+impl Default for DuckOptions {
+    fn default() -> Self {
+        Self { memory_limit: "4GB".into(), threads: 0, read_only: false }
+    }
+}
+
+/// The DuckDB-backed store.
+pub struct DuckStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+}
+
+fn other(error: duckdb::Error) -> StoreError {
+    StoreError::Other(error.to_string())
+}
+
+impl DuckStore {
+    /// Opens (creating when needed) the store in `dir` and applies pending migrations.
+    pub fn open(dir: &Path, options: &DuckOptions) -> Result<Self, StoreError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|error| StoreError::Other(format!("cannot create data folder {}: {error}", dir.display())))?;
+        let path = dir.join(DATABASE_FILE);
+        let connection = Connection::open_with_flags(&path, config(options).map_err(other)?).map_err(|error| {
+            let text = error.to_string();
+            if text.contains("lock") {
+                StoreError::Locked { path: path.display().to_string() }
+            } else {
+                StoreError::Other(format!("cannot open {}: {text}", path.display()))
+            }
+        })?;
+        if !options.read_only {
+            migrations::apply(&connection)?;
+        }
+        // Locked last: from here on no connection may change any setting.
+        connection.execute_batch("SET lock_configuration = true").map_err(other)?;
+        Ok(Self { path, writer: Mutex::new(connection) })
+    }
+
+    /// Returns the database file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn connection(&self) -> Result<Connection, StoreError> {
+        self.writer.lock().expect("writer lock poisoned").try_clone().map_err(other)
+    }
+
+    /// Appends every table's rows of `batch` inside the caller's transaction.
+    fn append_all(connection: &Connection, batch: &Batch) -> Result<(), StoreError> {
+        let write = |table: &str, record: Result<duckdb::arrow::record_batch::RecordBatch, _>| {
+            let record = record.map_err(|e: duckdb::arrow::error::ArrowError| StoreError::Write(e.to_string()))?;
+            let mut appender = connection.appender(table).map_err(|e| StoreError::Write(e.to_string()))?;
+            appender
+                .append_record_batch(record)
+                .and_then(|_| appender.flush())
+                .map_err(|e| StoreError::Write(format!("{table}: {e}")))
+        };
+        if !batch.spans.is_empty() {
+            write("otel_traces", arrow_rows::spans(&batch.spans))?;
+        }
+        if !batch.logs.is_empty() {
+            write("otel_logs", arrow_rows::logs(&batch.logs))?;
+        }
+        if !batch.sessions.is_empty() {
+            write("hyperdx_sessions", arrow_rows::logs(&batch.sessions))?;
+        }
+        if !batch.gauges.is_empty() {
+            write("otel_metrics_gauge", arrow_rows::gauges(&batch.gauges))?;
+        }
+        if !batch.sums.is_empty() {
+            write("otel_metrics_sum", arrow_rows::sums(&batch.sums))?;
+        }
+        if !batch.histograms.is_empty() {
+            write("otel_metrics_histogram", arrow_rows::histograms(&batch.histograms))?;
+        }
+        if !batch.exp_histograms.is_empty() {
+            write("otel_metrics_exponential_histogram", arrow_rows::exp_histograms(&batch.exp_histograms))?;
+        }
+        if !batch.summaries.is_empty() {
+            write("otel_metrics_summary", arrow_rows::summaries(&batch.summaries))?;
+        }
+        Ok(())
+    }
+}
+
+fn config(options: &DuckOptions) -> duckdb::Result<Config> {
+    let mode = if options.read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
+    let mut config = Config::default()
+        .access_mode(mode)?
+        .enable_external_access(false)?
+        .enable_autoload_extension(false)?
+        .max_memory(&options.memory_limit)?;
+    if options.threads > 0 {
+        config = config.threads(options.threads as i64)?;
+    }
+    Ok(config)
+}
+
+impl Store for DuckStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::DuckDb
+    }
+
+    fn write(&self, batch: &Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut connection = self.writer.lock().expect("writer lock poisoned");
+        let transaction = connection.transaction().map_err(|e| StoreError::Write(e.to_string()))?;
+        Self::append_all(&transaction, batch)?;
+        // DuckDB flushes and syncs its write-ahead log at commit, so the rows are durable here.
+        transaction.commit().map_err(|e| StoreError::Write(e.to_string()))
+    }
+
+    fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError> {
+        let started = Instant::now();
+        let connection = self.connection()?;
+        let watchdog = Watchdog::start(&connection, limits.timeout);
+        let outcome = run_query(&connection, sql, limits.max_rows);
+        let timed_out = watchdog.stop();
+        let (columns, rows, truncated) = match outcome {
+            Err(_) if timed_out => return Err(StoreError::Timeout(limits.timeout)),
+            Err(error) => return Err(StoreError::Query(error.to_string())),
+            Ok(result) => result,
+        };
+        Ok(QueryResult {
+            row_count: rows.len(),
+            columns,
+            rows,
+            truncated,
+            elapsed_ms: started.elapsed().as_secs_f64() * 1000.0,
+        })
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        let connection = self.writer.lock().expect("writer lock poisoned");
+        connection.execute_batch("CHECKPOINT").map_err(other)
+    }
+
+    fn credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        let connection = self.connection()?;
+        let mut statement = connection
+            .prepare("SELECT Kind, Id, Name, Hash, Role, CreatedAt, Revoked FROM exos_credentials ORDER BY CreatedAt")
+            .map_err(other)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok((
+                    row.get::<_, String>(0)?,
+                    Credential {
+                        id: row.get(1)?,
+                        kind: CredentialKind::User,
+                        name: row.get(2)?,
+                        hash: row.get(3)?,
+                        role: row.get(4)?,
+                        created_at: row.get(5)?,
+                        revoked: row.get(6)?,
+                    },
+                ))
+            })
+            .map_err(other)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (kind, mut credential) = row.map_err(other)?;
+            let Some(kind) = CredentialKind::parse(&kind) else {
+                continue;
+            };
+            credential.kind = kind;
+            out.push(credential);
+        }
+        Ok(out)
+    }
+
+    fn put_credential(&self, credential: &Credential) -> Result<(), StoreError> {
+        let connection = self.writer.lock().expect("writer lock poisoned");
+        connection
+            .execute(
+                "INSERT OR REPLACE INTO exos_credentials (Kind, Id, Name, Hash, Role, CreatedAt, Revoked) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    credential.kind.as_str(),
+                    credential.id,
+                    credential.name,
+                    credential.hash,
+                    credential.role,
+                    credential.created_at,
+                    credential.revoked
+                ],
+            )
+            .map(|_| ())
+            .map_err(other)
+    }
+
+    fn revoke_credential(&self, kind: CredentialKind, id: &str) -> Result<bool, StoreError> {
+        let connection = self.writer.lock().expect("writer lock poisoned");
+        let changed = connection
+            .execute(
+                "UPDATE exos_credentials SET Revoked = true WHERE Kind = ? AND Id = ? AND NOT Revoked",
+                params![kind.as_str(), id],
+            )
+            .map_err(other)?;
+        Ok(changed > 0)
+    }
+}
+
+type Rows = (Vec<ColumnInfo>, Vec<Vec<serde_json::Value>>, bool);
+
+fn run_query(connection: &Connection, sql: &str, max_rows: usize) -> duckdb::Result<Rows> {
+    let mut statement = connection.prepare(sql)?;
+    let batches = statement.query_arrow([])?;
+    let schema = batches.get_schema();
+    let columns = schema
+        .fields()
+        .iter()
+        .map(|field| ColumnInfo { name: field.name().clone(), type_name: json::type_name(field.data_type()) })
+        .collect();
+    let mut rows = Vec::new();
+    let mut truncated = false;
+    for batch in batches {
+        for row in 0..batch.num_rows() {
+            if rows.len() == max_rows {
+                truncated = true;
+                break;
+            }
+            rows.push(batch.columns().iter().map(|column| json::value(column.as_ref(), row)).collect());
+        }
+        if truncated {
+            break;
+        }
+    }
+    Ok((columns, rows, truncated))
+}
+
+/// Interrupts a connection's running query when its time is up.
+struct Watchdog {
+    stop: mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(connection: &Connection, timeout: Duration) -> Self {
+        let handle = connection.interrupt_handle();
+        let (stop, stopped) = mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || match stopped.recv_timeout(timeout) {
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                handle.interrupt();
+                true
+            }
+            _ => false,
+        });
+        Self { stop, thread }
+    }
+
+    /// Stops the watchdog; returns true if it had interrupted the query.
+    fn stop(self) -> bool {
+        let _ = self.stop.send(());
+        self.thread.join().unwrap_or(false)
+    }
+}
