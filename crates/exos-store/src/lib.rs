@@ -15,7 +15,7 @@ pub mod schema;
 use std::time::Duration;
 
 use exos_core::Batch;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use credentials::{Credential, CredentialKind};
 pub use duck::{DuckOptions, DuckStore};
@@ -54,7 +54,7 @@ impl Default for QueryLimits {
 }
 
 /// A result column: name and database type name.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ColumnInfo {
     pub name: String,
     #[serde(rename = "type")]
@@ -62,7 +62,7 @@ pub struct ColumnInfo {
 }
 
 /// A query result as the SQL API returns it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct QueryResult {
     pub columns: Vec<ColumnInfo>,
     pub rows: Vec<Vec<serde_json::Value>>,

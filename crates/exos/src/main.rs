@@ -1,1 +1,86 @@
-fn main() {}
+//! `exos`: the one binary of EXOS.
+//!
+//! A thin command-line layer over the library crates: it parses flags (each
+//! also an `EXOS_*` environment variable), sets up logging, opens the store and
+//! hands over to `exos-server` or runs a one-shot command.
+
+mod credentials_cmd;
+mod serve_cmd;
+mod sql_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// EXOS: self-hosted operational intelligence over OpenTelemetry.
+#[derive(Debug, Parser)]
+#[command(name = "exos", version, about)]
+struct Cli {
+    /// Log output format (logs go to stderr; filter with RUST_LOG).
+    #[arg(long, global = true, env = "EXOS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Pretty)]
+    log_format: LogFormat,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// The data folder flag shared by commands that open the embedded store.
+#[derive(Debug, clap::Args)]
+struct DataDir {
+    /// Folder of the embedded store (created when missing).
+    #[arg(long, env = "EXOS_DATA_DIR", default_value = "./exos-data")]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server: OTLP receivers, API and web UI on the embedded store.
+    Serve(serve_cmd::ServeArgs),
+    /// Run one read-only SQL query, on a running server (--url) or on the data folder.
+    Sql(sql_cmd::SqlArgs),
+    /// Manage ingest keys (stop `exos serve` first, or use the /api/keys endpoints).
+    Keys {
+        #[command(subcommand)]
+        action: credentials_cmd::Action,
+        #[command(flatten)]
+        data: DataDir,
+    },
+    /// Manage API tokens for `/api/*` (stop `exos serve` first).
+    Tokens {
+        #[command(subcommand)]
+        action: credentials_cmd::Action,
+        #[command(flatten)]
+        data: DataDir,
+    },
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Pretty => builder.init(),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve(args) => serve_cmd::run(args),
+        Command::Sql(args) => sql_cmd::run(args),
+        Command::Keys { action, data } => {
+            credentials_cmd::run(exos_store::CredentialKind::IngestKey, action, &data.data_dir)
+        }
+        Command::Tokens { action, data } => {
+            credentials_cmd::run(exos_store::CredentialKind::ApiToken, action, &data.data_dir)
+        }
+    }
+}

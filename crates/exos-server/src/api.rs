@@ -1,0 +1,214 @@
+//! The HTTP API: `/api/*` (authenticated), `/health`, `/ready`, `/metrics`.
+//!
+//! Errors have one JSON shape, `{"error": {"kind": …, "message": …}}`, and
+//! one mapping to HTTP status, in `ApiError`.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use exos_store::{run_user_sql, CredentialKind, QueryLimits, StoreError};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::auth::{create_secret, AuthError, Principal};
+use crate::state::AppState;
+use crate::telemetry;
+
+/// An API failure: what went wrong and the status it maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    Unauthorized(#[from] AuthError),
+    #[error("this action needs the admin role")]
+    Forbidden,
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, kind) = match &self {
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Store(StoreError::Rejected(_)) => (StatusCode::BAD_REQUEST, "sql_rejected"),
+            ApiError::Store(StoreError::Query(_)) => (StatusCode::BAD_REQUEST, "sql_failed"),
+            ApiError::Store(StoreError::Timeout(_)) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
+        };
+        if status.is_server_error() {
+            tracing::error!(error = %self, "api request failed");
+        }
+        let mut response = (status, Json(json!({"error": {"kind": kind, "message": self.to_string()}}))).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert("www-authenticate", http::HeaderValue::from_static("Basic realm=\"exos\""));
+        }
+        response
+    }
+}
+
+/// Builds the router of the UI/API port.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/ready", get(ready))
+        .route("/metrics", get(prometheus))
+        .route("/api/sql", post(sql))
+        .route("/api/tables", get(tables))
+        .route("/api/keys", get(list_keys).post(create_key))
+        .route("/api/keys/{id}", delete(revoke_key))
+        .fallback(not_found)
+        .layer(axum::middleware::from_fn(count_requests))
+        .with_state(state)
+}
+
+/// Counts requests by route template (never the raw path) and status.
+pub async fn count_requests(request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |path| path.as_str().to_string());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!(telemetry::HTTP_REQUESTS, "route" => route, "status" => status).increment(1);
+    response
+}
+
+async fn not_found(headers: HeaderMap, State(state): State<AppState>) -> Result<Response, ApiError> {
+    // Unknown paths need auth too, so their existence is not revealed.
+    state.auth.api(&headers)?;
+    Err(ApiError::NotFound("no such route; see /api/openapi.json".into()))
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn ready(State(state): State<AppState>) -> Response {
+    let queue_full = state.queue.used_bytes() >= state.queue.capacity();
+    let store = state.store.clone();
+    let store_ok = tokio::task::spawn_blocking(move || store.query("SELECT 1", &QueryLimits::default()).is_ok())
+        .await
+        .unwrap_or(false);
+    let body = json!({"store_open": store_ok, "queue_full": queue_full});
+    let status = if store_ok && !queue_full { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, Json(body)).into_response()
+}
+
+async fn prometheus(State(state): State<AppState>) -> Response {
+    metrics::gauge!(telemetry::QUEUE_BYTES).set(state.queue.used_bytes() as f64);
+    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+/// The body of `POST /api/sql`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SqlRequest {
+    pub sql: String,
+    /// Rows returned at most; capped by the server's limit.
+    pub max_rows: Option<usize>,
+}
+
+async fn sql(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<SqlRequest>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    state.auth.api(&headers)?;
+    let Json(request) = body.map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}; send {{\"sql\": \"SELECT …\"}}")))?;
+    let mut limits = state.config.query_limits.clone();
+    if let Some(max_rows) = request.max_rows {
+        limits.max_rows = max_rows.min(limits.max_rows);
+    }
+    let store = state.store.clone();
+    let started = Instant::now();
+    let result = tokio::task::spawn_blocking(move || run_user_sql(store.as_ref(), &request.sql, &limits))
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))?;
+    metrics::histogram!(telemetry::QUERY_SECONDS).record(started.elapsed().as_secs_f64());
+    Ok(Json(result?).into_response())
+}
+
+async fn tables(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    state.auth.api(&headers)?;
+    let tables: Vec<_> = exos_store::schema::all_tables()
+        .iter()
+        .map(|t| json!({"name": t.name, "kind": "table", "columns": t.columns.iter().map(|c| c.name).collect::<Vec<_>>()}))
+        .chain(exos_store::schema::views().iter().map(|v| json!({"name": v.name, "kind": "view", "about": v.about})))
+        .collect();
+    Ok(Json(json!({"tables": tables})).into_response())
+}
+
+fn require_admin(principal: &Principal) -> Result<(), ApiError> {
+    if principal.role == "admin" {
+        Ok(())
+    } else {
+        Err(ApiError::Forbidden)
+    }
+}
+
+async fn list_keys(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+    require_admin(&state.auth.api(&headers)?)?;
+    let store = state.store.clone();
+    let keys: Vec<_> = tokio::task::spawn_blocking(move || store.credentials())
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))??
+        .into_iter()
+        .filter(|c| c.kind == CredentialKind::IngestKey)
+        .map(|c| json!({"id": c.id, "name": c.name, "created_at": c.created_at, "revoked": c.revoked}))
+        .collect();
+    Ok(Json(json!({"keys": keys})).into_response())
+}
+
+/// The body of `POST /api/keys`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateKey {
+    pub name: String,
+}
+
+async fn create_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<CreateKey>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    require_admin(&state.auth.api(&headers)?)?;
+    let Json(request) = body.map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}; send {{\"name\": \"…\"}}")))?;
+    let store = state.store.clone();
+    let (id, key) = tokio::task::spawn_blocking(move || {
+        create_secret(store.as_ref(), CredentialKind::IngestKey, &request.name, "")
+    })
+    .await
+    .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))??;
+    Ok((StatusCode::CREATED, Json(json!({"id": id, "key": key}))).into_response())
+}
+
+async fn revoke_key(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_admin(&state.auth.api(&headers)?)?;
+    let store = state.store.clone();
+    let lookup = id.clone();
+    let revoked = tokio::task::spawn_blocking(move || store.revoke_credential(CredentialKind::IngestKey, &lookup))
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))??;
+    state.auth.invalidate();
+    if !revoked {
+        return Err(ApiError::NotFound(format!("no active ingest key with id {id:?}")));
+    }
+    Ok(StatusCode::NO_CONTENT.into_response())
+}

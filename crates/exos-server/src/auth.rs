@@ -1,0 +1,219 @@
+//! Who may ingest and who may query: ingest keys, API tokens, users.
+//!
+//! Credentials live in the store (only argon2id hashes). Verifying argon2 on
+//! every request would cost tens of milliseconds each, so a secret that has
+//! once verified is remembered in memory until it is revoked or the process
+//! ends. Secrets are never logged.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use base64::Engine;
+use exos_store::credentials::{hash_secret, id_of, new_secret, random_text, verify_secret};
+use exos_store::{Credential, CredentialKind, Store, StoreError};
+use http::HeaderMap;
+
+/// An authenticated API caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub user: String,
+    pub role: String,
+}
+
+/// Why a request was not authenticated; the message tells the caller what to send.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum AuthError {
+    #[error("missing credentials: send the ingest key as `authorization: <key>`, `authorization: Bearer <key>` or `x-exos-ingest-key: <key>`")]
+    MissingIngestKey,
+    #[error("invalid or revoked ingest key")]
+    InvalidIngestKey,
+    #[error("missing credentials: use HTTP Basic auth with a user's password, or `authorization: Bearer <api token>`")]
+    MissingApiCredentials,
+    #[error("invalid user name, password or API token")]
+    InvalidApiCredentials,
+}
+
+/// Credential checks with a cache of secrets that verified.
+pub struct Auth {
+    store: Arc<dyn Store>,
+    /// Verified secrets (the exact header value) to what they identify.
+    verified: RwLock<HashMap<String, Principal>>,
+}
+
+/// Entries kept in the verified-secret cache before it is cleared.
+const MAX_CACHED: usize = 10_000;
+
+impl Auth {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store, verified: RwLock::new(HashMap::new()) }
+    }
+
+    /// Checks the ingest key of an OTLP request.
+    pub fn ingest(&self, headers: &HeaderMap) -> Result<(), AuthError> {
+        let key = ingest_key(headers).ok_or(AuthError::MissingIngestKey)?;
+        self.verify(CredentialKind::IngestKey, &key).map(|_| ()).ok_or(AuthError::InvalidIngestKey)
+    }
+
+    /// Checks the credentials of an `/api/*` request: HTTP Basic or a bearer API token.
+    pub fn api(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
+        let value = header(headers, "authorization").ok_or(AuthError::MissingApiCredentials)?;
+        if let Some(token) = strip_scheme(&value, "bearer") {
+            return self.verify(CredentialKind::ApiToken, token).ok_or(AuthError::InvalidApiCredentials);
+        }
+        let encoded = strip_scheme(&value, "basic").ok_or(AuthError::MissingApiCredentials)?;
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(encoded.trim())
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or(AuthError::InvalidApiCredentials)?;
+        let (user, password) = decoded.split_once(':').ok_or(AuthError::InvalidApiCredentials)?;
+        self.verify_user(user, password).ok_or(AuthError::InvalidApiCredentials)
+    }
+
+    /// Forgets every cached verification, after a revocation or password change.
+    pub fn invalidate(&self) {
+        self.verified.write().expect("auth cache poisoned").clear();
+    }
+
+    fn cached(&self, key: &str) -> Option<Principal> {
+        self.verified.read().expect("auth cache poisoned").get(key).cloned()
+    }
+
+    fn remember(&self, key: String, principal: Principal) {
+        let mut cache = self.verified.write().expect("auth cache poisoned");
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(key, principal);
+    }
+
+    fn verify(&self, kind: CredentialKind, secret: &str) -> Option<Principal> {
+        let cache_key = format!("{}\0{secret}", kind.as_str());
+        if let Some(principal) = self.cached(&cache_key) {
+            return Some(principal);
+        }
+        let id = id_of(kind, secret)?;
+        let credential = self.find(kind, id)?;
+        if !verify_secret(secret, &credential.hash) {
+            return None;
+        }
+        let principal = Principal { user: credential.name.clone(), role: credential.role.clone() };
+        self.remember(cache_key, principal.clone());
+        Some(principal)
+    }
+
+    fn verify_user(&self, user: &str, password: &str) -> Option<Principal> {
+        let cache_key = format!("user\0{user}\0{password}");
+        if let Some(principal) = self.cached(&cache_key) {
+            return Some(principal);
+        }
+        let credential = self.find(CredentialKind::User, user)?;
+        if !verify_secret(password, &credential.hash) {
+            return None;
+        }
+        let principal = Principal { user: user.to_string(), role: credential.role };
+        self.remember(cache_key, principal.clone());
+        Some(principal)
+    }
+
+    fn find(&self, kind: CredentialKind, id: &str) -> Option<Credential> {
+        let credentials = match self.store.credentials() {
+            Ok(credentials) => credentials,
+            Err(error) => {
+                tracing::error!(%error, "cannot read credentials from the store");
+                return None;
+            }
+        };
+        credentials.into_iter().find(|c| c.kind == kind && c.id == id && !c.revoked)
+    }
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get(name)?.to_str().ok().map(|value| value.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
+    let (given, rest) = value.split_once(' ')?;
+    given.eq_ignore_ascii_case(scheme).then(|| rest.trim())
+}
+
+/// Reads the ingest key from `x-exos-ingest-key`, `authorization: Bearer <key>` or a bare `authorization: <key>`.
+pub fn ingest_key(headers: &HeaderMap) -> Option<String> {
+    if let Some(key) = header(headers, "x-exos-ingest-key") {
+        return Some(key);
+    }
+    let value = header(headers, "authorization")?;
+    Some(strip_scheme(&value, "bearer").map(str::to_string).unwrap_or(value))
+}
+
+/// The secrets made on first start, to print once.
+pub struct FirstStart {
+    pub admin_password: String,
+    pub ingest_key: String,
+}
+
+fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// Creates the admin user and one ingest key when the store has no credentials at all.
+pub fn bootstrap(store: &dyn Store) -> Result<Option<FirstStart>, StoreError> {
+    if !store.credentials()?.is_empty() {
+        return Ok(None);
+    }
+    let admin_password = random_text(24);
+    store.put_credential(&Credential {
+        id: "admin".into(),
+        kind: CredentialKind::User,
+        name: String::new(),
+        hash: hash_secret(&admin_password),
+        role: "admin".into(),
+        created_at: now_seconds(),
+        revoked: false,
+    })?;
+    let (_, ingest_key) = create_secret(store, CredentialKind::IngestKey, "default", "")?;
+    Ok(Some(FirstStart { admin_password, ingest_key }))
+}
+
+/// Creates and stores a new ingest key or API token; returns its id and the secret.
+pub fn create_secret(
+    store: &dyn Store,
+    kind: CredentialKind,
+    name: &str,
+    role: &str,
+) -> Result<(String, String), StoreError> {
+    let (id, secret) = new_secret(kind);
+    store.put_credential(&Credential {
+        id: id.clone(),
+        kind,
+        name: name.to_string(),
+        hash: hash_secret(&secret),
+        role: role.to_string(),
+        created_at: now_seconds(),
+        revoked: false,
+    })?;
+    Ok((id, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::HeaderValue;
+
+    #[test]
+    fn ingest_key_forms_are_accepted() {
+        for (name, value) in [
+            ("authorization", "exos_ik_a_b"),
+            ("authorization", "Bearer exos_ik_a_b"),
+            ("x-exos-ingest-key", "exos_ik_a_b"),
+        ] {
+            let mut headers = HeaderMap::new();
+            headers.insert(name, HeaderValue::from_static(value));
+            assert_eq!(ingest_key(&headers).as_deref(), Some("exos_ik_a_b"), "{name}: {value}");
+        }
+        assert_eq!(ingest_key(&HeaderMap::new()), None);
+    }
+}

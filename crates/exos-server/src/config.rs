@@ -1,0 +1,50 @@
+//! Settings of a running server, filled by the CLI from flags and `EXOS_*` variables.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use exos_ingest::Limits;
+use exos_store::QueryLimits;
+
+/// Everything `serve` needs besides the store.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Web UI, `/api/*`, `/health`, `/ready`, `/metrics`.
+    pub http_addr: SocketAddr,
+    /// OTLP/HTTP receiver.
+    pub otlp_http_addr: SocketAddr,
+    /// OTLP/gRPC receiver.
+    pub otlp_grpc_addr: SocketAddr,
+    /// Largest request body accepted, after decompression.
+    pub max_body_bytes: usize,
+    /// Ingest queue capacity in bytes of decoded request bodies.
+    pub queue_bytes: usize,
+    /// A batch is written when it has this many rows…
+    pub batch_max_rows: usize,
+    /// …or when its first job has waited this long.
+    pub batch_max_wait: Duration,
+    /// Test hook: sleep before every batch write to simulate a slow store.
+    pub write_delay: Duration,
+    /// How long shutdown waits for the queue to drain.
+    pub shutdown_timeout: Duration,
+    pub record_limits: Limits,
+    pub query_limits: QueryLimits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            http_addr: ([127, 0, 0, 1], 8080).into(),
+            otlp_http_addr: ([127, 0, 0, 1], 4318).into(),
+            otlp_grpc_addr: ([127, 0, 0, 1], 4317).into(),
+            max_body_bytes: 16 * 1024 * 1024,
+            queue_bytes: 256 * 1024 * 1024,
+            batch_max_rows: 50_000,
+            batch_max_wait: Duration::from_millis(200),
+            write_delay: Duration::ZERO,
+            shutdown_timeout: Duration::from_secs(30),
+            record_limits: Limits::default(),
+            query_limits: QueryLimits::default(),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! The receiver-independent half of ingest: enqueue mapped rows and wait until durable.
+
+use exos_ingest::{Mapped, QueueError, Signal};
+
+use crate::state::AppState;
+use crate::telemetry;
+
+/// Why a request's rows were not stored; each maps to an HTTP status and a gRPC code.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error("ingest queue is full; retry after {0} s")]
+    QueueFull(u64),
+    #[error("server is shutting down; retry against another instance or later")]
+    ShuttingDown,
+    #[error("store write failed ({0}); retry later")]
+    Store(String),
+}
+
+/// What the sender is told about accepted and rejected records.
+#[derive(Debug, Default)]
+pub struct Accepted {
+    pub rejected: u64,
+    pub message: String,
+}
+
+/// Seconds a client should wait before retrying when the queue is full.
+pub const RETRY_AFTER_SECONDS: u64 = 1;
+
+/// Enqueues the rows and waits until the writer reports them committed.
+pub async fn submit(state: &AppState, signal: Signal, mapped: Mapped, size: usize) -> Result<Accepted, SubmitError> {
+    let accepted_rows = mapped.batch.len() as u64;
+    let outcome = Accepted { rejected: mapped.rejected, message: mapped.message() };
+    if mapped.rejected > 0 {
+        metrics::counter!(telemetry::RECORDS_REJECTED, "signal" => signal.as_str(), "reason" => "invalid")
+            .increment(mapped.rejected);
+    }
+    if accepted_rows == 0 {
+        return Ok(outcome);
+    }
+    let refuse = |reason: &'static str| {
+        metrics::counter!(telemetry::REQUESTS_REFUSED, "signal" => signal.as_str(), "reason" => reason).increment(1);
+    };
+    let done = match state.queue.try_send(mapped.batch, size) {
+        Ok(done) => done,
+        Err(QueueError::Full) => {
+            refuse("queue_full");
+            return Err(SubmitError::QueueFull(RETRY_AFTER_SECONDS));
+        }
+        Err(QueueError::Closed) => {
+            refuse("shutting_down");
+            return Err(SubmitError::ShuttingDown);
+        }
+    };
+    metrics::gauge!(telemetry::QUEUE_BYTES).set(state.queue.used_bytes() as f64);
+    match done.await {
+        Ok(Ok(())) => {
+            metrics::counter!(telemetry::RECORDS_ACCEPTED, "signal" => signal.as_str()).increment(accepted_rows);
+            Ok(outcome)
+        }
+        Ok(Err(error)) => {
+            refuse("store_failed");
+            Err(SubmitError::Store(error))
+        }
+        Err(_) => {
+            refuse("shutting_down");
+            Err(SubmitError::ShuttingDown)
+        }
+    }
+}

@@ -1,0 +1,20 @@
+//! State shared by every handler of one server.
+
+use std::sync::Arc;
+
+use exos_ingest::QueueSender;
+use exos_store::Store;
+use metrics_exporter_prometheus::PrometheusHandle;
+
+use crate::auth::Auth;
+use crate::config::ServerConfig;
+
+/// Cheap to clone: everything inside is shared.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub queue: QueueSender,
+    pub auth: Arc<Auth>,
+    pub config: Arc<ServerConfig>,
+    pub metrics: PrometheusHandle,
+}

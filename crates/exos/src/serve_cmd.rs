@@ -1,0 +1,130 @@
+//! `exos serve`: open the store, create first credentials, run until a signal.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use exos_server::ServerConfig;
+use exos_store::{DuckOptions, DuckStore, QueryLimits};
+
+/// Flags of `exos serve`.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// Folder of the embedded store (created when missing).
+    #[arg(long, env = "EXOS_DATA_DIR", default_value = "./exos-data")]
+    pub data_dir: PathBuf,
+    /// Address of the web UI and API.
+    #[arg(long, env = "EXOS_HTTP_ADDR", default_value = "127.0.0.1:8080")]
+    pub http_addr: SocketAddr,
+    /// Address of the OTLP/HTTP receiver.
+    #[arg(long, env = "EXOS_OTLP_HTTP_ADDR", default_value = "127.0.0.1:4318")]
+    pub otlp_http_addr: SocketAddr,
+    /// Address of the OTLP/gRPC receiver.
+    #[arg(long, env = "EXOS_OTLP_GRPC_ADDR", default_value = "127.0.0.1:4317")]
+    pub otlp_grpc_addr: SocketAddr,
+    /// Largest OTLP request body accepted, in bytes after decompression.
+    #[arg(long, env = "EXOS_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Ingest queue capacity in bytes; when full, senders get 429/503 and retry.
+    #[arg(long, env = "EXOS_QUEUE_BYTES", default_value_t = 256 * 1024 * 1024)]
+    pub queue_bytes: usize,
+    /// Rows per store write, at most.
+    #[arg(long, env = "EXOS_BATCH_MAX_ROWS", default_value_t = 50_000)]
+    pub batch_max_rows: usize,
+    /// Milliseconds a batch waits for more rows before it is written.
+    #[arg(long, env = "EXOS_BATCH_MAX_WAIT_MS", default_value_t = 200)]
+    pub batch_max_wait_ms: u64,
+    /// Rows a SQL query returns at most.
+    #[arg(long, env = "EXOS_QUERY_MAX_ROWS", default_value_t = 10_000)]
+    pub query_max_rows: usize,
+    /// Seconds after which a SQL query is interrupted.
+    #[arg(long, env = "EXOS_QUERY_TIMEOUT_SECS", default_value_t = 30)]
+    pub query_timeout_secs: u64,
+    /// DuckDB memory limit for ingest and queries together (DuckDB syntax, e.g. 4GB).
+    #[arg(long, env = "EXOS_MEMORY_LIMIT", default_value = "4GB")]
+    pub memory_limit: String,
+    /// Test hook: milliseconds to sleep before each store write, to simulate a slow store.
+    #[arg(long, env = "EXOS_TEST_WRITE_DELAY_MS", default_value_t = 0, hide = true)]
+    pub test_write_delay_ms: u64,
+}
+
+impl ServeArgs {
+    fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            http_addr: self.http_addr,
+            otlp_http_addr: self.otlp_http_addr,
+            otlp_grpc_addr: self.otlp_grpc_addr,
+            max_body_bytes: self.max_body_bytes,
+            queue_bytes: self.queue_bytes,
+            batch_max_rows: self.batch_max_rows.max(1),
+            batch_max_wait: Duration::from_millis(self.batch_max_wait_ms),
+            write_delay: Duration::from_millis(self.test_write_delay_ms),
+            query_limits: QueryLimits {
+                max_rows: self.query_max_rows,
+                timeout: Duration::from_secs(self.query_timeout_secs.max(1)),
+            },
+            ..ServerConfig::default()
+        }
+    }
+}
+
+/// Runs the server in a multi-threaded runtime until SIGTERM or SIGINT.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let options = DuckOptions { memory_limit: args.memory_limit.clone(), ..DuckOptions::default() };
+    let store = Arc::new(DuckStore::open(&args.data_dir, &options)?);
+    tracing::info!(
+        data_dir = %args.data_dir.display(),
+        http_addr = %args.http_addr,
+        otlp_http_addr = %args.otlp_http_addr,
+        otlp_grpc_addr = %args.otlp_grpc_addr,
+        max_body_bytes = args.max_body_bytes,
+        queue_bytes = args.queue_bytes,
+        batch_max_rows = args.batch_max_rows,
+        batch_max_wait_ms = args.batch_max_wait_ms,
+        query_max_rows = args.query_max_rows,
+        query_timeout_secs = args.query_timeout_secs,
+        memory_limit = %args.memory_limit,
+        "starting exos serve"
+    );
+    if let Some(first) = exos_server::auth::bootstrap(store.as_ref())? {
+        // Printed once, on stdout and never in logs: only hashes are stored.
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "First start: these credentials are shown only once. Keep them.")?;
+        writeln!(out, "admin password: {}", first.admin_password)?;
+        writeln!(out, "ingest key: {}", first.ingest_key)?;
+        out.flush()?;
+    }
+    let config = args.server_config();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    runtime.block_on(exos_server::serve(config, store, shutdown_signal(), |bound| {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "exos ready: http={} otlp_http={} otlp_grpc={}",
+            bound.http, bound.otlp_http, bound.otlp_grpc
+        );
+        let _ = out.flush();
+    }))
+}
+
+/// Resolves on the first SIGTERM or SIGINT; a second one exits at once.
+async fn shutdown_signal() {
+    wait_for_signal().await;
+    tokio::spawn(async {
+        wait_for_signal().await;
+        tracing::warn!("second signal: exiting without draining");
+        std::process::exit(130);
+    });
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
+    let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler installs");
+    tokio::select! {
+        _ = terminate.recv() => {}
+        _ = interrupt.recv() => {}
+    }
+}
