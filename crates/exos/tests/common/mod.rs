@@ -1,0 +1,168 @@
+//! A real `exos serve` process on loopback ports, for end-to-end tests.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running server and what a client needs to talk to it.
+pub struct Server {
+    pub child: Child,
+    pub data_dir: PathBuf,
+    pub http: String,
+    pub otlp_http: String,
+    pub otlp_grpc: String,
+    pub password: String,
+    pub ingest_key: String,
+    _temp: Option<tempfile::TempDir>,
+}
+
+impl Server {
+    /// Starts a server on a fresh data folder.
+    pub fn start(extra: &[&str]) -> Self {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let mut server = Self::start_in(temp.path(), extra, None);
+        server._temp = Some(temp);
+        server
+    }
+
+    /// Starts a server on `data_dir`; `known` carries credentials from an earlier start.
+    pub fn start_in(data_dir: &Path, extra: &[&str], known: Option<(&str, &str)>) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_exos"))
+            .args(["serve", "--data-dir"])
+            .arg(data_dir)
+            .args(["--http-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0"])
+            .args(extra)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("exos binary starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let (mut password, mut key) = known.map_or((String::new(), String::new()), |(p, k)| (p.into(), k.into()));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            assert!(Instant::now() < deadline, "server did not become ready in 60 s");
+            let line = lines.next().expect("server printed its ready line").expect("utf-8 stdout");
+            if let Some(value) = line.strip_prefix("admin password: ") {
+                password = value.to_string();
+            } else if let Some(value) = line.strip_prefix("ingest key: ") {
+                key = value.to_string();
+            } else if let Some(rest) = line.strip_prefix("exos ready: ") {
+                let field = |name: &str| {
+                    rest.split(' ')
+                        .find_map(|part| part.strip_prefix(&format!("{name}=")))
+                        .expect("ready line has every address")
+                        .to_string()
+                };
+                // Keep draining stdout so the server never blocks on a full pipe.
+                std::thread::spawn(move || for _ in lines {});
+                return Self {
+                    child,
+                    data_dir: data_dir.to_path_buf(),
+                    http: format!("http://{}", field("http")),
+                    otlp_http: format!("http://{}", field("otlp_http")),
+                    otlp_grpc: format!("http://{}", field("otlp_grpc")),
+                    password,
+                    ingest_key: key,
+                    _temp: None,
+                };
+            }
+        }
+    }
+
+    /// Runs SQL through `/api/sql` as admin and returns the JSON result.
+    pub fn sql(&self, sql: &str) -> Value {
+        let response = ureq::post(&format!("{}/api/sql", self.http))
+            .set("authorization", &basic("admin", &self.password))
+            .send_json(serde_json::json!({ "sql": sql }));
+        match response {
+            Ok(response) => response.into_json().expect("json body"),
+            Err(ureq::Error::Status(status, response)) => {
+                panic!("sql {sql:?} failed with {status}: {}", response.into_string().unwrap_or_default())
+            }
+            Err(error) => panic!("sql {sql:?} failed: {error}"),
+        }
+    }
+
+    /// Returns the single value of a one-row, one-column query.
+    pub fn scalar(&self, sql: &str) -> Value {
+        self.sql(sql)["rows"][0][0].clone()
+    }
+
+    /// Posts an OTLP body; returns status, headers of interest and body.
+    pub fn post(&self, path: &str, content_type: &str, encoding: Option<&str>, body: &[u8]) -> Reply {
+        let mut request = ureq::post(&format!("{}{path}", self.otlp_http))
+            .set("content-type", content_type)
+            .set("authorization", &self.ingest_key);
+        if let Some(encoding) = encoding {
+            request = request.set("content-encoding", encoding);
+        }
+        Reply::from(request.send_bytes(body))
+    }
+
+    /// Returns true while `/health` answers.
+    pub fn healthy(&self) -> bool {
+        ureq::get(&format!("{}/health", self.http)).call().is_ok()
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        terminate(&self.child);
+        self.child.wait().expect("wait for exos")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            terminate(&self.child);
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn terminate(child: &Child) {
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+}
+
+/// An HTTP answer, whatever its status.
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub content_type: String,
+    pub body: Vec<u8>,
+}
+
+impl From<Result<ureq::Response, ureq::Error>> for Reply {
+    fn from(result: Result<ureq::Response, ureq::Error>) -> Self {
+        let response = match result {
+            Ok(response) => response,
+            Err(ureq::Error::Status(_, response)) => response,
+            Err(error) => panic!("request failed: {error}"),
+        };
+        let status = response.status();
+        let retry_after = response.header("retry-after").map(str::to_string);
+        let content_type = response.header("content-type").unwrap_or_default().to_string();
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("read body");
+        Self { status, retry_after, content_type, body }
+    }
+}
+
+impl Reply {
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Returns an HTTP Basic authorization header value.
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+}

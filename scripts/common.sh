@@ -1,0 +1,15 @@
+# Shared set-up for the scripts in this folder: source it, don't run it.
+# It installs DuckDB's C library from the npm lockfile (never compiled from
+# source) and points cargo at a target folder outside the clone.
+
+set -euo pipefail
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/exos-target}"
+cd "$REPO"
+
+install_duckdb_library() {
+  if [[ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ]]; then
+    echo "==> installing DuckDB's C library (npm ci)"
+    npm ci --ignore-scripts --no-audit --no-fund
+  fi
+}
