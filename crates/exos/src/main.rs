@@ -4,6 +4,7 @@
 //! also an `EXOS_*` environment variable), sets up logging, opens the store and
 //! hands over to `exos-server` or runs a one-shot command.
 
+mod bench_cmd;
 mod credentials_cmd;
 mod serve_cmd;
 mod sql_cmd;
@@ -51,6 +52,20 @@ enum Command {
         #[command(flatten)]
         data: DataDir,
     },
+    /// Run a benchmark on this machine and print the results as Markdown.
+    Bench {
+        #[command(subcommand)]
+        bench: bench_cmd::Bench,
+    },
+    /// Print the DDL of every table and view for one store dialect.
+    Schema {
+        /// duckdb or clickhouse.
+        #[arg(long, default_value = "clickhouse")]
+        dialect: String,
+        /// ClickHouse only: days of data kept (TTL); 0 keeps data forever.
+        #[arg(long, default_value_t = 0)]
+        retention_days: u32,
+    },
     /// Manage API tokens for `/api/*` (stop `exos serve` first).
     Tokens {
         #[command(subcommand)]
@@ -70,6 +85,19 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+fn print_schema(dialect: &str, retention_days: u32) -> anyhow::Result<()> {
+    let dialect = match dialect {
+        "duckdb" => exos_store::Dialect::DuckDb,
+        "clickhouse" => exos_store::Dialect::ClickHouse,
+        other => anyhow::bail!("unknown dialect {other:?}: use duckdb or clickhouse"),
+    };
+    let options = exos_store::schema::ClickHouseOptions { retention_days, ..Default::default() };
+    for statement in exos_store::schema::all_ddl(dialect, &options) {
+        println!("{statement};\n");
+    }
+    Ok(())
+}
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
@@ -79,6 +107,8 @@ fn main() -> anyhow::Result<()> {
         Command::Keys { action, data } => {
             credentials_cmd::run(exos_store::CredentialKind::IngestKey, action, &data.data_dir)
         }
+        Command::Bench { bench } => bench_cmd::run(bench),
+        Command::Schema { dialect, retention_days } => print_schema(&dialect, retention_days),
         Command::Tokens { action, data } => {
             credentials_cmd::run(exos_store::CredentialKind::ApiToken, action, &data.data_dir)
         }

@@ -14,6 +14,25 @@ pub use ddl::{clickhouse_ddl, duckdb_ddl, ClickHouseOptions};
 pub use tables::{all_tables, table, BUSINESS_COLUMNS};
 pub use views::{view_names, views, View};
 
+/// Returns the DDL of every table and view for `dialect`, one statement per item.
+pub fn all_ddl(dialect: crate::Dialect, options: &ClickHouseOptions) -> Vec<String> {
+    let mut statements: Vec<String> = all_tables()
+        .iter()
+        .map(|table| match dialect {
+            crate::Dialect::DuckDb => duckdb_ddl(table).trim_end().trim_end_matches(';').to_string(),
+            crate::Dialect::ClickHouse => clickhouse_ddl(table, options),
+        })
+        .collect();
+    for view in views() {
+        let body = match dialect {
+            crate::Dialect::DuckDb => view.duckdb,
+            crate::Dialect::ClickHouse => view.clickhouse,
+        };
+        statements.push(format!("CREATE OR REPLACE VIEW {} AS {body}", view.name));
+    }
+    statements
+}
+
 /// A column type, named by what it stores.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Type {

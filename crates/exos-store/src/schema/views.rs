@@ -33,8 +33,8 @@ pub fn views() -> Vec<View> {
                      max(RumSessionId) AS RumSessionId, max(UserId) AS UserId \
                      FROM otel_traces GROUP BY TraceId",
             clickhouse: "SELECT TraceId, min(Timestamp) AS StartTime, \
-                     max(Timestamp + toIntervalNanosecond(Duration)) AS EndTime, \
-                     toUInt64(toUnixTimestamp64Nano(max(Timestamp + toIntervalNanosecond(Duration))) - toUnixTimestamp64Nano(min(Timestamp))) AS Duration, \
+                     max(Timestamp + toIntervalNanosecond(otel_traces.Duration)) AS EndTime, \
+                     toUInt64(toUnixTimestamp64Nano(max(Timestamp + toIntervalNanosecond(otel_traces.Duration))) - toUnixTimestamp64Nano(min(Timestamp))) AS Duration, \
                      count() AS SpanCount, countIf(StatusCode IN ('Error', 'STATUS_CODE_ERROR')) AS ErrorCount, \
                      argMinIf(ServiceName, Timestamp, ParentSpanId = '') AS RootService, \
                      argMinIf(SpanName, Timestamp, ParentSpanId = '') AS RootName, \
@@ -70,7 +70,7 @@ pub fn views() -> Vec<View> {
                      OrderId, OperatorId, Lob, RumSessionId, UserId, LogAttributes, ResourceAttributes \
                      FROM otel_logs",
             clickhouse: "SELECT Timestamp, TraceId, SpanId, ServiceName, \
-                     multiIf(SeverityText != '', SeverityText, SeverityNumber >= 21, 'FATAL', SeverityNumber >= 17, 'ERROR', \
+                     multiIf(otel_logs.SeverityText != '', otel_logs.SeverityText, SeverityNumber >= 21, 'FATAL', SeverityNumber >= 17, 'ERROR', \
                      SeverityNumber >= 13, 'WARN', SeverityNumber >= 9, 'INFO', SeverityNumber >= 5, 'DEBUG', \
                      SeverityNumber >= 1, 'TRACE', '') AS SeverityText, SeverityNumber, Body, \
                      OrderId, OperatorId, Lob, RumSessionId, UserId, LogAttributes, ResourceAttributes \
