@@ -49,7 +49,10 @@ pub enum BodyError {
     #[error("invalid gzip body: {0}")]
     Gzip(String),
     #[error("invalid protobuf {message}: {reason}")]
-    Protobuf { message: &'static str, reason: String },
+    Protobuf {
+        message: &'static str,
+        reason: String,
+    },
     #[error(transparent)]
     Json(#[from] json::JsonError),
 }
@@ -66,12 +69,18 @@ pub fn encoding_of(content_type: Option<&str>) -> Result<Encoding, BodyError> {
     match media.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
-        _ => Err(BodyError::UnsupportedMediaType(content_type.unwrap_or("").to_string())),
+        _ => Err(BodyError::UnsupportedMediaType(
+            content_type.unwrap_or("").to_string(),
+        )),
     }
 }
 
 /// Returns the body decompressed according to Content-Encoding, at most `limit` bytes.
-pub fn decompress(body: &[u8], content_encoding: Option<&str>, limit: usize) -> Result<Vec<u8>, BodyError> {
+pub fn decompress(
+    body: &[u8],
+    content_encoding: Option<&str>,
+    limit: usize,
+) -> Result<Vec<u8>, BodyError> {
     let encoding = content_encoding.unwrap_or("").trim().to_ascii_lowercase();
     match encoding.as_str() {
         "" | "identity" => {
@@ -100,23 +109,37 @@ fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, BodyError> {
 }
 
 /// Decodes a decompressed body of one signal and maps it to rows.
-pub fn decode(signal: Signal, encoding: Encoding, body: &[u8], limits: &Limits, now_ns: i64) -> Result<Mapped, BodyError> {
+pub fn decode(
+    signal: Signal,
+    encoding: Encoding,
+    body: &[u8],
+    limits: &Limits,
+    now_ns: i64,
+) -> Result<Mapped, BodyError> {
     use opentelemetry_proto::tonic::collector::{logs::v1 as l, metrics::v1 as m, trace::v1 as t};
-    let protobuf = |message: &'static str| move |error: prost::DecodeError| BodyError::Protobuf { message, reason: error.to_string() };
+    let protobuf = |message: &'static str| {
+        move |error: prost::DecodeError| BodyError::Protobuf {
+            message,
+            reason: error.to_string(),
+        }
+    };
     Ok(match (signal, encoding) {
         (Signal::Traces, Encoding::Protobuf) => traces::map(
-            t::ExportTraceServiceRequest::decode(body).map_err(protobuf("ExportTraceServiceRequest"))?,
+            t::ExportTraceServiceRequest::decode(body)
+                .map_err(protobuf("ExportTraceServiceRequest"))?,
             limits,
         ),
         (Signal::Traces, Encoding::Json) => traces::map(json::traces(body)?, limits),
         (Signal::Logs, Encoding::Protobuf) => logs::map(
-            l::ExportLogsServiceRequest::decode(body).map_err(protobuf("ExportLogsServiceRequest"))?,
+            l::ExportLogsServiceRequest::decode(body)
+                .map_err(protobuf("ExportLogsServiceRequest"))?,
             limits,
             now_ns,
         ),
         (Signal::Logs, Encoding::Json) => logs::map(json::logs(body)?, limits, now_ns),
         (Signal::Metrics, Encoding::Protobuf) => metrics::map(
-            m::ExportMetricsServiceRequest::decode(body).map_err(protobuf("ExportMetricsServiceRequest"))?,
+            m::ExportMetricsServiceRequest::decode(body)
+                .map_err(protobuf("ExportMetricsServiceRequest"))?,
             limits,
         ),
         (Signal::Metrics, Encoding::Json) => metrics::map(json::metrics(body)?, limits),
@@ -150,13 +173,22 @@ mod tests {
 
     #[test]
     fn invalid_gzip_is_reported() {
-        assert!(matches!(decompress(b"not gzip", Some("gzip"), 100), Err(BodyError::Gzip(_))));
+        assert!(matches!(
+            decompress(b"not gzip", Some("gzip"), 100),
+            Err(BodyError::Gzip(_))
+        ));
     }
 
     #[test]
     fn content_types_are_recognised() {
-        assert_eq!(encoding_of(Some("application/json; charset=utf-8")).unwrap(), Encoding::Json);
-        assert_eq!(encoding_of(Some("application/x-protobuf")).unwrap(), Encoding::Protobuf);
+        assert_eq!(
+            encoding_of(Some("application/json; charset=utf-8")).unwrap(),
+            Encoding::Json
+        );
+        assert_eq!(
+            encoding_of(Some("application/x-protobuf")).unwrap(),
+            Encoding::Protobuf
+        );
         assert!(encoding_of(Some("text/plain")).is_err());
         assert!(encoding_of(None).is_err());
     }

@@ -69,7 +69,12 @@ pub struct ScopeContext {
 }
 
 impl ResourceContext {
-    pub fn new(resource: Option<&Resource>, schema_url: &str, limits: &Limits, out: &mut Mapped) -> Self {
+    pub fn new(
+        resource: Option<&Resource>,
+        schema_url: &str,
+        limits: &Limits,
+        out: &mut Mapped,
+    ) -> Self {
         let (attributes, problem) = resource
             .map(|r| attributes(&r.attributes, limits))
             .unwrap_or_default();
@@ -112,9 +117,16 @@ mod tests {
 
     #[test]
     fn ids_are_checked_and_lowercased() {
-        assert_eq!(id_hex(&[0xAB; 8], Ids::SPAN, false).unwrap(), "abababababababab");
-        assert!(id_hex(&[1; 7], Ids::SPAN, false).unwrap_err().contains("7 bytes"));
-        assert!(id_hex(&[], Ids::TRACE, false).unwrap_err().contains("missing"));
+        assert_eq!(
+            id_hex(&[0xAB; 8], Ids::SPAN, false).unwrap(),
+            "abababababababab"
+        );
+        assert!(id_hex(&[1; 7], Ids::SPAN, false)
+            .unwrap_err()
+            .contains("7 bytes"));
+        assert!(id_hex(&[], Ids::TRACE, false)
+            .unwrap_err()
+            .contains("missing"));
         assert_eq!(id_hex(&[], Ids::SPAN, true).unwrap(), "");
         assert!(id_hex(&[0; 16], Ids::TRACE, false).is_err());
     }

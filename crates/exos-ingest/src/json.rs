@@ -81,7 +81,10 @@ impl<'a> Obj<'a> {
         match self.get(camel, snake) {
             None => Ok(String::new()),
             Some(Value::String(text)) => Ok(text.clone()),
-            Some(other) => fail(&self.sub(camel), format!("expected a string, got {}", kind(other))),
+            Some(other) => fail(
+                &self.sub(camel),
+                format!("expected a string, got {}", kind(other)),
+            ),
         }
     }
 
@@ -101,12 +104,14 @@ impl<'a> Obj<'a> {
 
     fn u32(&self, camel: &str, snake: &str) -> Result<u32> {
         let value = self.u64(camel, snake)?;
-        u32::try_from(value).or_else(|_| fail(&self.sub(camel), format!("{value} does not fit in 32 bits")))
+        u32::try_from(value)
+            .or_else(|_| fail(&self.sub(camel), format!("{value} does not fit in 32 bits")))
     }
 
     fn i32(&self, camel: &str, snake: &str) -> Result<i32> {
         let value = self.i64(camel, snake)?;
-        i32::try_from(value).or_else(|_| fail(&self.sub(camel), format!("{value} does not fit in 32 bits")))
+        i32::try_from(value)
+            .or_else(|_| fail(&self.sub(camel), format!("{value} does not fit in 32 bits")))
     }
 
     fn f64(&self, camel: &str, snake: &str) -> Result<Option<f64>> {
@@ -119,7 +124,10 @@ impl<'a> Obj<'a> {
         match self.get(camel, snake) {
             None => Ok(false),
             Some(Value::Bool(flag)) => Ok(*flag),
-            Some(other) => fail(&self.sub(camel), format!("expected a boolean, got {}", kind(other))),
+            Some(other) => fail(
+                &self.sub(camel),
+                format!("expected a boolean, got {}", kind(other)),
+            ),
         }
     }
 
@@ -156,18 +164,31 @@ impl<'a> Obj<'a> {
                 .enumerate()
                 .map(|(index, item)| (item, format!("{}[{index}]", self.sub(camel))))
                 .collect()),
-            Some(other) => fail(&self.sub(camel), format!("expected an array, got {}", kind(other))),
+            Some(other) => fail(
+                &self.sub(camel),
+                format!("expected an array, got {}", kind(other)),
+            ),
         }
     }
 
-    fn objects<T>(&self, camel: &str, snake: &str, each: impl Fn(&Obj) -> Result<T>) -> Result<Vec<T>> {
+    fn objects<T>(
+        &self,
+        camel: &str,
+        snake: &str,
+        each: impl Fn(&Obj) -> Result<T>,
+    ) -> Result<Vec<T>> {
         self.array(camel, snake)?
             .into_iter()
             .map(|(value, path)| as_obj(value, path).and_then(|obj| each(&obj)))
             .collect()
     }
 
-    fn object<T>(&self, camel: &str, snake: &str, each: impl Fn(&Obj) -> Result<T>) -> Result<Option<T>> {
+    fn object<T>(
+        &self,
+        camel: &str,
+        snake: &str,
+        each: impl Fn(&Obj) -> Result<T>,
+    ) -> Result<Option<T>> {
         self.get(camel, snake)
             .map(|value| as_obj(value, self.sub(camel)).and_then(|obj| each(&obj)))
             .transpose()
@@ -176,9 +197,10 @@ impl<'a> Obj<'a> {
 
 fn parse_u64(value: &Value, path: &str) -> Result<u64> {
     match value {
-        Value::Number(number) => number
-            .as_u64()
-            .map_or_else(|| fail(path, format!("{number} is not an unsigned 64-bit integer")), Ok),
+        Value::Number(number) => number.as_u64().map_or_else(
+            || fail(path, format!("{number} is not an unsigned 64-bit integer")),
+            Ok,
+        ),
         Value::String(text) => text
             .parse()
             .or_else(|_| fail(path, format!("{text:?} is not an unsigned 64-bit integer"))),
@@ -188,9 +210,10 @@ fn parse_u64(value: &Value, path: &str) -> Result<u64> {
 
 fn parse_i64(value: &Value, path: &str) -> Result<i64> {
     match value {
-        Value::Number(number) => number
-            .as_i64()
-            .map_or_else(|| fail(path, format!("{number} is not a 64-bit integer")), Ok),
+        Value::Number(number) => number.as_i64().map_or_else(
+            || fail(path, format!("{number} is not a 64-bit integer")),
+            Ok,
+        ),
         Value::String(text) => text
             .parse()
             .or_else(|_| fail(path, format!("{text:?} is not a 64-bit integer"))),
@@ -208,7 +231,9 @@ fn parse_f64(value: &Value, path: &str) -> Result<f64> {
             "NaN" => Ok(f64::NAN),
             "Infinity" => Ok(f64::INFINITY),
             "-Infinity" => Ok(f64::NEG_INFINITY),
-            _ => text.parse().or_else(|_| fail(path, format!("{text:?} is not a number"))),
+            _ => text
+                .parse()
+                .or_else(|_| fail(path, format!("{text:?} is not a number"))),
         },
         other => fail(path, format!("expected a number, got {}", kind(other))),
     }
@@ -223,7 +248,10 @@ fn parse_root(body: &[u8]) -> Result<Value> {
 
 fn any_value(value: &Value, path: String, depth: usize) -> Result<AnyValue> {
     if depth > MAX_ANY_VALUE_DEPTH {
-        return fail(&path, format!("AnyValue nested deeper than {MAX_ANY_VALUE_DEPTH} levels"));
+        return fail(
+            &path,
+            format!("AnyValue nested deeper than {MAX_ANY_VALUE_DEPTH} levels"),
+        );
     }
     let obj = as_obj(value, path)?;
     let inner = if let Some(text) = obj.get("stringValue", "string_value") {
@@ -232,13 +260,22 @@ fn any_value(value: &Value, path: String, depth: usize) -> Result<AnyValue> {
         };
         Some(any_value::Value::StringValue(text.clone()))
     } else if obj.get("boolValue", "bool_value").is_some() {
-        Some(any_value::Value::BoolValue(obj.bool("boolValue", "bool_value")?))
+        Some(any_value::Value::BoolValue(
+            obj.bool("boolValue", "bool_value")?,
+        ))
     } else if obj.get("intValue", "int_value").is_some() {
-        Some(any_value::Value::IntValue(obj.i64("intValue", "int_value")?))
+        Some(any_value::Value::IntValue(
+            obj.i64("intValue", "int_value")?,
+        ))
     } else if obj.get("doubleValue", "double_value").is_some() {
-        Some(any_value::Value::DoubleValue(obj.f64("doubleValue", "double_value")?.unwrap_or_default()))
+        Some(any_value::Value::DoubleValue(
+            obj.f64("doubleValue", "double_value")?.unwrap_or_default(),
+        ))
     } else if let Some(bytes) = obj.get("bytesValue", "bytes_value") {
-        Some(any_value::Value::BytesValue(base64_field(bytes, &obj.sub("bytesValue"))?))
+        Some(any_value::Value::BytesValue(base64_field(
+            bytes,
+            &obj.sub("bytesValue"),
+        )?))
     } else if obj.get("arrayValue", "array_value").is_some() {
         let values = obj
             .object("arrayValue", "array_value", |array| {
@@ -359,7 +396,8 @@ fn span_message(obj: &Obj) -> Result<Span> {
                 time_unix_nano: event.u64("timeUnixNano", "time_unix_nano")?,
                 name: event.string("name", "name")?,
                 attributes: attributes(event, "attributes", "attributes")?,
-                dropped_attributes_count: event.u32("droppedAttributesCount", "dropped_attributes_count")?,
+                dropped_attributes_count: event
+                    .u32("droppedAttributesCount", "dropped_attributes_count")?,
             })
         })?,
         dropped_events_count: obj.u32("droppedEventsCount", "dropped_events_count")?,
@@ -369,7 +407,8 @@ fn span_message(obj: &Obj) -> Result<Span> {
                 span_id: link.hex_id("spanId", "span_id")?,
                 trace_state: link.string("traceState", "trace_state")?,
                 attributes: attributes(link, "attributes", "attributes")?,
-                dropped_attributes_count: link.u32("droppedAttributesCount", "dropped_attributes_count")?,
+                dropped_attributes_count: link
+                    .u32("droppedAttributesCount", "dropped_attributes_count")?,
                 flags: link.u32("flags", "flags")?,
             })
         })?,
@@ -494,21 +533,22 @@ fn metric(obj: &Obj) -> Result<pm::Metric> {
         })
     })? {
         Some(Data::Histogram(histogram))
-    } else if let Some(exponential) = obj.object("exponentialHistogram", "exponential_histogram", |h| {
-        Ok(pm::ExponentialHistogram {
-            data_points: h.objects("dataPoints", "data_points", exponential_point)?,
-            aggregation_temporality: temporality(h)?,
-        })
-    })? {
+    } else if let Some(exponential) =
+        obj.object("exponentialHistogram", "exponential_histogram", |h| {
+            Ok(pm::ExponentialHistogram {
+                data_points: h.objects("dataPoints", "data_points", exponential_point)?,
+                aggregation_temporality: temporality(h)?,
+            })
+        })?
+    {
         Some(Data::ExponentialHistogram(exponential))
-    } else if let Some(summary) = obj.object("summary", "summary", |s| {
-        Ok(pm::Summary {
-            data_points: s.objects("dataPoints", "data_points", summary_point)?,
-        })
-    })? {
-        Some(Data::Summary(summary))
     } else {
-        None
+        obj.object("summary", "summary", |s| {
+            Ok(pm::Summary {
+                data_points: s.objects("dataPoints", "data_points", summary_point)?,
+            })
+        })?
+        .map(Data::Summary)
     };
     Ok(pm::Metric {
         name: obj.string("name", "name")?,
@@ -520,7 +560,11 @@ fn metric(obj: &Obj) -> Result<pm::Metric> {
 }
 
 fn temporality(obj: &Obj) -> Result<i32> {
-    obj.enum_value("aggregationTemporality", "aggregation_temporality", TEMPORALITIES)
+    obj.enum_value(
+        "aggregationTemporality",
+        "aggregation_temporality",
+        TEMPORALITIES,
+    )
 }
 
 fn exemplars(obj: &Obj) -> Result<Vec<pm::Exemplar>> {
@@ -528,7 +572,8 @@ fn exemplars(obj: &Obj) -> Result<Vec<pm::Exemplar>> {
         let value = if ex.get("asInt", "as_int").is_some() {
             Some(pm::exemplar::Value::AsInt(ex.i64("asInt", "as_int")?))
         } else {
-            ex.f64("asDouble", "as_double")?.map(pm::exemplar::Value::AsDouble)
+            ex.f64("asDouble", "as_double")?
+                .map(pm::exemplar::Value::AsDouble)
         };
         Ok(pm::Exemplar {
             filtered_attributes: attributes(ex, "filteredAttributes", "filtered_attributes")?,
@@ -542,7 +587,9 @@ fn exemplars(obj: &Obj) -> Result<Vec<pm::Exemplar>> {
 
 fn number_point(obj: &Obj) -> Result<pm::NumberDataPoint> {
     let value = if obj.get("asInt", "as_int").is_some() {
-        Some(pm::number_data_point::Value::AsInt(obj.i64("asInt", "as_int")?))
+        Some(pm::number_data_point::Value::AsInt(
+            obj.i64("asInt", "as_int")?,
+        ))
     } else {
         obj.f64("asDouble", "as_double")?
             .map(pm::number_data_point::Value::AsDouble)
@@ -609,7 +656,9 @@ fn exponential_point(obj: &Obj) -> Result<pm::ExponentialHistogramDataPoint> {
         exemplars: exemplars(obj)?,
         min: obj.f64("min", "min")?,
         max: obj.f64("max", "max")?,
-        zero_threshold: obj.f64("zeroThreshold", "zero_threshold")?.unwrap_or_default(),
+        zero_threshold: obj
+            .f64("zeroThreshold", "zero_threshold")?
+            .unwrap_or_default(),
     })
 }
 
@@ -653,7 +702,10 @@ mod tests {
     fn traces_reject_base64_ids_with_path() {
         let body = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"W47/95gDgQPSabYzgT/GDA=="}]}]}]}"#;
         let error = traces(body).unwrap_err();
-        assert_eq!(error.path, "$.resourceSpans[0].scopeSpans[0].spans[0].traceId");
+        assert_eq!(
+            error.path,
+            "$.resourceSpans[0].scopeSpans[0].spans[0].traceId"
+        );
     }
 
     #[test]

@@ -17,9 +17,19 @@ use crate::values::{attributes, to_text};
 pub fn map(request: ExportLogsServiceRequest, limits: &Limits, now_ns: i64) -> Mapped {
     let mut out = Mapped::default();
     for resource_logs in request.resource_logs {
-        let resource = ResourceContext::new(resource_logs.resource.as_ref(), &resource_logs.schema_url, limits, &mut out);
+        let resource = ResourceContext::new(
+            resource_logs.resource.as_ref(),
+            &resource_logs.schema_url,
+            limits,
+            &mut out,
+        );
         for scope_logs in resource_logs.scope_logs {
-            let scope = resource.scope(scope_logs.scope.as_ref(), &scope_logs.schema_url, limits, &mut out);
+            let scope = resource.scope(
+                scope_logs.scope.as_ref(),
+                &scope_logs.schema_url,
+                limits,
+                &mut out,
+            );
             for record in scope_logs.log_records {
                 match map_record(record, &resource, &scope, limits, now_ns, &mut out) {
                     Ok(row) if row.log_attributes.iter().any(|(key, _)| key == RRWEB_EVENT) => {
@@ -42,8 +52,10 @@ fn map_record(
     now_ns: i64,
     out: &mut Mapped,
 ) -> Result<LogRow, String> {
-    let trace_id = id_hex(&record.trace_id, Ids::TRACE, true).map_err(|e| format!("log record: trace_id {e}"))?;
-    let span_id = id_hex(&record.span_id, Ids::SPAN, true).map_err(|e| format!("log record: span_id {e}"))?;
+    let trace_id = id_hex(&record.trace_id, Ids::TRACE, true)
+        .map_err(|e| format!("log record: trace_id {e}"))?;
+    let span_id =
+        id_hex(&record.span_id, Ids::SPAN, true).map_err(|e| format!("log record: span_id {e}"))?;
     // The exporter's rule: a zero Timestamp falls back to ObservedTimestamp.
     let time = if record.time_unix_nano != 0 {
         record.time_unix_nano
@@ -67,7 +79,11 @@ fn map_record(
         severity_text: record.severity_text,
         severity_number: record.severity_number,
         service_name: resource.service_name.clone(),
-        body: record.body.as_ref().map(|body| to_text(body, limits)).unwrap_or_default(),
+        body: record
+            .body
+            .as_ref()
+            .map(|body| to_text(body, limits))
+            .unwrap_or_default(),
         resource_schema_url: resource.schema_url.clone(),
         resource_attributes: resource.attributes.clone(),
         scope_schema_url: scope.schema_url.clone(),

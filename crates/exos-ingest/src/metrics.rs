@@ -21,9 +21,19 @@ use crate::values::attributes;
 pub fn map(request: ExportMetricsServiceRequest, limits: &Limits) -> Mapped {
     let mut out = Mapped::default();
     for resource_metrics in request.resource_metrics {
-        let resource = ResourceContext::new(resource_metrics.resource.as_ref(), &resource_metrics.schema_url, limits, &mut out);
+        let resource = ResourceContext::new(
+            resource_metrics.resource.as_ref(),
+            &resource_metrics.schema_url,
+            limits,
+            &mut out,
+        );
         for scope_metrics in resource_metrics.scope_metrics {
-            let scope = resource.scope(scope_metrics.scope.as_ref(), &scope_metrics.schema_url, limits, &mut out);
+            let scope = resource.scope(
+                scope_metrics.scope.as_ref(),
+                &scope_metrics.schema_url,
+                limits,
+                &mut out,
+            );
             for metric in scope_metrics.metrics {
                 map_metric(metric, &resource, &scope, limits, &mut out);
             }
@@ -32,7 +42,13 @@ pub fn map(request: ExportMetricsServiceRequest, limits: &Limits) -> Mapped {
     out
 }
 
-fn map_metric(metric: pm::Metric, resource: &ResourceContext, scope: &ScopeContext, limits: &Limits, out: &mut Mapped) {
+fn map_metric(
+    metric: pm::Metric,
+    resource: &ResourceContext,
+    scope: &ScopeContext,
+    limits: &Limits,
+    out: &mut Mapped,
+) {
     let meta = Arc::new(MetricMeta {
         resource_attributes: resource.attributes.clone(),
         resource_schema_url: resource.schema_url.clone(),
@@ -47,21 +63,47 @@ fn map_metric(metric: pm::Metric, resource: &ResourceContext, scope: &ScopeConte
         metric_unit: metric.unit,
     });
     let name = metric.name;
-    let common = |attrs: &[KeyValue], start: u64, time: u64, flags: u32, exemplars: &[pm::Exemplar], out: &mut Mapped| {
-        point_common(&meta, &name, attrs, start, time, flags, exemplars, limits, out)
+    let common = |attrs: &[KeyValue],
+                  start: u64,
+                  time: u64,
+                  flags: u32,
+                  exemplars: &[pm::Exemplar],
+                  out: &mut Mapped| {
+        point_common(
+            &meta, &name, attrs, start, time, flags, exemplars, limits, out,
+        )
     };
     match metric.data {
-        None => out.reject(format!("metric {name:?}: no data (gauge, sum, histogram, exponential histogram or summary)")),
+        None => out.reject(format!(
+            "metric {name:?}: no data (gauge, sum, histogram, exponential histogram or summary)"
+        )),
         Some(Data::Gauge(gauge)) => {
             for p in gauge.data_points {
-                if let Some(point) = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags, &p.exemplars, out) {
-                    out.batch.gauges.push(GaugeRow { point, value: number_value(&p.value) });
+                if let Some(point) = common(
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    p.flags,
+                    &p.exemplars,
+                    out,
+                ) {
+                    out.batch.gauges.push(GaugeRow {
+                        point,
+                        value: number_value(&p.value),
+                    });
                 }
             }
         }
         Some(Data::Sum(sum)) => {
             for p in sum.data_points {
-                if let Some(point) = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags, &p.exemplars, out) {
+                if let Some(point) = common(
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    p.flags,
+                    &p.exemplars,
+                    out,
+                ) {
                     out.batch.sums.push(SumRow {
                         point,
                         value: number_value(&p.value),
@@ -73,7 +115,14 @@ fn map_metric(metric: pm::Metric, resource: &ResourceContext, scope: &ScopeConte
         }
         Some(Data::Histogram(histogram)) => {
             for p in histogram.data_points {
-                if let Some(point) = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags, &p.exemplars, out) {
+                if let Some(point) = common(
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    p.flags,
+                    &p.exemplars,
+                    out,
+                ) {
                     out.batch.histograms.push(HistogramRow {
                         point,
                         count: p.count,
@@ -89,7 +138,14 @@ fn map_metric(metric: pm::Metric, resource: &ResourceContext, scope: &ScopeConte
         }
         Some(Data::ExponentialHistogram(histogram)) => {
             for p in histogram.data_points {
-                if let Some(point) = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags, &p.exemplars, out) {
+                if let Some(point) = common(
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    p.flags,
+                    &p.exemplars,
+                    out,
+                ) {
                     let positive = p.positive.unwrap_or_default();
                     let negative = p.negative.unwrap_or_default();
                     out.batch.exp_histograms.push(ExpHistogramRow {
@@ -111,7 +167,14 @@ fn map_metric(metric: pm::Metric, resource: &ResourceContext, scope: &ScopeConte
         }
         Some(Data::Summary(summary)) => {
             for p in summary.data_points {
-                if let Some(point) = common(&p.attributes, p.start_time_unix_nano, p.time_unix_nano, p.flags, &[], out) {
+                if let Some(point) = common(
+                    &p.attributes,
+                    p.start_time_unix_nano,
+                    p.time_unix_nano,
+                    p.flags,
+                    &[],
+                    out,
+                ) {
                     out.batch.summaries.push(SummaryRow {
                         point,
                         count: p.count,

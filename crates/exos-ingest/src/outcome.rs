@@ -49,7 +49,10 @@ impl Mapped {
         );
         let noted = self.messages.len() as u64;
         if self.rejected + self.trimmed > noted {
-            text.push_str(&format!(" (and {} more)", self.rejected + self.trimmed - noted));
+            text.push_str(&format!(
+                " (and {} more)",
+                self.rejected + self.trimmed - noted
+            ));
         }
         text
     }

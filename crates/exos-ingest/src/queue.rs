@@ -55,7 +55,11 @@ impl QueueSender {
     ///
     /// A batch larger than the whole queue reserves the whole queue, so it can
     /// still pass when the queue is empty.
-    pub fn try_send(&self, batch: Batch, size: usize) -> Result<oneshot::Receiver<Result<(), String>>, QueueError> {
+    pub fn try_send(
+        &self,
+        batch: Batch,
+        size: usize,
+    ) -> Result<oneshot::Receiver<Result<(), String>>, QueueError> {
         let permits = size.clamp(1, self.capacity).min(u32::MAX as usize) as u32;
         let reservation = self
             .bytes
@@ -67,7 +71,11 @@ impl QueueSender {
             })?;
         let (done, outcome) = oneshot::channel();
         self.jobs
-            .send(Job { batch, reservation, done })
+            .send(Job {
+                batch,
+                reservation,
+                done,
+            })
             .map_err(|_| QueueError::Closed)?;
         Ok(outcome)
     }
@@ -96,7 +104,10 @@ mod tests {
     fn full_queue_refuses_until_bytes_return() {
         let (sender, receiver) = bounded(100);
         let _first = sender.try_send(Batch::default(), 80).unwrap();
-        assert_eq!(sender.try_send(Batch::default(), 30).unwrap_err(), QueueError::Full);
+        assert_eq!(
+            sender.try_send(Batch::default(), 30).unwrap_err(),
+            QueueError::Full
+        );
         drop(receiver.recv().unwrap());
         assert!(sender.try_send(Batch::default(), 30).is_ok());
     }
@@ -112,6 +123,9 @@ mod tests {
     fn closed_queue_refuses() {
         let (sender, _receiver) = bounded(100);
         sender.close();
-        assert_eq!(sender.try_send(Batch::default(), 1).unwrap_err(), QueueError::Closed);
+        assert_eq!(
+            sender.try_send(Batch::default(), 1).unwrap_err(),
+            QueueError::Closed
+        );
     }
 }

@@ -12,7 +12,14 @@ use crate::outcome::Mapped;
 use crate::values::attributes;
 
 /// Span kinds in the exporter's current spelling, indexed by the OTLP enum value.
-const SPAN_KINDS: [&str; 6] = ["Unspecified", "Internal", "Server", "Client", "Producer", "Consumer"];
+const SPAN_KINDS: [&str; 6] = [
+    "Unspecified",
+    "Internal",
+    "Server",
+    "Client",
+    "Producer",
+    "Consumer",
+];
 /// Status codes in the exporter's current spelling, indexed by the OTLP enum value.
 const STATUS_CODES: [&str; 3] = ["Unset", "Ok", "Error"];
 
@@ -20,9 +27,19 @@ const STATUS_CODES: [&str; 3] = ["Unset", "Ok", "Error"];
 pub fn map(request: ExportTraceServiceRequest, limits: &Limits) -> Mapped {
     let mut out = Mapped::default();
     for resource_spans in request.resource_spans {
-        let resource = ResourceContext::new(resource_spans.resource.as_ref(), &resource_spans.schema_url, limits, &mut out);
+        let resource = ResourceContext::new(
+            resource_spans.resource.as_ref(),
+            &resource_spans.schema_url,
+            limits,
+            &mut out,
+        );
         for scope_spans in resource_spans.scope_spans {
-            let scope = resource.scope(scope_spans.scope.as_ref(), &scope_spans.schema_url, limits, &mut out);
+            let scope = resource.scope(
+                scope_spans.scope.as_ref(),
+                &scope_spans.schema_url,
+                limits,
+                &mut out,
+            );
             for span in scope_spans.spans {
                 match map_span(span, &resource, &scope, limits, &mut out) {
                     Ok(row) => out.batch.spans.push(row),
@@ -41,19 +58,29 @@ fn map_span(
     limits: &Limits,
     out: &mut Mapped,
 ) -> Result<SpanRow, String> {
-    let trace_id = id_hex(&span.trace_id, Ids::TRACE, false).map_err(|e| format!("span {:?}: trace_id {e}", span.name))?;
-    let span_id = id_hex(&span.span_id, Ids::SPAN, false).map_err(|e| format!("span {:?}: span_id {e}", span.name))?;
-    let parent_span_id =
-        id_hex(&span.parent_span_id, Ids::SPAN, true).map_err(|e| format!("span {:?}: parent_span_id {e}", span.name))?;
+    let trace_id = id_hex(&span.trace_id, Ids::TRACE, false)
+        .map_err(|e| format!("span {:?}: trace_id {e}", span.name))?;
+    let span_id = id_hex(&span.span_id, Ids::SPAN, false)
+        .map_err(|e| format!("span {:?}: span_id {e}", span.name))?;
+    let parent_span_id = id_hex(&span.parent_span_id, Ids::SPAN, true)
+        .map_err(|e| format!("span {:?}: parent_span_id {e}", span.name))?;
     if span.start_time_unix_nano == 0 {
-        return Err(format!("span {:?}: start_time_unix_nano is 0; set the span's start time", span.name));
+        return Err(format!(
+            "span {:?}: start_time_unix_nano is 0; set the span's start time",
+            span.name
+        ));
     }
-    let start = check_time(span.start_time_unix_nano).map_err(|e| format!("span {:?}: start_time_unix_nano {e}", span.name))?;
-    let end = check_time(span.end_time_unix_nano).map_err(|e| format!("span {:?}: end_time_unix_nano {e}", span.name))?;
+    let start = check_time(span.start_time_unix_nano)
+        .map_err(|e| format!("span {:?}: start_time_unix_nano {e}", span.name))?;
+    let end = check_time(span.end_time_unix_nano)
+        .map_err(|e| format!("span {:?}: end_time_unix_nano {e}", span.name))?;
     let duration_ns = if end >= start {
         (end - start) as u64
     } else {
-        out.trim(format!("span {:?}: end time before start time, Duration stored as 0", span.name));
+        out.trim(format!(
+            "span {:?}: end time before start time, Duration stored as 0",
+            span.name
+        ));
         0
     };
 
@@ -89,14 +116,20 @@ fn map_span(
         parent_span_id,
         trace_state: span.trace_state,
         span_name: span.name,
-        span_kind: SPAN_KINDS.get(span.kind as usize).copied().unwrap_or("Unspecified"),
+        span_kind: SPAN_KINDS
+            .get(span.kind as usize)
+            .copied()
+            .unwrap_or("Unspecified"),
         service_name: resource.service_name.clone(),
         resource_attributes: resource.attributes.clone(),
         scope_name: scope.name.clone(),
         scope_version: scope.version.clone(),
         span_attributes,
         duration_ns,
-        status_code: STATUS_CODES.get(status.code as usize).copied().unwrap_or("Unset"),
+        status_code: STATUS_CODES
+            .get(status.code as usize)
+            .copied()
+            .unwrap_or("Unset"),
         status_message: status.message,
         events,
         links,

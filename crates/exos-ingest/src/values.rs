@@ -83,7 +83,11 @@ pub fn attributes(pairs: &[KeyValue], limits: &Limits) -> (Attributes, Option<St
     let mut out: Attributes = Vec::with_capacity(pairs.len().min(limits.max_attributes));
     let mut problem = None;
     for kv in pairs {
-        let mut text = kv.value.as_ref().map(|v| to_text(v, limits)).unwrap_or_default();
+        let mut text = kv
+            .value
+            .as_ref()
+            .map(|v| to_text(v, limits))
+            .unwrap_or_default();
         if text.len() > limits.max_attribute_value_bytes {
             problem = Some(format!(
                 "attribute {:?} value of {} bytes cut to {} bytes",
@@ -138,7 +142,10 @@ mod tests {
         assert_eq!(to_text(&any(Value::BoolValue(true)), &limits), "true");
         assert_eq!(to_text(&any(Value::DoubleValue(0.25)), &limits), "0.25");
         assert_eq!(to_text(&any(Value::DoubleValue(f64::NAN)), &limits), "NaN");
-        assert_eq!(to_text(&any(Value::DoubleValue(f64::NEG_INFINITY)), &limits), "-Inf");
+        assert_eq!(
+            to_text(&any(Value::DoubleValue(f64::NEG_INFINITY)), &limits),
+            "-Inf"
+        );
     }
 
     #[test]
@@ -149,16 +156,28 @@ mod tests {
         }));
         assert_eq!(to_text(&array, &limits), r#"[1,"a"]"#);
         let list = any(Value::KvlistValue(KeyValueList {
-            values: vec![KeyValue { key: "k".into(), value: Some(any(Value::BoolValue(false))), key_strindex: 0 }],
+            values: vec![KeyValue {
+                key: "k".into(),
+                value: Some(any(Value::BoolValue(false))),
+                key_strindex: 0,
+            }],
         }));
         assert_eq!(to_text(&list, &limits), r#"{"k":false}"#);
     }
 
     #[test]
     fn attribute_count_and_size_are_capped() {
-        let limits = Limits { max_attributes: 2, max_attribute_value_bytes: 3, ..Limits::default() };
+        let limits = Limits {
+            max_attributes: 2,
+            max_attribute_value_bytes: 3,
+            ..Limits::default()
+        };
         let pairs: Vec<KeyValue> = (0..5)
-            .map(|i| KeyValue { key: format!("k{i}"), value: Some(any(Value::StringValue("é€x".into()))), key_strindex: 0 })
+            .map(|i| KeyValue {
+                key: format!("k{i}"),
+                value: Some(any(Value::StringValue("é€x".into()))),
+                key_strindex: 0,
+            })
             .collect();
         let (attrs, problem) = attributes(&pairs, &limits);
         assert_eq!(attrs.len(), 2);

@@ -49,11 +49,16 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "api request failed");
         }
-        let mut response = (status, Json(json!({"error": {"kind": kind, "message": self.to_string()}}))).into_response();
+        let mut response = (
+            status,
+            Json(json!({"error": {"kind": kind, "message": self.to_string()}})),
+        )
+            .into_response();
         if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert("www-authenticate", http::HeaderValue::from_static("Basic realm=\"exos\""));
+            response.headers_mut().insert(
+                "www-authenticate",
+                http::HeaderValue::from_static("Basic realm=\"exos\""),
+            );
         }
         response
     }
@@ -86,10 +91,15 @@ pub async fn count_requests(request: Request, next: Next) -> Response {
     response
 }
 
-async fn not_found(headers: HeaderMap, State(state): State<AppState>) -> Result<Response, ApiError> {
+async fn not_found(
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Result<Response, ApiError> {
     // Unknown paths need auth too, so their existence is not revealed.
     state.auth.api(&headers)?;
-    Err(ApiError::NotFound("no such route; see /api/openapi.json".into()))
+    Err(ApiError::NotFound(
+        "no such route; see /api/openapi.json".into(),
+    ))
 }
 
 async fn health() -> &'static str {
@@ -99,17 +109,27 @@ async fn health() -> &'static str {
 async fn ready(State(state): State<AppState>) -> Response {
     let queue_full = state.queue.used_bytes() >= state.queue.capacity();
     let store = state.store.clone();
-    let store_ok = tokio::task::spawn_blocking(move || store.query("SELECT 1", &QueryLimits::default()).is_ok())
-        .await
-        .unwrap_or(false);
+    let store_ok = tokio::task::spawn_blocking(move || {
+        store.query("SELECT 1", &QueryLimits::default()).is_ok()
+    })
+    .await
+    .unwrap_or(false);
     let body = json!({"store_open": store_ok, "queue_full": queue_full});
-    let status = if store_ok && !queue_full { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if store_ok && !queue_full {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, Json(body)).into_response()
 }
 
 async fn prometheus(State(state): State<AppState>) -> Response {
     metrics::gauge!(telemetry::QUEUE_BYTES).set(state.queue.used_bytes() as f64);
-    ([(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    (
+        [(http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 /// The body of `POST /api/sql`.
@@ -127,16 +147,21 @@ async fn sql(
     body: Result<Json<SqlRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     state.auth.api(&headers)?;
-    let Json(request) = body.map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}; send {{\"sql\": \"SELECT …\"}}")))?;
+    let Json(request) = body.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "invalid request body: {e}; send {{\"sql\": \"SELECT …\"}}"
+        ))
+    })?;
     let mut limits = state.config.query_limits.clone();
     if let Some(max_rows) = request.max_rows {
         limits.max_rows = max_rows.min(limits.max_rows);
     }
     let store = state.store.clone();
     let started = Instant::now();
-    let result = tokio::task::spawn_blocking(move || run_user_sql(store.as_ref(), &request.sql, &limits))
-        .await
-        .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))?;
+    let result =
+        tokio::task::spawn_blocking(move || run_user_sql(store.as_ref(), &request.sql, &limits))
+            .await
+            .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))?;
     metrics::histogram!(telemetry::QUERY_SECONDS).record(started.elapsed().as_secs_f64());
     Ok(Json(result?).into_response())
 }
@@ -159,7 +184,10 @@ fn require_admin(principal: &Principal) -> Result<(), ApiError> {
     }
 }
 
-async fn list_keys(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
+async fn list_keys(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     require_admin(&state.auth.api(&headers)?)?;
     let store = state.store.clone();
     let keys: Vec<_> = tokio::task::spawn_blocking(move || store.credentials())
@@ -185,7 +213,11 @@ async fn create_key(
     body: Result<Json<CreateKey>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     require_admin(&state.auth.api(&headers)?)?;
-    let Json(request) = body.map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}; send {{\"name\": \"…\"}}")))?;
+    let Json(request) = body.map_err(|e| {
+        ApiError::BadRequest(format!(
+            "invalid request body: {e}; send {{\"name\": \"…\"}}"
+        ))
+    })?;
     let store = state.store.clone();
     let (id, key) = tokio::task::spawn_blocking(move || {
         create_secret(store.as_ref(), CredentialKind::IngestKey, &request.name, "")
@@ -203,12 +235,16 @@ async fn revoke_key(
     require_admin(&state.auth.api(&headers)?)?;
     let store = state.store.clone();
     let lookup = id.clone();
-    let revoked = tokio::task::spawn_blocking(move || store.revoke_credential(CredentialKind::IngestKey, &lookup))
-        .await
-        .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))??;
+    let revoked = tokio::task::spawn_blocking(move || {
+        store.revoke_credential(CredentialKind::IngestKey, &lookup)
+    })
+    .await
+    .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))??;
     state.auth.invalidate();
     if !revoked {
-        return Err(ApiError::NotFound(format!("no active ingest key with id {id:?}")));
+        return Err(ApiError::NotFound(format!(
+            "no active ingest key with id {id:?}"
+        )));
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

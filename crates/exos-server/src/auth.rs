@@ -45,20 +45,27 @@ const MAX_CACHED: usize = 10_000;
 
 impl Auth {
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, verified: RwLock::new(HashMap::new()) }
+        Self {
+            store,
+            verified: RwLock::new(HashMap::new()),
+        }
     }
 
     /// Checks the ingest key of an OTLP request.
     pub fn ingest(&self, headers: &HeaderMap) -> Result<(), AuthError> {
         let key = ingest_key(headers).ok_or(AuthError::MissingIngestKey)?;
-        self.verify(CredentialKind::IngestKey, &key).map(|_| ()).ok_or(AuthError::InvalidIngestKey)
+        self.verify(CredentialKind::IngestKey, &key)
+            .map(|_| ())
+            .ok_or(AuthError::InvalidIngestKey)
     }
 
     /// Checks the credentials of an `/api/*` request: HTTP Basic or a bearer API token.
     pub fn api(&self, headers: &HeaderMap) -> Result<Principal, AuthError> {
         let value = header(headers, "authorization").ok_or(AuthError::MissingApiCredentials)?;
         if let Some(token) = strip_scheme(&value, "bearer") {
-            return self.verify(CredentialKind::ApiToken, token).ok_or(AuthError::InvalidApiCredentials);
+            return self
+                .verify(CredentialKind::ApiToken, token)
+                .ok_or(AuthError::InvalidApiCredentials);
         }
         let encoded = strip_scheme(&value, "basic").ok_or(AuthError::MissingApiCredentials)?;
         let decoded = base64::engine::general_purpose::STANDARD
@@ -66,8 +73,11 @@ impl Auth {
             .ok()
             .and_then(|bytes| String::from_utf8(bytes).ok())
             .ok_or(AuthError::InvalidApiCredentials)?;
-        let (user, password) = decoded.split_once(':').ok_or(AuthError::InvalidApiCredentials)?;
-        self.verify_user(user, password).ok_or(AuthError::InvalidApiCredentials)
+        let (user, password) = decoded
+            .split_once(':')
+            .ok_or(AuthError::InvalidApiCredentials)?;
+        self.verify_user(user, password)
+            .ok_or(AuthError::InvalidApiCredentials)
     }
 
     /// Forgets every cached verification, after a revocation or password change.
@@ -76,7 +86,11 @@ impl Auth {
     }
 
     fn cached(&self, key: &str) -> Option<Principal> {
-        self.verified.read().expect("auth cache poisoned").get(key).cloned()
+        self.verified
+            .read()
+            .expect("auth cache poisoned")
+            .get(key)
+            .cloned()
     }
 
     fn remember(&self, key: String, principal: Principal) {
@@ -97,7 +111,10 @@ impl Auth {
         if !verify_secret(secret, &credential.hash) {
             return None;
         }
-        let principal = Principal { user: credential.name.clone(), role: credential.role.clone() };
+        let principal = Principal {
+            user: credential.name.clone(),
+            role: credential.role.clone(),
+        };
         self.remember(cache_key, principal.clone());
         Some(principal)
     }
@@ -111,7 +128,10 @@ impl Auth {
         if !verify_secret(password, &credential.hash) {
             return None;
         }
-        let principal = Principal { user: user.to_string(), role: credential.role };
+        let principal = Principal {
+            user: user.to_string(),
+            role: credential.role,
+        };
         self.remember(cache_key, principal.clone());
         Some(principal)
     }
@@ -124,12 +144,19 @@ impl Auth {
                 return None;
             }
         };
-        credentials.into_iter().find(|c| c.kind == kind && c.id == id && !c.revoked)
+        credentials
+            .into_iter()
+            .find(|c| c.kind == kind && c.id == id && !c.revoked)
     }
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get(name)?.to_str().ok().map(|value| value.trim().to_string()).filter(|v| !v.is_empty())
+    headers
+        .get(name)?
+        .to_str()
+        .ok()
+        .map(|value| value.trim().to_string())
+        .filter(|v| !v.is_empty())
 }
 
 fn strip_scheme<'a>(value: &'a str, scheme: &str) -> Option<&'a str> {
@@ -143,7 +170,11 @@ pub fn ingest_key(headers: &HeaderMap) -> Option<String> {
         return Some(key);
     }
     let value = header(headers, "authorization")?;
-    Some(strip_scheme(&value, "bearer").map(str::to_string).unwrap_or(value))
+    Some(
+        strip_scheme(&value, "bearer")
+            .map(str::to_string)
+            .unwrap_or(value),
+    )
 }
 
 /// The secrets made on first start, to print once.
@@ -175,7 +206,10 @@ pub fn bootstrap(store: &dyn Store) -> Result<Option<FirstStart>, StoreError> {
         revoked: false,
     })?;
     let (_, ingest_key) = create_secret(store, CredentialKind::IngestKey, "default", "")?;
-    Ok(Some(FirstStart { admin_password, ingest_key }))
+    Ok(Some(FirstStart {
+        admin_password,
+        ingest_key,
+    }))
 }
 
 /// Creates and stores a new ingest key or API token; returns its id and the secret.
@@ -212,7 +246,11 @@ mod tests {
         ] {
             let mut headers = HeaderMap::new();
             headers.insert(name, HeaderValue::from_static(value));
-            assert_eq!(ingest_key(&headers).as_deref(), Some("exos_ik_a_b"), "{name}: {value}");
+            assert_eq!(
+                ingest_key(&headers).as_deref(),
+                Some("exos_ik_a_b"),
+                "{name}: {value}"
+            );
         }
         assert_eq!(ingest_key(&HeaderMap::new()), None);
     }

@@ -27,9 +27,17 @@ pub struct Accepted {
 pub const RETRY_AFTER_SECONDS: u64 = 1;
 
 /// Enqueues the rows and waits until the writer reports them committed.
-pub async fn submit(state: &AppState, signal: Signal, mapped: Mapped, size: usize) -> Result<Accepted, SubmitError> {
+pub async fn submit(
+    state: &AppState,
+    signal: Signal,
+    mapped: Mapped,
+    size: usize,
+) -> Result<Accepted, SubmitError> {
     let accepted_rows = mapped.batch.len() as u64;
-    let outcome = Accepted { rejected: mapped.rejected, message: mapped.message() };
+    let outcome = Accepted {
+        rejected: mapped.rejected,
+        message: mapped.message(),
+    };
     if mapped.rejected > 0 {
         metrics::counter!(telemetry::RECORDS_REJECTED, "signal" => signal.as_str(), "reason" => "invalid")
             .increment(mapped.rejected);
@@ -54,7 +62,8 @@ pub async fn submit(state: &AppState, signal: Signal, mapped: Mapped, size: usiz
     metrics::gauge!(telemetry::QUEUE_BYTES).set(state.queue.used_bytes() as f64);
     match done.await {
         Ok(Ok(())) => {
-            metrics::counter!(telemetry::RECORDS_ACCEPTED, "signal" => signal.as_str()).increment(accepted_rows);
+            metrics::counter!(telemetry::RECORDS_ACCEPTED, "signal" => signal.as_str())
+                .increment(accepted_rows);
             Ok(outcome)
         }
         Ok(Err(error)) => {

@@ -63,7 +63,11 @@ pub async fn serve(
     let http = bind(config.http_addr, "HTTP API").await?;
     let otlp_http = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
     let otlp_grpc = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
-    let bound = Bound { http: http.local_addr()?, otlp_http: otlp_http.local_addr()?, otlp_grpc: otlp_grpc.local_addr()? };
+    let bound = Bound {
+        http: http.local_addr()?,
+        otlp_http: otlp_http.local_addr()?,
+        otlp_grpc: otlp_grpc.local_addr()?,
+    };
 
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let stopped = |stop: &tokio::sync::broadcast::Sender<()>| {
@@ -73,7 +77,9 @@ pub async fn serve(
         }
     };
     let api_task = tokio::spawn(
-        axum::serve(http, api::router(state.clone())).with_graceful_shutdown(stopped(&stop)).into_future(),
+        axum::serve(http, api::router(state.clone()))
+            .with_graceful_shutdown(stopped(&stop))
+            .into_future(),
     );
     let otlp_http_task = tokio::spawn(
         axum::serve(otlp_http, otlp_http::router(state.clone()))
@@ -102,7 +108,10 @@ pub async fn serve(
         let _ = otlp_grpc_task.await;
     };
     if tokio::time::timeout(deadline, servers).await.is_err() {
-        tracing::warn!(?deadline, "servers did not stop in time; closing with requests still open");
+        tracing::warn!(
+            ?deadline,
+            "servers did not stop in time; closing with requests still open"
+        );
     }
     queue.close();
     drop(queue);
@@ -110,7 +119,10 @@ pub async fn serve(
     let drained = tokio::task::spawn_blocking(move || writer.join());
     match tokio::time::timeout(deadline, drained).await {
         Ok(_) => {}
-        Err(_) => tracing::error!(?deadline, "ingest queue did not drain in time; unwritten requests were not acknowledged"),
+        Err(_) => tracing::error!(
+            ?deadline,
+            "ingest queue did not drain in time; unwritten requests were not acknowledged"
+        ),
     }
     let checkpoint = tokio::task::spawn_blocking(move || store.checkpoint()).await?;
     if let Err(error) = checkpoint {
@@ -121,9 +133,11 @@ pub async fn serve(
 }
 
 async fn bind(addr: SocketAddr, what: &str) -> anyhow::Result<TcpListener> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|error| anyhow::anyhow!("cannot listen for {what} on {addr}: {error}; pick another address with its flag"))
+    TcpListener::bind(addr).await.map_err(|error| {
+        anyhow::anyhow!(
+            "cannot listen for {what} on {addr}: {error}; pick another address with its flag"
+        )
+    })
 }
 
 fn tokio_stream_from(listener: TcpListener) -> tonic::transport::server::TcpIncoming {

@@ -8,7 +8,9 @@
 use std::time::Duration;
 
 use exos_ingest::{logs, metrics as metric_map, traces, Signal};
-use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use opentelemetry_proto::tonic::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
 };
@@ -18,7 +20,9 @@ use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::
 use opentelemetry_proto::tonic::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -61,18 +65,29 @@ pub fn routes(state: AppState) -> tonic::service::Routes {
 impl Collector {
     fn authorize<T>(&self, request: &Request<T>) -> Result<(), Status> {
         let headers = request.metadata().clone().into_headers();
-        self.state.auth.ingest(&headers).map_err(|error| Status::unauthenticated(error.to_string()))
+        self.state
+            .auth
+            .ingest(&headers)
+            .map_err(|error| Status::unauthenticated(error.to_string()))
     }
 
-    async fn store(&self, signal: Signal, mapped: exos_ingest::Mapped, size: usize) -> Result<Accepted, Status> {
-        submit(&self.state, signal, mapped, size).await.map_err(|error| {
-            let retry = ErrorDetails::with_retry_info(Some(Duration::from_secs(RETRY_AFTER_SECONDS)));
-            let code = match error {
-                SubmitError::QueueFull(_) => tonic::Code::ResourceExhausted,
-                SubmitError::ShuttingDown | SubmitError::Store(_) => tonic::Code::Unavailable,
-            };
-            Status::with_error_details(code, error.to_string(), retry)
-        })
+    async fn store(
+        &self,
+        signal: Signal,
+        mapped: exos_ingest::Mapped,
+        size: usize,
+    ) -> Result<Accepted, Status> {
+        submit(&self.state, signal, mapped, size)
+            .await
+            .map_err(|error| {
+                let retry =
+                    ErrorDetails::with_retry_info(Some(Duration::from_secs(RETRY_AFTER_SECONDS)));
+                let code = match error {
+                    SubmitError::QueueFull(_) => tonic::Code::ResourceExhausted,
+                    SubmitError::ShuttingDown | SubmitError::Store(_) => tonic::Code::Unavailable,
+                };
+                Status::with_error_details(code, error.to_string(), retry)
+            })
     }
 }
 
@@ -90,7 +105,7 @@ impl TraceService for Collector {
         let accepted = self.store(Signal::Traces, mapped, size).await?;
         let partial = accepted.rejected > 0 || !accepted.message.is_empty();
         Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: partial.then(|| ExportTracePartialSuccess {
+            partial_success: partial.then_some(ExportTracePartialSuccess {
                 rejected_spans: accepted.rejected as i64,
                 error_message: accepted.message,
             }),
@@ -112,7 +127,7 @@ impl LogsService for Collector {
         let accepted = self.store(Signal::Logs, mapped, size).await?;
         let partial = accepted.rejected > 0 || !accepted.message.is_empty();
         Ok(Response::new(ExportLogsServiceResponse {
-            partial_success: partial.then(|| ExportLogsPartialSuccess {
+            partial_success: partial.then_some(ExportLogsPartialSuccess {
                 rejected_log_records: accepted.rejected as i64,
                 error_message: accepted.message,
             }),
@@ -134,7 +149,7 @@ impl MetricsService for Collector {
         let accepted = self.store(Signal::Metrics, mapped, size).await?;
         let partial = accepted.rejected > 0 || !accepted.message.is_empty();
         Ok(Response::new(ExportMetricsServiceResponse {
-            partial_success: partial.then(|| ExportMetricsPartialSuccess {
+            partial_success: partial.then_some(ExportMetricsPartialSuccess {
                 rejected_data_points: accepted.rejected as i64,
                 error_message: accepted.message,
             }),

@@ -37,7 +37,10 @@ pub struct RpcStatus {
 pub fn router(state: AppState) -> Router {
     let cors = CorsLayer::new()
         .allow_origin(AllowOrigin::mirror_request())
-        .allow_methods(AllowMethods::list([http::Method::POST, http::Method::OPTIONS]))
+        .allow_methods(AllowMethods::list([
+            http::Method::POST,
+            http::Method::OPTIONS,
+        ]))
         .allow_headers(AllowHeaders::mirror_request())
         .max_age(std::time::Duration::from_secs(3600));
     Router::new()
@@ -71,7 +74,12 @@ struct Failure {
 
 impl Failure {
     fn new(status: StatusCode, message: impl ToString, encoding: Encoding) -> Self {
-        Self { status, message: message.to_string(), encoding, retry_after: None }
+        Self {
+            status,
+            message: message.to_string(),
+            encoding,
+            retry_after: None,
+        }
     }
 }
 
@@ -105,33 +113,53 @@ async fn try_export(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<(Accepted, Encoding), Failure> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     // Authentication comes first, so an unauthenticated caller learns nothing else.
     // Until the encoding is known, errors are answered in protobuf, the OTLP default.
     let guessed = encoding_of(content_type).unwrap_or(Encoding::Protobuf);
-    state.auth.ingest(headers).map_err(|e| Failure::new(StatusCode::UNAUTHORIZED, e, guessed))?;
+    state
+        .auth
+        .ingest(headers)
+        .map_err(|e| Failure::new(StatusCode::UNAUTHORIZED, e, guessed))?;
     let encoding = encoding_of(content_type)
         .map_err(|e| Failure::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e, Encoding::Protobuf))?;
 
     let limit = state.config.max_body_bytes;
-    let raw = read_limited(body, limit).await.map_err(|e| Failure::new(status_of(&e), e, encoding))?;
-    let content_encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok());
-    let plain = decompress(&raw, content_encoding, limit).map_err(|e| Failure::new(status_of(&e), e, encoding))?;
+    let raw = read_limited(body, limit)
+        .await
+        .map_err(|e| Failure::new(status_of(&e), e, encoding))?;
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    let plain = decompress(&raw, content_encoding, limit)
+        .map_err(|e| Failure::new(status_of(&e), e, encoding))?;
     if plain.is_empty() && encoding == Encoding::Json {
-        return Err(Failure::new(StatusCode::BAD_REQUEST, "empty body: send an OTLP JSON object", encoding));
+        return Err(Failure::new(
+            StatusCode::BAD_REQUEST,
+            "empty body: send an OTLP JSON object",
+            encoding,
+        ));
     }
     let limits = state.config.record_limits.clone();
     let size = plain.len();
-    let mapped = tokio::task::spawn_blocking(move || decode(signal, encoding, &plain, &limits, now_ns()))
-        .await
-        .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e, encoding))?
-        .map_err(|e| Failure::new(status_of(&e), e, encoding))?;
+    let mapped =
+        tokio::task::spawn_blocking(move || decode(signal, encoding, &plain, &limits, now_ns()))
+            .await
+            .map_err(|e| Failure::new(StatusCode::INTERNAL_SERVER_ERROR, e, encoding))?
+            .map_err(|e| Failure::new(status_of(&e), e, encoding))?;
     let accepted = submit(state, signal, mapped, size).await.map_err(|error| {
         let status = match error {
             SubmitError::QueueFull(_) => StatusCode::TOO_MANY_REQUESTS,
             SubmitError::ShuttingDown | SubmitError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
-        Failure { status, message: error.to_string(), encoding, retry_after: Some(RETRY_AFTER_SECONDS) }
+        Failure {
+            status,
+            message: error.to_string(),
+            encoding,
+            retry_after: Some(RETRY_AFTER_SECONDS),
+        }
     })?;
     Ok((accepted, encoding))
 }
@@ -149,7 +177,9 @@ fn status_of(error: &BodyError) -> StatusCode {
         BodyError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         BodyError::UnsupportedEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        BodyError::Gzip(_) | BodyError::Protobuf { .. } | BodyError::Json(_) => StatusCode::BAD_REQUEST,
+        BodyError::Gzip(_) | BodyError::Protobuf { .. } | BodyError::Json(_) => {
+            StatusCode::BAD_REQUEST
+        }
     }
 }
 
@@ -158,10 +188,16 @@ async fn read_limited(body: Body, limit: usize) -> Result<Bytes, BodyError> {
     let limited = http_body_util::Limited::new(body, limit);
     match limited.collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
+        Err(error)
+            if error
+                .downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
             Err(BodyError::TooLarge { limit })
         }
-        Err(error) => Err(BodyError::Gzip(format!("cannot read request body: {error}"))),
+        Err(error) => Err(BodyError::Gzip(format!(
+            "cannot read request body: {error}"
+        ))),
     }
 }
 
@@ -173,21 +209,21 @@ fn success(signal: Signal, accepted: &Accepted, encoding: Encoding) -> Response 
         Encoding::Protobuf => {
             let bytes = match signal {
                 Signal::Traces => t::ExportTraceServiceResponse {
-                    partial_success: partial.then(|| t::ExportTracePartialSuccess {
+                    partial_success: partial.then_some(t::ExportTracePartialSuccess {
                         rejected_spans: accepted.rejected as i64,
                         error_message: message,
                     }),
                 }
                 .encode_to_vec(),
                 Signal::Logs => l::ExportLogsServiceResponse {
-                    partial_success: partial.then(|| l::ExportLogsPartialSuccess {
+                    partial_success: partial.then_some(l::ExportLogsPartialSuccess {
                         rejected_log_records: accepted.rejected as i64,
                         error_message: message,
                     }),
                 }
                 .encode_to_vec(),
                 Signal::Metrics => m::ExportMetricsServiceResponse {
-                    partial_success: partial.then(|| m::ExportMetricsPartialSuccess {
+                    partial_success: partial.then_some(m::ExportMetricsPartialSuccess {
                         rejected_data_points: accepted.rejected as i64,
                         error_message: message,
                     }),
@@ -215,18 +251,21 @@ fn success(signal: Signal, accepted: &Accepted, encoding: Encoding) -> Response 
 /// gRPC status codes used in `google.rpc.Status` bodies.
 fn grpc_code(status: StatusCode) -> i32 {
     match status {
-        StatusCode::BAD_REQUEST => 3,                // INVALID_ARGUMENT
-        StatusCode::UNAUTHORIZED => 16,              // UNAUTHENTICATED
-        StatusCode::PAYLOAD_TOO_LARGE => 8,          // RESOURCE_EXHAUSTED
-        StatusCode::TOO_MANY_REQUESTS => 8,          // RESOURCE_EXHAUSTED
-        StatusCode::SERVICE_UNAVAILABLE => 14,       // UNAVAILABLE
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => 3,     // INVALID_ARGUMENT
-        _ => 13,                                     // INTERNAL
+        StatusCode::BAD_REQUEST => 3,            // INVALID_ARGUMENT
+        StatusCode::UNAUTHORIZED => 16,          // UNAUTHENTICATED
+        StatusCode::PAYLOAD_TOO_LARGE => 8,      // RESOURCE_EXHAUSTED
+        StatusCode::TOO_MANY_REQUESTS => 8,      // RESOURCE_EXHAUSTED
+        StatusCode::SERVICE_UNAVAILABLE => 14,   // UNAVAILABLE
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => 3, // INVALID_ARGUMENT
+        _ => 13,                                 // INTERNAL
     }
 }
 
 fn error_response(failure: Failure) -> Response {
-    let status = RpcStatus { code: grpc_code(failure.status), message: failure.message };
+    let status = RpcStatus {
+        code: grpc_code(failure.status),
+        message: failure.message,
+    };
     let mut response = match failure.encoding {
         Encoding::Protobuf => (
             failure.status,
@@ -241,7 +280,9 @@ fn error_response(failure: Failure) -> Response {
             .into_response(),
     };
     if let Some(seconds) = failure.retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     }
     response
 }

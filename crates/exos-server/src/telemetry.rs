@@ -19,11 +19,16 @@ pub fn install() -> PrometheusHandle {
     static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let seconds = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0];
+            let seconds = [
+                0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ];
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), &seconds)
                 .expect("bucket list is not empty")
-                .set_buckets_for_metric(Matcher::Full(BATCH_ROWS.into()), &[10.0, 100.0, 1e3, 1e4, 5e4, 1e5, 1e6])
+                .set_buckets_for_metric(
+                    Matcher::Full(BATCH_ROWS.into()),
+                    &[10.0, 100.0, 1e3, 1e4, 5e4, 1e5, 1e6],
+                )
                 .expect("bucket list is not empty");
             match builder.install_recorder() {
                 Ok(handle) => handle,

@@ -27,7 +27,11 @@ pub struct WriterSettings {
 }
 
 /// Starts the writer thread; it ends when every queue sender is gone and the queue is empty.
-pub fn spawn(store: Arc<dyn Store>, jobs: Receiver<Job>, settings: WriterSettings) -> JoinHandle<()> {
+pub fn spawn(
+    store: Arc<dyn Store>,
+    jobs: Receiver<Job>,
+    settings: WriterSettings,
+) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name("exos-writer".into())
         .spawn(move || run(store.as_ref(), &jobs, &settings))

@@ -4,7 +4,9 @@
 //! `exos_<kind>_<id>_<secret>`: the id finds the stored record without
 //! hashing, so a wrong key costs one lookup, not one argon2 run.
 
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::Argon2;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
@@ -100,7 +102,11 @@ pub fn hash_secret(secret: &str) -> String {
 /// Checks a secret against a stored argon2 hash; a malformed hash never matches.
 pub fn verify_secret(secret: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(secret.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 

@@ -49,7 +49,10 @@ pub struct QueryLimits {
 
 impl Default for QueryLimits {
     fn default() -> Self {
-        Self { max_rows: 10_000, timeout: Duration::from_secs(30) }
+        Self {
+            max_rows: 10_000,
+            timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -98,13 +101,20 @@ pub trait Store: Send + Sync + 'static {
 
 /// Names of every table and view user SQL may read.
 pub fn readable_relations() -> Vec<String> {
-    let mut names: Vec<String> = schema::all_tables().iter().map(|t| t.name.to_string()).collect();
+    let mut names: Vec<String> = schema::all_tables()
+        .iter()
+        .map(|t| t.name.to_string())
+        .collect();
     names.extend(schema::view_names().into_iter().map(String::from));
     names
 }
 
 /// Checks user SQL with the guard, then runs it with the limits.
-pub fn run_user_sql(store: &dyn Store, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError> {
+pub fn run_user_sql(
+    store: &dyn Store,
+    sql: &str,
+    limits: &QueryLimits,
+) -> Result<QueryResult, StoreError> {
     let policy = exos_sqlguard::Policy::new(store.dialect(), readable_relations());
     let checked = exos_sqlguard::check(sql, &policy)?;
     store.query(&checked.sql, limits)

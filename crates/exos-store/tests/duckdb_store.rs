@@ -3,11 +3,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use exos_core::{Batch, BusinessKeys, GaugeRow, LogRow, MetricMeta, PointCommon, SpanEvent, SpanRow};
+use exos_core::{
+    Batch, BusinessKeys, GaugeRow, LogRow, MetricMeta, PointCommon, SpanEvent, SpanRow,
+};
 use exos_store::{run_user_sql, DuckOptions, DuckStore, QueryLimits, Store, StoreError};
 
 fn attrs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
 }
 
 fn span(index: i64, status: &'static str) -> SpanRow {
@@ -39,18 +44,31 @@ fn open(dir: &std::path::Path) -> DuckStore {
 }
 
 fn sample_batch() -> Batch {
-    let mut batch = Batch::default();
-    batch.spans = (0..3).map(|i| span(i, if i == 2 { "Error" } else { "Ok" })).collect();
-    batch.logs.push(LogRow { timestamp_ns: 5, body: "hello".into(), severity_number: 17, ..Default::default() });
-    batch.gauges.push(GaugeRow {
+    let gauge = GaugeRow {
         point: PointCommon {
-            meta: Arc::new(MetricMeta { metric_name: "queue.depth".into(), ..Default::default() }),
+            meta: Arc::new(MetricMeta {
+                metric_name: "queue.depth".into(),
+                ..Default::default()
+            }),
             time_ns: 7,
             ..Default::default()
         },
         value: 4.5,
-    });
-    batch
+    };
+    let log = LogRow {
+        timestamp_ns: 5,
+        body: "hello".into(),
+        severity_number: 17,
+        ..Default::default()
+    };
+    Batch {
+        spans: (0..3)
+            .map(|i| span(i, if i == 2 { "Error" } else { "Ok" }))
+            .collect(),
+        logs: vec![log],
+        gauges: vec![gauge],
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -77,14 +95,45 @@ fn views_answer_over_written_rows() {
     let store = open(dir.path());
     store.write(&sample_batch()).unwrap();
     let limits = QueryLimits::default();
-    let errors = store.query("SELECT ExceptionType, ExceptionMessage, OrderId FROM errors", &limits).unwrap();
-    assert_eq!(errors.rows, vec![vec![serde_json::json!("IOError"), serde_json::json!("disk"), serde_json::json!("ORD-1")]]);
-    let services = store.query("SELECT ServiceName, SpanCount, ErrorCount FROM services", &limits).unwrap();
-    assert_eq!(services.rows[0], vec![serde_json::json!("order-api"), serde_json::json!(3), serde_json::json!(1)]);
-    let logs = store.query("SELECT SeverityText, Body FROM logs", &limits).unwrap();
-    assert_eq!(logs.rows[0], vec![serde_json::json!("ERROR"), serde_json::json!("hello")]);
+    let errors = store
+        .query(
+            "SELECT ExceptionType, ExceptionMessage, OrderId FROM errors",
+            &limits,
+        )
+        .unwrap();
+    assert_eq!(
+        errors.rows,
+        vec![vec![
+            serde_json::json!("IOError"),
+            serde_json::json!("disk"),
+            serde_json::json!("ORD-1")
+        ]]
+    );
+    let services = store
+        .query(
+            "SELECT ServiceName, SpanCount, ErrorCount FROM services",
+            &limits,
+        )
+        .unwrap();
+    assert_eq!(
+        services.rows[0],
+        vec![
+            serde_json::json!("order-api"),
+            serde_json::json!(3),
+            serde_json::json!(1)
+        ]
+    );
+    let logs = store
+        .query("SELECT SeverityText, Body FROM logs", &limits)
+        .unwrap();
+    assert_eq!(
+        logs.rows[0],
+        vec![serde_json::json!("ERROR"), serde_json::json!("hello")]
+    );
     for view in ["traces", "sessions", "page_views", "user_actions"] {
-        store.query(&format!("SELECT * FROM {view}"), &limits).unwrap_or_else(|e| panic!("{view}: {e}"));
+        store
+            .query(&format!("SELECT * FROM {view}"), &limits)
+            .unwrap_or_else(|e| panic!("{view}: {e}"));
     }
 }
 
@@ -98,7 +147,10 @@ fn query_results_encode_types() {
         .unwrap();
     assert_eq!(result.columns[0].type_name, "TIMESTAMP_NS");
     assert_eq!(result.rows[0][0], serde_json::json!("2026-05-28 20:26:40"));
-    assert_eq!(result.rows[0][1], serde_json::json!({"order.id": "ORD-1", "lob": "Title"}));
+    assert_eq!(
+        result.rows[0][1],
+        serde_json::json!({"order.id": "ORD-1", "lob": "Title"})
+    );
     assert_eq!(result.rows[0][2], serde_json::json!(["exception"]));
 }
 
@@ -106,7 +158,10 @@ fn query_results_encode_types() {
 fn row_limit_truncates() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let limits = QueryLimits { max_rows: 5, ..QueryLimits::default() };
+    let limits = QueryLimits {
+        max_rows: 5,
+        ..QueryLimits::default()
+    };
     let result = store.query("SELECT * FROM range(100)", &limits).unwrap();
     assert_eq!(result.row_count, 5);
     assert!(result.truncated);
@@ -116,10 +171,16 @@ fn row_limit_truncates() {
 fn slow_query_is_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let limits = QueryLimits { timeout: Duration::from_millis(300), ..QueryLimits::default() };
+    let limits = QueryLimits {
+        timeout: Duration::from_millis(300),
+        ..QueryLimits::default()
+    };
     let started = std::time::Instant::now();
     let error = store
-        .query("SELECT count(*) FROM range(100000000) a, range(100000) b", &limits)
+        .query(
+            "SELECT count(*) FROM range(100000000) a, range(100000) b",
+            &limits,
+        )
         .unwrap_err();
     assert!(matches!(error, StoreError::Timeout(_)), "{error}");
     assert!(started.elapsed() < Duration::from_secs(10));
@@ -146,9 +207,15 @@ fn external_access_is_disabled_even_without_guard() {
 fn guard_runs_before_store() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let error = run_user_sql(&store, "DROP TABLE otel_traces", &QueryLimits::default()).unwrap_err();
+    let error =
+        run_user_sql(&store, "DROP TABLE otel_traces", &QueryLimits::default()).unwrap_err();
     assert!(matches!(error, StoreError::Rejected(_)), "{error}");
-    let ok = run_user_sql(&store, "SELECT count(*) FROM otel_traces", &QueryLimits::default()).unwrap();
+    let ok = run_user_sql(
+        &store,
+        "SELECT count(*) FROM otel_traces",
+        &QueryLimits::default(),
+    )
+    .unwrap();
     assert_eq!(ok.rows[0][0], serde_json::json!(0));
 }
 

@@ -49,27 +49,65 @@ pub enum Bench {
     },
 }
 
-const SERVICES: [&str; 6] = ["order-api", "document-service", "valuation-engine", "notification-service", "auth-service", "postgres"];
+const SERVICES: [&str; 6] = [
+    "order-api",
+    "document-service",
+    "valuation-engine",
+    "notification-service",
+    "auth-service",
+    "postgres",
+];
 const STEPS: [&str; 12] = [
-    "Order Received", "Assign Operator", "Review Documents", "Request Information", "Information Received",
-    "Valuation", "Quality Check", "Rework", "Approve", "Deliver Report", "Close", "Cancel",
+    "Order Received",
+    "Assign Operator",
+    "Review Documents",
+    "Request Information",
+    "Information Received",
+    "Valuation",
+    "Quality Check",
+    "Rework",
+    "Approve",
+    "Deliver Report",
+    "Close",
+    "Cancel",
 ];
 const LOBS: [&str; 5] = ["Appraisal", "Title", "Flood", "Valuation", "Closing"];
 
 fn text(key: &str, value: String) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value)) }), key_strindex: 0 }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value)),
+        }),
+        key_strindex: 0,
+    }
 }
 
 fn int(key: &str, value: i64) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), key_strindex: 0 }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        key_strindex: 0,
+    }
 }
 
 fn now_ns() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default()
 }
 
 /// Generates one request of `count` spans of one service, spread over the last `window_ns`.
-fn request(rng: &mut StdRng, first: usize, count: usize, end_ns: u64, window_ns: u64) -> ExportTraceServiceRequest {
+fn request(
+    rng: &mut StdRng,
+    first: usize,
+    count: usize,
+    end_ns: u64,
+    window_ns: u64,
+) -> ExportTraceServiceRequest {
     let service = SERVICES[rng.gen_range(0..SERVICES.len())];
     let spans = (first..first + count)
         .map(|index| {
@@ -83,7 +121,11 @@ fn request(rng: &mut StdRng, first: usize, count: usize, end_ns: u64, window_ns:
             Span {
                 trace_id: trace_id.to_vec(),
                 span_id: ((index as u64) + 1).to_be_bytes().to_vec(),
-                parent_span_id: if rng.gen_bool(0.7) { rng.gen::<[u8; 8]>().to_vec() } else { Vec::new() },
+                parent_span_id: if rng.gen_bool(0.7) {
+                    rng.gen::<[u8; 8]>().to_vec()
+                } else {
+                    Vec::new()
+                },
                 name: STEPS[rng.gen_range(0..STEPS.len())].into(),
                 kind: rng.gen_range(1..4),
                 start_time_unix_nano: start,
@@ -92,17 +134,32 @@ fn request(rng: &mut StdRng, first: usize, count: usize, end_ns: u64, window_ns:
                     text("order.id", format!("ORD-2026-{order:06}")),
                     text("operator.id", format!("op-{}", rng.gen_range(100..160))),
                     text("lob", LOBS[rng.gen_range(0..LOBS.len())].into()),
-                    text("user.id", format!("user{}@example.com", rng.gen_range(0..500))),
-                    text("http.request.method", ["GET", "POST", "PUT"][rng.gen_range(0..3)].into()),
-                    text("http.route", format!("/api/orders/{{id}}/step{}", rng.gen_range(0..12))),
+                    text(
+                        "user.id",
+                        format!("user{}@example.com", rng.gen_range(0..500)),
+                    ),
+                    text(
+                        "http.request.method",
+                        ["GET", "POST", "PUT"][rng.gen_range(0..3)].into(),
+                    ),
+                    text(
+                        "http.route",
+                        format!("/api/orders/{{id}}/step{}", rng.gen_range(0..12)),
+                    ),
                     int("http.response.status_code", if error { 500 } else { 200 }),
                     text("url.path", format!("/api/orders/ORD-2026-{order:06}")),
                     text("server.address", "order-api.internal".into()),
                     int("server.port", 8443),
                     text("network.protocol.version", "1.1".into()),
-                    text("user_agent.original", "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0".into()),
+                    text(
+                        "user_agent.original",
+                        "Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0".into(),
+                    ),
                     text("db.system", "postgresql".into()),
-                    text("db.operation.name", ["SELECT", "UPDATE", "INSERT"][rng.gen_range(0..3)].into()),
+                    text(
+                        "db.operation.name",
+                        ["SELECT", "UPDATE", "INSERT"][rng.gen_range(0..3)].into(),
+                    ),
                     text("db.collection.name", "orders".into()),
                     int("db.response.returned_rows", rng.gen_range(0..50)),
                     text("deployment.environment", "production".into()),
@@ -110,7 +167,14 @@ fn request(rng: &mut StdRng, first: usize, count: usize, end_ns: u64, window_ns:
                     int("retry.count", rng.gen_range(0..2)),
                     text("product.event", "false".into()),
                 ],
-                status: Some(Status { code: if error { 2 } else { 1 }, message: if error { "upstream timeout".into() } else { String::new() } }),
+                status: Some(Status {
+                    code: if error { 2 } else { 1 },
+                    message: if error {
+                        "upstream timeout".into()
+                    } else {
+                        String::new()
+                    },
+                }),
                 ..Default::default()
             }
         })
@@ -125,7 +189,10 @@ fn request(rng: &mut StdRng, first: usize, count: usize, end_ns: u64, window_ns:
                 ],
                 ..Default::default()
             }),
-            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
             schema_url: String::new(),
         }],
     }
@@ -134,14 +201,22 @@ fn request(rng: &mut StdRng, first: usize, count: usize, end_ns: u64, window_ns:
 /// Runs the chosen benchmark and prints a Markdown summary on stdout.
 pub fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
-        Bench::Ingest { spans, spans_per_request, connections, seed } => ingest(spans, spans_per_request.max(1), connections.max(1), seed),
+        Bench::Ingest {
+            spans,
+            spans_per_request,
+            connections,
+            seed,
+        } => ingest(spans, spans_per_request.max(1), connections.max(1), seed),
         Bench::Queries { spans, seed } => queries(spans, seed),
     }
 }
 
 fn progress(label: &str, done: usize, total: usize, started: Instant) {
     let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
-    eprint!("\r{label}: {done}/{total} ({:.0}%, {rate:.0}/s)   ", 100.0 * done as f64 / total.max(1) as f64);
+    eprint!(
+        "\r{label}: {done}/{total} ({:.0}%, {rate:.0}/s)   ",
+        100.0 * done as f64 / total.max(1) as f64
+    );
     let _ = std::io::stderr().flush();
 }
 
@@ -168,7 +243,11 @@ fn ingest(spans: usize, per_request: usize, connections: usize, seed: u64) -> an
         "| OTLP/HTTP protobuf, durable ack | {:.0} | {:.1} | {:.1} | {:.0} |",
         e2e.rate, e2e.p50_ms, e2e.p99_ms, e2e.peak_rss_mib
     );
-    println!("\nratio end-to-end / raw: {:.2}; wire bytes per span: {:.0}", e2e.rate / raw, wire_bytes as f64 / spans as f64);
+    println!(
+        "\nratio end-to-end / raw: {:.2}; wire bytes per span: {:.0}",
+        e2e.rate / raw,
+        wire_bytes as f64 / spans as f64
+    );
     Ok(())
 }
 
@@ -213,7 +292,14 @@ fn end_to_end(bodies: &[Vec<u8>], spans: usize, connections: usize) -> anyhow::R
     let mut child = Command::new(std::env::current_exe()?)
         .args(["serve", "--data-dir"])
         .arg(dir.path())
-        .args(["--http-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0"])
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--otlp-http-addr",
+            "127.0.0.1:0",
+            "--otlp-grpc-addr",
+            "127.0.0.1:0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .spawn()?;
@@ -225,7 +311,10 @@ fn end_to_end(bodies: &[Vec<u8>], spans: usize, connections: usize) -> anyhow::R
             key = value.to_string();
         }
         if let Some(rest) = line.strip_prefix("exos ready: ") {
-            let addr = rest.split(' ').find_map(|p| p.strip_prefix("otlp_http=")).unwrap_or_default();
+            let addr = rest
+                .split(' ')
+                .find_map(|p| p.strip_prefix("otlp_http="))
+                .unwrap_or_default();
             url = format!("http://{addr}/v1/traces");
             break;
         }
@@ -240,9 +329,17 @@ fn end_to_end(bodies: &[Vec<u8>], spans: usize, connections: usize) -> anyhow::R
     let started = Instant::now();
     std::thread::scope(|scope| {
         for _ in 0..connections {
-            let (next, acked, latencies, url, key) = (next.clone(), acked.clone(), latencies.clone(), url.clone(), key.clone());
+            let (next, acked, latencies, url, key) = (
+                next.clone(),
+                acked.clone(),
+                latencies.clone(),
+                url.clone(),
+                key.clone(),
+            );
             scope.spawn(move || {
-                let agent = ureq::AgentBuilder::new().timeout(Duration::from_secs(120)).build();
+                let agent = ureq::AgentBuilder::new()
+                    .timeout(Duration::from_secs(120))
+                    .build();
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
                     let Some(body) = bodies.get(index) else { break };
@@ -255,11 +352,16 @@ fn end_to_end(bodies: &[Vec<u8>], spans: usize, connections: usize) -> anyhow::R
                             .send_bytes(body);
                         match reply {
                             Ok(_) => {
-                                latencies.lock().unwrap().push(sent.elapsed().as_secs_f64() * 1000.0);
+                                latencies
+                                    .lock()
+                                    .unwrap()
+                                    .push(sent.elapsed().as_secs_f64() * 1000.0);
                                 acked.fetch_add(1, Ordering::Relaxed);
                                 break;
                             }
-                            Err(ureq::Error::Status(429 | 503, _)) => std::thread::sleep(Duration::from_millis(50)),
+                            Err(ureq::Error::Status(429 | 503, _)) => {
+                                std::thread::sleep(Duration::from_millis(50))
+                            }
                             Err(error) => panic!("benchmark request failed: {error}"),
                         }
                     }
@@ -274,26 +376,46 @@ fn end_to_end(bodies: &[Vec<u8>], spans: usize, connections: usize) -> anyhow::R
                 std::thread::sleep(Duration::from_millis(250));
                 let mut peak = peak.lock().unwrap();
                 *peak = peak.max(rss_mib(pid));
-                progress("end to end", (acked.load(Ordering::Relaxed) as f64 * per_request) as usize, spans, started);
+                progress(
+                    "end to end",
+                    (acked.load(Ordering::Relaxed) as f64 * per_request) as usize,
+                    spans,
+                    started,
+                );
             }
         });
     });
     let elapsed = started.elapsed().as_secs_f64();
     eprintln!();
     let peak_rss_mib = peak.lock().unwrap().max(peak_rss(pid));
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
     let _ = child.wait();
     let mut latencies = latencies.lock().unwrap().clone();
     latencies.sort_by(f64::total_cmp);
     let at = |q: f64| latencies[((latencies.len() - 1) as f64 * q).round() as usize];
-    Ok(EndToEnd { rate: spans as f64 / elapsed, p50_ms: at(0.5), p99_ms: at(0.99), peak_rss_mib })
+    Ok(EndToEnd {
+        rate: spans as f64 / elapsed,
+        p50_ms: at(0.5),
+        p99_ms: at(0.99),
+        peak_rss_mib,
+    })
 }
 
 fn status_field(pid: u32, field: &str) -> f64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| {
-            status.lines().find_map(|line| line.strip_prefix(field).map(|rest| rest.trim().trim_end_matches(" kB").trim().parse::<f64>().ok()))?
+            status.lines().find_map(|line| {
+                line.strip_prefix(field).map(|rest| {
+                    rest.trim()
+                        .trim_end_matches(" kB")
+                        .trim()
+                        .parse::<f64>()
+                        .ok()
+                })
+            })?
         })
         .map_or(0.0, |kib| kib / 1024.0)
 }
@@ -337,7 +459,10 @@ fn queries(spans: usize, seed: u64) -> anyhow::Result<()> {
         while batch.len() < 100_000 && done + batch.len() < spans {
             let count = 5_000.min(spans - done - batch.len());
             // A day of data, so "the last hour" selects about 1/24 of it.
-            let mut mapped = exos_ingest::traces::map(request(&mut rng, done + batch.len(), count, end, 86_400_000_000_000), &limits);
+            let mut mapped = exos_ingest::traces::map(
+                request(&mut rng, done + batch.len(), count, end, 86_400_000_000_000),
+                &limits,
+            );
             batch.append(&mut mapped.batch);
         }
         store.write(&batch)?;
@@ -348,7 +473,10 @@ fn queries(spans: usize, seed: u64) -> anyhow::Result<()> {
     eprintln!();
     let size = std::fs::metadata(store.path())?.len() as f64 / 1024.0 / 1024.0;
     println!("\n## exos bench queries --spans {spans}\n");
-    println!("Store file: {size:.0} MiB after loading in {:.1} s.\n", started.elapsed().as_secs_f64());
+    println!(
+        "Store file: {size:.0} MiB after loading in {:.1} s.\n",
+        started.elapsed().as_secs_f64()
+    );
     println!("| question | median ms (5 runs) | min ms | max ms |");
     println!("|---|---|---|---|");
     for (name, sql) in QUESTIONS {
@@ -358,7 +486,10 @@ fn queries(spans: usize, seed: u64) -> anyhow::Result<()> {
             times.push(result.elapsed_ms);
         }
         times.sort_by(f64::total_cmp);
-        println!("| {name} | {:.0} | {:.0} | {:.0} |", times[2], times[0], times[4]);
+        println!(
+            "| {name} | {:.0} | {:.0} | {:.0} |",
+            times[2], times[0], times[4]
+        );
     }
     Ok(())
 }

@@ -35,15 +35,26 @@ pub fn run(kind: CredentialKind, action: Action, data_dir: &Path) -> anyhow::Res
             if kind == CredentialKind::ApiToken && role != "admin" && role != "viewer" {
                 anyhow::bail!("invalid role {role:?}: use admin or viewer");
             }
-            let role = if kind == CredentialKind::ApiToken { role } else { String::new() };
+            let role = if kind == CredentialKind::ApiToken {
+                role
+            } else {
+                String::new()
+            };
             let (id, secret) = exos_server::auth::create_secret(&store, kind, &name, &role)?;
             println!("id: {id}");
             println!("{noun}: {secret}");
         }
         Action::List => {
             for credential in store.credentials()?.into_iter().filter(|c| c.kind == kind) {
-                let state = if credential.revoked { "revoked" } else { "active" };
-                println!("{}\t{}\t{}\t{state}", credential.id, credential.name, credential.role);
+                let state = if credential.revoked {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{}\t{}\t{state}",
+                    credential.id, credential.name, credential.role
+                );
             }
         }
         Action::Revoke { id } => {

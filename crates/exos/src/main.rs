@@ -78,7 +78,9 @@ enum Command {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Json => builder.json().init(),
         LogFormat::Pretty => builder.init(),
@@ -91,7 +93,10 @@ fn print_schema(dialect: &str, retention_days: u32) -> anyhow::Result<()> {
         "clickhouse" => exos_store::Dialect::ClickHouse,
         other => anyhow::bail!("unknown dialect {other:?}: use duckdb or clickhouse"),
     };
-    let options = exos_store::schema::ClickHouseOptions { retention_days, ..Default::default() };
+    let options = exos_store::schema::ClickHouseOptions {
+        retention_days,
+        ..Default::default()
+    };
     for statement in exos_store::schema::all_ddl(dialect, &options) {
         println!("{statement};\n");
     }
@@ -104,11 +109,16 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve_cmd::run(args),
         Command::Sql(args) => sql_cmd::run(args),
-        Command::Keys { action, data } => {
-            credentials_cmd::run(exos_store::CredentialKind::IngestKey, action, &data.data_dir)
-        }
+        Command::Keys { action, data } => credentials_cmd::run(
+            exos_store::CredentialKind::IngestKey,
+            action,
+            &data.data_dir,
+        ),
         Command::Bench { bench } => bench_cmd::run(bench),
-        Command::Schema { dialect, retention_days } => print_schema(&dialect, retention_days),
+        Command::Schema {
+            dialect,
+            retention_days,
+        } => print_schema(&dialect, retention_days),
         Command::Tokens { action, data } => {
             credentials_cmd::run(exos_store::CredentialKind::ApiToken, action, &data.data_dir)
         }

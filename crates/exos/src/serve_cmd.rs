@@ -46,7 +46,12 @@ pub struct ServeArgs {
     #[arg(long, env = "EXOS_MEMORY_LIMIT", default_value = "4GB")]
     pub memory_limit: String,
     /// Test hook: milliseconds to sleep before each store write, to simulate a slow store.
-    #[arg(long, env = "EXOS_TEST_WRITE_DELAY_MS", default_value_t = 0, hide = true)]
+    #[arg(
+        long,
+        env = "EXOS_TEST_WRITE_DELAY_MS",
+        default_value_t = 0,
+        hide = true
+    )]
     pub test_write_delay_ms: u64,
 }
 
@@ -72,7 +77,10 @@ impl ServeArgs {
 
 /// Runs the server in a multi-threaded runtime until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let options = DuckOptions { memory_limit: args.memory_limit.clone(), ..DuckOptions::default() };
+    let options = DuckOptions {
+        memory_limit: args.memory_limit.clone(),
+        ..DuckOptions::default()
+    };
     let store = Arc::new(DuckStore::open(&args.data_dir, &options)?);
     tracing::info!(
         data_dir = %args.data_dir.display(),
@@ -91,22 +99,32 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(first) = exos_server::auth::bootstrap(store.as_ref())? {
         // Printed once, on stdout and never in logs: only hashes are stored.
         let mut out = std::io::stdout().lock();
-        writeln!(out, "First start: these credentials are shown only once. Keep them.")?;
+        writeln!(
+            out,
+            "First start: these credentials are shown only once. Keep them."
+        )?;
         writeln!(out, "admin password: {}", first.admin_password)?;
         writeln!(out, "ingest key: {}", first.ingest_key)?;
         out.flush()?;
     }
     let config = args.server_config();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    runtime.block_on(exos_server::serve(config, store, shutdown_signal(), |bound| {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(
-            out,
-            "exos ready: http={} otlp_http={} otlp_grpc={}",
-            bound.http, bound.otlp_http, bound.otlp_grpc
-        );
-        let _ = out.flush();
-    }))
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(exos_server::serve(
+        config,
+        store,
+        shutdown_signal(),
+        |bound| {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(
+                out,
+                "exos ready: http={} otlp_http={} otlp_grpc={}",
+                bound.http, bound.otlp_http, bound.otlp_grpc
+            );
+            let _ = out.flush();
+        },
+    ))
 }
 
 /// Resolves on the first SIGTERM or SIGINT; a second one exits at once.

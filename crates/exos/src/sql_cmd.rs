@@ -49,15 +49,24 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
     let result = match &args.url {
         Some(url) => remote(&args, url)?,
         None => {
-            let options = DuckOptions { read_only: true, ..DuckOptions::default() };
+            let options = DuckOptions {
+                read_only: true,
+                ..DuckOptions::default()
+            };
             let store = DuckStore::open(&args.data_dir, &options)?;
-            let limits = QueryLimits { max_rows: args.max_rows, ..QueryLimits::default() };
+            let limits = QueryLimits {
+                max_rows: args.max_rows,
+                ..QueryLimits::default()
+            };
             run_user_sql(&store, &args.sql, &limits)?
         }
     };
     print(&result, args.format)?;
     if result.truncated {
-        eprintln!("note: output cut at {} rows; raise --max-rows or add LIMIT", result.row_count);
+        eprintln!(
+            "note: output cut at {} rows; raise --max-rows or add LIMIT",
+            result.row_count
+        );
     }
     Ok(())
 }
@@ -71,15 +80,22 @@ fn remote(args: &SqlArgs, url: &str) -> anyhow::Result<QueryResult> {
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("{}:{password}", args.user))
         ),
-        (None, None) => anyhow::bail!("--url needs --password (or EXOS_PASSWORD) or --token (or EXOS_TOKEN)"),
+        (None, None) => {
+            anyhow::bail!("--url needs --password (or EXOS_PASSWORD) or --token (or EXOS_TOKEN)")
+        }
     };
     let body = serde_json::json!({"sql": args.sql, "max_rows": args.max_rows});
-    let response = ureq::post(&endpoint).set("authorization", &authorization).send_json(body);
+    let response = ureq::post(&endpoint)
+        .set("authorization", &authorization)
+        .send_json(body);
     let value: Value = match response {
         Ok(response) => response.into_json()?,
         Err(ureq::Error::Status(status, response)) => {
             let error: Value = response.into_json().unwrap_or(Value::Null);
-            let message = error["error"]["message"].as_str().unwrap_or("no message").to_string();
+            let message = error["error"]["message"]
+                .as_str()
+                .unwrap_or("no message")
+                .to_string();
             anyhow::bail!("{endpoint} answered {status}: {message}");
         }
         Err(error) => anyhow::bail!("cannot reach {endpoint}: {error}"),
@@ -106,9 +122,23 @@ fn print(result: &QueryResult, format: Format) -> anyhow::Result<()> {
                     field
                 }
             };
-            println!("{}", result.columns.iter().map(|c| escape(c.name.clone())).collect::<Vec<_>>().join(","));
+            println!(
+                "{}",
+                result
+                    .columns
+                    .iter()
+                    .map(|c| escape(c.name.clone()))
+                    .collect::<Vec<_>>()
+                    .join(",")
+            );
             for row in &result.rows {
-                println!("{}", row.iter().map(|v| escape(text(v))).collect::<Vec<_>>().join(","));
+                println!(
+                    "{}",
+                    row.iter()
+                        .map(|v| escape(text(v)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                );
             }
         }
         Format::Table => {

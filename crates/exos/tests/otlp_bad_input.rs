@@ -10,10 +10,14 @@ use std::io::Write;
 use common::Server;
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue};
 use opentelemetry_proto::tonic::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
-use opentelemetry_proto::tonic::metrics::v1::{metric, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics, number_data_point};
+use opentelemetry_proto::tonic::metrics::v1::{
+    metric, number_data_point, Gauge, Metric, NumberDataPoint, ResourceMetrics, ScopeMetrics,
+};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
@@ -24,7 +28,9 @@ const START: u64 = 1_780_000_000_000_000_000;
 fn text_attr(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
         key_strindex: 0,
     }
 }
@@ -46,8 +52,14 @@ fn span(index: u64) -> Span {
 fn traces(spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: vec![text_attr("service.name", "bad-input")], ..Default::default() }),
-            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            resource: Some(Resource {
+                attributes: vec![text_attr("service.name", "bad-input")],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
             schema_url: String::new(),
         }],
     }
@@ -60,13 +72,21 @@ fn gzip(data: &[u8]) -> Vec<u8> {
 }
 
 fn partial(reply: &common::Reply) -> (i64, String) {
-    let response = ExportTraceServiceResponse::decode(reply.body.as_slice()).expect("ExportTraceServiceResponse");
-    response.partial_success.map_or((0, String::new()), |p| (p.rejected_spans, p.error_message))
+    let response = ExportTraceServiceResponse::decode(reply.body.as_slice())
+        .expect("ExportTraceServiceResponse");
+    response
+        .partial_success
+        .map_or((0, String::new()), |p| (p.rejected_spans, p.error_message))
 }
 
 /// Posts the baseline spans that every case must leave intact.
 fn baseline(server: &Server) -> i64 {
-    let reply = server.post("/v1/traces", PROTOBUF, None, &traces((0..5).map(span).collect()).encode_to_vec());
+    let reply = server.post(
+        "/v1/traces",
+        PROTOBUF,
+        None,
+        &traces((0..5).map(span).collect()).encode_to_vec(),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
     5
 }
@@ -74,8 +94,22 @@ fn baseline(server: &Server) -> i64 {
 fn assert_intact(server: &Server, case: &str, expected: i64) {
     assert!(server.healthy(), "{case}: server stopped serving");
     let count = server.scalar("SELECT count(*) FROM otel_traces WHERE ServiceName = 'bad-input'");
-    assert_eq!(count, serde_json::json!(expected), "{case}: stored span count changed");
+    assert_eq!(
+        count,
+        serde_json::json!(expected),
+        "{case}: stored span count changed"
+    );
 }
+
+/// One malformed request: name, content type, content encoding, body, expected status and message.
+type Case = (
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
 
 #[test]
 fn malformed_bodies_get_clear_errors() {
@@ -83,22 +117,36 @@ fn malformed_bodies_get_clear_errors() {
     let stored = baseline(&server);
     let valid = traces(vec![span(100)]).encode_to_vec();
 
-    let mut invalid_utf8 = traces(vec![Span { name: "XX".into(), ..span(101) }]).encode_to_vec();
+    let mut invalid_utf8 = traces(vec![Span {
+        name: "XX".into(),
+        ..span(101)
+    }])
+    .encode_to_vec();
     let at = invalid_utf8.windows(2).position(|w| w == b"XX").unwrap();
     invalid_utf8[at] = 0xff;
 
-    let mut nested = AnyValue { value: Some(any_value::Value::StringValue("leaf".into())) };
+    let mut nested = AnyValue {
+        value: Some(any_value::Value::StringValue("leaf".into())),
+    };
     for _ in 0..200 {
-        nested = AnyValue { value: Some(any_value::Value::ArrayValue(ArrayValue { values: vec![nested] })) };
+        nested = AnyValue {
+            value: Some(any_value::Value::ArrayValue(ArrayValue {
+                values: vec![nested],
+            })),
+        };
     }
     let deep = traces(vec![Span {
-        attributes: vec![KeyValue { key: "deep".into(), value: Some(nested), key_strindex: 0 }],
+        attributes: vec![KeyValue {
+            key: "deep".into(),
+            value: Some(nested),
+            key_strindex: 0,
+        }],
         ..span(102)
     }])
     .encode_to_vec();
 
     let bomb = gzip(&vec![0u8; 64 * 1024 * 1024]);
-    let cases: Vec<(&str, &str, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("truncated protobuf", PROTOBUF, None, valid[..valid.len() - 7].to_vec(), 400, "invalid protobuf"),
         ("invalid gzip", PROTOBUF, Some("gzip"), b"\x1f\x8b not really gzip".to_vec(), 400, "invalid gzip"),
         ("gzip bomb", PROTOBUF, Some("gzip"), bomb, 413, "larger than 4194304 bytes"),
@@ -115,7 +163,11 @@ fn malformed_bodies_get_clear_errors() {
     for (case, content_type, encoding, body, status, message) in cases {
         let reply = server.post("/v1/traces", content_type, encoding, &body);
         assert_eq!(reply.status, status, "{case}: {}", reply.text());
-        assert!(reply.text().contains(message), "{case}: body {:?} lacks {message:?}", reply.text());
+        assert!(
+            reply.text().contains(message),
+            "{case}: body {:?} lacks {message:?}",
+            reply.text()
+        );
         assert_intact(&server, case, stored);
     }
 }
@@ -127,7 +179,11 @@ fn gzip_bomb_is_refused_before_inflating() {
     let started = std::time::Instant::now();
     let reply = server.post("/v1/traces", PROTOBUF, Some("gzip"), &bomb);
     assert_eq!(reply.status, 413);
-    assert!(started.elapsed() < std::time::Duration::from_secs(5), "took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -143,16 +199,71 @@ fn invalid_records_are_rejected_individually() {
     let server = Server::start(&[]);
     let stored = baseline(&server);
     let cases: Vec<(&str, Span, &str)> = vec![
-        ("short trace id", Span { trace_id: vec![1; 15], ..span(200) }, "trace_id has 15 bytes"),
-        ("long span id", Span { span_id: vec![1; 9], ..span(201) }, "span_id has 9 bytes"),
-        ("missing span id", Span { span_id: vec![], ..span(202) }, "span_id is missing"),
-        ("zero trace id", Span { trace_id: vec![0; 16], ..span(203) }, "all zeros"),
-        ("bad parent id", Span { parent_span_id: vec![1; 3], ..span(204) }, "parent_span_id has 3 bytes"),
-        ("zero start time", Span { start_time_unix_nano: 0, ..span(205) }, "start_time_unix_nano is 0"),
-        ("far-future time", Span { start_time_unix_nano: u64::MAX - 1, end_time_unix_nano: u64::MAX, ..span(206) }, "year 2262"),
+        (
+            "short trace id",
+            Span {
+                trace_id: vec![1; 15],
+                ..span(200)
+            },
+            "trace_id has 15 bytes",
+        ),
+        (
+            "long span id",
+            Span {
+                span_id: vec![1; 9],
+                ..span(201)
+            },
+            "span_id has 9 bytes",
+        ),
+        (
+            "missing span id",
+            Span {
+                span_id: vec![],
+                ..span(202)
+            },
+            "span_id is missing",
+        ),
+        (
+            "zero trace id",
+            Span {
+                trace_id: vec![0; 16],
+                ..span(203)
+            },
+            "all zeros",
+        ),
+        (
+            "bad parent id",
+            Span {
+                parent_span_id: vec![1; 3],
+                ..span(204)
+            },
+            "parent_span_id has 3 bytes",
+        ),
+        (
+            "zero start time",
+            Span {
+                start_time_unix_nano: 0,
+                ..span(205)
+            },
+            "start_time_unix_nano is 0",
+        ),
+        (
+            "far-future time",
+            Span {
+                start_time_unix_nano: u64::MAX - 1,
+                end_time_unix_nano: u64::MAX,
+                ..span(206)
+            },
+            "year 2262",
+        ),
     ];
     for (case, bad, message) in cases {
-        let reply = server.post("/v1/traces", PROTOBUF, None, &traces(vec![bad, span(300)]).encode_to_vec());
+        let reply = server.post(
+            "/v1/traces",
+            PROTOBUF,
+            None,
+            &traces(vec![bad, span(300)]).encode_to_vec(),
+        );
         assert_eq!(reply.status, 200, "{case}: {}", reply.text());
         let (rejected, text) = partial(&reply);
         assert_eq!(rejected, 1, "{case}");
@@ -165,11 +276,19 @@ fn invalid_records_are_rejected_individually() {
 #[test]
 fn oversized_attributes_are_trimmed_and_reported() {
     let server = Server::start(&[]);
-    let many: Vec<KeyValue> = (0..10_000).map(|i| text_attr(&format!("k{i}"), "v")).collect();
+    let many: Vec<KeyValue> = (0..10_000)
+        .map(|i| text_attr(&format!("k{i}"), "v"))
+        .collect();
     let huge = vec![text_attr("blob", &"x".repeat(1024 * 1024))];
     let request = traces(vec![
-        Span { attributes: many, ..span(400) },
-        Span { attributes: huge, ..span(401) },
+        Span {
+            attributes: many,
+            ..span(400)
+        },
+        Span {
+            attributes: huge,
+            ..span(401)
+        },
     ]);
     let reply = server.post("/v1/traces", PROTOBUF, None, &request.encode_to_vec());
     assert_eq!(reply.status, 200, "{}", reply.text());
@@ -188,14 +307,25 @@ fn nan_and_infinite_doubles_are_stored() {
     let server = Server::start(&[]);
     let double = |key: &str, value: f64| KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(value)) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::DoubleValue(value)),
+        }),
         key_strindex: 0,
     };
     let request = traces(vec![Span {
-        attributes: vec![double("nan", f64::NAN), double("inf", f64::INFINITY), double("ninf", f64::NEG_INFINITY)],
+        attributes: vec![
+            double("nan", f64::NAN),
+            double("inf", f64::INFINITY),
+            double("ninf", f64::NEG_INFINITY),
+        ],
         ..span(500)
     }]);
-    assert_eq!(server.post("/v1/traces", PROTOBUF, None, &request.encode_to_vec()).status, 200);
+    assert_eq!(
+        server
+            .post("/v1/traces", PROTOBUF, None, &request.encode_to_vec())
+            .status,
+        200
+    );
     let row = server.sql("SELECT SpanAttributes['nan'], SpanAttributes['inf'], SpanAttributes['ninf'] FROM otel_traces");
     assert_eq!(row["rows"][0], serde_json::json!(["NaN", "+Inf", "-Inf"]));
 
@@ -209,7 +339,9 @@ fn nan_and_infinite_doubles_are_stored() {
             scope_metrics: vec![ScopeMetrics {
                 metrics: vec![Metric {
                     name: "odd".into(),
-                    data: Some(metric::Data::Gauge(Gauge { data_points: vec![point(f64::NAN), point(f64::INFINITY)] })),
+                    data: Some(metric::Data::Gauge(Gauge {
+                        data_points: vec![point(f64::NAN), point(f64::INFINITY)],
+                    })),
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -217,9 +349,18 @@ fn nan_and_infinite_doubles_are_stored() {
             ..Default::default()
         }],
     };
-    assert_eq!(server.post("/v1/metrics", PROTOBUF, None, &metrics.encode_to_vec()).status, 200);
-    let values = server.sql("SELECT isnan(Value), isinf(Value) FROM otel_metrics_gauge ORDER BY isnan(Value)");
-    assert_eq!(values["rows"], serde_json::json!([[false, true], [true, false]]));
+    assert_eq!(
+        server
+            .post("/v1/metrics", PROTOBUF, None, &metrics.encode_to_vec())
+            .status,
+        200
+    );
+    let values = server
+        .sql("SELECT isnan(Value), isinf(Value) FROM otel_metrics_gauge ORDER BY isnan(Value)");
+    assert_eq!(
+        values["rows"],
+        serde_json::json!([[false, true], [true, false]])
+    );
 }
 
 #[test]
@@ -231,7 +372,9 @@ fn log_time_falls_back_to_observed_time() {
                 log_records: vec![LogRecord {
                     time_unix_nano: 0,
                     observed_time_unix_nano: START,
-                    body: Some(AnyValue { value: Some(any_value::Value::StringValue("observed".into())) }),
+                    body: Some(AnyValue {
+                        value: Some(any_value::Value::StringValue("observed".into())),
+                    }),
                     ..Default::default()
                 }],
                 ..Default::default()
@@ -239,7 +382,12 @@ fn log_time_falls_back_to_observed_time() {
             ..Default::default()
         }],
     };
-    assert_eq!(server.post("/v1/logs", PROTOBUF, None, &request.encode_to_vec()).status, 200);
+    assert_eq!(
+        server
+            .post("/v1/logs", PROTOBUF, None, &request.encode_to_vec())
+            .status,
+        200
+    );
     let stored = server.scalar("SELECT epoch_ns(Timestamp) FROM otel_logs WHERE Body = 'observed'");
     assert_eq!(stored, serde_json::json!(START));
 }
@@ -249,7 +397,9 @@ fn missing_or_wrong_key_gets_401() {
     let server = Server::start(&[]);
     let body = traces(vec![span(1)]).encode_to_vec();
     let missing = common::Reply::from(
-        ureq::post(&format!("{}/v1/traces", server.otlp_http)).set("content-type", PROTOBUF).send_bytes(&body),
+        ureq::post(&format!("{}/v1/traces", server.otlp_http))
+            .set("content-type", PROTOBUF)
+            .send_bytes(&body),
     );
     assert_eq!(missing.status, 401);
     for key in ["exos_ik_nope_nope", "garbage", "Bearer exos_ik_x_y"] {
@@ -282,8 +432,14 @@ fn missing_or_wrong_key_gets_401() {
 #[test]
 fn api_routes_need_auth() {
     let server = Server::start(&[]);
-    for (method, path) in [("POST", "/api/sql"), ("GET", "/api/tables"), ("GET", "/api/keys"), ("GET", "/api/nothing")] {
-        let reply = common::Reply::from(ureq::request(method, &format!("{}{path}", server.http)).call());
+    for (method, path) in [
+        ("POST", "/api/sql"),
+        ("GET", "/api/tables"),
+        ("GET", "/api/keys"),
+        ("GET", "/api/nothing"),
+    ] {
+        let reply =
+            common::Reply::from(ureq::request(method, &format!("{}{path}", server.http)).call());
         assert_eq!(reply.status, 401, "{method} {path}");
         let wrong = common::Reply::from(
             ureq::request(method, &format!("{}{path}", server.http))
@@ -300,10 +456,19 @@ fn cors_preflight_allows_browser_sdks() {
     let reply = ureq::request("OPTIONS", &format!("{}/v1/traces", server.otlp_http))
         .set("origin", "http://127.0.0.1:5173")
         .set("access-control-request-method", "POST")
-        .set("access-control-request-headers", "authorization,content-type")
+        .set(
+            "access-control-request-headers",
+            "authorization,content-type",
+        )
         .call()
         .expect("preflight answered");
-    assert_eq!(reply.header("access-control-allow-origin"), Some("http://127.0.0.1:5173"));
-    let allowed = reply.header("access-control-allow-headers").unwrap_or_default().to_lowercase();
+    assert_eq!(
+        reply.header("access-control-allow-origin"),
+        Some("http://127.0.0.1:5173")
+    );
+    let allowed = reply
+        .header("access-control-allow-headers")
+        .unwrap_or_default()
+        .to_lowercase();
     assert!(allowed.contains("authorization"), "{allowed}");
 }

@@ -18,7 +18,9 @@ use prost::Message;
 fn text(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
         key_strindex: 0,
     }
 }
@@ -26,7 +28,9 @@ fn text(key: &str, value: &str) -> KeyValue {
 fn double(key: &str, value: f64) -> KeyValue {
     KeyValue {
         key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::DoubleValue(value)) }),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::DoubleValue(value)),
+        }),
         key_strindex: 0,
     }
 }
@@ -40,14 +44,23 @@ fn request(count: u64) -> ExportTraceServiceRequest {
             kind: 1,
             start_time_unix_nano: 1_780_000_000_000_000_000,
             end_time_unix_nano: 1_780_000_000_000_000_000 + 42,
-            attributes: vec![text("order.id", "ORD-2026-001"), text("operator.id", "op-437")],
+            attributes: vec![
+                text("order.id", "ORD-2026-001"),
+                text("operator.id", "op-437"),
+            ],
             ..Default::default()
         })
         .collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: vec![text("service.name", "grpc-client")], ..Default::default() }),
-            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            resource: Some(Resource {
+                attributes: vec![text("service.name", "grpc-client")],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
             schema_url: String::new(),
         }],
     }
@@ -56,14 +69,25 @@ fn request(count: u64) -> ExportTraceServiceRequest {
 #[tokio::test(flavor = "multi_thread")]
 async fn grpc_export_needs_key_and_lands_rows() {
     let server = Server::start(&[]);
-    let mut client = TraceServiceClient::connect(server.otlp_grpc.clone()).await.expect("gRPC connects");
+    let mut client = TraceServiceClient::connect(server.otlp_grpc.clone())
+        .await
+        .expect("gRPC connects");
 
-    let status = client.export(request(1)).await.expect_err("no key must fail");
+    let status = client
+        .export(request(1))
+        .await
+        .expect_err("no key must fail");
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
 
     let mut authorized = tonic::Request::new(request(3));
-    authorized.metadata_mut().insert("authorization", server.ingest_key.parse().unwrap());
-    let response = client.export(authorized).await.expect("export with key succeeds").into_inner();
+    authorized
+        .metadata_mut()
+        .insert("authorization", server.ingest_key.parse().unwrap());
+    let response = client
+        .export(authorized)
+        .await
+        .expect("export with key succeeds")
+        .into_inner();
     assert!(response.partial_success.is_none());
 
     let mut compressed = TraceServiceClient::connect(server.otlp_grpc.clone())
@@ -71,33 +95,54 @@ async fn grpc_export_needs_key_and_lands_rows() {
         .unwrap()
         .send_compressed(tonic::codec::CompressionEncoding::Gzip);
     let mut gzipped = tonic::Request::new(request(2));
-    gzipped.metadata_mut().insert("x-exos-ingest-key", server.ingest_key.parse().unwrap());
-    compressed.export(gzipped).await.expect("gzip export succeeds");
+    gzipped
+        .metadata_mut()
+        .insert("x-exos-ingest-key", server.ingest_key.parse().unwrap());
+    compressed
+        .export(gzipped)
+        .await
+        .expect("gzip export succeeds");
 
     let server_ref = &server;
     let rows = tokio::task::block_in_place(|| {
         server_ref.sql("SELECT count(*), min(Duration), min(SpanKind), min(OrderId), min(OperatorId) FROM otel_traces")
     });
-    assert_eq!(rows["rows"][0], serde_json::json!([5, 42, "Internal", "ORD-2026-001", "op-437"]));
+    assert_eq!(
+        rows["rows"][0],
+        serde_json::json!([5, 42, "Internal", "ORD-2026-001", "op-437"])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn grpc_full_queue_asks_to_retry() {
     let server = Server::start(&["--queue-bytes", "64", "--test-write-delay-ms", "1500"]);
-    let mut client = TraceServiceClient::connect(server.otlp_grpc.clone()).await.unwrap();
+    let mut client = TraceServiceClient::connect(server.otlp_grpc.clone())
+        .await
+        .unwrap();
     let send = |mut client: TraceServiceClient<tonic::transport::Channel>, key: String| async move {
         let mut request = tonic::Request::new(request(20));
-        request.metadata_mut().insert("authorization", key.parse().unwrap());
+        request
+            .metadata_mut()
+            .insert("authorization", key.parse().unwrap());
         client.export(request).await
     };
     let first = tokio::spawn(send(client.clone(), server.ingest_key.clone()));
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let mut second = tonic::Request::new(request(20));
-    second.metadata_mut().insert("authorization", server.ingest_key.parse().unwrap());
+    second
+        .metadata_mut()
+        .insert("authorization", server.ingest_key.parse().unwrap());
     let refused = client.export(second).await.expect_err("queue is full");
     assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
-    assert!(refused.message().contains("queue is full"), "{}", refused.message());
-    assert!(first.await.unwrap().is_ok(), "the queued request still lands");
+    assert!(
+        refused.message().contains("queue is full"),
+        "{}",
+        refused.message()
+    );
+    assert!(
+        first.await.unwrap().is_ok(),
+        "the queued request still lands"
+    );
 }
 
 /// A trace export as `@hyperdx/browser` 0.26 posts it: OTLP JSON, bare key header, session resource.
@@ -117,7 +162,9 @@ const BROWSER_TRACES: &str = r#"{"resourceSpans":[{"resource":{"attributes":[
 fn rrweb_log(number: f64, chunk: f64, chunks: f64, body: &str) -> LogRecord {
     LogRecord {
         time_unix_nano: 1_780_000_000_123_456_789,
-        body: Some(AnyValue { value: Some(any_value::Value::StringValue(body.into())) }),
+        body: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(body.into())),
+        }),
         attributes: vec![
             double("rr-web.offset", 0.0),
             double("rr-web.event", number),
@@ -131,21 +178,42 @@ fn rrweb_log(number: f64, chunk: f64, chunks: f64, body: &str) -> LogRecord {
 #[test]
 fn browser_sdk_payloads_land_in_traces_and_sessions() {
     let server = Server::start(&[]);
-    let reply = server.post("/v1/traces", "application/json", None, BROWSER_TRACES.as_bytes());
+    let reply = server.post(
+        "/v1/traces",
+        "application/json",
+        None,
+        BROWSER_TRACES.as_bytes(),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert!(reply.content_type.starts_with("application/json"));
 
     let replay = ExportLogsServiceRequest {
         resource_logs: vec![ResourceLogs {
             resource: Some(Resource {
-                attributes: vec![text("service.name", "order-web"), text("rum.sessionId", "8f14e45fceea167a5a36dedd4bea2543")],
+                attributes: vec![
+                    text("service.name", "order-web"),
+                    text("rum.sessionId", "8f14e45fceea167a5a36dedd4bea2543"),
+                ],
                 ..Default::default()
             }),
             scope_logs: vec![ScopeLogs {
-                scope: Some(InstrumentationScope { name: "rum.rr-web".into(), ..Default::default() }),
+                scope: Some(InstrumentationScope {
+                    name: "rum.rr-web".into(),
+                    ..Default::default()
+                }),
                 log_records: vec![
-                    rrweb_log(1.0, 1.0, 1.0, r#"{"type":4,"data":{"href":"http://app/orders","width":1280,"height":720},"timestamp":1780000000123}"#),
-                    rrweb_log(2.0, 1.0, 2.0, r#"{"type":2,"data":{"node":{"type":0,"childNodes":["#),
+                    rrweb_log(
+                        1.0,
+                        1.0,
+                        1.0,
+                        r#"{"type":4,"data":{"href":"http://app/orders","width":1280,"height":720},"timestamp":1780000000123}"#,
+                    ),
+                    rrweb_log(
+                        2.0,
+                        1.0,
+                        2.0,
+                        r#"{"type":2,"data":{"node":{"type":0,"childNodes":["#,
+                    ),
                     rrweb_log(2.0, 2.0, 2.0, r#"]}},"timestamp":1780000000124}"#),
                 ],
                 schema_url: String::new(),
@@ -155,7 +223,12 @@ fn browser_sdk_payloads_land_in_traces_and_sessions() {
     };
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     gz.write_all(&replay.encode_to_vec()).unwrap();
-    let reply = server.post("/v1/logs", "application/x-protobuf", Some("gzip"), &gz.finish().unwrap());
+    let reply = server.post(
+        "/v1/logs",
+        "application/x-protobuf",
+        Some("gzip"),
+        &gz.finish().unwrap(),
+    );
     assert_eq!(reply.status, 200, "{}", reply.text());
 
     let span = server.sql(
@@ -163,17 +236,38 @@ fn browser_sdk_payloads_land_in_traces_and_sessions() {
     );
     assert_eq!(
         span["rows"][0],
-        serde_json::json!(["click", "Internal", "8f14e45fceea167a5a36dedd4bea2543", "ORD-2026-001", "b1", 2_500_000])
+        serde_json::json!([
+            "click",
+            "Internal",
+            "8f14e45fceea167a5a36dedd4bea2543",
+            "ORD-2026-001",
+            "b1",
+            2_500_000
+        ])
     );
     let sessions = server.sql(
         "SELECT count(*), min(ScopeName), min(RumSessionId), min(LogAttributes['rr-web.total-chunks']) FROM hyperdx_sessions",
     );
-    assert_eq!(sessions["rows"][0], serde_json::json!([3, "rum.rr-web", "8f14e45fceea167a5a36dedd4bea2543", "1"]));
-    assert_eq!(server.scalar("SELECT count(*) FROM otel_logs"), serde_json::json!(0));
+    assert_eq!(
+        sessions["rows"][0],
+        serde_json::json!([3, "rum.rr-web", "8f14e45fceea167a5a36dedd4bea2543", "1"])
+    );
+    assert_eq!(
+        server.scalar("SELECT count(*) FROM otel_logs"),
+        serde_json::json!(0)
+    );
     let joined = server.scalar("SELECT string_agg(Body, '' ORDER BY LogAttributes['rr-web.chunk']) FROM hyperdx_sessions WHERE LogAttributes['rr-web.event'] = '2'");
-    assert_eq!(joined, serde_json::json!(r#"{"type":2,"data":{"node":{"type":0,"childNodes":[]}},"timestamp":1780000000124}"#));
+    assert_eq!(
+        joined,
+        serde_json::json!(
+            r#"{"type":2,"data":{"node":{"type":0,"childNodes":[]}},"timestamp":1780000000124}"#
+        )
+    );
     let view = server.sql("SELECT SessionId, HasReplay, ReplayEvents, Actions FROM sessions");
-    assert_eq!(view["rows"][0], serde_json::json!(["8f14e45fceea167a5a36dedd4bea2543", true, 3, 1]));
+    assert_eq!(
+        view["rows"][0],
+        serde_json::json!(["8f14e45fceea167a5a36dedd4bea2543", true, 3, 1])
+    );
 }
 
 #[test]
@@ -181,10 +275,18 @@ fn sigterm_drains_and_exits_zero() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start_in(dir.path(), &[], None);
     let (password, key) = (server.password.clone(), server.ingest_key.clone());
-    let reply = server.post("/v1/traces", "application/x-protobuf", None, &request(4).encode_to_vec());
+    let reply = server.post(
+        "/v1/traces",
+        "application/x-protobuf",
+        None,
+        &request(4).encode_to_vec(),
+    );
     assert_eq!(reply.status, 200);
     let status = server.stop();
     assert!(status.success(), "exit status {status:?}");
     let again = Server::start_in(dir.path(), &[], Some((&password, &key)));
-    assert_eq!(again.scalar("SELECT count(*) FROM otel_traces"), serde_json::json!(4));
+    assert_eq!(
+        again.scalar("SELECT count(*) FROM otel_traces"),
+        serde_json::json!(4)
+    );
 }

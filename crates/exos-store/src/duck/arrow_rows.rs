@@ -14,8 +14,8 @@ use duckdb::arrow::datatypes::{Field, Schema};
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
 use exos_core::{
-    Attributes, BusinessKeys, Exemplar, ExpHistogramRow, GaugeRow, HistogramRow, LogRow, PointCommon, SpanRow,
-    SumRow, SummaryRow,
+    Attributes, BusinessKeys, Exemplar, ExpHistogramRow, GaugeRow, HistogramRow, LogRow,
+    PointCommon, SpanRow, SumRow, SummaryRow,
 };
 
 type Map = MapBuilder<StringBuilder, StringBuilder>;
@@ -29,7 +29,9 @@ fn push_map(builder: &mut Map, attributes: &Attributes) {
         builder.keys().append_value(key);
         builder.values().append_value(value);
     }
-    builder.append(true).expect("keys and values are appended in pairs");
+    builder
+        .append(true)
+        .expect("keys and values are appended in pairs");
 }
 
 /// Column builders collected in table order, finished into one record batch.
@@ -40,7 +42,10 @@ struct Columns {
 
 impl Columns {
     fn new() -> Self {
-        Self { names: Vec::new(), arrays: Vec::new() }
+        Self {
+            names: Vec::new(),
+            arrays: Vec::new(),
+        }
     }
 
     fn add(&mut self, name: &'static str, mut builder: impl ArrayBuilder) {
@@ -88,9 +93,15 @@ where
     I: Iterator<Item = &'a BusinessKeys>,
 {
     columns.add("OrderId", strings(keys().map(|k| k.order_id.as_str())));
-    columns.add("OperatorId", strings(keys().map(|k| k.operator_id.as_str())));
+    columns.add(
+        "OperatorId",
+        strings(keys().map(|k| k.operator_id.as_str())),
+    );
     columns.add("Lob", strings(keys().map(|k| k.lob.as_str())));
-    columns.add("RumSessionId", strings(keys().map(|k| k.rum_session_id.as_str())));
+    columns.add(
+        "RumSessionId",
+        strings(keys().map(|k| k.rum_session_id.as_str())),
+    );
     columns.add("UserId", strings(keys().map(|k| k.user_id.as_str())));
 }
 
@@ -100,20 +111,45 @@ pub fn spans(rows: &[SpanRow]) -> Result<RecordBatch, ArrowError> {
     c.add("Timestamp", times(rows.iter().map(|r| r.timestamp_ns)));
     c.add("TraceId", strings(rows.iter().map(|r| r.trace_id.as_str())));
     c.add("SpanId", strings(rows.iter().map(|r| r.span_id.as_str())));
-    c.add("ParentSpanId", strings(rows.iter().map(|r| r.parent_span_id.as_str())));
-    c.add("TraceState", strings(rows.iter().map(|r| r.trace_state.as_str())));
-    c.add("SpanName", strings(rows.iter().map(|r| r.span_name.as_str())));
+    c.add(
+        "ParentSpanId",
+        strings(rows.iter().map(|r| r.parent_span_id.as_str())),
+    );
+    c.add(
+        "TraceState",
+        strings(rows.iter().map(|r| r.trace_state.as_str())),
+    );
+    c.add(
+        "SpanName",
+        strings(rows.iter().map(|r| r.span_name.as_str())),
+    );
     c.add("SpanKind", strings(rows.iter().map(|r| r.span_kind)));
-    c.add("ServiceName", strings(rows.iter().map(|r| &*r.service_name)));
-    c.add("ResourceAttributes", maps(rows.iter().map(|r| &*r.resource_attributes)));
+    c.add(
+        "ServiceName",
+        strings(rows.iter().map(|r| &*r.service_name)),
+    );
+    c.add(
+        "ResourceAttributes",
+        maps(rows.iter().map(|r| &*r.resource_attributes)),
+    );
     c.add("ScopeName", strings(rows.iter().map(|r| &*r.scope_name)));
-    c.add("ScopeVersion", strings(rows.iter().map(|r| &*r.scope_version)));
-    c.add("SpanAttributes", maps(rows.iter().map(|r| &r.span_attributes)));
+    c.add(
+        "ScopeVersion",
+        strings(rows.iter().map(|r| &*r.scope_version)),
+    );
+    c.add(
+        "SpanAttributes",
+        maps(rows.iter().map(|r| &r.span_attributes)),
+    );
     let mut duration = UInt64Builder::with_capacity(rows.len());
-    rows.iter().for_each(|r| duration.append_value(r.duration_ns));
+    rows.iter()
+        .for_each(|r| duration.append_value(r.duration_ns));
     c.add("Duration", duration);
     c.add("StatusCode", strings(rows.iter().map(|r| r.status_code)));
-    c.add("StatusMessage", strings(rows.iter().map(|r| r.status_message.as_str())));
+    c.add(
+        "StatusMessage",
+        strings(rows.iter().map(|r| r.status_message.as_str())),
+    );
 
     let mut event_times = ListBuilder::new(TimestampNanosecondBuilder::new());
     let mut event_names = ListBuilder::new(StringBuilder::new());
@@ -167,22 +203,47 @@ pub fn logs(rows: &[LogRow]) -> Result<RecordBatch, ArrowError> {
     c.add("TraceId", strings(rows.iter().map(|r| r.trace_id.as_str())));
     c.add("SpanId", strings(rows.iter().map(|r| r.span_id.as_str())));
     let mut flags = UInt8Builder::with_capacity(rows.len());
-    rows.iter().for_each(|r| flags.append_value(r.trace_flags as u8));
+    rows.iter()
+        .for_each(|r| flags.append_value(r.trace_flags as u8));
     c.add("TraceFlags", flags);
-    c.add("SeverityText", strings(rows.iter().map(|r| r.severity_text.as_str())));
+    c.add(
+        "SeverityText",
+        strings(rows.iter().map(|r| r.severity_text.as_str())),
+    );
     let mut severity = UInt8Builder::with_capacity(rows.len());
     rows.iter()
         .for_each(|r| severity.append_value(r.severity_number.clamp(0, u8::MAX as i32) as u8));
     c.add("SeverityNumber", severity);
-    c.add("ServiceName", strings(rows.iter().map(|r| &*r.service_name)));
+    c.add(
+        "ServiceName",
+        strings(rows.iter().map(|r| &*r.service_name)),
+    );
     c.add("Body", strings(rows.iter().map(|r| r.body.as_str())));
-    c.add("ResourceSchemaUrl", strings(rows.iter().map(|r| &*r.resource_schema_url)));
-    c.add("ResourceAttributes", maps(rows.iter().map(|r| &*r.resource_attributes)));
-    c.add("ScopeSchemaUrl", strings(rows.iter().map(|r| &*r.scope_schema_url)));
+    c.add(
+        "ResourceSchemaUrl",
+        strings(rows.iter().map(|r| &*r.resource_schema_url)),
+    );
+    c.add(
+        "ResourceAttributes",
+        maps(rows.iter().map(|r| &*r.resource_attributes)),
+    );
+    c.add(
+        "ScopeSchemaUrl",
+        strings(rows.iter().map(|r| &*r.scope_schema_url)),
+    );
     c.add("ScopeName", strings(rows.iter().map(|r| &*r.scope_name)));
-    c.add("ScopeVersion", strings(rows.iter().map(|r| &*r.scope_version)));
-    c.add("ScopeAttributes", maps(rows.iter().map(|r| &*r.scope_attributes)));
-    c.add("LogAttributes", maps(rows.iter().map(|r| &r.log_attributes)));
+    c.add(
+        "ScopeVersion",
+        strings(rows.iter().map(|r| &*r.scope_version)),
+    );
+    c.add(
+        "ScopeAttributes",
+        maps(rows.iter().map(|r| &*r.scope_attributes)),
+    );
+    c.add(
+        "LogAttributes",
+        maps(rows.iter().map(|r| &r.log_attributes)),
+    );
     add_business_keys(&mut c, || rows.iter().map(|r| &r.keys));
     c.finish()
 }
@@ -190,21 +251,45 @@ pub fn logs(rows: &[LogRow]) -> Result<RecordBatch, ArrowError> {
 /// Adds the columns every metric table starts with.
 fn metric_head(c: &mut Columns, points: &[&PointCommon]) {
     let metas = || points.iter().map(|p| &*p.meta);
-    c.add("ResourceAttributes", maps(metas().map(|m| &*m.resource_attributes)));
-    c.add("ResourceSchemaUrl", strings(metas().map(|m| &*m.resource_schema_url)));
+    c.add(
+        "ResourceAttributes",
+        maps(metas().map(|m| &*m.resource_attributes)),
+    );
+    c.add(
+        "ResourceSchemaUrl",
+        strings(metas().map(|m| &*m.resource_schema_url)),
+    );
     c.add("ScopeName", strings(metas().map(|m| &*m.scope_name)));
     c.add("ScopeVersion", strings(metas().map(|m| &*m.scope_version)));
-    c.add("ScopeAttributes", maps(metas().map(|m| &*m.scope_attributes)));
+    c.add(
+        "ScopeAttributes",
+        maps(metas().map(|m| &*m.scope_attributes)),
+    );
     let mut dropped = UInt32Builder::new();
     metas().for_each(|m| dropped.append_value(m.scope_dropped_attr_count));
     c.add("ScopeDroppedAttrCount", dropped);
-    c.add("ScopeSchemaUrl", strings(metas().map(|m| &*m.scope_schema_url)));
+    c.add(
+        "ScopeSchemaUrl",
+        strings(metas().map(|m| &*m.scope_schema_url)),
+    );
     c.add("ServiceName", strings(metas().map(|m| &*m.service_name)));
-    c.add("MetricName", strings(metas().map(|m| m.metric_name.as_str())));
-    c.add("MetricDescription", strings(metas().map(|m| m.metric_description.as_str())));
-    c.add("MetricUnit", strings(metas().map(|m| m.metric_unit.as_str())));
+    c.add(
+        "MetricName",
+        strings(metas().map(|m| m.metric_name.as_str())),
+    );
+    c.add(
+        "MetricDescription",
+        strings(metas().map(|m| m.metric_description.as_str())),
+    );
+    c.add(
+        "MetricUnit",
+        strings(metas().map(|m| m.metric_unit.as_str())),
+    );
     c.add("Attributes", maps(points.iter().map(|p| &p.attributes)));
-    c.add("StartTimeUnix", times(points.iter().map(|p| p.start_time_ns)));
+    c.add(
+        "StartTimeUnix",
+        times(points.iter().map(|p| p.start_time_ns)),
+    );
     c.add("TimeUnix", times(points.iter().map(|p| p.time_ns)));
 }
 
@@ -215,7 +300,14 @@ fn add_exemplars(c: &mut Columns, points: &[&PointCommon]) {
     let mut span_ids = ListBuilder::new(StringBuilder::new());
     let mut trace_ids = ListBuilder::new(StringBuilder::new());
     for point in points {
-        for Exemplar { filtered_attributes, time_ns, value, span_id, trace_id } in &point.exemplars {
+        for Exemplar {
+            filtered_attributes,
+            time_ns,
+            value,
+            span_id,
+            trace_id,
+        } in &point.exemplars
+        {
             push_map(attributes.values(), filtered_attributes);
             times.values().append_value(*time_ns);
             values.values().append_value(*value);
@@ -296,9 +388,13 @@ pub fn sums(rows: &[SumRow]) -> Result<RecordBatch, ArrowError> {
     c.add("Value", f64s(rows.iter().map(|r| r.value)));
     c.add("Flags", u32s(points.iter().map(|p| p.flags)));
     add_exemplars(&mut c, &points);
-    c.add("AggregationTemporality", i32s(rows.iter().map(|r| r.aggregation_temporality)));
+    c.add(
+        "AggregationTemporality",
+        i32s(rows.iter().map(|r| r.aggregation_temporality)),
+    );
     let mut monotonic = BooleanBuilder::new();
-    rows.iter().for_each(|r| monotonic.append_value(r.is_monotonic));
+    rows.iter()
+        .for_each(|r| monotonic.append_value(r.is_monotonic));
     c.add("IsMonotonic", monotonic);
     c.finish()
 }
@@ -310,13 +406,22 @@ pub fn histograms(rows: &[HistogramRow]) -> Result<RecordBatch, ArrowError> {
     metric_head(&mut c, &points);
     c.add("Count", u64s(rows.iter().map(|r| r.count)));
     c.add("Sum", f64s(rows.iter().map(|r| r.sum)));
-    c.add("BucketCounts", u64_lists(rows.iter().map(|r| &r.bucket_counts)));
-    c.add("ExplicitBounds", f64_lists(rows.iter().map(|r| &r.explicit_bounds)));
+    c.add(
+        "BucketCounts",
+        u64_lists(rows.iter().map(|r| &r.bucket_counts)),
+    );
+    c.add(
+        "ExplicitBounds",
+        f64_lists(rows.iter().map(|r| &r.explicit_bounds)),
+    );
     add_exemplars(&mut c, &points);
     c.add("Flags", u32s(points.iter().map(|p| p.flags)));
     c.add("Min", f64s(rows.iter().map(|r| r.min)));
     c.add("Max", f64s(rows.iter().map(|r| r.max)));
-    c.add("AggregationTemporality", i32s(rows.iter().map(|r| r.aggregation_temporality)));
+    c.add(
+        "AggregationTemporality",
+        i32s(rows.iter().map(|r| r.aggregation_temporality)),
+    );
     c.finish()
 }
 
@@ -329,15 +434,30 @@ pub fn exp_histograms(rows: &[ExpHistogramRow]) -> Result<RecordBatch, ArrowErro
     c.add("Sum", f64s(rows.iter().map(|r| r.sum)));
     c.add("Scale", i32s(rows.iter().map(|r| r.scale)));
     c.add("ZeroCount", u64s(rows.iter().map(|r| r.zero_count)));
-    c.add("PositiveOffset", i32s(rows.iter().map(|r| r.positive_offset)));
-    c.add("PositiveBucketCounts", u64_lists(rows.iter().map(|r| &r.positive_bucket_counts)));
-    c.add("NegativeOffset", i32s(rows.iter().map(|r| r.negative_offset)));
-    c.add("NegativeBucketCounts", u64_lists(rows.iter().map(|r| &r.negative_bucket_counts)));
+    c.add(
+        "PositiveOffset",
+        i32s(rows.iter().map(|r| r.positive_offset)),
+    );
+    c.add(
+        "PositiveBucketCounts",
+        u64_lists(rows.iter().map(|r| &r.positive_bucket_counts)),
+    );
+    c.add(
+        "NegativeOffset",
+        i32s(rows.iter().map(|r| r.negative_offset)),
+    );
+    c.add(
+        "NegativeBucketCounts",
+        u64_lists(rows.iter().map(|r| &r.negative_bucket_counts)),
+    );
     add_exemplars(&mut c, &points);
     c.add("Flags", u32s(points.iter().map(|p| p.flags)));
     c.add("Min", f64s(rows.iter().map(|r| r.min)));
     c.add("Max", f64s(rows.iter().map(|r| r.max)));
-    c.add("AggregationTemporality", i32s(rows.iter().map(|r| r.aggregation_temporality)));
+    c.add(
+        "AggregationTemporality",
+        i32s(rows.iter().map(|r| r.aggregation_temporality)),
+    );
     c.finish()
 }
 
@@ -348,8 +468,14 @@ pub fn summaries(rows: &[SummaryRow]) -> Result<RecordBatch, ArrowError> {
     metric_head(&mut c, &points);
     c.add("Count", u64s(rows.iter().map(|r| r.count)));
     c.add("Sum", f64s(rows.iter().map(|r| r.sum)));
-    c.add("ValueAtQuantiles.Quantile", f64_lists(rows.iter().map(|r| &r.quantiles)));
-    c.add("ValueAtQuantiles.Value", f64_lists(rows.iter().map(|r| &r.values)));
+    c.add(
+        "ValueAtQuantiles.Quantile",
+        f64_lists(rows.iter().map(|r| &r.quantiles)),
+    );
+    c.add(
+        "ValueAtQuantiles.Value",
+        f64_lists(rows.iter().map(|r| &r.values)),
+    );
     c.add("Flags", u32s(points.iter().map(|p| p.flags)));
     c.finish()
 }

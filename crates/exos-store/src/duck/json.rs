@@ -30,7 +30,8 @@ pub fn value(array: &dyn Array, row: usize) -> Value {
         DataType::Utf8 => Value::String(array.as_string::<i32>().value(row).to_string()),
         DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(row).to_string()),
         DataType::Utf8View => Value::String(array.as_string_view().value(row).to_string()),
-        DataType::Timestamp(_, _) => Value::String(formatted(array, row).replacen('T', " ", 1)),
+        DataType::Timestamp(_, _) => Value::String(timestamp_text(&formatted(array, row))),
+        DataType::Decimal128(_, scale) => decimal(&formatted(array, row), *scale),
         DataType::List(_) => list(&array.as_list::<i32>().value(row)),
         DataType::LargeList(_) => list(&array.as_list::<i64>().value(row)),
         DataType::FixedSizeList(_, _) => list(&array.as_fixed_size_list().value(row)),
@@ -39,11 +40,52 @@ pub fn value(array: &dyn Array, row: usize) -> Value {
             let structure = array.as_struct();
             let mut object = Map::new();
             for (index, field) in fields.iter().enumerate() {
-                object.insert(field.name().clone(), value(structure.column(index).as_ref(), row));
+                object.insert(
+                    field.name().clone(),
+                    value(structure.column(index).as_ref(), row),
+                );
             }
             Value::Object(object)
         }
         _ => Value::String(formatted(array, row)),
+    }
+}
+
+/// Rewrites Arrow's ISO text (`2026-01-02T03:04:05.500`) in DuckDB's form
+/// (`2026-01-02 03:04:05.5`): a space separator and no trailing zeros in the fraction.
+fn timestamp_text(iso: &str) -> String {
+    let mut text = iso.replacen('T', " ", 1);
+    if let Some(dot) = text.find('.') {
+        let end = text[dot..]
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .map_or(text.len(), |i| dot + i);
+        let fraction = text[dot + 1..end].trim_end_matches('0').to_string();
+        let suffix = text[end..].to_string();
+        text.truncate(dot);
+        if !fraction.is_empty() {
+            text.push('.');
+            text.push_str(&fraction);
+        }
+        text.push_str(&suffix);
+    }
+    text
+}
+
+/// Returns a decimal as a JSON number: integral ones (`sum()` of integers is
+/// HUGEINT, which Arrow carries as DECIMAL(38,0)) exactly when they fit in 64
+/// bits, others as the nearest double; text only when neither fits.
+fn decimal(text: &str, scale: i8) -> Value {
+    if scale == 0 {
+        if let Ok(number) = text.parse::<i64>() {
+            return number.into();
+        }
+        if let Ok(number) = text.parse::<u64>() {
+            return number.into();
+        }
+    }
+    match text.parse::<f64>() {
+        Ok(number) if scale != 0 => float(number),
+        _ => Value::String(text.to_string()),
     }
 }
 
@@ -118,7 +160,44 @@ pub fn type_name(data_type: &DataType) -> String {
                 .collect();
             format!("STRUCT({})", inner.join(", "))
         }
+        DataType::Decimal128(38, 0) => "HUGEINT".into(),
         DataType::Decimal128(precision, scale) => format!("DECIMAL({precision},{scale})"),
         other => other.to_string().to_uppercase(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_use_duckdb_text_form() {
+        assert_eq!(
+            timestamp_text("2026-01-02T03:04:05.500"),
+            "2026-01-02 03:04:05.5"
+        );
+        assert_eq!(
+            timestamp_text("2026-01-02T03:04:05.123456789"),
+            "2026-01-02 03:04:05.123456789"
+        );
+        assert_eq!(
+            timestamp_text("2026-01-02T03:04:05.000"),
+            "2026-01-02 03:04:05"
+        );
+        assert_eq!(timestamp_text("2026-01-02T03:04:05"), "2026-01-02 03:04:05");
+    }
+
+    #[test]
+    fn decimals_become_numbers() {
+        assert_eq!(decimal("3", 0), serde_json::json!(3));
+        assert_eq!(
+            decimal("18446744073709551615", 0),
+            serde_json::json!(u64::MAX)
+        );
+        assert_eq!(decimal("1.5", 1), serde_json::json!(1.5));
+        assert_eq!(
+            decimal("170141183460469231731687303715884105727", 0),
+            serde_json::json!("170141183460469231731687303715884105727")
+        );
     }
 }

@@ -17,7 +17,10 @@ struct Migration {
 }
 
 fn initial_tables() -> String {
-    let mut sql: String = schema::all_tables().iter().map(schema::duckdb_ddl).collect();
+    let mut sql: String = schema::all_tables()
+        .iter()
+        .map(schema::duckdb_ddl)
+        .collect();
     sql.push_str(
         "CREATE TABLE IF NOT EXISTS exos_credentials (\n    Kind VARCHAR NOT NULL,\n    Id VARCHAR NOT NULL,\n    \
          Name VARCHAR NOT NULL DEFAULT '',\n    Hash VARCHAR NOT NULL,\n    Role VARCHAR NOT NULL DEFAULT '',\n    \
@@ -47,7 +50,11 @@ pub fn apply(connection: &Connection) -> Result<(), StoreError> {
         )
         .map_err(fail)?;
     let current: i32 = connection
-        .query_row("SELECT coalesce(max(Version), 0) FROM exos_schema_version", [], |row| row.get(0))
+        .query_row(
+            "SELECT coalesce(max(Version), 0) FROM exos_schema_version",
+            [],
+            |row| row.get(0),
+        )
         .map_err(fail)?;
     if current > latest_version() {
         return Err(StoreError::Other(format!(
@@ -63,12 +70,21 @@ pub fn apply(connection: &Connection) -> Result<(), StoreError> {
             migration.description
         );
         connection.execute_batch(&sql).map_err(fail)?;
-        tracing::info!(version = migration.version, description = migration.description, "applied store migration");
+        tracing::info!(
+            version = migration.version,
+            description = migration.description,
+            "applied store migration"
+        );
     }
     for view in schema::views() {
         connection
-            .execute_batch(&format!("CREATE OR REPLACE VIEW {} AS {}", view.name, view.duckdb))
-            .map_err(|error| StoreError::Other(format!("cannot create view {}: {error}", view.name)))?;
+            .execute_batch(&format!(
+                "CREATE OR REPLACE VIEW {} AS {}",
+                view.name, view.duckdb
+            ))
+            .map_err(|error| {
+                StoreError::Other(format!("cannot create view {}: {error}", view.name))
+            })?;
     }
     Ok(())
 }

@@ -37,7 +37,11 @@ pub struct DuckOptions {
 
 impl Default for DuckOptions {
     fn default() -> Self {
-        Self { memory_limit: "4GB".into(), threads: 0, read_only: false }
+        Self {
+            memory_limit: "4GB".into(),
+            threads: 0,
+            read_only: false,
+        }
     }
 }
 
@@ -54,23 +58,35 @@ fn other(error: duckdb::Error) -> StoreError {
 impl DuckStore {
     /// Opens (creating when needed) the store in `dir` and applies pending migrations.
     pub fn open(dir: &Path, options: &DuckOptions) -> Result<Self, StoreError> {
-        std::fs::create_dir_all(dir)
-            .map_err(|error| StoreError::Other(format!("cannot create data folder {}: {error}", dir.display())))?;
-        let path = dir.join(DATABASE_FILE);
-        let connection = Connection::open_with_flags(&path, config(options).map_err(other)?).map_err(|error| {
-            let text = error.to_string();
-            if text.contains("lock") {
-                StoreError::Locked { path: path.display().to_string() }
-            } else {
-                StoreError::Other(format!("cannot open {}: {text}", path.display()))
-            }
+        std::fs::create_dir_all(dir).map_err(|error| {
+            StoreError::Other(format!(
+                "cannot create data folder {}: {error}",
+                dir.display()
+            ))
         })?;
+        let path = dir.join(DATABASE_FILE);
+        let connection = Connection::open_with_flags(&path, config(options).map_err(other)?)
+            .map_err(|error| {
+                let text = error.to_string();
+                if text.contains("lock") {
+                    StoreError::Locked {
+                        path: path.display().to_string(),
+                    }
+                } else {
+                    StoreError::Other(format!("cannot open {}: {text}", path.display()))
+                }
+            })?;
         if !options.read_only {
             migrations::apply(&connection)?;
         }
         // Locked last: from here on no connection may change any setting.
-        connection.execute_batch("SET lock_configuration = true").map_err(other)?;
-        Ok(Self { path, writer: Mutex::new(connection) })
+        connection
+            .execute_batch("SET lock_configuration = true")
+            .map_err(other)?;
+        Ok(Self {
+            path,
+            writer: Mutex::new(connection),
+        })
     }
 
     /// Returns the database file's path.
@@ -79,14 +95,21 @@ impl DuckStore {
     }
 
     fn connection(&self) -> Result<Connection, StoreError> {
-        self.writer.lock().expect("writer lock poisoned").try_clone().map_err(other)
+        self.writer
+            .lock()
+            .expect("writer lock poisoned")
+            .try_clone()
+            .map_err(other)
     }
 
     /// Appends every table's rows of `batch` inside the caller's transaction.
     fn append_all(connection: &Connection, batch: &Batch) -> Result<(), StoreError> {
         let write = |table: &str, record: Result<duckdb::arrow::record_batch::RecordBatch, _>| {
-            let record = record.map_err(|e: duckdb::arrow::error::ArrowError| StoreError::Write(e.to_string()))?;
-            let mut appender = connection.appender(table).map_err(|e| StoreError::Write(e.to_string()))?;
+            let record = record
+                .map_err(|e: duckdb::arrow::error::ArrowError| StoreError::Write(e.to_string()))?;
+            let mut appender = connection
+                .appender(table)
+                .map_err(|e| StoreError::Write(e.to_string()))?;
             appender
                 .append_record_batch(record)
                 .and_then(|_| appender.flush())
@@ -108,20 +131,33 @@ impl DuckStore {
             write("otel_metrics_sum", arrow_rows::sums(&batch.sums))?;
         }
         if !batch.histograms.is_empty() {
-            write("otel_metrics_histogram", arrow_rows::histograms(&batch.histograms))?;
+            write(
+                "otel_metrics_histogram",
+                arrow_rows::histograms(&batch.histograms),
+            )?;
         }
         if !batch.exp_histograms.is_empty() {
-            write("otel_metrics_exponential_histogram", arrow_rows::exp_histograms(&batch.exp_histograms))?;
+            write(
+                "otel_metrics_exponential_histogram",
+                arrow_rows::exp_histograms(&batch.exp_histograms),
+            )?;
         }
         if !batch.summaries.is_empty() {
-            write("otel_metrics_summary", arrow_rows::summaries(&batch.summaries))?;
+            write(
+                "otel_metrics_summary",
+                arrow_rows::summaries(&batch.summaries),
+            )?;
         }
         Ok(())
     }
 }
 
 fn config(options: &DuckOptions) -> duckdb::Result<Config> {
-    let mode = if options.read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
+    let mode = if options.read_only {
+        AccessMode::ReadOnly
+    } else {
+        AccessMode::ReadWrite
+    };
     let mut config = Config::default()
         .access_mode(mode)?
         .enable_external_access(false)?
@@ -143,10 +179,14 @@ impl Store for DuckStore {
             return Ok(());
         }
         let mut connection = self.writer.lock().expect("writer lock poisoned");
-        let transaction = connection.transaction().map_err(|e| StoreError::Write(e.to_string()))?;
+        let transaction = connection
+            .transaction()
+            .map_err(|e| StoreError::Write(e.to_string()))?;
         Self::append_all(&transaction, batch)?;
         // DuckDB flushes and syncs its write-ahead log at commit, so the rows are durable here.
-        transaction.commit().map_err(|e| StoreError::Write(e.to_string()))
+        transaction
+            .commit()
+            .map_err(|e| StoreError::Write(e.to_string()))
     }
 
     fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError> {
@@ -248,7 +288,10 @@ fn run_query(connection: &Connection, sql: &str, max_rows: usize) -> duckdb::Res
     let columns = schema
         .fields()
         .iter()
-        .map(|field| ColumnInfo { name: field.name().clone(), type_name: json::type_name(field.data_type()) })
+        .map(|field| ColumnInfo {
+            name: field.name().clone(),
+            type_name: json::type_name(field.data_type()),
+        })
         .collect();
     let mut rows = Vec::new();
     let mut truncated = false;
@@ -258,7 +301,13 @@ fn run_query(connection: &Connection, sql: &str, max_rows: usize) -> duckdb::Res
                 truncated = true;
                 break;
             }
-            rows.push(batch.columns().iter().map(|column| json::value(column.as_ref(), row)).collect());
+            rows.push(
+                batch
+                    .columns()
+                    .iter()
+                    .map(|column| json::value(column.as_ref(), row))
+                    .collect(),
+            );
         }
         if truncated {
             break;

@@ -13,7 +13,10 @@ pub struct ClickHouseOptions {
 
 impl Default for ClickHouseOptions {
     fn default() -> Self {
-        Self { retention_days: 0, engine: "MergeTree()".into() }
+        Self {
+            retention_days: 0,
+            engine: "MergeTree()".into(),
+        }
     }
 }
 
@@ -57,7 +60,12 @@ fn clickhouse_type(ty: Type) -> &'static str {
 fn is_list(ty: Type) -> bool {
     matches!(
         ty,
-        Type::ListTime9 | Type::ListText | Type::ListLowText | Type::ListMap | Type::ListU64 | Type::ListF64
+        Type::ListTime9
+            | Type::ListText
+            | Type::ListLowText
+            | Type::ListMap
+            | Type::ListU64
+            | Type::ListF64
     )
 }
 
@@ -71,12 +79,23 @@ pub fn duckdb_ddl(table: &Table) -> String {
                 Type::Text | Type::LowText => " NOT NULL DEFAULT ''",
                 _ => "",
             };
-            format!("    \"{}\" {}{default}", column.name, duckdb_type(column.ty))
+            format!(
+                "    \"{}\" {}{default}",
+                column.name,
+                duckdb_type(column.ty)
+            )
         })
         .collect();
-    let mut sql = format!("CREATE TABLE IF NOT EXISTS {} (\n{}\n);\n", table.name, columns.join(",\n"));
+    let mut sql = format!(
+        "CREATE TABLE IF NOT EXISTS {} (\n{}\n);\n",
+        table.name,
+        columns.join(",\n")
+    );
     for (name, expr) in &table.duckdb_indexes {
-        sql.push_str(&format!("CREATE INDEX IF NOT EXISTS {name} ON {} ({expr});\n", table.name));
+        sql.push_str(&format!(
+            "CREATE INDEX IF NOT EXISTS {name} ON {} ({expr});\n",
+            table.name
+        ));
     }
     sql
 }
@@ -84,7 +103,12 @@ pub fn duckdb_ddl(table: &Table) -> String {
 /// Renders `CREATE TABLE IF NOT EXISTS` for ClickHouse, as the exporter creates it.
 pub fn clickhouse_ddl(table: &Table, options: &ClickHouseOptions) -> String {
     let mut lines = clickhouse_columns(&table.columns);
-    lines.extend(table.clickhouse_indexes.iter().map(|index| format!("    INDEX {index}")));
+    lines.extend(
+        table
+            .clickhouse_indexes
+            .iter()
+            .map(|index| format!("    INDEX {index}")),
+    );
     let mut sql = format!(
         "CREATE TABLE IF NOT EXISTS {} (\n{}\n) ENGINE = {}\nPARTITION BY {}\n",
         table.name,
@@ -121,7 +145,10 @@ fn clickhouse_columns(columns: &[Column]) -> Vec<String> {
                 .iter()
                 .map(|c| format!("{} {}", &c.name[group.len() + 1..], clickhouse_type(c.ty)))
                 .collect();
-            lines.push(format!("    {group} Nested ({}) CODEC(ZSTD(1))", inner.join(", ")));
+            lines.push(format!(
+                "    {group} Nested ({}) CODEC(ZSTD(1))",
+                inner.join(", ")
+            ));
             index += fields.len();
             continue;
         }
@@ -159,15 +186,24 @@ mod tests {
     fn clickhouse_folds_nested_groups() {
         let ddl = clickhouse_ddl(table("otel_traces"), &ClickHouseOptions::default());
         assert!(ddl.contains("Events Nested (Timestamp DateTime64(9), Name LowCardinality(String), Attributes Map(LowCardinality(String), String))"), "{ddl}");
-        assert!(ddl.contains("OrderId LowCardinality(String) MATERIALIZED"), "{ddl}");
+        assert!(
+            ddl.contains("OrderId LowCardinality(String) MATERIALIZED"),
+            "{ddl}"
+        );
         assert!(!ddl.contains("TTL"));
     }
 
     #[test]
     fn clickhouse_ttl_follows_retention() {
-        let options = ClickHouseOptions { retention_days: 30, ..Default::default() };
+        let options = ClickHouseOptions {
+            retention_days: 30,
+            ..Default::default()
+        };
         let ddl = clickhouse_ddl(table("otel_logs"), &options);
-        assert!(ddl.contains("TTL TimestampTime + toIntervalDay(30)"), "{ddl}");
+        assert!(
+            ddl.contains("TTL TimestampTime + toIntervalDay(30)"),
+            "{ddl}"
+        );
         assert!(ddl.contains("PRIMARY KEY (ServiceName, TimestampTime)"));
     }
 

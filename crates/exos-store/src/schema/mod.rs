@@ -19,7 +19,10 @@ pub fn all_ddl(dialect: crate::Dialect, options: &ClickHouseOptions) -> Vec<Stri
     let mut statements: Vec<String> = all_tables()
         .iter()
         .map(|table| match dialect {
-            crate::Dialect::DuckDb => duckdb_ddl(table).trim_end().trim_end_matches(';').to_string(),
+            crate::Dialect::DuckDb => duckdb_ddl(table)
+                .trim_end()
+                .trim_end_matches(';')
+                .to_string(),
             crate::Dialect::ClickHouse => clickhouse_ddl(table, options),
         })
         .collect();

@@ -6,11 +6,21 @@ const ZSTD: Option<&str> = Some("ZSTD(1)");
 const DELTA_ZSTD: Option<&str> = Some("Delta(8), ZSTD(1)");
 
 const fn col(name: &'static str, ty: Type, codec: Option<&'static str>) -> Column {
-    Column { name, ty, codec, fill: Fill::Written }
+    Column {
+        name,
+        ty,
+        codec,
+        fill: Fill::Written,
+    }
 }
 
 const fn derived(name: &'static str, clickhouse: &'static str) -> Column {
-    Column { name, ty: Type::LowText, codec: ZSTD, fill: Fill::Derived { clickhouse } }
+    Column {
+        name,
+        ty: Type::LowText,
+        codec: ZSTD,
+        fill: Fill::Derived { clickhouse },
+    }
 }
 
 /// The business-key columns EXOS adds to spans and logs, with their attribute keys.
@@ -45,7 +55,11 @@ fn business_columns(record_map: &str) -> Vec<Column> {
     BUSINESS_COLUMNS
         .iter()
         .map(|(name, key)| {
-            let clickhouse = if *key == "rum.session_id" { session } else { expr(key) };
+            let clickhouse = if *key == "rum.session_id" {
+                session
+            } else {
+                expr(key)
+            };
             derived(name, clickhouse)
         })
         .collect()
@@ -61,8 +75,14 @@ fn map_indexes(maps: &[&'static str]) -> Vec<&'static str> {
             "LogAttributes" => "log_attr",
             _ => "attr",
         };
-        out.push(&*Box::leak(format!("idx_{short}_key mapKeys({map}) TYPE bloom_filter(0.01) GRANULARITY 1").into_boxed_str()));
-        out.push(&*Box::leak(format!("idx_{short}_value mapValues({map}) TYPE bloom_filter(0.01) GRANULARITY 1").into_boxed_str()));
+        out.push(&*Box::leak(
+            format!("idx_{short}_key mapKeys({map}) TYPE bloom_filter(0.01) GRANULARITY 1")
+                .into_boxed_str(),
+        ));
+        out.push(&*Box::leak(
+            format!("idx_{short}_value mapValues({map}) TYPE bloom_filter(0.01) GRANULARITY 1")
+                .into_boxed_str(),
+        ));
     }
     out
 }
@@ -137,7 +157,11 @@ fn logs(name: &'static str) -> Table {
     ];
     columns.extend(business_columns("LogAttributes"));
     let mut indexes = vec!["idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1"];
-    indexes.extend(map_indexes(&["ResourceAttributes", "ScopeAttributes", "LogAttributes"]));
+    indexes.extend(map_indexes(&[
+        "ResourceAttributes",
+        "ScopeAttributes",
+        "LogAttributes",
+    ]));
     indexes.push("idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8");
     indexes.extend(business_indexes());
     Table {
@@ -190,7 +214,8 @@ fn metric_table(name: &'static str, body: Vec<Column>) -> Table {
         clickhouse_indexes: map_indexes(&["ResourceAttributes", "ScopeAttributes", "Attributes"]),
         clickhouse_partition_by: "toDate(TimeUnix)",
         clickhouse_primary_key: None,
-        clickhouse_order_by: "(ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))",
+        clickhouse_order_by:
+            "(ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))",
         clickhouse_ttl_column: "toDateTime(TimeUnix)",
         duckdb_indexes: vec![],
     }
@@ -203,7 +228,10 @@ fn metrics() -> Vec<Table> {
     gauge.extend(exemplar_columns());
     let mut sum = vec![col("Value", Type::F64, ZSTD), flags()];
     sum.extend(exemplar_columns());
-    sum.extend([temporality(), col("IsMonotonic", Type::Bool, Some("Delta(1), ZSTD(1)"))]);
+    sum.extend([
+        temporality(),
+        col("IsMonotonic", Type::Bool, Some("Delta(1), ZSTD(1)")),
+    ]);
     let mut histogram = vec![
         col("Count", Type::U64, Some("Delta(8), ZSTD(1)")),
         col("Sum", Type::F64, ZSTD),
@@ -211,7 +239,12 @@ fn metrics() -> Vec<Table> {
         col("ExplicitBounds", Type::ListF64, ZSTD),
     ];
     histogram.extend(exemplar_columns());
-    histogram.extend([flags(), col("Min", Type::F64, ZSTD), col("Max", Type::F64, ZSTD), temporality()]);
+    histogram.extend([
+        flags(),
+        col("Min", Type::F64, ZSTD),
+        col("Max", Type::F64, ZSTD),
+        temporality(),
+    ]);
     let mut exponential = vec![
         col("Count", Type::U64, Some("Delta(8), ZSTD(1)")),
         col("Sum", Type::F64, ZSTD),
@@ -223,7 +256,12 @@ fn metrics() -> Vec<Table> {
         col("NegativeBucketCounts", Type::ListU64, ZSTD),
     ];
     exponential.extend(exemplar_columns());
-    exponential.extend([flags(), col("Min", Type::F64, ZSTD), col("Max", Type::F64, ZSTD), temporality()]);
+    exponential.extend([
+        flags(),
+        col("Min", Type::F64, ZSTD),
+        col("Max", Type::F64, ZSTD),
+        temporality(),
+    ]);
     let summary = vec![
         col("Count", Type::U64, Some("Delta(8), ZSTD(1)")),
         col("Sum", Type::F64, ZSTD),

@@ -31,11 +31,20 @@ impl Server {
     }
 
     /// Starts a server on `data_dir`; `known` carries credentials from an earlier start.
+    // The child is waited for in `stop` or `Drop`, which clippy cannot see through the struct.
+    #[allow(clippy::zombie_processes)]
     pub fn start_in(data_dir: &Path, extra: &[&str], known: Option<(&str, &str)>) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_exos"))
             .args(["serve", "--data-dir"])
             .arg(data_dir)
-            .args(["--http-addr", "127.0.0.1:0", "--otlp-http-addr", "127.0.0.1:0", "--otlp-grpc-addr", "127.0.0.1:0"])
+            .args([
+                "--http-addr",
+                "127.0.0.1:0",
+                "--otlp-http-addr",
+                "127.0.0.1:0",
+                "--otlp-grpc-addr",
+                "127.0.0.1:0",
+            ])
             .args(extra)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
@@ -44,11 +53,19 @@ impl Server {
             .expect("exos binary starts");
         let stdout = child.stdout.take().expect("piped stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let (mut password, mut key) = known.map_or((String::new(), String::new()), |(p, k)| (p.into(), k.into()));
+        let (mut password, mut key) = known.map_or((String::new(), String::new()), |(p, k)| {
+            (p.into(), k.into())
+        });
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            assert!(Instant::now() < deadline, "server did not become ready in 60 s");
-            let line = lines.next().expect("server printed its ready line").expect("utf-8 stdout");
+            assert!(
+                Instant::now() < deadline,
+                "server did not become ready in 60 s"
+            );
+            let line = lines
+                .next()
+                .expect("server printed its ready line")
+                .expect("utf-8 stdout");
             if let Some(value) = line.strip_prefix("admin password: ") {
                 password = value.to_string();
             } else if let Some(value) = line.strip_prefix("ingest key: ") {
@@ -84,7 +101,10 @@ impl Server {
         match response {
             Ok(response) => response.into_json().expect("json body"),
             Err(ureq::Error::Status(status, response)) => {
-                panic!("sql {sql:?} failed with {status}: {}", response.into_string().unwrap_or_default())
+                panic!(
+                    "sql {sql:?} failed with {status}: {}",
+                    response.into_string().unwrap_or_default()
+                )
             }
             Err(error) => panic!("sql {sql:?} failed: {error}"),
         }
@@ -96,7 +116,13 @@ impl Server {
     }
 
     /// Posts an OTLP body; returns status, headers of interest and body.
-    pub fn post(&self, path: &str, content_type: &str, encoding: Option<&str>, body: &[u8]) -> Reply {
+    pub fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        encoding: Option<&str>,
+        body: &[u8],
+    ) -> Reply {
         let mut request = ureq::post(&format!("{}{path}", self.otlp_http))
             .set("content-type", content_type)
             .set("authorization", &self.ingest_key);
@@ -128,7 +154,9 @@ impl Drop for Server {
 }
 
 fn terminate(child: &Child) {
-    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
 }
 
 /// An HTTP answer, whatever its status.
@@ -148,10 +176,18 @@ impl From<Result<ureq::Response, ureq::Error>> for Reply {
         };
         let status = response.status();
         let retry_after = response.header("retry-after").map(str::to_string);
-        let content_type = response.header("content-type").unwrap_or_default().to_string();
+        let content_type = response
+            .header("content-type")
+            .unwrap_or_default()
+            .to_string();
         let mut body = Vec::new();
         std::io::Read::read_to_end(&mut response.into_reader(), &mut body).expect("read body");
-        Self { status, retry_after, content_type, body }
+        Self {
+            status,
+            retry_after,
+            content_type,
+            body,
+        }
     }
 }
 
@@ -164,5 +200,8 @@ impl Reply {
 /// Returns an HTTP Basic authorization header value.
 pub fn basic(user: &str, password: &str) -> String {
     use base64::Engine;
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
 }

@@ -1,0 +1,79 @@
+"""`POST /api/sql`: authentication, the response shape and value encoding.
+
+Values come back as JSON: strings as strings, integers as numbers, doubles as
+numbers (NaN and infinities as null), TIMESTAMP_NS in DuckDB's text form,
+MAP as an object and lists as arrays.
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+QUERY_MAX_ROWS = 5
+
+
+def test_sql_requires_auth(exos):
+    url = f"{exos.http_url}/api/sql"
+    missing = requests.post(url, json={"sql": "SELECT 1"}, timeout=30)
+    wrong = requests.post(url, json={"sql": "SELECT 1"}, auth=("admin", exos.admin_password + "x"), timeout=30)
+    assert missing.status_code == 401
+    assert wrong.status_code == 401
+    assert "rows" not in missing.json()
+    assert "error" in wrong.json()
+
+
+def test_sql_value_encoding(exos):
+    body = exos.sql_response(
+        "SELECT 'café' AS text, 42 AS small, 9007199254740993::BIGINT AS big, count(*) AS counted, "
+        "0.1::DOUBLE AS tenth, 'nan'::DOUBLE AS not_a_number, 'inf'::DOUBLE AS infinite, "
+        "true AS flag, NULL::INTEGER AS missing, [1, 2] AS numbers, ['a'] AS texts, "
+        "MAP {'k': 'v'} AS attributes, "
+        "'2026-01-02 03:04:05.123456789'::TIMESTAMP_NS AS nanos, "
+        "'2026-01-02 03:04:05'::TIMESTAMP_NS AS whole_second "
+        "FROM (SELECT 1 AS x)"
+    )
+    assert body["row_count"] == 1
+    assert body["truncated"] is False
+    assert body["elapsed_ms"] >= 0
+    types = {column["name"]: column["type"] for column in body["columns"]}
+    assert types["counted"] == "BIGINT"
+    assert types["nanos"] == "TIMESTAMP_NS"
+
+    row = dict(zip(types, body["rows"][0]))
+    assert row["text"] == "café"
+    assert row["small"] == 42
+    assert row["big"] == 9007199254740993
+    assert row["counted"] == 1
+    assert row["tenth"] == 0.1
+    assert row["not_a_number"] is None
+    assert row["infinite"] is None
+    assert row["flag"] is True
+    assert row["missing"] is None
+    assert row["numbers"] == [1, 2]
+    assert row["texts"] == ["a"]
+    assert row["attributes"] == {"k": "v"}
+    assert row["nanos"] == "2026-01-02 03:04:05.123456789"
+    assert row["whole_second"] == "2026-01-02 03:04:05"
+
+
+def test_sql_sum_is_number(exos):
+    # DuckDB's sum() of integer columns returns HUGEINT, as in sum(Duration).
+    row = exos.sql("SELECT sum(x) AS total FROM (SELECT unnest([1, 2]) AS x)")[0]
+    assert row["total"] == 3
+
+
+def test_sql_short_fraction_text(exos):
+    # DuckDB 1.5.6 casts '2026-01-02 03:04:05.5'::TIMESTAMP_NS to VARCHAR without
+    # trailing zeros of the fraction.
+    row = exos.sql("SELECT '2026-01-02 03:04:05.5'::TIMESTAMP_NS AS stamp")[0]
+    assert row["stamp"] == "2026-01-02 03:04:05.5"
+
+
+def test_sql_row_limit(exos_factory):
+    server = exos_factory.start(("--query-max-rows", str(QUERY_MAX_ROWS)))
+    body = server.sql_response("SELECT unnest(range(10)) AS i")
+    assert body["truncated"] is True
+    assert body["row_count"] == QUERY_MAX_ROWS
+    assert len(body["rows"]) == QUERY_MAX_ROWS
+    assert [row[0] for row in body["rows"]] == list(range(QUERY_MAX_ROWS))
