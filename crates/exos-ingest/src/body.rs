@@ -37,7 +37,7 @@ pub enum Encoding {
     Json,
 }
 
-/// Why a body could not be decoded; each maps to one HTTP status.
+/// A body that could not be decoded; each variant maps to one HTTP status.
 #[derive(Debug, thiserror::Error)]
 pub enum BodyError {
     #[error("unsupported content type {0:?}: send application/x-protobuf or application/json")]
@@ -97,7 +97,7 @@ pub fn decompress(
 fn gunzip(body: &[u8], limit: usize) -> Result<Vec<u8>, BodyError> {
     let decoder = flate2::read::MultiGzDecoder::new(body);
     let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(limit));
-    // Reading one byte past the limit tells "exactly at the limit" from "over it".
+    // Reading one byte past the limit distinguishes "exactly at the limit" from "over it".
     decoder
         .take(limit as u64 + 1)
         .read_to_end(&mut out)

@@ -1,8 +1,8 @@
 //! Maps `ExportLogsServiceRequest` to `otel_logs` and `hyperdx_sessions` rows.
 //!
 //! A log record carrying the `rr-web.event` attribute is an rrweb replay event
-//! from the HyperDX browser SDK and goes to `hyperdx_sessions`, as HyperDX's
-//! collector routes it; every other record goes to `otel_logs`.
+//! from the HyperDX browser SDK. It goes to `hyperdx_sessions`, as HyperDX's
+//! collector routes it, and every other record goes to `otel_logs`.
 
 use exos_core::{attributes::RRWEB_EVENT, BusinessKeys, LogRow};
 use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
@@ -13,7 +13,7 @@ use crate::limits::Limits;
 use crate::outcome::Mapped;
 use crate::values::{attributes, to_text};
 
-/// Maps every log record of the request; `now_ns` stands in when a record has no time at all.
+/// Maps every log record of the request; `now_ns` is used when a record has no time at all.
 pub fn map(request: ExportLogsServiceRequest, limits: &Limits, now_ns: i64) -> Mapped {
     let mut out = Mapped::default();
     for resource_logs in request.resource_logs {

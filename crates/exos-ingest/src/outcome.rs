@@ -1,4 +1,4 @@
-//! What mapping one request produced: rows to store, and what was rejected or trimmed.
+//! The result of mapping one request: rows to store, and the records rejected or trimmed.
 
 use exos_core::Batch;
 
@@ -14,7 +14,7 @@ pub struct Mapped {
     messages: Vec<String>,
 }
 
-/// Problems quoted in one response; the count says how many there were in all.
+/// Problems quoted in one response; the counts give the totals.
 const MAX_MESSAGES: usize = 5;
 
 impl Mapped {

@@ -21,7 +21,7 @@ pub struct Job {
     pub done: oneshot::Sender<Result<(), String>>,
 }
 
-/// Why a job could not be enqueued.
+/// A failure to enqueue a job.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum QueueError {
     #[error("ingest queue is full; retry after a short delay")]

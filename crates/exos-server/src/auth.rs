@@ -1,4 +1,4 @@
-//! Who may ingest and who may query: ingest keys, API tokens, users.
+//! Authentication of ingest and API requests: ingest keys, API tokens, users.
 //!
 //! Credentials live in the store (only argon2id hashes). Verifying argon2 on
 //! every request would cost tens of milliseconds each, so a secret that has
@@ -20,7 +20,7 @@ pub struct Principal {
     pub role: String,
 }
 
-/// Why a request was not authenticated; the message tells the caller what to send.
+/// An authentication failure, whose message states which credentials to send.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("missing credentials: send the ingest key as `authorization: <key>`, `authorization: Bearer <key>` or `x-exos-ingest-key: <key>`")]

@@ -5,7 +5,7 @@ use exos_ingest::{Mapped, QueueError, Signal};
 use crate::state::AppState;
 use crate::telemetry;
 
-/// Why a request's rows were not stored; each maps to an HTTP status and a gRPC code.
+/// A failure to store a request's rows; each variant maps to an HTTP status and a gRPC code.
 #[derive(Debug, thiserror::Error)]
 pub enum SubmitError {
     #[error("ingest queue is full; retry after {0} s")]
@@ -16,7 +16,7 @@ pub enum SubmitError {
     Store(String),
 }
 
-/// What the sender is told about accepted and rejected records.
+/// The outcome reported to the sender: rejected records and the message about them.
 #[derive(Debug, Default)]
 pub struct Accepted {
     pub rejected: u64,

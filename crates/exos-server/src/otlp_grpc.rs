@@ -2,7 +2,7 @@
 //!
 //! Status codes follow the OTLP spec: UNAUTHENTICATED for a bad key,
 //! RESOURCE_EXHAUSTED with `RetryInfo` when the queue is full (retryable, as
-//! the spec allows when the server says so), UNAVAILABLE with `RetryInfo`
+//! the spec allows when the server sends retry information), UNAVAILABLE with `RetryInfo`
 //! when the store failed or the server is stopping.
 
 use std::time::Duration;

@@ -1,6 +1,6 @@
 //! OTLP/HTTP receiver: `POST /v1/traces`, `/v1/logs`, `/v1/metrics`.
 //!
-//! Answers follow the OTLP/HTTP spec (<https://opentelemetry.io/docs/specs/otlp/#otlphttp>):
+//! Responses follow the OTLP/HTTP spec (<https://opentelemetry.io/docs/specs/otlp/#otlphttp>):
 //! 200 with the `Export*ServiceResponse` in the request's encoding (with
 //! `partial_success` when records were rejected), 400 with a `google.rpc.Status`
 //! for malformed bodies, 413 over the size limit, 415 for other content types,
@@ -64,7 +64,7 @@ async fn metrics_export(State(state): State<AppState>, headers: HeaderMap, body:
     export(state, Signal::Metrics, headers, body).await
 }
 
-/// A failed export: status, the message for the caller and the encoding to answer in.
+/// A failed export: status, the message for the caller and the response encoding.
 struct Failure {
     status: StatusCode,
     message: String,
@@ -88,7 +88,7 @@ async fn export(state: AppState, signal: Signal, headers: HeaderMap, body: Body)
         Ok((accepted, encoding)) => success(signal, &accepted, encoding),
         Err(failure) => {
             if failure.status.is_server_error() || failure.status == StatusCode::TOO_MANY_REQUESTS {
-                tracing::warn!(signal = signal.as_str(), status = failure.status.as_u16(), error = %failure.message, "export refused");
+                tracing::warn!(signal = signal.as_str(), status = failure.status.as_u16(), error = %failure.message, "export rejected, sender should retry");
             } else {
                 tracing::debug!(signal = signal.as_str(), status = failure.status.as_u16(), error = %failure.message, "export rejected");
                 metrics::counter!(telemetry::REQUESTS_REFUSED, "signal" => signal.as_str(), "reason" => reason_of(failure.status)).increment(1);
@@ -117,7 +117,7 @@ async fn try_export(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     // Authentication comes first, so an unauthenticated caller learns nothing else.
-    // Until the encoding is known, errors are answered in protobuf, the OTLP default.
+    // Until the encoding is known, error bodies are protobuf, the OTLP default.
     let guessed = encoding_of(content_type).unwrap_or(Encoding::Protobuf);
     state
         .auth

@@ -4,7 +4,7 @@
 //! has waited `batch_max_wait`, whichever comes first, then written in one
 //! transaction. Every job of the batch learns the outcome only after the
 //! commit, which is what lets receivers acknowledge durably. When the store
-//! fails, the jobs are answered with the error and their senders retry.
+//! fails, every job of the batch receives the error and its sender retries.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
@@ -17,7 +17,7 @@ use exos_store::Store;
 
 use crate::telemetry;
 
-/// How the writer groups jobs into batches.
+/// Batch-size and timing settings of the writer.
 #[derive(Debug, Clone)]
 pub struct WriterSettings {
     pub max_rows: usize,

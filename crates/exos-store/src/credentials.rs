@@ -11,7 +11,7 @@ use argon2::Argon2;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
-/// What a credential lets its holder do.
+/// The kind of a credential, which decides what its holder may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CredentialKind {
     /// Sends telemetry to the OTLP receivers.
@@ -57,7 +57,7 @@ pub struct Credential {
     /// Key or token id, or the user name for users.
     pub id: String,
     pub kind: CredentialKind,
-    /// A label chosen by whoever created it (for users, empty).
+    /// A label chosen by its creator (empty for users).
     pub name: String,
     pub hash: String,
     /// `admin` or `viewer` for users and tokens; empty for ingest keys.

@@ -1,4 +1,4 @@
-//! The store: where rows are written and SQL is answered.
+//! The store: where rows are written and SQL runs.
 //!
 //! Only this crate knows a database. It owns the table definitions and the DDL
 //! for each dialect, the `Store` trait that the server and CLI use, the
@@ -41,7 +41,7 @@ pub enum StoreError {
 /// Limits applied to one user query.
 #[derive(Debug, Clone)]
 pub struct QueryLimits {
-    /// Rows returned at most; the result says when more existed.
+    /// Rows returned at most; `QueryResult::truncated` is set when more existed.
     pub max_rows: usize,
     /// Wall time after which the query is interrupted.
     pub timeout: Duration,

@@ -1,6 +1,6 @@
 //! The OTLP receivers against malformed, hostile and edge-case input.
 //!
-//! Every case states its expected answer, and after each one the server must
+//! Every case states its expected response, and after each one the server must
 //! still serve and the rows accepted before it must still be there.
 
 mod common;

@@ -71,9 +71,10 @@ fn timestamp_text(iso: &str) -> String {
     text
 }
 
-/// Returns a decimal as a JSON number: integral ones (`sum()` of integers is
-/// HUGEINT, which Arrow carries as DECIMAL(38,0)) exactly when they fit in 64
-/// bits, others as the nearest double; text only when neither fits.
+/// Returns a decimal as a JSON number, exactly when it is integral and fits in 64 bits.
+///
+/// `sum()` of integers is HUGEINT, which Arrow carries as DECIMAL(38,0). Other decimals
+/// become the nearest double, and integers beyond 64 bits stay text.
 fn decimal(text: &str, scale: i8) -> Value {
     if scale == 0 {
         if let Ok(number) = text.parse::<i64>() {

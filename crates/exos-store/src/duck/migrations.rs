@@ -35,7 +35,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
     sql: initial_tables,
 }];
 
-/// Returns the newest schema version this binary knows.
+/// Returns the newest schema version this binary can migrate to.
 pub fn latest_version() -> i32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
 }

@@ -62,7 +62,7 @@ pub enum Type {
     ListF64,
 }
 
-/// How a column gets its value.
+/// The source of a column's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fill {
     /// Written by ingest.

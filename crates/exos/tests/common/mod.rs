@@ -132,7 +132,7 @@ impl Server {
         Reply::from(request.send_bytes(body))
     }
 
-    /// Returns true while `/health` answers.
+    /// Returns true while `/health` responds.
     pub fn healthy(&self) -> bool {
         ureq::get(&format!("{}/health", self.http)).call().is_ok()
     }
@@ -159,7 +159,7 @@ fn terminate(child: &Child) {
         .status();
 }
 
-/// An HTTP answer, whatever its status.
+/// An HTTP response, whatever its status.
 pub struct Reply {
     pub status: u16,
     pub retry_after: Option<String>,
