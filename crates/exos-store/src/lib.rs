@@ -8,6 +8,7 @@
 //! Invariants: `Store::write` returns only after the rows are committed
 //! durably; `run_user_sql` never runs SQL that the guard has not accepted.
 
+pub mod clickhouse;
 pub mod credentials;
 pub mod duck;
 pub mod schema;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use exos_core::Batch;
 use serde::{Deserialize, Serialize};
 
+pub use clickhouse::{ClickHouseSettings, ClickHouseStore};
 pub use credentials::{Credential, CredentialKind};
 pub use duck::{DuckOptions, DuckStore};
 pub use exos_sqlguard::Dialect;

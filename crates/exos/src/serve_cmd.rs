@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use exos_server::ServerConfig;
-use exos_store::{DuckOptions, DuckStore, QueryLimits};
+use exos_store::{ClickHouseSettings, ClickHouseStore, DuckOptions, DuckStore, QueryLimits, Store};
 
 /// Flags of `exos serve`.
 #[derive(Debug, clap::Args)]
@@ -45,6 +45,27 @@ pub struct ServeArgs {
     /// DuckDB memory limit for ingest and queries together (DuckDB syntax, e.g. 4GB).
     #[arg(long, env = "EXOS_MEMORY_LIMIT", default_value = "4GB")]
     pub memory_limit: String,
+    /// ClickHouse HTTP URL (e.g. http://127.0.0.1:8123); when set, data goes to ClickHouse
+    /// instead of the embedded store, and the server keeps no state of its own.
+    #[arg(long, env = "EXOS_CLICKHOUSE_URL")]
+    pub clickhouse_url: Option<String>,
+    /// ClickHouse user.
+    #[arg(long, env = "EXOS_CLICKHOUSE_USER", default_value = "default")]
+    pub clickhouse_user: String,
+    /// ClickHouse password.
+    #[arg(
+        long,
+        env = "EXOS_CLICKHOUSE_PASSWORD",
+        default_value = "",
+        hide_env_values = true
+    )]
+    pub clickhouse_password: String,
+    /// ClickHouse database.
+    #[arg(long, env = "EXOS_CLICKHOUSE_DATABASE", default_value = "default")]
+    pub clickhouse_database: String,
+    /// Days of telemetry kept on ClickHouse (table TTL); 0 keeps it forever.
+    #[arg(long, env = "EXOS_RETENTION_DAYS", default_value_t = 0)]
+    pub retention_days: u32,
     /// Test hook: milliseconds to sleep before each store write, to simulate a slow store.
     #[arg(
         long,
@@ -77,13 +98,13 @@ impl ServeArgs {
 
 /// Runs the server in a multi-threaded runtime until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let options = DuckOptions {
-        memory_limit: args.memory_limit.clone(),
-        ..DuckOptions::default()
-    };
-    let store = Arc::new(DuckStore::open(&args.data_dir, &options)?);
+    let store = open_store(&args)?;
     tracing::info!(
         data_dir = %args.data_dir.display(),
+        clickhouse_url = args.clickhouse_url.as_deref().unwrap_or("(embedded store)"),
+        clickhouse_user = %args.clickhouse_user,
+        clickhouse_database = %args.clickhouse_database,
+        retention_days = args.retention_days,
         http_addr = %args.http_addr,
         otlp_http_addr = %args.otlp_http_addr,
         otlp_grpc_addr = %args.otlp_grpc_addr,
@@ -125,6 +146,25 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
             let _ = out.flush();
         },
     ))
+}
+
+fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
+    if let Some(url) = &args.clickhouse_url {
+        let settings = ClickHouseSettings {
+            url: url.clone(),
+            user: args.clickhouse_user.clone(),
+            password: args.clickhouse_password.clone(),
+            database: args.clickhouse_database.clone(),
+            retention_days: args.retention_days,
+            max_query_memory_bytes: 4 * 1024 * 1024 * 1024,
+        };
+        return Ok(Arc::new(ClickHouseStore::open(&settings)?));
+    }
+    let options = DuckOptions {
+        memory_limit: args.memory_limit.clone(),
+        ..DuckOptions::default()
+    };
+    Ok(Arc::new(DuckStore::open(&args.data_dir, &options)?))
 }
 
 /// Resolves on the first SIGTERM or SIGINT; a second one exits at once.

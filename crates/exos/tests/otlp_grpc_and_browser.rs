@@ -256,7 +256,12 @@ fn browser_sdk_payloads_land_in_traces_and_sessions() {
         server.scalar("SELECT count(*) FROM otel_logs"),
         serde_json::json!(0)
     );
-    let joined = server.scalar("SELECT string_agg(Body, '' ORDER BY LogAttributes['rr-web.chunk']) FROM hyperdx_sessions WHERE LogAttributes['rr-web.event'] = '2'");
+    let joined = server.scalar(common::by_store(
+        "SELECT string_agg(Body, '' ORDER BY LogAttributes['rr-web.chunk']) FROM hyperdx_sessions \
+         WHERE LogAttributes['rr-web.event'] = '2'",
+        "SELECT arrayStringConcat(groupArray(Body)) FROM (SELECT Body FROM hyperdx_sessions \
+         WHERE LogAttributes['rr-web.event'] = '2' ORDER BY LogAttributes['rr-web.chunk'])",
+    ));
     assert_eq!(
         joined,
         serde_json::json!(

@@ -141,7 +141,7 @@ pub fn views() -> Vec<View> {
                      if(s.RumSessionId = '', r.EndTime, if(r.RumSessionId = '', s.EndTime, greatest(s.EndTime, r.EndTime))) AS EndTime, \
                      s.UserId AS UserId, s.OperatorId AS OperatorId, s.Lob AS Lob, s.SpanCount AS SpanCount, \
                      s.PageViews AS PageViews, s.Actions AS Actions, s.Errors AS Errors, \
-                     r.ReplayEvents AS ReplayEvents, r.RumSessionId != '' AS HasReplay \
+                     r.ReplayEvents AS ReplayEvents, toBool(r.RumSessionId != '') AS HasReplay \
                      FROM spans s FULL OUTER JOIN replay r ON s.RumSessionId = r.RumSessionId",
         },
         View {

@@ -9,9 +9,74 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The store the tests run against: `EXOS_TEST_STORE=clickhouse` selects ClickHouse
+/// (the real engine through `tests/clickhouse/chdb_server.py`), anything else DuckDB.
+pub fn clickhouse() -> bool {
+    std::env::var("EXOS_TEST_STORE").is_ok_and(|store| store == "clickhouse")
+}
+
+/// Picks the DuckDB or the ClickHouse spelling of a query or value, by the store under test.
+pub fn by_store<T>(duckdb: T, clickhouse_value: T) -> T {
+    if clickhouse() {
+        clickhouse_value
+    } else {
+        duckdb
+    }
+}
+
+/// A ClickHouse engine served over HTTP on loopback, for one test server.
+pub struct ChdbServer {
+    child: Child,
+    pub url: String,
+}
+
+impl ChdbServer {
+    /// Starts the chdb harness on `data_dir` with the repository's Python venv.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(data_dir: &Path) -> Self {
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python = std::env::var("EXOS_PYTHON")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo.join(".venv/bin/python"));
+        let mut child = Command::new(python)
+            .arg(repo.join("tests/clickhouse/chdb_server.py"))
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--port", "0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chdb harness starts (run scripts/test.sh once to create .venv)");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let line = lines
+            .next()
+            .expect("harness prints its address")
+            .expect("utf-8");
+        let addr = line
+            .strip_prefix("chdb-server listening on ")
+            .expect("harness address line")
+            .to_string();
+        std::thread::spawn(move || for _ in lines {});
+        Self {
+            child,
+            url: format!("http://{addr}"),
+        }
+    }
+}
+
+impl Drop for ChdbServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// A running server and what a client needs to talk to it.
 pub struct Server {
     pub child: Child,
+    /// The ClickHouse engine behind the server, when the tests run on ClickHouse.
+    pub chdb: Option<ChdbServer>,
     pub data_dir: PathBuf,
     pub http: String,
     pub otlp_http: String,
@@ -34,6 +99,11 @@ impl Server {
     // The child is waited for in `stop` or `Drop`, which clippy cannot see through the struct.
     #[allow(clippy::zombie_processes)]
     pub fn start_in(data_dir: &Path, extra: &[&str], known: Option<(&str, &str)>) -> Self {
+        let chdb = clickhouse().then(|| ChdbServer::start(&data_dir.join("chdb")));
+        let mut store_args: Vec<String> = Vec::new();
+        if let Some(chdb) = &chdb {
+            store_args.extend(["--clickhouse-url".to_string(), chdb.url.clone()]);
+        }
         let mut child = Command::new(env!("CARGO_BIN_EXE_exos"))
             .args(["serve", "--data-dir"])
             .arg(data_dir)
@@ -46,6 +116,7 @@ impl Server {
                 "127.0.0.1:0",
             ])
             .args(extra)
+            .args(&store_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -81,6 +152,7 @@ impl Server {
                 std::thread::spawn(move || for _ in lines {});
                 return Self {
                     child,
+                    chdb,
                     data_dir: data_dir.to_path_buf(),
                     http: format!("http://{}", field("http")),
                     otlp_http: format!("http://{}", field("otlp_http")),

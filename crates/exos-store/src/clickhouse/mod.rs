@@ -1,0 +1,271 @@
+//! The ClickHouse store, for deployments that outgrow one machine.
+//!
+//! Rows go in as RowBinary through the official `clickhouse` crate, one
+//! `INSERT` per table per batch, acknowledged only when ClickHouse has
+//! answered 200 for it. Failed inserts are retried with backoff; when they
+//! still fail, the writer reports the error and receivers ask senders to
+//! retry, so nothing acknowledged is lost while ClickHouse is down. User SQL
+//! runs with `readonly = 2` and execution, row and memory limits set per
+//! query. Credentials live in a `ReplacingMergeTree` table, so several
+//! `exos serve` processes share them.
+
+mod results;
+mod rows;
+
+use std::future::Future;
+use std::time::{Duration, Instant};
+
+use clickhouse::Client;
+use exos_core::Batch;
+
+use crate::credentials::{Credential, CredentialKind};
+use crate::schema::{self, ClickHouseOptions};
+use crate::{Dialect, QueryLimits, QueryResult, Store, StoreError};
+
+/// How to reach ClickHouse.
+#[derive(Debug, Clone)]
+pub struct ClickHouseSettings {
+    /// HTTP interface URL, e.g. `http://127.0.0.1:8123`.
+    pub url: String,
+    pub user: String,
+    pub password: String,
+    pub database: String,
+    /// Days of data kept (TTL); 0 keeps data forever.
+    pub retention_days: u32,
+    /// Memory one user query may use, in bytes.
+    pub max_query_memory_bytes: u64,
+}
+
+/// Attempts per insert before the batch is reported failed.
+const INSERT_ATTEMPTS: u32 = 3;
+
+/// The ClickHouse-backed store.
+pub struct ClickHouseStore {
+    client: Client,
+    runtime: tokio::runtime::Runtime,
+    max_query_memory_bytes: u64,
+}
+
+impl ClickHouseStore {
+    /// Connects, creates the database objects when missing, and applies migrations.
+    pub fn open(settings: &ClickHouseSettings) -> Result<Self, StoreError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("exos-clickhouse")
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                StoreError::Other(format!("cannot start the ClickHouse client runtime: {e}"))
+            })?;
+        let client = Client::default()
+            .with_url(settings.url.clone())
+            .with_user(settings.user.clone())
+            .with_password(settings.password.clone())
+            .with_database(settings.database.clone())
+            .with_compression(clickhouse::Compression::None)
+            .with_validation(false);
+        let store = Self {
+            client,
+            runtime,
+            max_query_memory_bytes: settings.max_query_memory_bytes,
+        };
+        store.migrate(&ClickHouseOptions {
+            retention_days: settings.retention_days,
+            ..Default::default()
+        })?;
+        Ok(store)
+    }
+
+    /// Runs a future on this store's runtime, from synchronous code in or outside Tokio.
+    fn run<T: Send + 'static>(&self, future: impl Future<Output = T> + Send + 'static) -> T {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        self.runtime.spawn(async move {
+            let _ = sender.send(future.await);
+        });
+        receiver
+            .recv()
+            .expect("the ClickHouse runtime runs until the store is dropped")
+    }
+
+    fn execute(&self, sql: String) -> Result<(), StoreError> {
+        let client = self.client.clone();
+        self.run(async move { client.query(&sql).execute().await })
+            .map_err(|e| clickhouse_error("statement failed", e))
+    }
+
+    fn migrate(&self, options: &ClickHouseOptions) -> Result<(), StoreError> {
+        for statement in schema::all_ddl(Dialect::ClickHouse, options) {
+            self.execute(statement)?;
+        }
+        self.execute(
+            "CREATE TABLE IF NOT EXISTS exos_credentials (Kind String, Id String, Name String, Hash String, \
+             Role String, CreatedAt Int64, Revoked Bool, Version UInt64) \
+             ENGINE = ReplacingMergeTree(Version) ORDER BY (Kind, Id)"
+                .into(),
+        )?;
+        Ok(())
+    }
+
+    async fn insert_all(client: Client, batch: &Batch) -> Result<(), clickhouse::error::Error> {
+        insert_rows!(client, "otel_traces", batch.spans, SpanInsert);
+        insert_rows!(client, "otel_logs", batch.logs, LogInsert);
+        insert_rows!(client, "hyperdx_sessions", batch.sessions, LogInsert);
+        insert_rows!(client, "otel_metrics_gauge", batch.gauges, GaugeInsert);
+        insert_rows!(client, "otel_metrics_sum", batch.sums, SumInsert);
+        insert_rows!(
+            client,
+            "otel_metrics_histogram",
+            batch.histograms,
+            HistogramInsert
+        );
+        insert_rows!(
+            client,
+            "otel_metrics_exponential_histogram",
+            batch.exp_histograms,
+            ExpHistogramInsert
+        );
+        insert_rows!(
+            client,
+            "otel_metrics_summary",
+            batch.summaries,
+            SummaryInsert
+        );
+        Ok(())
+    }
+}
+
+/// Sends one `INSERT … FORMAT RowBinary` with all rows of a table; nothing when there are none.
+///
+/// The row type is named with `'static` only to pick the type: `write` takes rows of any lifetime.
+macro_rules! insert_rows {
+    ($client:expr, $table:expr, $rows:expr, $row:ident) => {
+        if !$rows.is_empty() {
+            let mut insert = $client.insert::<rows::$row<'static>>($table).await?;
+            for row in &$rows {
+                insert.write(&rows::$row::from(row)).await?;
+            }
+            insert.end().await?;
+        }
+    };
+}
+use insert_rows;
+
+fn clickhouse_error(what: &str, error: clickhouse::error::Error) -> StoreError {
+    StoreError::Other(format!(
+        "ClickHouse {what}: {}",
+        results::server_message(&error)
+    ))
+}
+
+impl Store for ClickHouseStore {
+    fn dialect(&self) -> Dialect {
+        Dialect::ClickHouse
+    }
+
+    fn write(&self, batch: &Batch) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut delay = Duration::from_millis(100);
+        for attempt in 1..=INSERT_ATTEMPTS {
+            let client = self.client.clone();
+            // The writer thread is outside Tokio, so blocking on the runtime here is allowed.
+            let outcome = self.runtime.block_on(Self::insert_all(client, batch));
+            match outcome {
+                Ok(()) => return Ok(()),
+                Err(error) if attempt < INSERT_ATTEMPTS => {
+                    tracing::warn!(attempt, ?delay, error = %results::server_message(&error), "ClickHouse insert failed, retrying");
+                    std::thread::sleep(delay);
+                    delay *= 4;
+                }
+                Err(error) => {
+                    return Err(StoreError::Write(format!(
+                        "ClickHouse insert failed: {}",
+                        results::server_message(&error)
+                    )))
+                }
+            }
+        }
+        unreachable!("the loop returns on its last attempt")
+    }
+
+    fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError> {
+        let started = Instant::now();
+        let client = self.client.clone();
+        let sql = sql.to_string();
+        let max_rows = limits.max_rows;
+        let timeout = limits.timeout;
+        let memory = self.max_query_memory_bytes;
+        let bytes = self.run(async move {
+            let mut cursor = client
+                .query(&sql)
+                .with_setting("readonly", "2")
+                .with_setting("max_execution_time", timeout.as_secs().max(1).to_string())
+                .with_setting("max_result_rows", (max_rows + 1).to_string())
+                .with_setting("result_overflow_mode", "break")
+                .with_setting("max_memory_usage", memory.to_string())
+                .with_setting("output_format_json_quote_64bit_integers", "0")
+                .with_setting("output_format_json_quote_denormals", "0")
+                .fetch_bytes("JSONCompact")?;
+            cursor.collect().await
+        });
+        let bytes = bytes.map_err(|error| results::query_error(error, timeout))?;
+        let mut result = results::parse(&bytes, max_rows)?;
+        result.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        Ok(result)
+    }
+
+    fn checkpoint(&self) -> Result<(), StoreError> {
+        // ClickHouse persists every acknowledged insert; there is nothing to flush.
+        Ok(())
+    }
+
+    fn credentials(&self) -> Result<Vec<Credential>, StoreError> {
+        let client = self.client.clone();
+        let rows = self.run(async move {
+            client
+                .query("SELECT Kind, Id, Name, Hash, Role, CreatedAt, Revoked, Version FROM exos_credentials FINAL ORDER BY CreatedAt")
+                .fetch_all::<results::CredentialRow>()
+                .await
+        });
+        let rows = rows.map_err(|e| clickhouse_error("credential lookup failed", e))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(results::CredentialRow::into_credential)
+            .collect())
+    }
+
+    fn put_credential(&self, credential: &Credential) -> Result<(), StoreError> {
+        let client = self.client.clone();
+        let row = results::CredentialRow::from_credential(credential, version_now());
+        self.run(async move {
+            let mut insert = client
+                .insert::<results::CredentialRow>("exos_credentials")
+                .await?;
+            insert.write(&row).await?;
+            insert.end().await
+        })
+        .map_err(|e| clickhouse_error("credential write failed", e))
+    }
+
+    fn revoke_credential(&self, kind: CredentialKind, id: &str) -> Result<bool, StoreError> {
+        let Some(mut credential) = self
+            .credentials()?
+            .into_iter()
+            .find(|c| c.kind == kind && c.id == id && !c.revoked)
+        else {
+            return Ok(false);
+        };
+        credential.revoked = true;
+        self.put_credential(&credential)?;
+        Ok(true)
+    }
+}
+
+/// A version for `ReplacingMergeTree`: later writes of the same credential win.
+fn version_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,164 @@
+//! ClickHouse answers to EXOS types: JSONCompact results, errors, credential rows.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::credentials::{Credential, CredentialKind};
+use crate::{ColumnInfo, QueryResult, StoreError};
+
+/// The parts of a `JSONCompact` result EXOS reads.
+#[derive(Deserialize)]
+struct Compact {
+    meta: Vec<Meta>,
+    data: Vec<Vec<Value>>,
+}
+
+#[derive(Deserialize)]
+struct Meta {
+    name: String,
+    #[serde(rename = "type")]
+    type_name: String,
+}
+
+/// Parses a `JSONCompact` body, keeping at most `max_rows` rows.
+pub fn parse(bytes: &[u8], max_rows: usize) -> Result<QueryResult, StoreError> {
+    let compact: Compact = serde_json::from_slice(bytes)
+        .map_err(|e| StoreError::Query(format!("unreadable ClickHouse result: {e}")))?;
+    let truncated = compact.data.len() > max_rows;
+    let time_columns: Vec<bool> = compact
+        .meta
+        .iter()
+        .map(|m| m.type_name.contains("DateTime"))
+        .collect();
+    let rows: Vec<Vec<Value>> = compact
+        .data
+        .into_iter()
+        .take(max_rows)
+        .map(|row| {
+            row.into_iter()
+                .zip(&time_columns)
+                .map(|(v, is_time)| if *is_time { trim_time(v) } else { v })
+                .collect()
+        })
+        .collect();
+    Ok(QueryResult {
+        columns: compact
+            .meta
+            .into_iter()
+            .map(|m| ColumnInfo {
+                name: m.name,
+                type_name: m.type_name,
+            })
+            .collect(),
+        row_count: rows.len(),
+        rows,
+        truncated,
+        elapsed_ms: 0.0,
+    })
+}
+
+/// Drops trailing zeros of a time's fraction, so both stores print `10:00:00.5`, not `.500000000`.
+fn trim_time(value: Value) -> Value {
+    let Value::String(text) = value else {
+        return value;
+    };
+    let Some(dot) = text.rfind('.') else {
+        return Value::String(text);
+    };
+    let fraction = text[dot + 1..].trim_end_matches('0');
+    if fraction.is_empty() {
+        Value::String(text[..dot].to_string())
+    } else {
+        Value::String(format!("{}.{fraction}", &text[..dot]))
+    }
+}
+
+/// Returns ClickHouse's own message for an error (`Code: 60. DB::Exception: …`) when there is one.
+pub fn server_message(error: &clickhouse::error::Error) -> String {
+    match error {
+        clickhouse::error::Error::BadResponse(text) => text.trim().to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Maps a query failure to a store error; ClickHouse's TIMEOUT_EXCEEDED (code 159) is a timeout.
+pub fn query_error(error: clickhouse::error::Error, timeout: Duration) -> StoreError {
+    let message = server_message(&error);
+    if message.contains("Code: 159.") || matches!(error, clickhouse::error::Error::TimedOut) {
+        return StoreError::Timeout(timeout);
+    }
+    StoreError::Query(message)
+}
+
+/// One row of `exos_credentials`.
+#[derive(clickhouse::Row, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CredentialRow {
+    pub kind: String,
+    pub id: String,
+    pub name: String,
+    pub hash: String,
+    pub role: String,
+    pub created_at: i64,
+    pub revoked: bool,
+    /// The `ReplacingMergeTree` version: the latest write of a credential wins.
+    pub version: u64,
+}
+
+impl CredentialRow {
+    pub fn from_credential(credential: &Credential, version: u64) -> Self {
+        Self {
+            kind: credential.kind.as_str().into(),
+            id: credential.id.clone(),
+            name: credential.name.clone(),
+            hash: credential.hash.clone(),
+            role: credential.role.clone(),
+            created_at: credential.created_at,
+            revoked: credential.revoked,
+            version,
+        }
+    }
+
+    pub fn into_credential(self) -> Option<Credential> {
+        Some(Credential {
+            kind: CredentialKind::parse(&self.kind)?,
+            id: self.id,
+            name: self.name,
+            hash: self.hash,
+            role: self.role,
+            created_at: self.created_at,
+            revoked: self.revoked,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_results_parse_and_truncate() {
+        let body = br#"{"meta":[{"name":"t","type":"DateTime64(9)"},{"name":"n","type":"UInt64"}],
+            "data":[["2026-06-01 10:00:00.500000000",1],["2026-06-01 10:00:01.000000000",2]],"rows":2}"#;
+        let result = parse(body, 1).unwrap();
+        assert!(result.truncated);
+        assert_eq!(
+            result.rows,
+            vec![vec![
+                serde_json::json!("2026-06-01 10:00:00.5"),
+                serde_json::json!(1)
+            ]]
+        );
+        assert_eq!(result.columns[1].type_name, "UInt64");
+    }
+
+    #[test]
+    fn whole_seconds_lose_the_fraction() {
+        assert_eq!(
+            trim_time(serde_json::json!("2026-06-01 10:00:01.000000000")),
+            serde_json::json!("2026-06-01 10:00:01")
+        );
+    }
+}
