@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Runs every test of the repository on a fresh machine: installs what the tests
-# need (npm packages, a Python venv with the OpenTelemetry SDK, pm4py-free for
-# now, and chdb), checks formatting and lints, then runs the Rust and the
-# end-to-end suites. Set EXOS_SKIP_LINT=1 to skip fmt and clippy while iterating.
+# need (npm packages, a Python venv with the OpenTelemetry SDK and chdb, the
+# ClickHouse engine in-process), checks formatting and lints, then runs the
+# Rust and the end-to-end suites, the end-to-end ones once per store: on the
+# embedded DuckDB store and on ClickHouse (EXOS_TEST_STORE=clickhouse, served by
+# tests/clickhouse/chdb_server.py). Set EXOS_SKIP_LINT=1 to skip fmt and clippy
+# while iterating.
 source "$(dirname "$0")/common.sh"
 install_duckdb_library
 
@@ -30,6 +33,18 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
-echo "==> end-to-end tests (pytest)"
+echo "==> Rust end-to-end tests on ClickHouse"
+if command -v cargo-nextest >/dev/null 2>&1; then
+  EXOS_TEST_STORE=clickhouse cargo nextest run -p exos --no-fail-fast
+else
+  EXOS_TEST_STORE=clickhouse cargo test -p exos --no-fail-fast
+fi
+
+echo "==> ClickHouse HTTP harness tests"
+.venv/bin/python -m pytest tests/clickhouse -q
+
 export EXOS_BIN="$CARGO_TARGET_DIR/debug/exos"
+echo "==> end-to-end tests (pytest) on DuckDB"
 .venv/bin/python -m pytest tests/python -q
+echo "==> end-to-end tests (pytest) on ClickHouse"
+EXOS_TEST_STORE=clickhouse .venv/bin/python -m pytest tests/python -q

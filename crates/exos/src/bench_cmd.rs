@@ -39,6 +39,9 @@ pub enum Bench {
         connections: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also run on ClickHouse at this HTTP URL, side by side with DuckDB.
+        #[arg(long)]
+        clickhouse_url: Option<String>,
     },
     /// Query latency over N stored spans (median of 5 runs each).
     Queries {
@@ -46,6 +49,9 @@ pub enum Bench {
         spans: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Also run on ClickHouse at this HTTP URL, side by side with DuckDB.
+        #[arg(long)]
+        clickhouse_url: Option<String>,
     },
 }
 
@@ -206,8 +212,84 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
             spans_per_request,
             connections,
             seed,
-        } => ingest(spans, spans_per_request.max(1), connections.max(1), seed),
-        Bench::Queries { spans, seed } => queries(spans, seed),
+            clickhouse_url,
+        } => {
+            let targets = Target::all(clickhouse_url);
+            ingest(
+                spans,
+                spans_per_request.max(1),
+                connections.max(1),
+                seed,
+                &targets,
+            )
+        }
+        Bench::Queries {
+            spans,
+            seed,
+            clickhouse_url,
+        } => queries(spans, seed, &Target::all(clickhouse_url)),
+    }
+}
+
+/// A store a benchmark runs on.
+enum Target {
+    DuckDb,
+    /// A ClickHouse server; each run gets a fresh database in it.
+    ClickHouse {
+        url: String,
+    },
+}
+
+impl Target {
+    fn all(clickhouse_url: Option<String>) -> Vec<Target> {
+        let mut targets = vec![Target::DuckDb];
+        targets.extend(clickhouse_url.map(|url| Target::ClickHouse { url }));
+        targets
+    }
+
+    fn name(&self) -> &'static str {
+        match self {
+            Target::DuckDb => "DuckDB",
+            Target::ClickHouse { .. } => "ClickHouse",
+        }
+    }
+
+    /// Opens the store on a fresh data folder or database; returns it and the `serve` flags for it.
+    fn open(&self, dir: &std::path::Path) -> anyhow::Result<(Arc<dyn Store>, Vec<String>)> {
+        match self {
+            Target::DuckDb => {
+                let store = DuckStore::open(dir, &DuckOptions::default())?;
+                Ok((
+                    Arc::new(store),
+                    vec!["--data-dir".into(), dir.display().to_string()],
+                ))
+            }
+            Target::ClickHouse { url } => {
+                let database = format!(
+                    "exos_bench_{}_{}",
+                    std::process::id(),
+                    now_ns() % 1_000_000_000
+                );
+                let settings = exos_store::ClickHouseSettings {
+                    url: url.clone(),
+                    user: "default".into(),
+                    password: String::new(),
+                    database: database.clone(),
+                    retention_days: 0,
+                    max_query_memory_bytes: 4 << 30,
+                };
+                let store = exos_store::ClickHouseStore::open(&settings)?;
+                let flags = vec![
+                    "--data-dir".into(),
+                    dir.display().to_string(),
+                    "--clickhouse-url".into(),
+                    url.clone(),
+                    "--clickhouse-database".into(),
+                    database,
+                ];
+                Ok((Arc::new(store), flags))
+            }
+        }
     }
 }
 
@@ -220,7 +302,13 @@ fn progress(label: &str, done: usize, total: usize, started: Instant) {
     let _ = std::io::stderr().flush();
 }
 
-fn ingest(spans: usize, per_request: usize, connections: usize, seed: u64) -> anyhow::Result<()> {
+fn ingest(
+    spans: usize,
+    per_request: usize,
+    connections: usize,
+    seed: u64,
+    targets: &[Target],
+) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let end = now_ns();
     eprintln!("generating {spans} spans in requests of {per_request}…");
@@ -232,26 +320,40 @@ fn ingest(spans: usize, per_request: usize, connections: usize, seed: u64) -> an
         .collect();
     let wire_bytes: usize = bodies.iter().map(Vec::len).sum();
 
-    let raw = raw_store_rate(&bodies)?;
-    let e2e = end_to_end(&bodies, spans, connections)?;
-
+    let mut lines = Vec::new();
+    for target in targets {
+        let raw = raw_store_rate(&bodies, target)?;
+        let e2e = end_to_end(&bodies, spans, connections, target)?;
+        lines.push(format!(
+            "| {} | raw store write (rows prebuilt) | {raw:.0} | | | | |",
+            target.name()
+        ));
+        lines.push(format!(
+            "| {} | OTLP/HTTP protobuf, durable ack | {:.0} | {:.1} | {:.1} | {:.0} | {:.2} |",
+            target.name(),
+            e2e.rate,
+            e2e.p50_ms,
+            e2e.p99_ms,
+            e2e.peak_rss_mib,
+            e2e.rate / raw
+        ));
+    }
     println!("\n## exos bench ingest --spans {spans} --spans-per-request {per_request} --connections {connections}\n");
-    println!("| path | spans/s | p50 ack ms | p99 ack ms | peak RSS MiB |");
-    println!("|---|---|---|---|---|");
-    println!("| raw DuckDB appender (rows prebuilt) | {:.0} | | | |", raw);
     println!(
-        "| OTLP/HTTP protobuf, durable ack | {:.0} | {:.1} | {:.1} | {:.0} |",
-        e2e.rate, e2e.p50_ms, e2e.p99_ms, e2e.peak_rss_mib
-    );
-    println!(
-        "\nratio end-to-end / raw: {:.2}; wire bytes per span: {:.0}",
-        e2e.rate / raw,
+        "Wire bytes per span: {:.0}.\n",
         wire_bytes as f64 / spans as f64
     );
+    println!(
+        "| store | path | spans/s | p50 ack ms | p99 ack ms | peak RSS MiB | end-to-end / raw |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+    for line in lines {
+        println!("{line}");
+    }
     Ok(())
 }
 
-fn raw_store_rate(bodies: &[Vec<u8>]) -> anyhow::Result<f64> {
+fn raw_store_rate(bodies: &[Vec<u8>], target: &Target) -> anyhow::Result<f64> {
     let limits = exos_ingest::Limits::default();
     let mut batches: Vec<Batch> = Vec::new();
     let mut current = Batch::default();
@@ -267,7 +369,7 @@ fn raw_store_rate(bodies: &[Vec<u8>]) -> anyhow::Result<f64> {
         batches.push(current);
     }
     let dir = tempfile::tempdir()?;
-    let store = DuckStore::open(dir.path(), &DuckOptions::default())?;
+    let (store, _) = target.open(dir.path())?;
     let total: usize = batches.iter().map(Batch::len).sum();
     let started = Instant::now();
     let mut done = 0;
@@ -287,11 +389,19 @@ struct EndToEnd {
     peak_rss_mib: f64,
 }
 
-fn end_to_end(bodies: &[Vec<u8>], spans: usize, connections: usize) -> anyhow::Result<EndToEnd> {
+fn end_to_end(
+    bodies: &[Vec<u8>],
+    spans: usize,
+    connections: usize,
+    target: &Target,
+) -> anyhow::Result<EndToEnd> {
     let dir = tempfile::tempdir()?;
+    let (store, flags) = target.open(dir.path())?;
+    // The server opens the store itself: the embedded one allows a single process.
+    drop(store);
     let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--data-dir"])
-        .arg(dir.path())
+        .arg("serve")
+        .args(&flags)
         .args([
             "--http-addr",
             "127.0.0.1:0",
@@ -428,7 +538,25 @@ fn peak_rss(pid: u32) -> f64 {
     status_field(pid, "VmHWM:")
 }
 
-/// The dashboard questions timed by `bench queries`.
+/// The dashboard questions timed by `bench queries`, in ClickHouse SQL.
+const CLICKHOUSE_QUESTIONS: [(&str, &str); 3] = [
+    (
+        "count by service, last hour",
+        "SELECT ServiceName, count() AS spans FROM otel_traces \
+         WHERE Timestamp >= now() - INTERVAL 1 HOUR GROUP BY ServiceName ORDER BY spans DESC",
+    ),
+    (
+        "p95 Duration by SpanName",
+        "SELECT SpanName, quantile(0.95)(Duration) AS p95_ns FROM otel_traces GROUP BY SpanName ORDER BY p95_ns DESC",
+    ),
+    (
+        "errors by service",
+        "SELECT ServiceName, count() AS errors FROM otel_traces \
+         WHERE StatusCode IN ('Error', 'STATUS_CODE_ERROR') GROUP BY ServiceName ORDER BY errors DESC",
+    ),
+];
+
+/// The dashboard questions timed by `bench queries`, in DuckDB SQL.
 const QUESTIONS: [(&str, &str); 3] = [
     (
         "count by service, last hour",
@@ -446,9 +574,22 @@ const QUESTIONS: [(&str, &str); 3] = [
     ),
 ];
 
-fn queries(spans: usize, seed: u64) -> anyhow::Result<()> {
+fn queries(spans: usize, seed: u64, targets: &[Target]) -> anyhow::Result<()> {
+    let mut tables = Vec::new();
+    for target in targets {
+        tables.push(queries_on(spans, seed, target)?);
+    }
+    println!("\n## exos bench queries --spans {spans}\n");
+    for table in tables {
+        println!("{table}");
+    }
+    Ok(())
+}
+
+/// Loads `spans` spans into a fresh store and times each question; returns a Markdown table.
+fn queries_on(spans: usize, seed: u64, target: &Target) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
-    let store = DuckStore::open(dir.path(), &DuckOptions::default())?;
+    let (store, _) = target.open(dir.path())?;
     let mut rng = StdRng::seed_from_u64(seed);
     let end = now_ns();
     let limits = exos_ingest::Limits::default();
@@ -471,25 +612,27 @@ fn queries(spans: usize, seed: u64) -> anyhow::Result<()> {
     }
     store.checkpoint()?;
     eprintln!();
-    let size = std::fs::metadata(store.path())?.len() as f64 / 1024.0 / 1024.0;
-    println!("\n## exos bench queries --spans {spans}\n");
-    println!(
-        "Store file: {size:.0} MiB after loading in {:.1} s.\n",
-        started.elapsed().as_secs_f64()
+    let questions = match target {
+        Target::DuckDb => QUESTIONS,
+        Target::ClickHouse { .. } => CLICKHOUSE_QUESTIONS,
+    };
+    let mut out = format!(
+        "### {}\n\nLoaded in {:.1} s ({:.0} spans/s).\n\n| question | median ms (5 runs) | min ms | max ms |\n|---|---|---|---|\n",
+        target.name(),
+        started.elapsed().as_secs_f64(),
+        spans as f64 / started.elapsed().as_secs_f64()
     );
-    println!("| question | median ms (5 runs) | min ms | max ms |");
-    println!("|---|---|---|---|");
-    for (name, sql) in QUESTIONS {
+    for (name, sql) in questions {
         let mut times = Vec::new();
         for _ in 0..5 {
-            let result = run_user_sql(&store, sql, &QueryLimits::default())?;
+            let result = run_user_sql(store.as_ref(), sql, &QueryLimits::default())?;
             times.push(result.elapsed_ms);
         }
         times.sort_by(f64::total_cmp);
-        println!(
-            "| {name} | {:.0} | {:.0} | {:.0} |",
+        out.push_str(&format!(
+            "| {name} | {:.0} | {:.0} | {:.0} |\n",
             times[2], times[0], times[4]
-        );
+        ));
     }
-    Ok(())
+    Ok(out)
 }

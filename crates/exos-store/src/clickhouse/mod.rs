@@ -57,17 +57,28 @@ impl ClickHouseStore {
             .map_err(|e| {
                 StoreError::Other(format!("cannot start the ClickHouse client runtime: {e}"))
             })?;
-        let client = Client::default()
+        let server = Client::default()
             .with_url(settings.url.clone())
             .with_user(settings.user.clone())
             .with_password(settings.password.clone())
-            .with_database(settings.database.clone())
             .with_compression(clickhouse::Compression::None)
             .with_validation(false);
         let store = Self {
-            client,
+            client: server.clone(),
             runtime,
             max_query_memory_bytes: settings.max_query_memory_bytes,
+        };
+        let mut quoted = String::new();
+        for c in settings.database.chars() {
+            if c == '`' || c == '\\' {
+                quoted.push('\\');
+            }
+            quoted.push(c);
+        }
+        store.execute(format!("CREATE DATABASE IF NOT EXISTS `{quoted}`"))?;
+        let store = Self {
+            client: server.with_database(settings.database.clone()),
+            ..store
         };
         store.migrate(&ClickHouseOptions {
             retention_days: settings.retention_days,

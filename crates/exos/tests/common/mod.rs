@@ -27,13 +27,37 @@ pub fn by_store<T>(duckdb: T, clickhouse_value: T) -> T {
 /// A ClickHouse engine served over HTTP on loopback, for one test server.
 pub struct ChdbServer {
     child: Child,
+    data_dir: PathBuf,
     pub url: String,
 }
 
 impl ChdbServer {
     /// Starts the chdb harness on `data_dir` with the repository's Python venv.
-    #[allow(clippy::zombie_processes)]
     pub fn start(data_dir: &Path) -> Self {
+        Self::start_on(data_dir, 0)
+    }
+
+    /// Kills the harness (as a crash would) and starts it again on the same port and data.
+    pub fn restart(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let port: u16 = self
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("url has a port");
+        *self = Self::start_on(&self.data_dir.clone(), port);
+    }
+
+    /// Kills the harness without restarting it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    #[allow(clippy::zombie_processes)]
+    fn start_on(data_dir: &Path, port: u16) -> Self {
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
         let python = std::env::var("EXOS_PYTHON")
             .map(PathBuf::from)
@@ -42,7 +66,7 @@ impl ChdbServer {
             .arg(repo.join("tests/clickhouse/chdb_server.py"))
             .arg("--data-dir")
             .arg(data_dir)
-            .args(["--port", "0"])
+            .args(["--port", &port.to_string()])
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -60,6 +84,7 @@ impl ChdbServer {
         std::thread::spawn(move || for _ in lines {});
         Self {
             child,
+            data_dir: data_dir.to_path_buf(),
             url: format!("http://{addr}"),
         }
     }
