@@ -3,10 +3,12 @@
 //! Credentials live in the store (only argon2id hashes). Verifying argon2 on
 //! every request would cost tens of milliseconds each, so a secret that has
 //! once verified is remembered in memory until it is revoked or the process
-//! ends. Secrets are never logged.
+//! ends, or for `CACHE_TTL` at most: servers sharing one ClickHouse learn of a
+//! revocation made on another server within that time. Secrets are never logged.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 use base64::Engine;
 use exos_store::credentials::{hash_secret, id_of, new_secret, random_text, verify_secret};
@@ -36,9 +38,12 @@ pub enum AuthError {
 /// Credential checks with a cache of secrets that verified.
 pub struct Auth {
     store: Arc<dyn Store>,
-    /// Verified secrets (the exact header value) to what they identify.
-    verified: RwLock<HashMap<String, Principal>>,
+    /// Verified secrets (the exact header value) to what they identify, and when.
+    verified: RwLock<HashMap<String, (Principal, Instant)>>,
 }
+
+/// How long a verified secret is trusted without reading the store again.
+const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// Entries kept in the verified-secret cache before it is cleared.
 const MAX_CACHED: usize = 10_000;
@@ -86,11 +91,9 @@ impl Auth {
     }
 
     fn cached(&self, key: &str) -> Option<Principal> {
-        self.verified
-            .read()
-            .expect("auth cache poisoned")
-            .get(key)
-            .cloned()
+        let cache = self.verified.read().expect("auth cache poisoned");
+        let (principal, verified_at) = cache.get(key)?;
+        (verified_at.elapsed() < CACHE_TTL).then(|| principal.clone())
     }
 
     fn remember(&self, key: String, principal: Principal) {
@@ -98,7 +101,7 @@ impl Auth {
         if cache.len() >= MAX_CACHED {
             cache.clear();
         }
-        cache.insert(key, principal);
+        cache.insert(key, (principal, Instant::now()));
     }
 
     fn verify(&self, kind: CredentialKind, secret: &str) -> Option<Principal> {

@@ -150,3 +150,42 @@ fn clickhouse_outage_loses_no_acknowledged_span() {
         );
     }
 }
+
+#[test]
+fn two_servers_share_one_clickhouse() {
+    let (dir, chdb, first) = on_clickhouse();
+    let known = (first.password.as_str(), first.ingest_key.as_str());
+    let second = Server::start_in(
+        &dir.path().join("second"),
+        &["--clickhouse-url", &chdb.url],
+        Some(known),
+    );
+
+    assert_eq!(
+        second
+            .post("/v1/traces", "application/x-protobuf", None, &batch(7))
+            .status,
+        200
+    );
+    assert_eq!(
+        first.scalar("SELECT count() FROM otel_traces WHERE SpanName = 'batch-7'"),
+        serde_json::json!(1)
+    );
+
+    let created: serde_json::Value = ureq::post(&format!("{}/api/keys", first.http))
+        .set("authorization", &common::basic("admin", &first.password))
+        .send_json(serde_json::json!({"name": "shared"}))
+        .expect("admin creates a key")
+        .into_json()
+        .unwrap();
+    let key = created["key"].as_str().unwrap();
+    let reply = ureq::post(&format!("{}/v1/traces", second.otlp_http))
+        .set("content-type", "application/x-protobuf")
+        .set("authorization", key)
+        .send_bytes(&batch(8));
+    assert_eq!(
+        reply.map(|r| r.status()).unwrap_or(0),
+        200,
+        "a key made on one server works on the other"
+    );
+}
