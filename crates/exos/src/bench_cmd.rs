@@ -1,11 +1,12 @@
 //! `exos bench`: ingest and query benchmarks, run on this machine, in one command.
 //!
-//! `bench ingest` measures two paths over the same generated spans (about 20
-//! attributes each, shaped like order-processing service spans): the raw rate
-//! of writing ready rows into DuckDB through the Arrow appender, and the end-to-
-//! end durable rate through a separate `exos serve` process, with this process
-//! as the load generator posting pre-encoded OTLP/HTTP protobuf requests.
-//! `bench queries` stores N spans, then times the dashboard questions.
+//! `bench ingest` measures two paths over the same generated spans, which carry
+//! about 20 attributes each and look like order-processing service spans. The
+//! first is the raw rate of writing ready rows into the store. The second is the
+//! durable end-to-end rate through a separate `exos serve` process, with this
+//! process as the load generator posting pre-encoded OTLP/HTTP protobuf requests.
+//! `bench queries` stores N spans, then times the dashboard questions. With
+//! `--clickhouse-url`, both run on DuckDB and on ClickHouse, side by side.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -23,7 +24,7 @@ use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-/// Which benchmark to run.
+/// The benchmark to run.
 #[derive(Debug, clap::Subcommand)]
 pub enum Bench {
     /// Durable spans/s through OTLP/HTTP next to the raw DuckDB appender rate.

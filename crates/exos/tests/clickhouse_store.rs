@@ -1,5 +1,5 @@
-//! EXOS on a real ClickHouse engine (chdb behind its HTTP harness), whatever
-//! `EXOS_TEST_STORE` says: errors reach the user, and an outage loses nothing.
+//! EXOS on a real ClickHouse engine (chdb behind its HTTP harness), regardless of
+//! `EXOS_TEST_STORE`: errors reach the user, and an outage loses nothing.
 
 mod common;
 
@@ -119,7 +119,7 @@ fn clickhouse_outage_loses_no_acknowledged_span() {
             assert!(reply.retry_after.is_some(), "batch {index}: no Retry-After");
             refused += 1;
             if (15..25).contains(&index) {
-                // While ClickHouse is down the sender is told to retry; move on as a sender whose
+                // While ClickHouse is down the sender receives 503. Move on, as a sender whose
                 // retries are exhausted would, so the outage also drops unacknowledged data.
                 break;
             }

@@ -1,4 +1,4 @@
-//! ClickHouse answers to EXOS types: JSONCompact results, errors, credential rows.
+//! Conversions from ClickHouse responses to EXOS types: JSONCompact results, errors, credential rows.
 
 use std::time::Duration;
 
