@@ -36,6 +36,9 @@ pub struct ClickHouseSettings {
     pub max_query_memory_bytes: u64,
 }
 
+/// Batches with fewer rows than this use ClickHouse's asynchronous inserts.
+const SMALL_INSERT_ROWS: usize = 1_000;
+
 /// Attempts per insert before the batch is reported failed.
 const INSERT_ATTEMPTS: u32 = 3;
 
@@ -152,6 +155,13 @@ macro_rules! insert_rows {
     ($client:expr, $table:expr, $rows:expr, $row:ident) => {
         if !$rows.is_empty() {
             let mut insert = $client.insert::<rows::$row<'static>>($table).await?;
+            if $rows.len() < SMALL_INSERT_ROWS {
+                // Many tiny parts slow ClickHouse down, so small batches go through its
+                // async-insert buffer; waiting for the flush keeps the acknowledgement durable.
+                insert = insert
+                    .with_setting("async_insert", "1")
+                    .with_setting("wait_for_async_insert", "1");
+            }
             for row in &$rows {
                 insert.write(&rows::$row::from(row)).await?;
             }
