@@ -124,7 +124,9 @@ impl Server {
     // The child is waited for in `stop` or `Drop`, which clippy cannot see through the struct.
     #[allow(clippy::zombie_processes)]
     pub fn start_in(data_dir: &Path, extra: &[&str], known: Option<(&str, &str)>) -> Self {
-        let chdb = clickhouse().then(|| ChdbServer::start(&data_dir.join("chdb")));
+        // Tests that bring their own ClickHouse pass its URL; the others follow EXOS_TEST_STORE.
+        let own_store = extra.contains(&"--clickhouse-url");
+        let chdb = (clickhouse() && !own_store).then(|| ChdbServer::start(&data_dir.join("chdb")));
         let mut store_args: Vec<String> = Vec::new();
         if let Some(chdb) = &chdb {
             store_args.extend(["--clickhouse-url".to_string(), chdb.url.clone()]);
