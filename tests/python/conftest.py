@@ -8,6 +8,11 @@ contract under test.
 
 The binary comes from `EXOS_BIN`, or `~/.cache/exos-target/debug/exos` when
 that is unset (build it with `cargo build -p exos`).
+
+With `EXOS_TEST_STORE=clickhouse` every server stores into ClickHouse instead (see
+stores.py): the factory starts a chdb harness for each new data folder and stops
+it after the servers. A server restarted on the same data folder reuses the
+harness of that folder, so what the first server stored is still there.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from stores import ChdbHarness, ON_CLICKHOUSE
 
 # Helper modules whose asserts should explain their failures like a test's.
 pytest.register_assert_rewrite("otel_rows", "metric_checks")
@@ -70,10 +77,13 @@ class ExosServer:
         stderr_path: Path,
         extra_args: tuple[str, ...],
         credentials: Credentials | None,
+        harness: ChdbHarness | None = None,
     ):
         self.data_dir = data_dir
         self.stderr_path = stderr_path
         self.extra_args = extra_args
+        # The ClickHouse engine behind the server, when the suite runs on ClickHouse.
+        self.harness = harness
         self.stdout_lines: list[str] = []
         self.returncode: int | None = None
         self._password: str | None = None
@@ -98,6 +108,7 @@ class ExosServer:
             str(self.data_dir),
             *SERVE_ADDR_FLAGS,
             *self.extra_args,
+            *self.store_args,
         ]
         self._process = subprocess.Popen(
             command,
@@ -110,6 +121,12 @@ class ExosServer:
         )
         threading.Thread(target=self._read_stdout, daemon=True).start()
         self._wait_ready()
+
+    @property
+    def store_args(self) -> tuple[str, ...]:
+        if self.harness is None:
+            return ()
+        return ("--clickhouse-url", self.harness.url)
 
     def _read_stdout(self) -> None:
         assert self._process is not None and self._process.stdout is not None
@@ -139,9 +156,10 @@ class ExosServer:
             reason = f"exited with status {exited} before printing its ready line"
         pytest.fail(
             f"exos serve {reason}.\n"
-            f"command args: {self.extra_args}\n"
+            f"command args: {self.extra_args + self.store_args}\n"
             f"stdout:\n{self.stdout_text()}\n"
             f"stderr (last 4000 chars):\n{self.stderr_tail()}"
+            + self.harness_log()
         )
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
@@ -210,6 +228,12 @@ class ExosServer:
         """`host:port` of the OTLP/gRPC listener, as gRPC channels take it."""
         return self._addresses[2]
 
+    def harness_log(self) -> str:
+        """Return the tail of the chdb harness log as a message part, or '' on DuckDB."""
+        if self.harness is None:
+            return ""
+        return f"\nchdb harness log (last 4000 chars):\n{self.harness.log_tail()}"
+
     def stdout_text(self) -> str:
         return "\n".join(self.stdout_lines)
 
@@ -233,6 +257,7 @@ class ExosServer:
             raise SqlError(
                 f"POST /api/sql returned {response.status_code} for query:\n{query}\n"
                 f"body: {response.text[:2000]}"
+                + (self.harness_log() if response.status_code >= 500 else "")
             )
         return response.json()
 
@@ -265,12 +290,15 @@ class ExosFactory:
     """Starts servers for one test or module and stops them all at its end.
 
     A restart passes the first server's data folder and credentials, because
-    `exos serve` prints the credentials only on the first start.
+    `exos serve` prints the credentials only on the first start. On ClickHouse
+    the restart also gets the first server's harness, started again on the same
+    port and data when it is no longer running.
     """
 
     def __init__(self, tmp_path: Path):
         self._tmp_path = tmp_path
         self.servers: list[ExosServer] = []
+        self.harnesses: dict[Path, ChdbHarness] = {}
 
     def start(
         self,
@@ -287,33 +315,72 @@ class ExosFactory:
             stderr_path=self._tmp_path / f"exos-{index}.stderr",
             extra_args=tuple(extra_args),
             credentials=credentials,
+            harness=self._harness_for(data_dir, index) if ON_CLICKHOUSE else None,
         )
         self.servers.append(server)
         server.start()
         return server
 
+    def _harness_for(self, data_dir: Path, index: int) -> ChdbHarness:
+        """Return the harness of `data_dir`, starting one on a fresh folder if there is none."""
+        harness = self.harnesses.get(data_dir)
+        if harness is None:
+            chdb_dir = self._tmp_path / f"chdb-data-{index}"
+            chdb_dir.mkdir()
+            harness = ChdbHarness(chdb_dir, self._tmp_path / f"chdb-{index}.log")
+            harness.start()
+            self.harnesses[data_dir] = harness
+        elif harness.returncode is None and not harness.running:
+            pytest.fail(
+                f"chdb_server.py (pid {harness.pid}) exited by itself before the restart.\n"
+                f"log (last 4000 chars):\n{harness.log_tail()}"
+            )
+        elif harness.returncode is not None:
+            # The test stopped the harness: start it again on the same port and data.
+            harness.restart()
+        return harness
+
     def stop_all(self) -> list[str]:
-        """Stop every server still running and list the unclean exits."""
-        failures = []
-        for server in self.servers:
-            if server.returncode is not None:
-                continue
-            if not server.running:
-                # The test never stopped it: the server died on its own.
-                server.returncode = server._process.returncode
+        """Stop every server still running, then the harnesses, and list the unclean exits.
+
+        The harnesses stop last because a server drains its queue into the store on SIGTERM.
+        """
+        failures = [failure for server in self.servers if (failure := _stop_server(server))]
+        for harness in self.harnesses.values():
+            if harness.returncode is None and not harness.running:
                 failures.append(
-                    f"exos serve (pid {server.pid}) exited by itself during the test "
-                    f"with status {server.returncode}.\nstderr (last 4000 chars):\n"
-                    f"{server.stderr_tail()}"
+                    f"chdb_server.py (pid {harness.pid}) exited by itself during the test.\n"
+                    f"log (last 4000 chars):\n{harness.log_tail()}"
                 )
                 continue
-            status = server.stop(signal.SIGTERM)
+            status = harness.stop(signal.SIGTERM)
             if status != 0:
                 failures.append(
-                    f"exos serve (pid {server.pid}) exited with status {status} on "
-                    f"SIGTERM.\nstderr (last 4000 chars):\n{server.stderr_tail()}"
+                    f"chdb_server.py (pid {harness.pid}) exited with status {status} on "
+                    f"SIGTERM.\nlog (last 4000 chars):\n{harness.log_tail()}"
                 )
         return failures
+
+
+def _stop_server(server: ExosServer) -> str | None:
+    """Stop `server` with SIGTERM if it still runs, and describe an unclean exit."""
+    if server.returncode is not None:
+        return None
+    if not server.running:
+        # The test never stopped it: the server died on its own.
+        server.returncode = server._process.returncode
+        return (
+            f"exos serve (pid {server.pid}) exited by itself during the test "
+            f"with status {server.returncode}.\nstderr (last 4000 chars):\n"
+            f"{server.stderr_tail()}"
+        )
+    status = server.stop(signal.SIGTERM)
+    if status != 0:
+        return (
+            f"exos serve (pid {server.pid}) exited with status {status} on "
+            f"SIGTERM.\nstderr (last 4000 chars):\n{server.stderr_tail()}"
+        )
+    return None
 
 
 def _stop_or_fail(factory: ExosFactory) -> None:

@@ -3,13 +3,15 @@
 Several clients stream small protobuf batches with unique span ids and record
 which requests were acknowledged. The server is killed with SIGKILL once about
 half were, then restarted on the same data folder: every acknowledged span must
-be stored exactly once, and the store must run SQL queries. A SIGTERM in the
-middle of a stream must acknowledge the requests still queued, store them and
-exit 0.
+be stored exactly once, and the store must run SQL queries. On ClickHouse the
+same must hold when the ClickHouse engine is killed with the server. A SIGTERM
+in the middle of a stream must acknowledge the requests still queued, store
+them and exit 0.
 """
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
 
@@ -17,6 +19,7 @@ import requests
 
 from otlp_payloads import new_span_id, post_spans, span_request
 from otel_rows import sql_text
+from stores import only_clickhouse
 
 SERVICE = "durability"
 REQUESTS = 200
@@ -64,6 +67,17 @@ def send_batches(server_url: str, key: str, stream: Stream) -> None:
 
 
 def test_sigkill_keeps_acked(exos_factory):
+    check_kill_keeps_acked(exos_factory, kill_store=False)
+
+
+@only_clickhouse
+def test_sigkill_both_keeps_acked(exos_factory):
+    check_kill_keeps_acked(exos_factory, kill_store=True)
+
+
+def check_kill_keeps_acked(exos_factory, kill_store: bool) -> None:
+    """Kill the server once half the requests were acknowledged, and the chdb harness too
+    when `kill_store` is set. Then restart on the same data and check every acknowledged span."""
     first = exos_factory.start()
     credentials = first.credentials
     batches = [[new_span_id() for _ in range(SPANS_PER_REQUEST)] for _ in range(REQUESTS)]
@@ -80,6 +94,8 @@ def test_sigkill_keeps_acked(exos_factory):
         f"failures: {dict(list(stream.failed.items())[:5])}"
     )
     first.kill()
+    if kill_store:
+        first.harness.stop(signal.SIGKILL)
     for sender in senders:
         sender.join(60)
     assert all(not sender.is_alive() for sender in senders)
@@ -92,6 +108,7 @@ def test_sigkill_keeps_acked(exos_factory):
         not reason.startswith("status") for reason in stream.failed.values()
     ), f"requests failed before the kill: {stream.failed}"
 
+    # On ClickHouse the factory starts a killed harness again on the same port and data.
     second = exos_factory.start(data_dir=first.data_dir, credentials=credentials)
     assert not second.printed_credentials, "credentials printed again on restart"
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import subprocess
 import sys
+from collections import defaultdict
 
 import pytest
+
+from stores import ON_CLICKHOUSE
 
 EXAMPLE_DIR = ("examples", "python-order-service")
 RUN_SECONDS = 3
@@ -15,6 +19,14 @@ RUN_TIMEOUT_S = 120
 STEPS = {"receive", "validate", "assign", "review", "complete"}
 LOBS = {"Appraisal", "Title", "Flood"}
 SENT_LINE = re.compile(r"^order_service: sent (\d+) orders to ", re.MULTILINE)
+# The example's query is DuckDB SQL. On ClickHouse it runs with `quantile` in place
+# of quantile_cont. ClickHouse's `quantile` samples a reservoir of up to 8,192 values
+# (ClickHouse docs, "quantile"), so below that it keeps every value and interpolates
+# between ranks as quantile_cont does. test_example_query checks that equality.
+DUCKDB_P90 = "quantile_cont(Duration, 0.9)"
+CLICKHOUSE_P90 = "quantile(0.9)(Duration)"
+# Both stores round the milliseconds to 2 digits, but ties may round either way.
+ROUNDING_MS = 0.0051
 
 
 @pytest.fixture(scope="module")
@@ -97,15 +109,65 @@ def test_example_metrics(module_exos, example_run):
     assert all(row["Count"] >= 1 for row in durations)
 
 
+def example_query_for_store(query: str) -> str:
+    if not ON_CLICKHOUSE:
+        return query
+    assert DUCKDB_P90 in query, f"the example query no longer uses {DUCKDB_P90}"
+    return query.replace(DUCKDB_P90, CLICKHOUSE_P90)
+
+
+def interpolated_quantile(values: list[int], level: float) -> float:
+    """Return the quantile that interpolates between the two closest ranks (R type 7)."""
+    ordered = sorted(values)
+    position = level * (len(ordered) - 1)
+    low = math.floor(position)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
+
+
+def expected_step_rows(server) -> dict[tuple[str, str], dict]:
+    """Compute the example query's figures in Python from the stored step spans."""
+    spans = server.sql(
+        "SELECT Lob, SpanName, OrderId, StatusCode, Duration FROM otel_traces "
+        "WHERE ServiceName = 'order-service' AND ParentSpanId <> ''"
+    )
+    groups = defaultdict(list)
+    for span in spans:
+        groups[(span["Lob"], span["SpanName"])].append(span)
+    return {
+        key: {
+            "spans": len(group),
+            "orders": len({span["OrderId"] for span in group}),
+            "failed": sum(span["StatusCode"] == "Error" for span in group),
+            "avg_ms": sum(span["Duration"] for span in group) / len(group) / 1e6,
+            "p90_ms": interpolated_quantile([span["Duration"] for span in group], 0.9) / 1e6,
+        }
+        for key, group in groups.items()
+    }
+
+
 def test_example_query(module_exos, example_run, repo_root):
     orders = example_run
     query_path = repo_root.joinpath(*EXAMPLE_DIR, "queries", "spans_per_lob_and_step.sql")
     query = query_path.read_text()
-    rows = module_exos.sql(query)
+    rows = module_exos.sql(example_query_for_store(query))
     assert {row["step"] for row in rows} == STEPS
     assert {row["Lob"] for row in rows} <= LOBS
     assert sum(row["spans"] for row in rows) == orders * len(STEPS)
-    assert all(row["p90_ms"] >= 0 for row in rows)
+    assert [(row["Lob"], row["step"]) for row in rows] == sorted((row["Lob"], row["step"]) for row in rows)
+
+    expected = expected_step_rows(module_exos)
+    assert {(row["Lob"], row["step"]) for row in rows} == set(expected)
+    for row in rows:
+        want = expected[(row["Lob"], row["step"])]
+        label = f"{row['Lob']} / {row['step']}"
+        assert (row["spans"], row["orders"], row["failed"]) == (
+            want["spans"],
+            want["orders"],
+            want["failed"],
+        ), label
+        assert abs(row["avg_ms"] - want["avg_ms"]) <= ROUNDING_MS, f"{label}: avg_ms"
+        assert abs(row["p90_ms"] - want["p90_ms"]) <= ROUNDING_MS, f"{label}: p90_ms"
 
     readme = repo_root.joinpath(*EXAMPLE_DIR, "README.md").read_text()
     statement = "\n".join(line for line in query.splitlines() if not line.startswith("--")).strip()

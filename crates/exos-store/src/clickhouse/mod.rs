@@ -227,6 +227,8 @@ impl Store for ClickHouseStore {
                 .with_setting("max_memory_usage", memory.to_string())
                 .with_setting("output_format_json_quote_64bit_integers", "0")
                 .with_setting("output_format_json_quote_denormals", "0")
+                // `SELECT *` lists the business-key columns, as on DuckDB.
+                .with_setting("asterisk_include_materialized_columns", "1")
                 .fetch_bytes("JSONCompact")?;
             cursor.collect().await
         });

@@ -60,7 +60,12 @@ pub fn parse(bytes: &[u8], max_rows: usize) -> Result<QueryResult, StoreError> {
 }
 
 /// Drops trailing zeros of a time's fraction, so both stores print `10:00:00.5`, not `.500000000`.
+///
+/// Lists of times (`Events.Timestamp`) are trimmed element by element.
 fn trim_time(value: Value) -> Value {
+    if let Value::Array(items) = value {
+        return Value::Array(items.into_iter().map(trim_time).collect());
+    }
     let Value::String(text) = value else {
         return value;
     };

@@ -3,7 +3,8 @@
 //! Views are the stable vocabulary for users, pages and the AI: they hide the
 //! two spellings of enums (`Error` / `STATUS_CODE_ERROR`) and the map lookups
 //! behind plain columns. Each has a DuckDB and a ClickHouse text, because
-//! time arithmetic and a few functions differ between the two.
+//! time arithmetic and a few functions differ between the two. An empty
+//! attribute value counts as absent in both, as the exporter stores absent values as `''`.
 
 /// One view, with its purpose and its SQL per dialect.
 #[derive(Debug, Clone, Copy)]
@@ -23,8 +24,8 @@ pub fn views() -> Vec<View> {
             about: "One row per trace: start, end, duration in ns, span and error counts, \
                     the root span's service and name, and the business keys seen in the trace.",
             duckdb: "SELECT TraceId, min(Timestamp) AS StartTime, \
-                     max(Timestamp + to_microseconds((Duration // 1000)::BIGINT)) AS EndTime, \
-                     (epoch_ns(max(Timestamp + to_microseconds((Duration // 1000)::BIGINT))) - epoch_ns(min(Timestamp)))::UBIGINT AS Duration, \
+                     make_timestamp_ns(max(epoch_ns(Timestamp) + Duration::BIGINT)) AS EndTime, \
+                     (max(epoch_ns(Timestamp) + Duration::BIGINT) - min(epoch_ns(Timestamp)))::UBIGINT AS Duration, \
                      count(*) AS SpanCount, \
                      count(*) FILTER (WHERE StatusCode IN ('Error', 'STATUS_CODE_ERROR')) AS ErrorCount, \
                      arg_min(ServiceName, Timestamp) FILTER (WHERE ParentSpanId = '') AS RootService, \
@@ -81,7 +82,7 @@ pub fn views() -> Vec<View> {
             about: "Browser page loads and in-app route changes (document-load and route-change spans \
                     of the browser SDK), with the page URL, session and user.",
             duckdb: "SELECT Timestamp, TraceId, SpanId, RumSessionId, UserId, OperatorId, Lob, ServiceName, SpanName, \
-                     coalesce(SpanAttributes['location.href'], SpanAttributes['http.url'], SpanAttributes['url.full'], '') AS Url, \
+                     coalesce(nullif(SpanAttributes['location.href'], ''), nullif(SpanAttributes['http.url'], ''), SpanAttributes['url.full'], '') AS Url, \
                      Duration FROM otel_traces \
                      WHERE SpanName IN ('documentLoad', 'routeChange') OR SpanAttributes['event.name'] = 'page_view'",
             clickhouse: "SELECT Timestamp, TraceId, SpanId, RumSessionId, UserId, OperatorId, Lob, ServiceName, SpanName, \
@@ -95,7 +96,7 @@ pub fn views() -> Vec<View> {
             about: "Browser user interactions (clicks, submits, key presses recorded by the SDK's \
                     user-interaction instrumentation, and spans marked `product.event`), with target and session.",
             duckdb: "SELECT Timestamp, TraceId, SpanId, RumSessionId, UserId, OperatorId, Lob, OrderId, SpanName, \
-                     coalesce(SpanAttributes['event_type'], SpanName) AS ActionType, \
+                     coalesce(nullif(SpanAttributes['event_type'], ''), SpanName) AS ActionType, \
                      coalesce(SpanAttributes['target_element'], '') AS TargetElement, \
                      coalesce(SpanAttributes['target_xpath'], '') AS TargetXPath, \
                      coalesce(SpanAttributes['location.href'], '') AS Url \
