@@ -59,12 +59,13 @@ def rows(session, sql):
 
 def test_ddl_executes_on_clickhouse(session):
     statements = exos_schema("--dialect", "clickhouse", "--retention-days", "30")
-    assert len(statements) == 15
+    assert len(statements) == 17
     for statement in statements:
         session.query(statement)
     tables = [r[0] for r in rows(session, "SELECT name FROM system.tables WHERE database = currentDatabase() ORDER BY name")]
     for name in ["otel_traces", "otel_logs", "hyperdx_sessions", "otel_metrics_gauge", "otel_metrics_sum",
                  "otel_metrics_histogram", "otel_metrics_exponential_histogram", "otel_metrics_summary",
+                 "otel_traces_trace_id_ts", "otel_traces_trace_id_ts_mv",
                  "sessions", "traces", "errors", "logs", "page_views", "user_actions", "services"]:
         assert name in tables
 
@@ -75,7 +76,9 @@ def test_ttl_and_indexes_are_declared(session):
     create = rows(session, "SELECT create_table_query FROM system.tables WHERE name = 'otel_traces' AND database = currentDatabase()")[0][0]
     assert "TTL toDateTime(Timestamp) + toIntervalDay(7)" in create
     assert "INDEX idx_span_attr_key mapKeys(SpanAttributes) TYPE bloom_filter(0.01)" in create
-    assert "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp))" in create
+    assert "PRIMARY KEY (ServiceName, SpanName, toDateTime(Timestamp))" in create
+    assert "ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)" in create
+    assert "`SpanAttributeItems` Array(String) ALIAS" in create
 
 
 def test_collector_rows_fill_business_columns_and_views(session):
@@ -104,6 +107,6 @@ def test_duckdb_ddl_matches_clickhouse_columns(session):
         session.query(statement)
     for ddl in duckdb[:8]:
         name = ddl.split()[5]
-        ch_columns = [r[0] for r in rows(session, f"SELECT name FROM system.columns WHERE table = '{name}' AND database = currentDatabase() ORDER BY position")]
+        ch_columns = [r[0] for r in rows(session, f"SELECT name FROM system.columns WHERE table = '{name}' AND database = currentDatabase() AND default_kind != 'ALIAS' ORDER BY position")]
         duck_columns = [line.strip().split('"')[1] for line in ddl.splitlines()[1:-1] if line.strip().startswith('"')]
         assert duck_columns == ch_columns, name

@@ -74,6 +74,7 @@ pub fn duckdb_ddl(table: &Table) -> String {
     let columns: Vec<String> = table
         .columns
         .iter()
+        .filter(|column| !matches!(column.fill, Fill::Alias { .. }))
         .map(|column| {
             let default = match column.ty {
                 Type::Text | Type::LowText => " NOT NULL DEFAULT ''",
@@ -130,6 +131,34 @@ pub fn clickhouse_ddl(table: &Table, options: &ClickHouseOptions) -> String {
     sql
 }
 
+/// Renders the exporter's trace-id lookup table and the materialized view that fills it.
+///
+/// Finding a trace by id scans little: the lookup gives the trace's time range,
+/// which then prunes `otel_traces` partitions.
+pub fn clickhouse_trace_lookup(options: &ClickHouseOptions) -> Vec<String> {
+    let ttl = if options.retention_days > 0 {
+        format!(
+            "TTL toDateTime(Start) + toIntervalDay({})\n",
+            options.retention_days
+        )
+    } else {
+        String::new()
+    };
+    vec![
+        format!(
+            "CREATE TABLE IF NOT EXISTS otel_traces_trace_id_ts (\n    TraceId String CODEC(ZSTD(1)),\n    \
+             Start SimpleAggregateFunction(min, DateTime) CODEC(ZSTD(1)),\n    \
+             End SimpleAggregateFunction(max, DateTime) CODEC(ZSTD(1))\n) ENGINE = AggregatingMergeTree()\n\
+             PARTITION BY toStartOfWeek(Start)\nORDER BY (TraceId)\n{ttl}\
+             SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1"
+        ),
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS otel_traces_trace_id_ts_mv TO otel_traces_trace_id_ts AS \
+         SELECT TraceId, min(Timestamp) AS Start, max(Timestamp) AS End FROM otel_traces \
+         WHERE TraceId != '' GROUP BY TraceId"
+            .to_string(),
+    ]
+}
+
 /// Renders column lines, folding `Group.Field` list columns into one `Group Nested(…)`.
 fn clickhouse_columns(columns: &[Column]) -> Vec<String> {
     let mut lines = Vec::new();
@@ -168,8 +197,10 @@ fn clickhouse_column(column: &Column) -> String {
     if column.name == "TimestampTime" {
         line.push_str(" DEFAULT toDateTime(Timestamp)");
     }
-    if let Fill::Derived { clickhouse } = column.fill {
-        line.push_str(&format!(" MATERIALIZED {clickhouse}"));
+    match column.fill {
+        Fill::Derived { clickhouse } => line.push_str(&format!(" MATERIALIZED {clickhouse}")),
+        Fill::Alias { clickhouse } => line.push_str(&format!(" ALIAS {clickhouse}")),
+        Fill::Written => {}
     }
     if let Some(codec) = column.codec {
         line.push_str(&format!(" CODEC({codec})"));

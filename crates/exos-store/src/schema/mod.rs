@@ -26,6 +26,9 @@ pub fn all_ddl(dialect: crate::Dialect, options: &ClickHouseOptions) -> Vec<Stri
             crate::Dialect::ClickHouse => clickhouse_ddl(table, options),
         })
         .collect();
+    if dialect == crate::Dialect::ClickHouse {
+        statements.extend(ddl::clickhouse_trace_lookup(options));
+    }
     for view in views() {
         let body = match dialect {
             crate::Dialect::DuckDb => view.duckdb,
@@ -70,6 +73,8 @@ pub enum Fill {
     /// Derived by the database from other columns; `expr` is ClickHouse SQL.
     /// DuckDB has no materialized columns, so EXOS writes the same value there.
     Derived { clickhouse: &'static str },
+    /// A ClickHouse `ALIAS` column, computed at read time; DuckDB has no such column.
+    Alias { clickhouse: &'static str },
 }
 
 /// One column of a table.

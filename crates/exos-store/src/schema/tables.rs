@@ -3,7 +3,7 @@
 use super::{Column, Fill, Table, Type};
 
 const ZSTD: Option<&str> = Some("ZSTD(1)");
-const DELTA_ZSTD: Option<&str> = Some("Delta(8), ZSTD(1)");
+const DELTA_ZSTD: Option<&str> = Some("Delta, ZSTD(1)");
 
 const fn col(name: &'static str, ty: Type, codec: Option<&'static str>) -> Column {
     Column {
@@ -101,7 +101,7 @@ fn traces() -> Table {
         col("ScopeName", Type::Text, ZSTD),
         col("ScopeVersion", Type::Text, ZSTD),
         col("SpanAttributes", Type::Map, ZSTD),
-        col("Duration", Type::U64, ZSTD),
+        col("Duration", Type::U64, Some("T64, ZSTD(1)")),
         col("StatusCode", Type::LowText, ZSTD),
         col("StatusMessage", Type::Text, ZSTD),
         col("Events.Timestamp", Type::ListTime9, ZSTD),
@@ -112,21 +112,43 @@ fn traces() -> Table {
         col("Links.TraceState", Type::ListText, ZSTD),
         col("Links.Attributes", Type::ListMap, ZSTD),
     ];
+    columns.extend(attribute_items(
+        "ResourceAttributeItems",
+        "ResourceAttributes",
+    ));
+    columns.extend(attribute_items("SpanAttributeItems", "SpanAttributes"));
     columns.extend(business_columns("SpanAttributes"));
     let mut indexes = vec!["idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1"];
     indexes.extend(map_indexes(&["ResourceAttributes", "SpanAttributes"]));
     indexes.push("idx_duration Duration TYPE minmax GRANULARITY 1");
+    indexes.push("idx_lower_span_name lower(SpanName) TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8");
     indexes.extend(business_indexes());
     Table {
         name: "otel_traces",
         columns,
         clickhouse_indexes: indexes,
         clickhouse_partition_by: "toDate(Timestamp)",
-        clickhouse_primary_key: None,
-        clickhouse_order_by: "(ServiceName, SpanName, toDateTime(Timestamp))",
+        clickhouse_primary_key: Some("(ServiceName, SpanName, toDateTime(Timestamp))"),
+        clickhouse_order_by: "(ServiceName, SpanName, toDateTime(Timestamp), Timestamp)",
         clickhouse_ttl_column: "toDateTime(Timestamp)",
         duckdb_indexes: vec![],
     }
+}
+
+/// An exporter `ALIAS` column listing a map's entries as `key=value` text, for token indexes.
+fn attribute_items(name: &'static str, map: &str) -> Option<Column> {
+    let expr: &'static str = Box::leak(
+        format!(
+            "arrayMap(kv -> concat(kv.1, '=', kv.2), CAST({map}, 'Array(Tuple(String, String))'))"
+        )
+        .into_boxed_str(),
+    );
+    Some(Column {
+        name,
+        ty: Type::ListText,
+        codec: None,
+        fill: Fill::Alias { clickhouse: expr },
+    })
 }
 
 fn business_indexes() -> Vec<&'static str> {
@@ -163,6 +185,7 @@ fn logs(name: &'static str) -> Table {
         "LogAttributes",
     ]));
     indexes.push("idx_body Body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8");
+    indexes.push("idx_body_ngrambf Body TYPE ngrambf_v1(4, 32768, 3, 0) GRANULARITY 1");
     indexes.extend(business_indexes());
     Table {
         name,
@@ -233,7 +256,7 @@ fn metrics() -> Vec<Table> {
         col("IsMonotonic", Type::Bool, Some("Delta(1), ZSTD(1)")),
     ]);
     let mut histogram = vec![
-        col("Count", Type::U64, Some("Delta(8), ZSTD(1)")),
+        col("Count", Type::U64, DELTA_ZSTD),
         col("Sum", Type::F64, ZSTD),
         col("BucketCounts", Type::ListU64, ZSTD),
         col("ExplicitBounds", Type::ListF64, ZSTD),
@@ -246,7 +269,7 @@ fn metrics() -> Vec<Table> {
         temporality(),
     ]);
     let mut exponential = vec![
-        col("Count", Type::U64, Some("Delta(8), ZSTD(1)")),
+        col("Count", Type::U64, DELTA_ZSTD),
         col("Sum", Type::F64, ZSTD),
         col("Scale", Type::I32, ZSTD),
         col("ZeroCount", Type::U64, ZSTD),
@@ -263,7 +286,7 @@ fn metrics() -> Vec<Table> {
         temporality(),
     ]);
     let summary = vec![
-        col("Count", Type::U64, Some("Delta(8), ZSTD(1)")),
+        col("Count", Type::U64, DELTA_ZSTD),
         col("Sum", Type::F64, ZSTD),
         col("ValueAtQuantiles.Quantile", Type::ListF64, ZSTD),
         col("ValueAtQuantiles.Value", Type::ListF64, ZSTD),
