@@ -23,6 +23,8 @@ pub struct ServerConfig {
     pub batch_max_rows: usize,
     /// …or when its first job has waited this long.
     pub batch_max_wait: Duration,
+    /// Threads writing batches to the store at the same time.
+    pub writer_threads: usize,
     /// Test hook: sleep before every batch write to simulate a slow store.
     pub write_delay: Duration,
     /// How long shutdown waits for the queue to drain.
@@ -42,6 +44,7 @@ impl Default for ServerConfig {
             batch_max_rows: 50_000,
             batch_max_wait: Duration::from_millis(200),
             write_delay: Duration::ZERO,
+            writer_threads: 2,
             shutdown_timeout: Duration::from_secs(30),
             record_limits: Limits::default(),
             query_limits: QueryLimits::default(),

@@ -50,6 +50,7 @@ pub async fn serve(
             max_rows: config.batch_max_rows,
             max_wait: config.batch_max_wait,
             delay: config.write_delay,
+            threads: config.writer_threads,
         },
     );
     let state = AppState {

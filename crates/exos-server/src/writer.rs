@@ -7,7 +7,7 @@
 //! fails, every job of the batch receives the error and its sender retries.
 
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -24,26 +24,51 @@ pub struct WriterSettings {
     pub max_wait: Duration,
     /// Test hook: sleep before each write.
     pub delay: Duration,
+    /// Threads writing batches at the same time.
+    pub threads: usize,
 }
 
-/// Starts the writer thread; it ends when every queue sender is gone and the queue is empty.
+/// Starts the writer threads; they end when every queue sender is gone and the queue is empty.
+///
+/// The returned thread waits for all writers, so joining it joins them all.
 pub fn spawn(
     store: Arc<dyn Store>,
     jobs: Receiver<Job>,
     settings: WriterSettings,
 ) -> JoinHandle<()> {
+    let jobs = Arc::new(Mutex::new(jobs));
+    let writers: Vec<JoinHandle<()>> = (0..settings.threads.max(1))
+        .map(|index| {
+            let (store, jobs, settings) = (store.clone(), jobs.clone(), settings.clone());
+            std::thread::Builder::new()
+                .name(format!("exos-writer-{index}"))
+                .spawn(move || run(store.as_ref(), &jobs, &settings))
+                .expect("the OS can start a writer thread")
+        })
+        .collect();
     std::thread::Builder::new()
-        .name("exos-writer".into())
-        .spawn(move || run(store.as_ref(), &jobs, &settings))
+        .name("exos-writers".into())
+        .spawn(move || {
+            for writer in writers {
+                let _ = writer.join();
+            }
+            tracing::info!("ingest queue drained, writers stopped");
+        })
         .expect("the OS can start one thread")
 }
 
-fn run(store: &dyn Store, jobs: &Receiver<Job>, settings: &WriterSettings) {
-    while let Ok(first) = jobs.recv() {
-        let group = collect(first, jobs, settings);
+fn run(store: &dyn Store, jobs: &Mutex<Receiver<Job>>, settings: &WriterSettings) {
+    loop {
+        // One writer at a time gathers a batch; the others write theirs meanwhile.
+        let group = {
+            let jobs = jobs.lock().expect("job queue lock poisoned");
+            match jobs.recv() {
+                Ok(first) => collect(first, &jobs, settings),
+                Err(_) => return,
+            }
+        };
         write(store, group, settings);
     }
-    tracing::info!("ingest queue drained, writer stopped");
 }
 
 /// Gathers jobs after `first` until the batch is full or its time is up.

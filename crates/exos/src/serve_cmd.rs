@@ -36,6 +36,9 @@ pub struct ServeArgs {
     /// Milliseconds a batch waits for more rows before it is written.
     #[arg(long, env = "EXOS_BATCH_MAX_WAIT_MS", default_value_t = 200)]
     pub batch_max_wait_ms: u64,
+    /// Threads writing batches to the store at the same time.
+    #[arg(long, env = "EXOS_WRITER_THREADS", default_value_t = 2)]
+    pub writer_threads: usize,
     /// Rows a SQL query returns at most.
     #[arg(long, env = "EXOS_QUERY_MAX_ROWS", default_value_t = 10_000)]
     pub query_max_rows: usize,
@@ -87,6 +90,7 @@ impl ServeArgs {
             batch_max_rows: self.batch_max_rows.max(1),
             batch_max_wait: Duration::from_millis(self.batch_max_wait_ms),
             write_delay: Duration::from_millis(self.test_write_delay_ms),
+            writer_threads: self.writer_threads.max(1),
             query_limits: QueryLimits {
                 max_rows: self.query_max_rows,
                 timeout: Duration::from_secs(self.query_timeout_secs.max(1)),

@@ -178,7 +178,9 @@ impl Store for DuckStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut connection = self.writer.lock().expect("writer lock poisoned");
+        // Each write gets its own connection, so several writer threads append at once;
+        // DuckDB commits concurrent appends to the same table without conflicts.
+        let mut connection = self.connection()?;
         let transaction = connection
             .transaction()
             .map_err(|e| StoreError::Write(e.to_string()))?;
