@@ -1,4 +1,4 @@
-//! The batch writer: one thread that drains the ingest queue into the store.
+//! The batch writers: threads that drain the ingest queue into the store.
 //!
 //! Jobs are merged until the batch has `batch_max_rows` rows or its first job
 //! has waited `batch_max_wait`, whichever comes first, then written in one

@@ -1,8 +1,8 @@
 //! The embedded store: one DuckDB file in the data folder.
 //!
-//! One connection writes (batches arrive from a single writer thread); each
-//! query gets its own connection cloned from it, so reads never wait for
-//! writes. The database is opened with external access disabled and its
+//! Every write and every query gets its own connection to the one database,
+//! so reads never wait for writes and several writer threads can append at
+//! once. The database is opened with external access disabled and its
 //! configuration locked, so even SQL that slipped past the guard cannot read
 //! files, reach the network, load extensions or change settings.
 
