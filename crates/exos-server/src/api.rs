@@ -141,13 +141,15 @@ pub struct SqlRequest {
     pub max_rows: Option<usize>,
 }
 
+/// Runs one guarded query. The body is read as JSON whatever its Content-Type,
+/// so `curl -d '{"sql": …}'` works without a header.
 async fn sql(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<SqlRequest>, axum::extract::rejection::JsonRejection>,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     state.auth.api(&headers)?;
-    let Json(request) = body.map_err(|e| {
+    let request: SqlRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "invalid request body: {e}; send {{\"sql\": \"SELECT …\"}}"
         ))

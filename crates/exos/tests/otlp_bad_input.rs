@@ -479,3 +479,25 @@ fn cors_preflight_allows_browser_sdks() {
         .to_lowercase();
     assert!(allowed.contains("authorization"), "{allowed}");
 }
+
+#[test]
+fn sql_api_reads_json_without_content_type() {
+    let server = Server::start(&[]);
+    let reply = ureq::post(&format!("{}/api/sql", server.http))
+        .set("authorization", &common::basic("admin", &server.password))
+        .send_string(r#"{"sql": "SELECT 41 + 1 AS answer"}"#)
+        .expect("a JSON body sent as text/plain is accepted");
+    let body: serde_json::Value = reply.into_json().unwrap();
+    assert_eq!(body["rows"], serde_json::json!([[42]]));
+    let broken = ureq::post(&format!("{}/api/sql", server.http))
+        .set("authorization", &common::basic("admin", &server.password))
+        .send_string("SELECT 1");
+    let Err(ureq::Error::Status(status, response)) = broken else {
+        panic!("a body that is not JSON must be rejected");
+    };
+    assert_eq!(status, 400);
+    assert!(response
+        .into_string()
+        .unwrap()
+        .contains("send {\\\"sql\\\""));
+}
