@@ -42,6 +42,96 @@ pub fn map(request: ExportMetricsServiceRequest, limits: &Limits) -> Mapped {
     out
 }
 
+/// The fields every OTLP data point type has, whatever its value.
+trait DataPoint {
+    fn attributes(&self) -> &[KeyValue];
+    fn start_time_unix_nano(&self) -> u64;
+    fn time_unix_nano(&self) -> u64;
+    fn flags(&self) -> u32;
+    fn exemplars(&self) -> &[pm::Exemplar];
+}
+
+macro_rules! data_point {
+    ($point:ty, |$this:ident| $exemplars:expr) => {
+        impl DataPoint for $point {
+            fn attributes(&self) -> &[KeyValue] {
+                &self.attributes
+            }
+            fn start_time_unix_nano(&self) -> u64 {
+                self.start_time_unix_nano
+            }
+            fn time_unix_nano(&self) -> u64 {
+                self.time_unix_nano
+            }
+            fn flags(&self) -> u32 {
+                self.flags
+            }
+            fn exemplars(&self) -> &[pm::Exemplar] {
+                let $this = self;
+                $exemplars
+            }
+        }
+    };
+}
+
+data_point!(pm::NumberDataPoint, |point| &point.exemplars);
+data_point!(pm::HistogramDataPoint, |point| &point.exemplars);
+data_point!(pm::ExponentialHistogramDataPoint, |point| &point.exemplars);
+// Summary points carry no exemplars in OTLP.
+data_point!(pm::SummaryDataPoint, |_point| &[]);
+
+/// The metric a point belongs to, shared by all its points.
+struct MetricContext<'a> {
+    meta: Arc<MetricMeta>,
+    name: String,
+    limits: &'a Limits,
+}
+
+impl MetricContext<'_> {
+    /// Maps each valid point with `make`, rejecting points whose times the store cannot hold.
+    fn rows<P: DataPoint, R>(
+        &self,
+        points: Vec<P>,
+        out: &mut Mapped,
+        make: impl Fn(PointCommon, P) -> R,
+    ) -> Vec<R> {
+        points
+            .into_iter()
+            .filter_map(|point| self.common(&point, out).map(|common| make(common, point)))
+            .collect()
+    }
+
+    fn common(&self, point: &impl DataPoint, out: &mut Mapped) -> Option<PointCommon> {
+        let name = &self.name;
+        let start = check_time(point.start_time_unix_nano());
+        let times =
+            start.and_then(|start| check_time(point.time_unix_nano()).map(|time| (start, time)));
+        let (start_time_ns, time_ns) = match times {
+            Ok(times) => times,
+            Err(reason) => {
+                out.reject(format!("metric {name:?}: data point time {reason}"));
+                return None;
+            }
+        };
+        let (attributes, problem) = attributes(point.attributes(), self.limits);
+        if let Some(problem) = problem {
+            out.trim(format!("metric {name:?}: {problem}"));
+        }
+        Some(PointCommon {
+            meta: self.meta.clone(),
+            attributes,
+            start_time_ns,
+            time_ns,
+            flags: point.flags(),
+            exemplars: point
+                .exemplars()
+                .iter()
+                .map(|e| exemplar(e, self.limits))
+                .collect(),
+        })
+    }
+}
+
 fn map_metric(
     metric: pm::Metric,
     resource: &ResourceContext,
@@ -62,164 +152,77 @@ fn map_metric(
         metric_description: metric.description,
         metric_unit: metric.unit,
     });
-    let name = metric.name;
-    let common = |attrs: &[KeyValue],
-                  start: u64,
-                  time: u64,
-                  flags: u32,
-                  exemplars: &[pm::Exemplar],
-                  out: &mut Mapped| {
-        point_common(
-            &meta, &name, attrs, start, time, flags, exemplars, limits, out,
-        )
+    let context = MetricContext {
+        meta,
+        name: metric.name,
+        limits,
     };
     match metric.data {
         None => out.reject(format!(
-            "metric {name:?}: no data (gauge, sum, histogram, exponential histogram or summary)"
+            "metric {:?}: no data (gauge, sum, histogram, exponential histogram or summary)",
+            context.name
         )),
         Some(Data::Gauge(gauge)) => {
-            for p in gauge.data_points {
-                if let Some(point) = common(
-                    &p.attributes,
-                    p.start_time_unix_nano,
-                    p.time_unix_nano,
-                    p.flags,
-                    &p.exemplars,
-                    out,
-                ) {
-                    out.batch.gauges.push(GaugeRow {
-                        point,
-                        value: number_value(&p.value),
-                    });
-                }
-            }
+            let rows = context.rows(gauge.data_points, out, |point, p| GaugeRow {
+                point,
+                value: number_value(&p.value),
+            });
+            out.batch.gauges.extend(rows);
         }
         Some(Data::Sum(sum)) => {
-            for p in sum.data_points {
-                if let Some(point) = common(
-                    &p.attributes,
-                    p.start_time_unix_nano,
-                    p.time_unix_nano,
-                    p.flags,
-                    &p.exemplars,
-                    out,
-                ) {
-                    out.batch.sums.push(SumRow {
-                        point,
-                        value: number_value(&p.value),
-                        aggregation_temporality: sum.aggregation_temporality,
-                        is_monotonic: sum.is_monotonic,
-                    });
-                }
-            }
+            let rows = context.rows(sum.data_points, out, |point, p| SumRow {
+                point,
+                value: number_value(&p.value),
+                aggregation_temporality: sum.aggregation_temporality,
+                is_monotonic: sum.is_monotonic,
+            });
+            out.batch.sums.extend(rows);
         }
         Some(Data::Histogram(histogram)) => {
-            for p in histogram.data_points {
-                if let Some(point) = common(
-                    &p.attributes,
-                    p.start_time_unix_nano,
-                    p.time_unix_nano,
-                    p.flags,
-                    &p.exemplars,
-                    out,
-                ) {
-                    out.batch.histograms.push(HistogramRow {
-                        point,
-                        count: p.count,
-                        sum: p.sum.unwrap_or_default(),
-                        bucket_counts: p.bucket_counts,
-                        explicit_bounds: p.explicit_bounds,
-                        min: p.min.unwrap_or_default(),
-                        max: p.max.unwrap_or_default(),
-                        aggregation_temporality: histogram.aggregation_temporality,
-                    });
-                }
-            }
+            let rows = context.rows(histogram.data_points, out, |point, p| HistogramRow {
+                point,
+                count: p.count,
+                sum: p.sum.unwrap_or_default(),
+                bucket_counts: p.bucket_counts,
+                explicit_bounds: p.explicit_bounds,
+                min: p.min.unwrap_or_default(),
+                max: p.max.unwrap_or_default(),
+                aggregation_temporality: histogram.aggregation_temporality,
+            });
+            out.batch.histograms.extend(rows);
         }
         Some(Data::ExponentialHistogram(histogram)) => {
-            for p in histogram.data_points {
-                if let Some(point) = common(
-                    &p.attributes,
-                    p.start_time_unix_nano,
-                    p.time_unix_nano,
-                    p.flags,
-                    &p.exemplars,
-                    out,
-                ) {
-                    let positive = p.positive.unwrap_or_default();
-                    let negative = p.negative.unwrap_or_default();
-                    out.batch.exp_histograms.push(ExpHistogramRow {
-                        point,
-                        count: p.count,
-                        sum: p.sum.unwrap_or_default(),
-                        scale: p.scale,
-                        zero_count: p.zero_count,
-                        positive_offset: positive.offset,
-                        positive_bucket_counts: positive.bucket_counts,
-                        negative_offset: negative.offset,
-                        negative_bucket_counts: negative.bucket_counts,
-                        min: p.min.unwrap_or_default(),
-                        max: p.max.unwrap_or_default(),
-                        aggregation_temporality: histogram.aggregation_temporality,
-                    });
+            let rows = context.rows(histogram.data_points, out, |point, p| {
+                let positive = p.positive.unwrap_or_default();
+                let negative = p.negative.unwrap_or_default();
+                ExpHistogramRow {
+                    point,
+                    count: p.count,
+                    sum: p.sum.unwrap_or_default(),
+                    scale: p.scale,
+                    zero_count: p.zero_count,
+                    positive_offset: positive.offset,
+                    positive_bucket_counts: positive.bucket_counts,
+                    negative_offset: negative.offset,
+                    negative_bucket_counts: negative.bucket_counts,
+                    min: p.min.unwrap_or_default(),
+                    max: p.max.unwrap_or_default(),
+                    aggregation_temporality: histogram.aggregation_temporality,
                 }
-            }
+            });
+            out.batch.exp_histograms.extend(rows);
         }
         Some(Data::Summary(summary)) => {
-            for p in summary.data_points {
-                if let Some(point) = common(
-                    &p.attributes,
-                    p.start_time_unix_nano,
-                    p.time_unix_nano,
-                    p.flags,
-                    &[],
-                    out,
-                ) {
-                    out.batch.summaries.push(SummaryRow {
-                        point,
-                        count: p.count,
-                        sum: p.sum,
-                        quantiles: p.quantile_values.iter().map(|q| q.quantile).collect(),
-                        values: p.quantile_values.iter().map(|q| q.value).collect(),
-                    });
-                }
-            }
+            let rows = context.rows(summary.data_points, out, |point, p| SummaryRow {
+                point,
+                count: p.count,
+                sum: p.sum,
+                quantiles: p.quantile_values.iter().map(|q| q.quantile).collect(),
+                values: p.quantile_values.iter().map(|q| q.value).collect(),
+            });
+            out.batch.summaries.extend(rows);
         }
     }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn point_common(
-    meta: &Arc<MetricMeta>,
-    name: &str,
-    attrs: &[KeyValue],
-    start: u64,
-    time: u64,
-    flags: u32,
-    exemplars: &[pm::Exemplar],
-    limits: &Limits,
-    out: &mut Mapped,
-) -> Option<PointCommon> {
-    let times = check_time(start).and_then(|start| check_time(time).map(|time| (start, time)));
-    let (start_time_ns, time_ns) = match times {
-        Ok(times) => times,
-        Err(reason) => {
-            out.reject(format!("metric {name:?}: data point time {reason}"));
-            return None;
-        }
-    };
-    let (attributes, problem) = attributes(attrs, limits);
-    if let Some(problem) = problem {
-        out.trim(format!("metric {name:?}: {problem}"));
-    }
-    Some(PointCommon {
-        meta: meta.clone(),
-        attributes,
-        start_time_ns,
-        time_ns,
-        flags,
-        exemplars: exemplars.iter().map(|e| exemplar(e, limits)).collect(),
-    })
 }
 
 fn exemplar(exemplar: &pm::Exemplar, limits: &Limits) -> Exemplar {
