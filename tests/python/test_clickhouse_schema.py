@@ -2,7 +2,7 @@
 
 The tables must accept rows the way the OpenTelemetry Collector's ClickHouse
 exporter inserts them, fill the materialized business-key columns, and every
-view must answer over them.
+view must return results over them.
 """
 
 import os

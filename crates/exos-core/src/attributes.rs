@@ -1,8 +1,8 @@
 //! Attribute keys EXOS reads everywhere, and the business keys extracted from them.
 //!
 //! Attribute values are stored as strings in a string-to-string map, as the
-//! OpenTelemetry Collector's ClickHouse exporter does; the business keys are
-//! also kept as plain columns so analyses need not unpack maps row by row.
+//! OpenTelemetry Collector's ClickHouse exporter does. The business keys are
+//! also kept as plain columns, so analyses need not unpack maps row by row.
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! This crate owns the vocabulary of the system: the business attribute keys
 //! (`order.id`, `operator.id`, …), the row types that ingest produces and the
 //! store writes, and the batch that carries them between the two. It does no
-//! I/O and knows no SQL, so every other crate can depend on it.
+//! I/O and contains no SQL, so every other crate can depend on it.
 
 pub mod attributes;
 pub mod rows;

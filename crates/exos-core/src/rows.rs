@@ -193,7 +193,7 @@ impl Batch {
             + self.summaries.len()
     }
 
-    /// Returns true when the batch holds no rows.
+    /// Returns true when the batch contains no rows.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }

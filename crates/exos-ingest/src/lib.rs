@@ -2,7 +2,7 @@
 //!
 //! Receivers (HTTP and gRPC, in `exos-server`) hand request bodies or decoded
 //! messages to this crate and get back rows grouped by table plus a count of
-//! rejected records. This crate knows the OTLP wire formats and the store's
+//! rejected records. This crate handles the OTLP wire formats and the store's
 //! value conventions, but no SQL and no database.
 
 pub mod body;

@@ -1,7 +1,7 @@
 //! Limits on what one record may carry, and the record-level validation rules.
 //!
 //! Records over a limit are trimmed, not rejected, and the trimming is
-//! reported in the response's `partial_success.error_message`; records that
+//! reported in the response's `partial_success.error_message`. Records that
 //! cannot be stored faithfully (bad ids, impossible times) are rejected and
 //! counted in `partial_success.rejected_*`.
 

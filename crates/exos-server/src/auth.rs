@@ -1,10 +1,11 @@
 //! Authentication of ingest and API requests: ingest keys, API tokens, users.
 //!
 //! Credentials live in the store (only argon2id hashes). Verifying argon2 on
-//! every request would cost tens of milliseconds each, so a secret that has
-//! once verified is remembered in memory until it is revoked or the process
-//! ends, or for `CACHE_TTL` at most: servers sharing one ClickHouse learn of a
-//! revocation made on another server within that time. Secrets are never logged.
+//! every request would cost milliseconds each (an estimate for argon2's default
+//! parameters), so a secret that has once verified is remembered in memory.
+//! An entry lasts until a revocation on this server, or `CACHE_TTL` at most, so
+//! servers sharing one ClickHouse learn of a revocation made on another server
+//! within that time. Secrets are never logged.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};

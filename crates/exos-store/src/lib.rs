@@ -1,6 +1,6 @@
 //! The store: where rows are written and SQL runs.
 //!
-//! Only this crate knows a database. It owns the table definitions and the DDL
+//! Only this crate talks to a database. It owns the table definitions and the DDL
 //! for each dialect, the `Store` trait that the server and CLI use, the
 //! embedded DuckDB backend, migrations, and the credential records. It holds
 //! no business logic: analyses send SQL through `Store::query`.

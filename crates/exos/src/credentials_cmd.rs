@@ -5,7 +5,7 @@ use std::path::Path;
 use clap::Subcommand;
 use exos_store::{CredentialKind, DuckOptions, DuckStore, Store};
 
-/// What to do with keys or tokens.
+/// An action on keys or tokens.
 #[derive(Debug, Subcommand)]
 pub enum Action {
     /// Create one and print its secret once.

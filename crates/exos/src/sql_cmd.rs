@@ -1,7 +1,7 @@
 //! `exos sql`: one guarded, read-only query, printed as a table, CSV or JSON.
 //!
 //! With `--url` the query goes to a running server's `/api/sql`; without, the
-//! data folder is opened read-only (which works only while no server holds it).
+//! data folder is opened read-only (which works only while no server has it open).
 
 use std::path::PathBuf;
 
@@ -96,7 +96,7 @@ fn remote(args: &SqlArgs, url: &str) -> anyhow::Result<QueryResult> {
                 .as_str()
                 .unwrap_or("no message")
                 .to_string();
-            anyhow::bail!("{endpoint} answered {status}: {message}");
+            anyhow::bail!("{endpoint} returned {status}: {message}");
         }
         Err(error) => anyhow::bail!("cannot reach {endpoint}: {error}"),
     };

@@ -2,7 +2,7 @@
 //!
 //! Rows go in as RowBinary through the official `clickhouse` crate, one
 //! `INSERT` per table per batch, acknowledged only when ClickHouse has
-//! returned 200 for it. Failed inserts are retried with backoff; when they
+//! returned 200 for it. Failed inserts are retried with backoff. When they
 //! still fail, the writer reports the error and receivers ask senders to
 //! retry, so nothing acknowledged is lost while ClickHouse is down. User SQL
 //! runs with `readonly = 2` and execution, row and memory limits set per

@@ -135,7 +135,7 @@ fn traces() -> Table {
     }
 }
 
-/// An exporter `ALIAS` column listing a map's entries as `key=value` text, for token indexes.
+/// Returns the exporter's `ALIAS` column that lists a map's entries as `key=value` text, for token indexes.
 fn attribute_items(name: &'static str, map: &str) -> Option<Column> {
     let expr: &'static str = Box::leak(
         format!(

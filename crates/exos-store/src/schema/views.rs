@@ -10,7 +10,7 @@
 #[derive(Debug, Clone, Copy)]
 pub struct View {
     pub name: &'static str,
-    /// What the view selects and why it exists; shown in docs and the schema API.
+    /// A description of what the view selects and why it exists, shown in docs and the schema API.
     pub about: &'static str,
     pub duckdb: &'static str,
     pub clickhouse: &'static str,

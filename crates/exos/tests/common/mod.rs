@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// The store the tests run against: `EXOS_TEST_STORE=clickhouse` selects ClickHouse
+/// Returns true when the tests run on ClickHouse: `EXOS_TEST_STORE=clickhouse` selects it
 /// (the real engine through `tests/clickhouse/chdb_server.py`), anything else DuckDB.
 pub fn clickhouse() -> bool {
     std::env::var("EXOS_TEST_STORE").is_ok_and(|store| store == "clickhouse")
