@@ -5,8 +5,9 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Path, Request, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -37,6 +38,7 @@ pub enum ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, kind) = match &self {
+            ApiError::Unauthorized(AuthError::Csrf) => (StatusCode::FORBIDDEN, "csrf"),
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
@@ -54,7 +56,8 @@ impl IntoResponse for ApiError {
             Json(json!({"error": {"kind": kind, "message": self.to_string()}})),
         )
             .into_response();
-        if status == StatusCode::UNAUTHORIZED {
+        // Browsers show their own password prompt on a Basic challenge: only API clients get one.
+        if status == StatusCode::UNAUTHORIZED && !self.from_browser() {
             response.headers_mut().insert(
                 "www-authenticate",
                 http::HeaderValue::from_static("Basic realm=\"exos\""),
@@ -64,18 +67,81 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl ApiError {
+    fn from_browser(&self) -> bool {
+        matches!(
+            self,
+            ApiError::Unauthorized(AuthError::InvalidSession | AuthError::Csrf)
+        )
+    }
+}
+
+/// The authenticated caller of a UI/API request (session cookie with CSRF check, Basic, or token).
+pub struct Caller(pub Principal);
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Ok(Caller(
+            state.auth.authenticate(&parts.headers, &parts.method)?,
+        ))
+    }
+}
+
+/// An authenticated caller with the admin role.
+pub struct Admin(pub Principal);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Caller(principal) = Caller::from_request_parts(parts, state).await?;
+        if !principal.is_admin() {
+            return Err(ApiError::Forbidden);
+        }
+        Ok(Admin(principal))
+    }
+}
+
+/// Runs store work off the async threads.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::Store(StoreError::Other(format!("worker failed: {e}"))))?
+}
+
+/// Parses a JSON request body, whatever its Content-Type, naming the expected shape on failure.
+pub fn json_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    expected: &str,
+) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ApiError::BadRequest(format!("invalid request body: {e}; send {expected}")))
+}
+
 /// Builds the router of the UI/API port.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))
         .route("/metrics", get(prometheus))
         .route("/api/sql", post(sql))
         .route("/api/tables", get(tables))
         .route("/api/keys", get(list_keys).post(create_key))
-        .route("/api/keys/{id}", delete(revoke_key))
+        .route("/api/keys/{id}", delete(revoke_key));
+    let api = crate::admin::routes(api);
+    let api = crate::workspaces::routes(api);
+    let api = crate::docs::routes(api);
+    crate::web::routes(api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(count_requests))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::web::security_headers,
+        ))
         .with_state(state)
 }
 
@@ -91,12 +157,8 @@ pub async fn count_requests(request: Request, next: Next) -> Response {
     response
 }
 
-async fn not_found(
-    headers: HeaderMap,
-    State(state): State<AppState>,
-) -> Result<Response, ApiError> {
+async fn not_found(_caller: Caller) -> Result<Response, ApiError> {
     // Unknown paths need auth too, so their existence is not revealed.
-    state.auth.api(&headers)?;
     Err(ApiError::NotFound(
         "no such route; see /api/openapi.json".into(),
     ))
@@ -145,10 +207,9 @@ pub struct SqlRequest {
 /// so `curl -d '{"sql": …}'` works without a header.
 async fn sql(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    state.auth.api(&headers)?;
     let request: SqlRequest = serde_json::from_slice(&body).map_err(|e| {
         ApiError::BadRequest(format!(
             "invalid request body: {e}; send {{\"sql\": \"SELECT …\"}}"
@@ -168,8 +229,7 @@ async fn sql(
     Ok(Json(result?).into_response())
 }
 
-async fn tables(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
-    state.auth.api(&headers)?;
+async fn tables(_caller: Caller) -> Result<Response, ApiError> {
     let tables: Vec<_> = exos_store::schema::all_tables()
         .iter()
         .map(|t| json!({"name": t.name, "kind": "table", "columns": t.columns.iter().map(|c| c.name).collect::<Vec<_>>()}))
@@ -178,19 +238,7 @@ async fn tables(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     Ok(Json(json!({"tables": tables})).into_response())
 }
 
-fn require_admin(principal: &Principal) -> Result<(), ApiError> {
-    if principal.role == "admin" {
-        Ok(())
-    } else {
-        Err(ApiError::Forbidden)
-    }
-}
-
-async fn list_keys(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-) -> Result<Response, ApiError> {
-    require_admin(&state.auth.api(&headers)?)?;
+async fn list_keys(State(state): State<AppState>, _admin: Admin) -> Result<Response, ApiError> {
     let store = state.store.clone();
     let keys: Vec<_> = tokio::task::spawn_blocking(move || store.credentials())
         .await
@@ -211,15 +259,10 @@ pub struct CreateKey {
 
 async fn create_key(
     State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Json<CreateKey>, axum::extract::rejection::JsonRejection>,
+    _admin: Admin,
+    body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.auth.api(&headers)?)?;
-    let Json(request) = body.map_err(|e| {
-        ApiError::BadRequest(format!(
-            "invalid request body: {e}; send {{\"name\": \"…\"}}"
-        ))
-    })?;
+    let request: CreateKey = json_body(&body, "{\"name\": \"…\"}")?;
     let store = state.store.clone();
     let (id, key) = tokio::task::spawn_blocking(move || {
         create_secret(store.as_ref(), CredentialKind::IngestKey, &request.name, "")
@@ -231,10 +274,9 @@ async fn create_key(
 
 async fn revoke_key(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    _admin: Admin,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_admin(&state.auth.api(&headers)?)?;
     let store = state.store.clone();
     let lookup = id.clone();
     let revoked = tokio::task::spawn_blocking(move || {

@@ -14,13 +14,35 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use exos_store::credentials::{hash_secret, id_of, new_secret, random_text, verify_secret};
 use exos_store::{Credential, CredentialKind, Store, StoreError};
-use http::HeaderMap;
+use http::{HeaderMap, Method};
+
+use crate::session::{self, CookieClaims, CookieSigner, Lockout, LockoutSettings};
 
 /// An authenticated API caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub user: String,
     pub role: String,
+    /// The browser session id when the caller signed in with a cookie.
+    pub session: Option<String>,
+}
+
+impl Principal {
+    /// True for the `admin` role.
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// Why a login attempt failed.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LoginError {
+    #[error("too many failed logins: try again in {} s", .0.as_secs().max(1))]
+    Locked(Duration),
+    #[error("invalid user name or password")]
+    Invalid,
+    #[error("the store could not be read; try again")]
+    Store,
 }
 
 /// An authentication failure, whose message states which credentials to send.
@@ -34,6 +56,10 @@ pub enum AuthError {
     MissingApiCredentials,
     #[error("invalid user name, password or API token")]
     InvalidApiCredentials,
+    #[error("your session expired or was ended: sign in again")]
+    InvalidSession,
+    #[error("missing or wrong CSRF token: send the `x-csrf-token` header that /api/login and /api/me return")]
+    Csrf,
 }
 
 /// Credential checks with a cache of secrets that verified.
@@ -41,6 +67,10 @@ pub struct Auth {
     store: Arc<dyn Store>,
     /// Verified secrets (the exact header value) to what they identify, and when.
     verified: RwLock<HashMap<String, (Principal, Instant)>>,
+    signer: CookieSigner,
+    lockout: Lockout,
+    /// Marks cookies `Secure` (the server speaks TLS).
+    pub secure_cookies: bool,
 }
 
 /// How long a verified secret is trusted without reading the store again.
@@ -50,10 +80,121 @@ const CACHE_TTL: Duration = Duration::from_secs(30);
 const MAX_CACHED: usize = 10_000;
 
 impl Auth {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self {
+    /// Loads the cookie signing key from the store (creating it on first start).
+    pub fn new(
+        store: Arc<dyn Store>,
+        lockout: LockoutSettings,
+        secure_cookies: bool,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            signer: CookieSigner::load(store.as_ref())?,
             store,
             verified: RwLock::new(HashMap::new()),
+            lockout: Lockout::new(lockout),
+            secure_cookies,
+        })
+    }
+
+    /// Authenticates a UI/API request: HTTP Basic, a bearer API token, or the session
+    /// cookie. Cookie requests that change state must carry the session's CSRF token.
+    pub fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        method: &Method,
+    ) -> Result<Principal, AuthError> {
+        if headers.contains_key(http::header::AUTHORIZATION) {
+            return self.api(headers);
+        }
+        let cookie = session::cookie_from(headers).ok_or(AuthError::MissingApiCredentials)?;
+        let principal = self.session(&cookie).ok_or(AuthError::InvalidSession)?;
+        let safe = matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if !safe {
+            let session_id = principal.session.as_deref().unwrap_or_default();
+            let token = header(headers, session::CSRF_HEADER).unwrap_or_default();
+            if !self.signer.csrf_matches(session_id, &token) {
+                return Err(AuthError::Csrf);
+            }
+        }
+        Ok(principal)
+    }
+
+    /// Resolves a session cookie to its user, or `None` when tampered, expired or revoked.
+    pub fn session(&self, cookie: &str) -> Option<Principal> {
+        let claims = self.signer.verify(cookie, session::now_seconds())?;
+        let cache_key = format!("session\0{}", claims.session_id);
+        if let Some(principal) = self.cached(&cache_key) {
+            return Some(principal);
+        }
+        let credentials = self.all_credentials()?;
+        let record = credentials.iter().find(|c| {
+            c.kind == CredentialKind::Session && c.id == claims.session_id && !c.revoked
+        })?;
+        let user = credentials
+            .iter()
+            .find(|c| c.kind == CredentialKind::User && c.id == record.name && !c.revoked)?;
+        let principal = Principal {
+            user: user.id.clone(),
+            role: user.role.clone(),
+            session: Some(claims.session_id),
+        };
+        self.remember(cache_key, principal.clone());
+        Some(principal)
+    }
+
+    /// Checks a password under the lockout and opens a session; returns the cookie claims.
+    pub fn login(
+        &self,
+        user: &str,
+        password: &str,
+        address: &str,
+    ) -> Result<(Principal, CookieClaims), LoginError> {
+        if let Some(wait) = self.lockout.locked_for(user, address) {
+            tracing::warn!(
+                user,
+                address,
+                "login refused: locked after repeated failures"
+            );
+            return Err(LoginError::Locked(wait));
+        }
+        let credentials = self.all_credentials().ok_or(LoginError::Store)?;
+        let known = credentials
+            .iter()
+            .find(|c| c.kind == CredentialKind::User && c.id == user && !c.revoked);
+        let Some(known) = known.filter(|c| verify_secret(password, &c.hash)) else {
+            self.lockout.record_failure(user, address);
+            tracing::info!(user, address, "failed login");
+            return Err(LoginError::Invalid);
+        };
+        self.lockout.record_success(user);
+        let claims = session::create_session(self.store.as_ref(), user).map_err(|error| {
+            tracing::error!(%error, "cannot store a new session");
+            LoginError::Store
+        })?;
+        let principal = Principal {
+            user: user.to_string(),
+            role: known.role.clone(),
+            session: Some(claims.session_id.clone()),
+        };
+        Ok((principal, claims))
+    }
+
+    /// Returns the signed cookie value for a session.
+    pub fn cookie_value(&self, claims: &CookieClaims) -> String {
+        self.signer.cookie_value(claims)
+    }
+
+    /// Returns the CSRF token of a session.
+    pub fn csrf_token(&self, session_id: &str) -> String {
+        self.signer.csrf_token(session_id)
+    }
+
+    fn all_credentials(&self) -> Option<Vec<Credential>> {
+        match self.store.credentials() {
+            Ok(credentials) => Some(credentials),
+            Err(error) => {
+                tracing::error!(%error, "cannot read credentials from the store");
+                None
+            }
         }
     }
 
@@ -118,6 +259,7 @@ impl Auth {
         let principal = Principal {
             user: credential.name.clone(),
             role: credential.role.clone(),
+            session: None,
         };
         self.remember(cache_key, principal.clone());
         Some(principal)
@@ -135,20 +277,14 @@ impl Auth {
         let principal = Principal {
             user: user.to_string(),
             role: credential.role,
+            session: None,
         };
         self.remember(cache_key, principal.clone());
         Some(principal)
     }
 
     fn find(&self, kind: CredentialKind, id: &str) -> Option<Credential> {
-        let credentials = match self.store.credentials() {
-            Ok(credentials) => credentials,
-            Err(error) => {
-                tracing::error!(%error, "cannot read credentials from the store");
-                return None;
-            }
-        };
-        credentials
+        self.all_credentials()?
             .into_iter()
             .find(|c| c.kind == kind && c.id == id && !c.revoked)
     }

@@ -1,10 +1,13 @@
 //! Settings of a running server, filled by the CLI from flags and `EXOS_*` variables.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use exos_ingest::Limits;
 use exos_store::QueryLimits;
+
+use crate::session::LockoutSettings;
 
 /// Everything `serve` needs besides the store.
 #[derive(Debug, Clone)]
@@ -31,6 +34,17 @@ pub struct ServerConfig {
     pub shutdown_timeout: Duration,
     pub record_limits: Limits,
     pub query_limits: QueryLimits,
+    /// When failed logins lock a user name or a client address.
+    pub lockout: LockoutSettings,
+    /// Certificate and key files: the UI/API port speaks HTTPS when set.
+    pub tls: Option<TlsFiles>,
+}
+
+/// PEM files of the UI/API port's TLS certificate chain and private key.
+#[derive(Debug, Clone)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl Default for ServerConfig {
@@ -48,6 +62,8 @@ impl Default for ServerConfig {
             shutdown_timeout: Duration::from_secs(30),
             record_limits: Limits::default(),
             query_limits: QueryLimits::default(),
+            lockout: LockoutSettings::default(),
+            tls: None,
         }
     }
 }

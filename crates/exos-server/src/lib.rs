@@ -5,14 +5,20 @@
 //! store and checkpoints it, within a deadline. Handlers compute nothing
 //! themselves: they decode, authorize, enqueue or forward SQL to the store.
 
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod config;
+pub mod docs;
 pub mod ingest;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod session;
 pub mod state;
 pub mod telemetry;
+pub mod tls;
+pub mod web;
+pub mod workspaces;
 pub mod writer;
 
 use std::future::{Future, IntoFuture};
@@ -53,14 +59,6 @@ pub async fn serve(
             threads: config.writer_threads,
         },
     );
-    let state = AppState {
-        auth: Arc::new(auth::Auth::new(store.clone())),
-        store: store.clone(),
-        queue: queue.clone(),
-        config: Arc::new(config.clone()),
-        metrics: telemetry::install(),
-    };
-
     let http = bind(config.http_addr, "HTTP API").await?;
     let otlp_http = bind(config.otlp_http_addr, "OTLP/HTTP").await?;
     let otlp_grpc = bind(config.otlp_grpc_addr, "OTLP/gRPC").await?;
@@ -68,6 +66,28 @@ pub async fn serve(
         http: http.local_addr()?,
         otlp_http: otlp_http.local_addr()?,
         otlp_grpc: otlp_grpc.local_addr()?,
+    };
+    let auth_store = store.clone();
+    let auth_config = config.clone();
+    let auth = tokio::task::spawn_blocking(move || {
+        auth::Auth::new(
+            auth_store,
+            auth_config.lockout.clone(),
+            auth_config.tls.is_some(),
+        )
+    })
+    .await??;
+    let tls = match &config.tls {
+        Some(files) => Some(tls::acceptor(files)?),
+        None => None,
+    };
+    let state = AppState {
+        auth: Arc::new(auth),
+        store: store.clone(),
+        queue: queue.clone(),
+        config: Arc::new(config.clone()),
+        metrics: telemetry::install(),
+        bound,
     };
 
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
@@ -77,11 +97,22 @@ pub async fn serve(
             let _ = receiver.recv().await;
         }
     };
-    let api_task = tokio::spawn(
-        axum::serve(http, api::router(state.clone()))
+    let app = api::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let api_task = match tls {
+        None => tokio::spawn(
+            axum::serve(http, app)
+                .with_graceful_shutdown(stopped(&stop))
+                .into_future(),
+        ),
+        Some(acceptor) => tokio::spawn(
+            axum::serve(
+                axum::serve::ListenerExt::tap_io(tls::TlsListener::new(http, acceptor), |_| {}),
+                app,
+            )
             .with_graceful_shutdown(stopped(&stop))
             .into_future(),
-    );
+        ),
+    };
     let otlp_http_task = tokio::spawn(
         axum::serve(otlp_http, otlp_http::router(state.clone()))
             .with_graceful_shutdown(stopped(&stop))

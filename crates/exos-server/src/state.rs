@@ -17,4 +17,6 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     pub config: Arc<ServerConfig>,
     pub metrics: PrometheusHandle,
+    /// The addresses the listeners bound, shown to users setting up senders.
+    pub bound: crate::Bound,
 }

@@ -20,6 +20,10 @@ pub enum CredentialKind {
     ApiToken,
     /// A person who signs in with a password.
     User,
+    /// A signed-in browser session; `name` holds the user, `hash` is unused.
+    Session,
+    /// A server secret, such as the key that signs session cookies; `hash` holds it.
+    ServerSecret,
 }
 
 impl CredentialKind {
@@ -29,6 +33,8 @@ impl CredentialKind {
             CredentialKind::IngestKey => "ingest_key",
             CredentialKind::ApiToken => "api_token",
             CredentialKind::User => "user",
+            CredentialKind::Session => "session",
+            CredentialKind::ServerSecret => "server_secret",
         }
     }
 
@@ -38,6 +44,8 @@ impl CredentialKind {
             "ingest_key" => Some(CredentialKind::IngestKey),
             "api_token" => Some(CredentialKind::ApiToken),
             "user" => Some(CredentialKind::User),
+            "session" => Some(CredentialKind::Session),
+            "server_secret" => Some(CredentialKind::ServerSecret),
             _ => None,
         }
     }
@@ -46,7 +54,7 @@ impl CredentialKind {
         match self {
             CredentialKind::IngestKey => "exos_ik_",
             CredentialKind::ApiToken => "exos_at_",
-            CredentialKind::User => "",
+            CredentialKind::User | CredentialKind::Session | CredentialKind::ServerSecret => "",
         }
     }
 }

@@ -11,6 +11,7 @@
 pub mod clickhouse;
 pub mod credentials;
 pub mod duck;
+pub mod saved;
 pub mod schema;
 
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub use clickhouse::{ClickHouseSettings, ClickHouseStore};
 pub use credentials::{Credential, CredentialKind};
 pub use duck::{DuckOptions, DuckStore};
 pub use exos_sqlguard::Dialect;
+pub use saved::SavedItem;
 
 /// Everything that can go wrong in a store, with a message fit for the user.
 #[derive(Debug, thiserror::Error)]
@@ -99,6 +101,12 @@ pub trait Store: Send + Sync + 'static {
 
     /// Marks a credential revoked; returns false when no such credential exists.
     fn revoke_credential(&self, kind: CredentialKind, id: &str) -> Result<bool, StoreError>;
+
+    /// Lists every saved item that is not deleted.
+    fn saved_items(&self) -> Result<Vec<SavedItem>, StoreError>;
+
+    /// Stores a saved item, replacing the one with the same id (a tombstone deletes it).
+    fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError>;
 }
 
 /// Names of every table and view user SQL may read.

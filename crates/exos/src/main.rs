@@ -8,6 +8,7 @@ mod bench_cmd;
 mod credentials_cmd;
 mod serve_cmd;
 mod sql_cmd;
+mod users_cmd;
 
 use std::path::PathBuf;
 
@@ -66,6 +67,13 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         retention_days: u32,
     },
+    /// Manage users of the web UI and API (stop `exos serve` first, or use /api/users).
+    Users {
+        #[command(subcommand)]
+        action: users_cmd::Action,
+        #[command(flatten)]
+        data: DataDir,
+    },
     /// Manage API tokens for `/api/*` (stop `exos serve` first).
     Tokens {
         #[command(subcommand)]
@@ -119,6 +127,7 @@ fn main() -> anyhow::Result<()> {
             dialect,
             retention_days,
         } => print_schema(&dialect, retention_days),
+        Command::Users { action, data } => users_cmd::run(action, &data.data_dir),
         Command::Tokens { action, data } => {
             credentials_cmd::run(exos_store::CredentialKind::ApiToken, action, &data.data_dir)
         }

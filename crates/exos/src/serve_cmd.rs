@@ -69,6 +69,25 @@ pub struct ServeArgs {
     /// Days of telemetry kept on ClickHouse (table TTL); 0 keeps it forever.
     #[arg(long, env = "EXOS_RETENTION_DAYS", default_value_t = 0)]
     pub retention_days: u32,
+    /// PEM certificate chain: with --tls-key, the UI/API port speaks HTTPS and cookies are `Secure`.
+    #[arg(long, env = "EXOS_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "EXOS_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Failed logins for one user name within the lock window that lock it.
+    #[arg(long, env = "EXOS_LOGIN_MAX_FAILURES_PER_USER", default_value_t = 5)]
+    pub login_max_failures_per_user: usize,
+    /// Failed logins from one client address within the lock window that lock it.
+    #[arg(
+        long,
+        env = "EXOS_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        default_value_t = 20
+    )]
+    pub login_max_failures_per_address: usize,
+    /// Seconds over which failed logins are counted (and the longest a lock lasts).
+    #[arg(long, env = "EXOS_LOGIN_LOCK_SECONDS", default_value_t = 900)]
+    pub login_lock_seconds: u64,
     /// Test hook: milliseconds to sleep before each store write, to simulate a slow store.
     #[arg(
         long,
@@ -95,6 +114,16 @@ impl ServeArgs {
                 max_rows: self.query_max_rows,
                 timeout: Duration::from_secs(self.query_timeout_secs.max(1)),
             },
+            lockout: exos_server::session::LockoutSettings {
+                max_failures_per_user: self.login_max_failures_per_user,
+                max_failures_per_address: self.login_max_failures_per_address,
+                window: Duration::from_secs(self.login_lock_seconds.max(1)),
+            },
+            tls: self
+                .tls_cert
+                .clone()
+                .zip(self.tls_key.clone())
+                .map(|(cert, key)| exos_server::config::TlsFiles { cert, key }),
             ..ServerConfig::default()
         }
     }

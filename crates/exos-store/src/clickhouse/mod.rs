@@ -19,6 +19,7 @@ use clickhouse::Client;
 use exos_core::Batch;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::saved::SavedItem;
 use crate::schema::{self, ClickHouseOptions};
 use crate::{Dialect, QueryLimits, QueryResult, Store, StoreError};
 
@@ -117,6 +118,7 @@ impl ClickHouseStore {
              ENGINE = ReplacingMergeTree(Version) ORDER BY (Kind, Id)"
                 .into(),
         )?;
+        self.execute(crate::saved::CLICKHOUSE_TABLE.into())?;
         Ok(())
     }
 
@@ -282,6 +284,37 @@ impl Store for ClickHouseStore {
         credential.revoked = true;
         self.put_credential(&credential)?;
         Ok(true)
+    }
+
+    fn saved_items(&self) -> Result<Vec<SavedItem>, StoreError> {
+        let client = self.client.clone();
+        let rows = self.run(async move {
+            client
+                .query(
+                    "SELECT Id, Kind, Name, Owner, Shared, Body, CreatedAt, UpdatedAt, Deleted, Version \
+                     FROM exos_saved_items FINAL WHERE NOT Deleted ORDER BY UpdatedAt DESC",
+                )
+                .fetch_all::<results::SavedItemRow>()
+                .await
+        });
+        let rows = rows.map_err(|e| clickhouse_error("saved item lookup failed", e))?;
+        Ok(rows
+            .into_iter()
+            .map(results::SavedItemRow::into_item)
+            .collect())
+    }
+
+    fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {
+        let client = self.client.clone();
+        let row = results::SavedItemRow::from_item(item, version_now());
+        self.run(async move {
+            let mut insert = client
+                .insert::<results::SavedItemRow>("exos_saved_items")
+                .await?;
+            insert.write(&row).await?;
+            insert.end().await
+        })
+        .map_err(|e| clickhouse_error("saved item write failed", e))
     }
 }
 

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::saved::SavedItem;
 use crate::{ColumnInfo, QueryResult, StoreError};
 
 /// The parts of a `JSONCompact` result EXOS reads.
@@ -136,6 +137,54 @@ impl CredentialRow {
             created_at: self.created_at,
             revoked: self.revoked,
         })
+    }
+}
+
+/// A row of `exos_saved_items`, as RowBinary reads and writes it.
+#[derive(Debug, clickhouse::Row, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SavedItemRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub owner: String,
+    pub shared: bool,
+    pub body: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub deleted: bool,
+    /// The `ReplacingMergeTree` version: the latest write of an item wins.
+    pub version: u64,
+}
+
+impl SavedItemRow {
+    pub fn from_item(item: &SavedItem, version: u64) -> Self {
+        Self {
+            id: item.id.clone(),
+            kind: item.kind.clone(),
+            name: item.name.clone(),
+            owner: item.owner.clone(),
+            shared: item.shared,
+            body: item.body.clone(),
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+            deleted: item.deleted,
+            version,
+        }
+    }
+
+    pub fn into_item(self) -> SavedItem {
+        SavedItem {
+            id: self.id,
+            kind: self.kind,
+            name: self.name,
+            owner: self.owner,
+            shared: self.shared,
+            body: self.body,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            deleted: self.deleted,
+        }
     }
 }
 

@@ -29,11 +29,22 @@ fn initial_tables() -> String {
     sql
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "OTel exporter tables, replay table and credentials",
-    sql: initial_tables,
-}];
+fn saved_items() -> String {
+    crate::saved::DUCKDB_TABLE.to_string()
+}
+
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "OTel exporter tables, replay table and credentials",
+        sql: initial_tables,
+    },
+    Migration {
+        version: 2,
+        description: "saved queries and dashboards",
+        sql: saved_items,
+    },
+];
 
 /// Returns the newest schema version this binary can migrate to.
 pub fn latest_version() -> i32 {

@@ -19,6 +19,7 @@ use duckdb::{params, AccessMode, Config, Connection};
 use exos_core::Batch;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::saved::SavedItem;
 use crate::{ColumnInfo, Dialect, QueryLimits, QueryResult, Store, StoreError};
 
 /// File name of the database inside the data folder.
@@ -278,6 +279,54 @@ impl Store for DuckStore {
             )
             .map_err(other)?;
         Ok(changed > 0)
+    }
+
+    fn saved_items(&self) -> Result<Vec<SavedItem>, StoreError> {
+        let connection = self.connection()?;
+        let mut statement = connection
+            .prepare(
+                "SELECT Id, Kind, Name, Owner, Shared, Body, CreatedAt, UpdatedAt FROM exos_saved_items \
+                 WHERE NOT Deleted ORDER BY UpdatedAt DESC",
+            )
+            .map_err(other)?;
+        let rows = statement
+            .query_map([], |row| {
+                Ok(SavedItem {
+                    id: row.get(0)?,
+                    kind: row.get(1)?,
+                    name: row.get(2)?,
+                    owner: row.get(3)?,
+                    shared: row.get(4)?,
+                    body: row.get(5)?,
+                    created_at: row.get(6)?,
+                    updated_at: row.get(7)?,
+                    deleted: false,
+                })
+            })
+            .map_err(other)?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(other)
+    }
+
+    fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {
+        let connection = self.writer.lock().expect("writer lock poisoned");
+        connection
+            .execute(
+                "INSERT OR REPLACE INTO exos_saved_items (Id, Kind, Name, Owner, Shared, Body, CreatedAt, UpdatedAt, Deleted) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    item.id,
+                    item.kind,
+                    item.name,
+                    item.owner,
+                    item.shared,
+                    item.body,
+                    item.created_at,
+                    item.updated_at,
+                    item.deleted
+                ],
+            )
+            .map(|_| ())
+            .map_err(other)
     }
 }
 

@@ -1,0 +1,229 @@
+//! Workspaces: saved queries and dashboards, per user or shared.
+//!
+//! Everyone sees their own items and every shared one, admins see all; only
+//! the owner or an admin may change or delete an item. Bodies are checked for their shape
+//! here, so pages can trust what they load.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use exos_store::credentials::random_text;
+use exos_store::SavedItem;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::api::{blocking, json_body, ApiError, Caller};
+use crate::auth::Principal;
+use crate::session::now_seconds;
+use crate::state::AppState;
+
+/// The kinds of workspace items.
+pub const KINDS: &[&str] = &["query", "dashboard"];
+
+/// Largest body accepted for one item, in bytes of JSON.
+const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// An item as the API shows it (the body as JSON, not text).
+#[derive(Debug, Serialize)]
+pub struct Item {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub owner: String,
+    pub shared: bool,
+    pub body: Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<SavedItem> for Item {
+    fn from(item: SavedItem) -> Self {
+        Self {
+            body: serde_json::from_str(&item.body).unwrap_or(Value::Null),
+            id: item.id,
+            kind: item.kind,
+            name: item.name,
+            owner: item.owner,
+            shared: item.shared,
+            created_at: item.created_at,
+            updated_at: item.updated_at,
+        }
+    }
+}
+
+/// The body of `POST /api/workspaces` and `PUT /api/workspaces/{id}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ItemRequest {
+    pub kind: Option<String>,
+    pub name: String,
+    #[serde(default)]
+    pub shared: bool,
+    pub body: Value,
+}
+
+const EXPECTED: &str =
+    "{\"kind\": \"query\", \"name\": \"…\", \"shared\": false, \"body\": {\"sql\": \"…\"}}";
+
+fn check_item(kind: &str, request: &ItemRequest) -> Result<String, ApiError> {
+    if !KINDS.contains(&kind) {
+        return Err(ApiError::BadRequest(format!(
+            "invalid kind {kind:?}: use query or dashboard"
+        )));
+    }
+    let name = request.name.trim();
+    if name.is_empty() || name.chars().count() > 200 {
+        return Err(ApiError::BadRequest(
+            "the name must have 1 to 200 characters".into(),
+        ));
+    }
+    let body = serde_json::to_string(&request.body).unwrap_or_default();
+    if body.len() > MAX_BODY_BYTES {
+        return Err(ApiError::BadRequest(format!(
+            "the body has {} bytes; the limit is {MAX_BODY_BYTES}",
+            body.len()
+        )));
+    }
+    match kind {
+        "query" if !request.body.get("sql").is_some_and(Value::is_string) => {
+            Err(ApiError::BadRequest(
+                "a query's body needs \"sql\" as text, for example {\"sql\": \"SELECT 1\"}".into(),
+            ))
+        }
+        "dashboard" if !request.body.get("panels").is_some_and(Value::is_array) => {
+            Err(ApiError::BadRequest(
+                "a dashboard's body needs \"panels\" as a list, for example {\"panels\": []}"
+                    .into(),
+            ))
+        }
+        _ => Ok(body),
+    }
+}
+
+fn visible(item: &SavedItem, caller: &Principal) -> bool {
+    KINDS.contains(&item.kind.as_str())
+        && (item.shared || item.owner == caller.user || caller.is_admin())
+}
+
+fn may_change(item: &SavedItem, caller: &Principal) -> bool {
+    item.owner == caller.user || caller.is_admin()
+}
+
+/// Adds the workspace routes.
+pub fn routes(router: Router<AppState>) -> Router<AppState> {
+    router
+        .route("/api/workspaces", get(list).post(create))
+        .route("/api/workspaces/{id}", get(read).put(update).delete(remove))
+}
+
+async fn list(State(state): State<AppState>, Caller(caller): Caller) -> Result<Response, ApiError> {
+    let store = state.store.clone();
+    let items: Vec<Item> = blocking(move || Ok(store.saved_items()?))
+        .await?
+        .into_iter()
+        .filter(|item| visible(item, &caller))
+        .map(Item::from)
+        .collect();
+    Ok(Json(json!({"items": items})).into_response())
+}
+
+async fn find(state: &AppState, id: String) -> Result<SavedItem, ApiError> {
+    let store = state.store.clone();
+    let lookup = id.clone();
+    blocking(move || Ok(store.saved_items()?))
+        .await?
+        .into_iter()
+        .find(|item| item.id == lookup)
+        .ok_or_else(|| ApiError::NotFound(format!("no workspace item with id {id:?}")))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let item = find(&state, id.clone()).await?;
+    if !visible(&item, &caller) {
+        return Err(ApiError::NotFound(format!(
+            "no workspace item with id {id:?}"
+        )));
+    }
+    Ok(Json(Item::from(item)).into_response())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let request: ItemRequest = json_body(&body, EXPECTED)?;
+    let kind = request.kind.clone().unwrap_or_else(|| "query".into());
+    let body = check_item(&kind, &request)?;
+    let now = now_seconds();
+    let item = SavedItem {
+        id: random_text(16).to_lowercase(),
+        kind,
+        name: request.name.trim().to_string(),
+        owner: caller.user.clone(),
+        shared: request.shared,
+        body,
+        created_at: now,
+        updated_at: now,
+        deleted: false,
+    };
+    let store = state.store.clone();
+    let saved = item.clone();
+    blocking(move || Ok(store.put_saved_item(&saved)?)).await?;
+    Ok((StatusCode::CREATED, Json(Item::from(item))).into_response())
+}
+
+async fn update(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ApiError> {
+    let request: ItemRequest = json_body(&body, EXPECTED)?;
+    let mut item = find(&state, id.clone()).await?;
+    if !visible(&item, &caller) {
+        return Err(ApiError::NotFound(format!(
+            "no workspace item with id {id:?}"
+        )));
+    }
+    if !may_change(&item, &caller) {
+        return Err(ApiError::Forbidden);
+    }
+    let kind = request.kind.clone().unwrap_or_else(|| item.kind.clone());
+    item.body = check_item(&kind, &request)?;
+    item.kind = kind;
+    item.name = request.name.trim().to_string();
+    item.shared = request.shared;
+    item.updated_at = now_seconds();
+    let store = state.store.clone();
+    let saved = item.clone();
+    blocking(move || Ok(store.put_saved_item(&saved)?)).await?;
+    Ok(Json(Item::from(item)).into_response())
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    Caller(caller): Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let mut item = find(&state, id.clone()).await?;
+    if !visible(&item, &caller) {
+        return Err(ApiError::NotFound(format!(
+            "no workspace item with id {id:?}"
+        )));
+    }
+    if !may_change(&item, &caller) {
+        return Err(ApiError::Forbidden);
+    }
+    item.deleted = true;
+    item.updated_at = now_seconds();
+    let store = state.store.clone();
+    blocking(move || Ok(store.put_saved_item(&item)?)).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
