@@ -131,7 +131,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sql", post(sql))
         .route("/api/tables", get(tables))
         .route("/api/keys", get(list_keys).post(create_key))
-        .route("/api/keys/{id}", delete(revoke_key));
+        .route("/api/keys/{id}", delete(revoke_key))
+        .route("/api/openapi.json", get(crate::openapi::serve));
     let api = crate::admin::routes(api);
     let api = crate::workspaces::routes(api);
     let api = crate::docs::routes(api);

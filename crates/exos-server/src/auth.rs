@@ -71,6 +71,8 @@ pub struct Auth {
     lockout: Lockout,
     /// Marks cookies `Secure` (the server speaks TLS).
     pub secure_cookies: bool,
+    /// How long a session lasts after login.
+    pub session_lifetime: Duration,
 }
 
 /// How long a verified secret is trusted without reading the store again.
@@ -85,8 +87,10 @@ impl Auth {
         store: Arc<dyn Store>,
         lockout: LockoutSettings,
         secure_cookies: bool,
+        session_lifetime: Duration,
     ) -> Result<Self, StoreError> {
         Ok(Self {
+            session_lifetime,
             signer: CookieSigner::load(store.as_ref())?,
             store,
             verified: RwLock::new(HashMap::new()),
@@ -166,10 +170,11 @@ impl Auth {
             return Err(LoginError::Invalid);
         };
         self.lockout.record_success(user);
-        let claims = session::create_session(self.store.as_ref(), user).map_err(|error| {
-            tracing::error!(%error, "cannot store a new session");
-            LoginError::Store
-        })?;
+        let claims = session::create_session(self.store.as_ref(), user, self.session_lifetime)
+            .map_err(|error| {
+                tracing::error!(%error, "cannot store a new session");
+                LoginError::Store
+            })?;
         let principal = Principal {
             user: user.to_string(),
             role: known.role.clone(),

@@ -38,6 +38,8 @@ pub struct ServerConfig {
     pub lockout: LockoutSettings,
     /// Certificate and key files: the UI/API port speaks HTTPS when set.
     pub tls: Option<TlsFiles>,
+    /// How long a browser session lasts after login.
+    pub session_lifetime: Duration,
 }
 
 /// PEM files of the UI/API port's TLS certificate chain and private key.
@@ -64,6 +66,7 @@ impl Default for ServerConfig {
             query_limits: QueryLimits::default(),
             lockout: LockoutSettings::default(),
             tls: None,
+            session_lifetime: crate::session::SESSION_LIFETIME,
         }
     }
 }

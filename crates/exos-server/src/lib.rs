@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod docs;
 pub mod ingest;
+pub mod openapi;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod session;
@@ -74,6 +75,7 @@ pub async fn serve(
             auth_store,
             auth_config.lockout.clone(),
             auth_config.tls.is_some(),
+            auth_config.session_lifetime,
         )
     })
     .await??;

@@ -29,7 +29,7 @@ pub const CSRF_HEADER: &str = "x-csrf-token";
 /// Id of the server secret that signs session cookies.
 const SIGNING_KEY_ID: &str = "session-signing-key";
 
-/// How long a session lasts after login.
+/// How long a session lasts after login, unless configured otherwise.
 pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// Signs and checks session cookies and CSRF tokens.
@@ -238,8 +238,12 @@ impl Lockout {
     }
 }
 
-/// Creates a session record for `user` and returns its cookie claims.
-pub fn create_session(store: &dyn Store, user: &str) -> Result<CookieClaims, StoreError> {
+/// Creates a session record for `user`, valid for `lifetime`, and returns its cookie claims.
+pub fn create_session(
+    store: &dyn Store,
+    user: &str,
+    lifetime: Duration,
+) -> Result<CookieClaims, StoreError> {
     let session_id = random_text(32);
     let now = now_seconds();
     store.put_credential(&Credential {
@@ -253,7 +257,7 @@ pub fn create_session(store: &dyn Store, user: &str) -> Result<CookieClaims, Sto
     })?;
     Ok(CookieClaims {
         session_id,
-        expires_at: now + SESSION_LIFETIME.as_secs() as i64,
+        expires_at: now + lifetime.as_secs() as i64,
     })
 }
 
@@ -270,11 +274,11 @@ pub fn revoke_sessions_of(store: &dyn Store, user: &str) -> Result<usize, StoreE
     Ok(sessions.len())
 }
 
-/// Returns the `Set-Cookie` value that stores a session in the browser.
-pub fn set_cookie(value: &str, secure: bool) -> String {
+/// Returns the `Set-Cookie` value that stores a session in the browser for `lifetime`.
+pub fn set_cookie(value: &str, lifetime: Duration, secure: bool) -> String {
     format!(
         "{COOKIE_NAME}={value}; Path=/; Max-Age={}; HttpOnly; SameSite=Lax{}",
-        SESSION_LIFETIME.as_secs(),
+        lifetime.as_secs(),
         if secure { "; Secure" } else { "" }
     )
 }

@@ -220,7 +220,11 @@ async fn login(
     if let Some(old) = previous.and_then(|p| p.session) {
         revoke_session(&state, old).await?;
     }
-    let cookie = session::set_cookie(&state.auth.cookie_value(&claims), state.auth.secure_cookies);
+    let cookie = session::set_cookie(
+        &state.auth.cookie_value(&claims),
+        state.auth.session_lifetime,
+        state.auth.secure_cookies,
+    );
     let csrf = state.auth.csrf_token(&claims.session_id);
     Ok((
         [(header::SET_COOKIE, cookie)],

@@ -88,6 +88,9 @@ pub struct ServeArgs {
     /// Seconds over which failed logins are counted (and the longest a lock lasts).
     #[arg(long, env = "EXOS_LOGIN_LOCK_SECONDS", default_value_t = 900)]
     pub login_lock_seconds: u64,
+    /// Seconds a browser session lasts after login (30 days by default).
+    #[arg(long, env = "EXOS_SESSION_LIFETIME_SECS", default_value_t = 30 * 24 * 3600)]
+    pub session_lifetime_secs: u64,
     /// Test hook: milliseconds to sleep before each store write, to simulate a slow store.
     #[arg(
         long,
@@ -119,6 +122,7 @@ impl ServeArgs {
                 max_failures_per_address: self.login_max_failures_per_address,
                 window: Duration::from_secs(self.login_lock_seconds.max(1)),
             },
+            session_lifetime: Duration::from_secs(self.session_lifetime_secs.max(1)),
             tls: self
                 .tls_cert
                 .clone()

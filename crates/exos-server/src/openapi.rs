@@ -1,0 +1,221 @@
+//! `GET /api/openapi.json`: the UI/API routes as an OpenAPI 3.1 document.
+//!
+//! The document is built from `ROUTES`, one entry per method and path, which
+//! the end-to-end tests check against the running router: every documented
+//! route answers, so the list cannot drift from the code unnoticed.
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use crate::api::Caller;
+
+/// Where a parameter goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum In {
+    Query,
+    Path,
+}
+
+/// One documented parameter.
+#[derive(Debug, Clone, Copy)]
+pub struct Param {
+    pub name: &'static str,
+    pub place: In,
+    pub about: &'static str,
+    pub repeated: bool,
+}
+
+const fn query(name: &'static str, about: &'static str) -> Param {
+    Param {
+        name,
+        place: In::Query,
+        about,
+        repeated: false,
+    }
+}
+
+const fn path(name: &'static str, about: &'static str) -> Param {
+    Param {
+        name,
+        place: In::Path,
+        about,
+        repeated: false,
+    }
+}
+
+/// One documented route.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub summary: &'static str,
+    /// `public`, `any` (any signed-in user) or `admin`.
+    pub role: &'static str,
+    pub params: &'static [Param],
+    /// An example JSON request body, for routes that take one.
+    pub body: Option<&'static str>,
+}
+
+const FROM: Param = query(
+    "from",
+    "Start of the range: RFC 3339 or milliseconds since the epoch (default: 24 hours ago).",
+);
+const TO: Param = query(
+    "to",
+    "End of the range: RFC 3339 or milliseconds since the epoch (default: now).",
+);
+const FILTER: Param = Param {
+    name: "filter",
+    place: In::Query,
+    about: "`key=value` or `key!=value`; repeat for several. Keys: columns such as `Lob`, or `SpanAttributes.<key>`.",
+    repeated: true,
+};
+const RANGE: &[Param] = &[FROM, TO, FILTER];
+
+/// Every route of the UI/API port that answers JSON.
+pub const ROUTES: &[Route] = &[
+    Route { method: "post", path: "/api/login", summary: "Sign in; sets the session cookie and returns the CSRF token", role: "public", params: &[], body: Some(r#"{"user": "admin", "password": "…"}"#) },
+    Route { method: "post", path: "/api/logout", summary: "End the current session", role: "any", params: &[], body: None },
+    Route { method: "get", path: "/api/me", summary: "The signed-in user, role, CSRF token, store and OTLP addresses", role: "any", params: &[], body: None },
+    Route { method: "post", path: "/api/me/password", summary: "Change the own password; ends every session of the user", role: "any", params: &[], body: Some(r#"{"current": "…", "new": "…"}"#) },
+    Route { method: "get", path: "/api/users", summary: "List users", role: "admin", params: &[], body: None },
+    Route { method: "post", path: "/api/users", summary: "Add a user", role: "admin", params: &[], body: Some(r#"{"name": "ann", "password": "…", "role": "viewer"}"#) },
+    Route { method: "delete", path: "/api/users/{name}", summary: "Remove a user and end their sessions", role: "admin", params: &[path("name", "User name.")], body: None },
+    Route { method: "get", path: "/api/keys", summary: "List ingest keys (never their secrets)", role: "admin", params: &[], body: None },
+    Route { method: "post", path: "/api/keys", summary: "Create an ingest key; the answer holds the secret, once", role: "admin", params: &[], body: Some(r#"{"name": "checkout-service"}"#) },
+    Route { method: "delete", path: "/api/keys/{id}", summary: "Revoke an ingest key", role: "admin", params: &[path("id", "Key id.")], body: None },
+    Route { method: "post", path: "/api/sql", summary: "Run one read-only SQL query under the guard and limits", role: "any", params: &[], body: Some(r#"{"sql": "SELECT * FROM services", "max_rows": 100}"#) },
+    Route { method: "get", path: "/api/tables", summary: "Tables and views user SQL may read", role: "any", params: &[], body: None },
+    Route { method: "get", path: "/api/schema", summary: "Tables, columns and frequent map keys, for autocomplete", role: "any", params: &[], body: None },
+    Route { method: "get", path: "/api/stats", summary: "Overview figures: totals, volume, services, orders, errors, operators", role: "any", params: RANGE, body: None },
+    Route { method: "get", path: "/api/events", summary: "Spans or logs matching filters and a text search, newest first", role: "any", params: &[
+        query("source", "`spans` (default) or `logs`."), FROM, TO, FILTER,
+        query("q", "Text searched in names, messages, bodies and attribute values."),
+        query("columns", "Comma-separated columns to return."),
+        query("limit", "Rows per page (default 100, at most 1000)."),
+        query("cursor", "The `next_cursor` of the previous page."),
+    ], body: None },
+    Route { method: "get", path: "/api/filters", summary: "Filter keys, or one key's values, with counts", role: "any", params: &[
+        query("source", "`spans` (default) or `logs`."), FROM, TO, FILTER,
+        query("key", "A key whose values to list; without it, keys are listed."),
+        query("prefix", "Only values starting with this text."),
+    ], body: None },
+    Route { method: "get", path: "/api/errors", summary: "Errors grouped by fingerprint, with trends and affected users, sessions and orders", role: "any", params: RANGE, body: None },
+    Route { method: "get", path: "/api/errors/{fingerprint}", summary: "One error group with its latest occurrences", role: "any", params: &[path("fingerprint", "Group fingerprint from /api/errors."), FROM, TO, FILTER], body: None },
+    Route { method: "get", path: "/api/services", summary: "Per-service rate, errors and duration over time, endpoints, latency histogram and service map", role: "any", params: &[FROM, TO, FILTER, query("service", "Only this service.")], body: None },
+    Route { method: "get", path: "/api/trace/{trace_id}", summary: "Every span and log of one trace, with depth and offsets for a waterfall", role: "any", params: &[path("trace_id", "32 hex characters.")], body: None },
+    Route { method: "get", path: "/api/visitor", summary: "One user's or one session's profile and timeline", role: "any", params: &[query("user", "A user id."), query("session", "A browser session id."), FROM, TO], body: None },
+    Route { method: "post", path: "/api/visualize", summary: "Run a query and shape its result for a chart", role: "any", params: &[], body: Some(r#"{"sql": "SELECT Lob, count(*) AS n FROM otel_traces GROUP BY Lob", "chart": {"type": "bar", "x": "Lob", "y": ["n"], "series": null}}"#) },
+    Route { method: "get", path: "/api/workspaces", summary: "Saved queries and dashboards: own, shared, and all for admins", role: "any", params: &[], body: None },
+    Route { method: "post", path: "/api/workspaces", summary: "Save a query or dashboard", role: "any", params: &[], body: Some(r#"{"kind": "query", "name": "Orders by LOB", "shared": true, "body": {"sql": "SELECT Lob, count(*) FROM otel_traces GROUP BY Lob"}}"#) },
+    Route { method: "get", path: "/api/workspaces/{id}", summary: "One saved item", role: "any", params: &[path("id", "Item id.")], body: None },
+    Route { method: "put", path: "/api/workspaces/{id}", summary: "Replace a saved item (owner or admin)", role: "any", params: &[path("id", "Item id.")], body: Some(r#"{"name": "Orders by LOB", "shared": false, "body": {"sql": "SELECT 1"}}"#) },
+    Route { method: "delete", path: "/api/workspaces/{id}", summary: "Delete a saved item (owner or admin)", role: "any", params: &[path("id", "Item id.")], body: None },
+    Route { method: "get", path: "/api/docs", summary: "The documentation pages", role: "any", params: &[], body: None },
+    Route { method: "get", path: "/api/docs/{name}", summary: "One documentation page as Markdown", role: "any", params: &[path("name", "Page name from /api/docs.")], body: None },
+    Route { method: "get", path: "/api/openapi.json", summary: "This document", role: "any", params: &[], body: None },
+];
+
+fn parameter(param: &Param) -> Value {
+    let schema = if param.repeated {
+        json!({"type": "array", "items": {"type": "string"}})
+    } else {
+        json!({"type": "string"})
+    };
+    json!({
+        "name": param.name,
+        "in": if param.place == In::Path { "path" } else { "query" },
+        "required": param.place == In::Path,
+        "description": param.about,
+        "schema": schema,
+        "explode": true,
+    })
+}
+
+fn operation(route: &Route) -> Value {
+    let security = match route.role {
+        "public" => json!([]),
+        _ => json!([{"session": []}, {"basic": []}, {"token": []}]),
+    };
+    let mut operation = json!({
+        "summary": route.summary,
+        "description": format!("Role: {}. Shapes of the answers: docs/API.md.", route.role),
+        "parameters": route.params.iter().map(parameter).collect::<Vec<_>>(),
+        "security": security,
+        "responses": {
+            "200": {"description": "Success", "content": {"application/json": {"schema": {"type": "object"}}}},
+            "400": {"$ref": "#/components/responses/Error"},
+            "401": {"$ref": "#/components/responses/Error"},
+            "403": {"$ref": "#/components/responses/Error"},
+        },
+    });
+    if let Some(body) = route.body {
+        let example: Value = serde_json::from_str(body).expect("route examples are valid JSON");
+        operation["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": {"type": "object"}, "example": example}},
+        });
+    }
+    operation
+}
+
+/// Builds the OpenAPI document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for route in ROUTES {
+        let entry = paths
+            .entry(route.path.to_string())
+            .or_insert_with(|| json!({}));
+        entry[route.method] = operation(route);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "EXOS API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "The HTTP API of EXOS's web UI and API port. State-changing requests made with the session cookie need the `x-csrf-token` header.",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": crate::session::COOKIE_NAME},
+                "basic": {"type": "http", "scheme": "basic"},
+                "token": {"type": "http", "scheme": "bearer"},
+            },
+            "responses": {
+                "Error": {
+                    "description": "An error with its kind and a message that names the fix",
+                    "content": {"application/json": {"schema": {
+                        "type": "object",
+                        "properties": {"error": {"type": "object", "properties": {
+                            "kind": {"type": "string"}, "message": {"type": "string"}}}},
+                    }}},
+                },
+            },
+        },
+    })
+}
+
+/// Serves the document.
+pub async fn serve(_caller: Caller) -> Response {
+    Json(document()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn document_lists_every_route_once() {
+        let doc = document();
+        let mut seen = std::collections::HashSet::new();
+        for route in ROUTES {
+            assert!(seen.insert((route.method, route.path)), "{route:?} twice");
+            assert!(doc["paths"][route.path][route.method].is_object());
+            for param in route.params.iter().filter(|p| p.place == In::Path) {
+                assert!(route.path.contains(&format!("{{{}}}", param.name)));
+            }
+        }
+    }
+}
