@@ -44,6 +44,23 @@ pub enum Bench {
         #[arg(long)]
         clickhouse_url: Option<String>,
     },
+    /// Latency of each page's API calls over N stored spans; with --paint, page paint times too.
+    Pages {
+        #[arg(long, default_value_t = 10_000_000)]
+        spans: usize,
+        /// Timed calls per route (after one warm-up call).
+        #[arg(long, default_value_t = 20)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Also time each page's first meaningful paint in headless Chromium (needs node and
+        /// the packages of tests/browser).
+        #[arg(long)]
+        paint: bool,
+        /// Also run on ClickHouse at this HTTP URL, side by side with DuckDB.
+        #[arg(long)]
+        clickhouse_url: Option<String>,
+    },
     /// Query latency over N stored spans (median of 5 runs each).
     Queries {
         #[arg(long, default_value_t = 10_000_000)]
@@ -100,7 +117,7 @@ fn int(key: &str, value: i64) -> KeyValue {
     }
 }
 
-fn now_ns() -> u64 {
+pub(crate) fn now_ns() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
@@ -108,7 +125,7 @@ fn now_ns() -> u64 {
 }
 
 /// Generates one request of `count` spans of one service, spread over the last `window_ns`.
-fn request(
+pub(crate) fn request(
     rng: &mut StdRng,
     first: usize,
     count: usize,
@@ -229,11 +246,18 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
             seed,
             clickhouse_url,
         } => queries(spans, seed, &Target::all(clickhouse_url)),
+        Bench::Pages {
+            spans,
+            runs,
+            seed,
+            paint,
+            clickhouse_url,
+        } => crate::bench_pages::run(spans, runs, seed, paint, clickhouse_url),
     }
 }
 
 /// A store a benchmark runs on.
-enum Target {
+pub(crate) enum Target {
     DuckDb,
     /// A ClickHouse server; each run gets a fresh database in it.
     ClickHouse {
@@ -242,13 +266,13 @@ enum Target {
 }
 
 impl Target {
-    fn all(clickhouse_url: Option<String>) -> Vec<Target> {
+    pub(crate) fn all(clickhouse_url: Option<String>) -> Vec<Target> {
         let mut targets = vec![Target::DuckDb];
         targets.extend(clickhouse_url.map(|url| Target::ClickHouse { url }));
         targets
     }
 
-    fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Target::DuckDb => "DuckDB",
             Target::ClickHouse { .. } => "ClickHouse",
@@ -256,7 +280,10 @@ impl Target {
     }
 
     /// Opens the store on a fresh data folder or database; returns it and the `serve` flags for it.
-    fn open(&self, dir: &std::path::Path) -> anyhow::Result<(Arc<dyn Store>, Vec<String>)> {
+    pub(crate) fn open(
+        &self,
+        dir: &std::path::Path,
+    ) -> anyhow::Result<(Arc<dyn Store>, Vec<String>)> {
         match self {
             Target::DuckDb => {
                 let store = DuckStore::open(dir, &DuckOptions::default())?;
@@ -294,7 +321,7 @@ impl Target {
     }
 }
 
-fn progress(label: &str, done: usize, total: usize, started: Instant) {
+pub(crate) fn progress(label: &str, done: usize, total: usize, started: Instant) {
     let rate = done as f64 / started.elapsed().as_secs_f64().max(1e-9);
     eprint!(
         "\r{label}: {done}/{total} ({:.0}%, {rate:.0}/s)   ",

@@ -5,6 +5,7 @@
 //! hands over to `exos-server` or runs a one-shot command.
 
 mod bench_cmd;
+mod bench_pages;
 mod credentials_cmd;
 mod serve_cmd;
 mod sql_cmd;

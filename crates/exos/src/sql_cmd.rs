@@ -71,15 +71,20 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn remote(args: &SqlArgs, url: &str) -> anyhow::Result<QueryResult> {
+/// Returns an HTTP Basic `authorization` header value.
+pub fn basic_header(user: &str, password: &str) -> String {
     use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+fn remote(args: &SqlArgs, url: &str) -> anyhow::Result<QueryResult> {
     let endpoint = format!("{}/api/sql", url.trim_end_matches('/'));
     let authorization = match (&args.token, &args.password) {
         (Some(token), _) => format!("Bearer {token}"),
-        (None, Some(password)) => format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{}:{password}", args.user))
-        ),
+        (None, Some(password)) => basic_header(&args.user, password),
         (None, None) => {
             anyhow::bail!("--url needs --password (or EXOS_PASSWORD) or --token (or EXOS_TOKEN)")
         }

@@ -1,0 +1,196 @@
+//! `exos bench pages`: latency of the API calls behind each page over N stored spans,
+//! and, with `--paint`, each page's time to first meaningful paint in headless Chromium.
+//!
+//! The spans are written straight into a fresh store (the same generator as
+//! `bench queries`), then a real `exos serve` process answers the calls, so the
+//! figures include HTTP, auth, SQL building and JSON. Paint times come from
+//! `tests/browser/paint.mjs`, which drives the system Chromium.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use exos_core::Batch;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+
+use crate::bench_cmd::{now_ns, progress, request, Target};
+
+/// The calls each page makes when it opens, with the default range (the last 24 hours).
+const CALLS: &[(&str, &str)] = &[
+    ("Overview", "/api/stats"),
+    ("Events (spans)", "/api/events?source=spans&limit=100"),
+    (
+        "Events (search)",
+        "/api/events?source=spans&q=timeout&limit=100",
+    ),
+    ("Events (logs)", "/api/events?source=logs&limit=100"),
+    ("Filter keys", "/api/filters?source=spans"),
+    ("Filter values", "/api/filters?source=spans&key=Lob"),
+    ("Errors", "/api/errors"),
+    ("Engineering", "/api/services"),
+    (
+        "Engineering (one service)",
+        "/api/services?service=order-api",
+    ),
+    ("Filtered overview", "/api/stats?filter=Lob%3DTitle"),
+    ("Visitor", "/api/visitor?user=user7%40example.com"),
+    ("Query studio schema", "/api/schema"),
+];
+
+/// Runs the benchmark and prints Markdown.
+pub fn run(
+    spans: usize,
+    runs: usize,
+    seed: u64,
+    paint: bool,
+    clickhouse_url: Option<String>,
+) -> anyhow::Result<()> {
+    println!("\n## exos bench pages --spans {spans} --runs {runs}\n");
+    for target in Target::all(clickhouse_url) {
+        println!("{}", run_on(&target, spans, runs, seed, paint)?);
+    }
+    Ok(())
+}
+
+fn load(target: &Target, dir: &Path, spans: usize, seed: u64) -> anyhow::Result<Vec<String>> {
+    let (store, flags) = target.open(dir)?;
+    let mut rng = StdRng::seed_from_u64(seed);
+    let end = now_ns();
+    let limits = exos_ingest::Limits::default();
+    let started = Instant::now();
+    let mut done = 0;
+    while done < spans {
+        let mut batch = Batch::default();
+        while batch.len() < 100_000 && done + batch.len() < spans {
+            let count = 5_000.min(spans - done - batch.len());
+            let mut mapped = exos_ingest::traces::map(
+                request(&mut rng, done + batch.len(), count, end, 86_400_000_000_000),
+                &limits,
+            );
+            batch.append(&mut mapped.batch);
+        }
+        store.write(&batch)?;
+        done += batch.len();
+        progress("loading spans", done, spans, started);
+    }
+    store.checkpoint()?;
+    eprintln!();
+    Ok(flags)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn run_on(
+    target: &Target,
+    spans: usize,
+    runs: usize,
+    seed: u64,
+    paint: bool,
+) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let flags = load(target, dir.path(), spans, seed)?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .args(&flags)
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--otlp-http-addr",
+            "127.0.0.1:0",
+            "--otlp-grpc-addr",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut password = String::new();
+    let mut http = String::new();
+    for line in lines.by_ref() {
+        let line = line?;
+        if let Some(value) = line.strip_prefix("admin password: ") {
+            password = value.to_string();
+        }
+        if let Some(rest) = line.strip_prefix("exos ready: http=") {
+            http = format!("http://{}", rest.split(' ').next().unwrap_or_default());
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in lines {});
+    let outcome = measure(&http, &password, runs, paint);
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let rows = outcome?;
+    let mut out = format!(
+        "### {}\n\n| page call | p50 ms | p95 ms | max ms |\n|---|---|---|---|\n",
+        target.name()
+    );
+    out.push_str(&rows);
+    Ok(out)
+}
+
+fn measure(http: &str, password: &str, runs: usize, paint: bool) -> anyhow::Result<String> {
+    let auth = crate::sql_cmd::basic_header("admin", password);
+    let get = |path: &str| -> anyhow::Result<f64> {
+        let started = Instant::now();
+        let response = ureq::get(&format!("{http}{path}"))
+            .set("authorization", &auth)
+            .call()
+            .map_err(|e| anyhow::anyhow!("{path}: {e}"))?;
+        let _ = response.into_string()?;
+        Ok(started.elapsed().as_secs_f64() * 1000.0)
+    };
+    // One trace id, so the waterfall call has something to load.
+    let trace: serde_json::Value = ureq::post(&format!("{http}/api/sql"))
+        .set("authorization", &auth)
+        .send_json(serde_json::json!({"sql": "SELECT TraceId FROM otel_traces LIMIT 1"}))?
+        .into_json()?;
+    let trace_id = trace["rows"][0][0].as_str().unwrap_or_default().to_string();
+    let trace_path = format!("/api/trace/{trace_id}");
+    let mut calls: Vec<(&str, &str)> = CALLS.to_vec();
+    calls.push(("Trace waterfall", &trace_path));
+    let mut out = String::new();
+    for (name, path) in calls {
+        get(path)?; // warm-up
+        let mut times = (0..runs.max(1))
+            .map(|_| get(path))
+            .collect::<anyhow::Result<Vec<f64>>>()?;
+        times.sort_by(f64::total_cmp);
+        out.push_str(&format!(
+            "| {name} `{}` | {:.0} | {:.0} | {:.0} |\n",
+            path.split('?').next().unwrap_or(path),
+            percentile(&times, 0.5),
+            percentile(&times, 0.95),
+            times[times.len() - 1]
+        ));
+        eprintln!("measured {name}");
+    }
+    if paint {
+        out.push_str(&paint_times(http, password)?);
+    }
+    Ok(out)
+}
+
+fn paint_times(http: &str, password: &str) -> anyhow::Result<String> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/paint.mjs");
+    let output = Command::new("node")
+        .arg(&script)
+        .args([http, password])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run node {}: {e}", script.display()))?;
+    if !output.status.success() {
+        anyhow::bail!("{} failed", script.display());
+    }
+    Ok(format!(
+        "\n| page | first meaningful paint, median ms |\n|---|---|\n{}",
+        String::from_utf8_lossy(&output.stdout)
+    ))
+}
