@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use exos_ingest::scrub::ScrubRules;
 use exos_ingest::Limits;
 use exos_store::QueryLimits;
 
@@ -40,6 +41,8 @@ pub struct ServerConfig {
     pub tls: Option<TlsFiles>,
     /// How long a browser session lasts after login.
     pub session_lifetime: Duration,
+    /// Secrets and personal data removed from every batch before it is stored.
+    pub scrub: ScrubRules,
 }
 
 /// PEM files of the UI/API port's TLS certificate chain and private key.
@@ -67,6 +70,7 @@ impl Default for ServerConfig {
             lockout: LockoutSettings::default(),
             tls: None,
             session_lifetime: crate::session::SESSION_LIFETIME,
+            scrub: ScrubRules::default(),
         }
     }
 }

@@ -30,9 +30,14 @@ pub const RETRY_AFTER_SECONDS: u64 = 1;
 pub async fn submit(
     state: &AppState,
     signal: Signal,
-    mapped: Mapped,
+    mut mapped: Mapped,
     size: usize,
 ) -> Result<Accepted, SubmitError> {
+    let scrubbed = state.config.scrub.scrub_batch(&mut mapped.batch);
+    if scrubbed > 0 {
+        metrics::counter!(telemetry::VALUES_SCRUBBED, "signal" => signal.as_str())
+            .increment(scrubbed as u64);
+    }
     let accepted_rows = mapped.batch.len() as u64;
     let outcome = Accepted {
         rejected: mapped.rejected,

@@ -8,6 +8,7 @@ use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 pub const RECORDS_ACCEPTED: &str = "exos_ingest_records_accepted_total";
 pub const RECORDS_REJECTED: &str = "exos_ingest_records_rejected_total";
 pub const REQUESTS_REFUSED: &str = "exos_ingest_requests_refused_total";
+pub const VALUES_SCRUBBED: &str = "exos_ingest_values_scrubbed_total";
 pub const QUEUE_BYTES: &str = "exos_ingest_queue_bytes";
 pub const BATCH_WRITE_SECONDS: &str = "exos_store_batch_write_seconds";
 pub const BATCH_ROWS: &str = "exos_store_batch_rows";

@@ -91,6 +91,19 @@ pub struct ServeArgs {
     /// Seconds a browser session lasts after login (30 days by default).
     #[arg(long, env = "EXOS_SESSION_LIFETIME_SECS", default_value_t = 30 * 24 * 3600)]
     pub session_lifetime_secs: u64,
+    /// Extra attribute keys (regular expression) whose values are scrubbed before storing;
+    /// repeat the flag or separate with commas in the variable. Captured authorization,
+    /// cookie and set-cookie headers are always scrubbed.
+    #[arg(
+        long = "scrub-attribute",
+        env = "EXOS_SCRUB_ATTRIBUTES",
+        value_delimiter = ','
+    )]
+    pub scrub_attributes: Vec<String>,
+    /// Extra text patterns (regular expression) scrubbed wherever they appear: attribute
+    /// values, log bodies, replay events. Bearer tokens and password fields always are.
+    #[arg(long = "scrub-value", env = "EXOS_SCRUB_VALUES", value_delimiter = ',')]
+    pub scrub_values: Vec<String>,
     /// Test hook: milliseconds to sleep before each store write, to simulate a slow store.
     #[arg(
         long,
@@ -102,8 +115,11 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn server_config(&self) -> ServerConfig {
-        ServerConfig {
+    fn server_config(&self) -> anyhow::Result<ServerConfig> {
+        let scrub =
+            exos_ingest::scrub::ScrubRules::new(&self.scrub_attributes, &self.scrub_values)?;
+        Ok(ServerConfig {
+            scrub,
             http_addr: self.http_addr,
             otlp_http_addr: self.otlp_http_addr,
             otlp_grpc_addr: self.otlp_grpc_addr,
@@ -129,7 +145,7 @@ impl ServeArgs {
                 .zip(self.tls_key.clone())
                 .map(|(cert, key)| exos_server::config::TlsFiles { cert, key }),
             ..ServerConfig::default()
-        }
+        })
     }
 }
 
@@ -165,7 +181,7 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         writeln!(out, "ingest key: {}", first.ingest_key)?;
         out.flush()?;
     }
-    let config = args.server_config();
+    let config = args.server_config()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

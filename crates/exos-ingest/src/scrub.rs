@@ -1,0 +1,350 @@
+//! Server-side scrubbing of secrets and personal data, applied to every batch
+//! before it is stored, whatever the client sent.
+//!
+//! Browser SDKs with network capture send request headers (Authorization
+//! included) and bodies unredacted, and rrweb records hidden inputs unmasked.
+//! Three kinds of rules apply:
+//!
+//! - **Attribute keys**: an attribute (span, span event, log, resource) whose
+//!   key matches has its whole value replaced. By default: the `authorization`,
+//!   `proxy-authorization`, `cookie`, `set-cookie` and `x-api-key` headers as
+//!   captured in `http.request.header.*` / `http.response.header.*`.
+//! - **Values**: text matching a value pattern is replaced wherever it appears
+//!   (attribute values, log bodies, status messages, replay events). By default:
+//!   bearer and basic credentials, and `password`/`token`/`secret` fields in
+//!   captured JSON or form bodies.
+//! - **Replay events**: in whole rrweb events, the `value` of hidden and password
+//!   inputs in DOM snapshots and mutations is masked. Events that arrive in
+//!   several chunks are masked by the value rules only, since no chunk is JSON
+//!   on its own.
+
+use exos_core::{Attributes, Batch};
+use regex::Regex;
+use serde_json::Value;
+
+/// What scrubbed text is replaced with.
+pub const REDACTED: &str = "[scrubbed]";
+
+/// Attribute keys whose values are always scrubbed.
+pub const DEFAULT_KEY_PATTERNS: &[&str] = &[
+    r"(?i)^http\.(request|response)\.header\.(authorization|proxy[-_]authorization|cookie|set[-_]cookie|x[-_]api[-_]key)$",
+];
+
+/// Text scrubbed wherever it appears, each with its replacement (`$1` keeps the field name).
+pub const DEFAULT_VALUE_PATTERNS: &[(&str, &str)] = &[
+    (
+        r"(?i)\b(bearer|basic)\s+[a-z0-9._~+/=-]{8,}",
+        "$1 [scrubbed]",
+    ),
+    (
+        r#"(?i)("(?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?token)"\s*:\s*)"(?:[^"\\]|\\.)*""#,
+        r#"${1}"[scrubbed]""#,
+    ),
+    (
+        r"(?i)\b((?:password|passwd|pwd|secret|token|api[_-]?key|access[_-]?token)=)[^&\s]+",
+        "${1}[scrubbed]",
+    ),
+];
+
+/// An invalid scrubbing pattern, naming the pattern and why.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid scrubbing pattern {pattern:?}: {reason}")]
+pub struct PatternError {
+    pub pattern: String,
+    pub reason: String,
+}
+
+/// The scrubbing rules of a server.
+#[derive(Debug, Clone)]
+pub struct ScrubRules {
+    keys: Vec<Regex>,
+    /// Patterns and their replacement templates.
+    values: Vec<(Regex, String)>,
+    mask_replay_inputs: bool,
+}
+
+fn compile(patterns: &[String]) -> Result<Vec<Regex>, PatternError> {
+    patterns
+        .iter()
+        .map(|pattern| {
+            Regex::new(pattern).map_err(|e| PatternError {
+                pattern: pattern.clone(),
+                reason: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+impl Default for ScrubRules {
+    fn default() -> Self {
+        Self::new(&[], &[]).expect("the default patterns compile")
+    }
+}
+
+impl ScrubRules {
+    /// The default rules plus extra key and value patterns (regular expressions).
+    pub fn new(extra_keys: &[String], extra_values: &[String]) -> Result<Self, PatternError> {
+        let keys: Vec<String> = DEFAULT_KEY_PATTERNS
+            .iter()
+            .map(|p| p.to_string())
+            .chain(extra_keys.iter().cloned())
+            .collect();
+        let mut values: Vec<(Regex, String)> = DEFAULT_VALUE_PATTERNS
+            .iter()
+            .map(|(p, r)| {
+                (
+                    Regex::new(p).expect("default patterns compile"),
+                    r.to_string(),
+                )
+            })
+            .collect();
+        values.extend(
+            compile(extra_values)?
+                .into_iter()
+                .map(|pattern| (pattern, REDACTED.to_string())),
+        );
+        Ok(Self {
+            keys: compile(&keys)?,
+            values,
+            mask_replay_inputs: true,
+        })
+    }
+
+    fn key_matches(&self, key: &str) -> bool {
+        self.keys.iter().any(|pattern| pattern.is_match(key))
+    }
+
+    /// Replaces every value-pattern match in `text`; returns whether anything changed.
+    pub fn scrub_text(&self, text: &mut String) -> bool {
+        let mut changed = false;
+        for (pattern, replacement) in &self.values {
+            if !pattern.is_match(text) {
+                continue;
+            }
+            *text = pattern.replace_all(text, replacement.as_str()).into_owned();
+            changed = true;
+        }
+        changed
+    }
+
+    /// Scrubs one attribute list; returns how many values changed.
+    pub fn scrub_attributes(&self, attributes: &mut Attributes) -> usize {
+        let mut changed = 0;
+        for (key, value) in attributes.iter_mut() {
+            if self.key_matches(key) {
+                if value != REDACTED {
+                    *value = REDACTED.to_string();
+                    changed += 1;
+                }
+            } else if self.scrub_text(value) {
+                changed += 1;
+            }
+        }
+        changed
+    }
+
+    /// Scrubs every row of a batch in place; returns how many values changed.
+    pub fn scrub_batch(&self, batch: &mut Batch) -> usize {
+        let mut changed = 0;
+        for span in &mut batch.spans {
+            changed += self.scrub_attributes(&mut span.span_attributes);
+            changed += usize::from(self.scrub_text(&mut span.status_message));
+            for event in &mut span.events {
+                changed += self.scrub_attributes(&mut event.attributes);
+            }
+            if resource_needs_scrub(self, &span.resource_attributes) {
+                let resource = std::sync::Arc::make_mut(&mut span.resource_attributes);
+                changed += self.scrub_attributes(resource);
+            }
+        }
+        for log in &mut batch.logs {
+            changed += self.scrub_attributes(&mut log.log_attributes);
+            changed += usize::from(self.scrub_text(&mut log.body));
+        }
+        for record in &mut batch.sessions {
+            changed += self.scrub_attributes(&mut record.log_attributes);
+            if self.mask_replay_inputs {
+                changed += usize::from(mask_replay_event(&mut record.body));
+            }
+            changed += usize::from(self.scrub_text(&mut record.body));
+        }
+        changed
+    }
+}
+
+fn resource_needs_scrub(rules: &ScrubRules, attributes: &Attributes) -> bool {
+    attributes.iter().any(|(key, value)| {
+        (rules.key_matches(key) && value != REDACTED)
+            || rules.values.iter().any(|(p, _)| p.is_match(value))
+    })
+}
+
+/// Input types whose values a replay must never show.
+const SECRET_INPUT_TYPES: &[&str] = &["hidden", "password"];
+
+fn mask(value: &mut Value) -> bool {
+    match value {
+        Value::String(text) if !text.is_empty() && text.chars().any(|c| c != '*') => {
+            *text = "*".repeat(text.chars().count().min(32));
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Masks hidden and password input values in a serialized DOM node and its children.
+fn mask_node(node: &mut Value) -> bool {
+    let mut changed = false;
+    if let Some(attributes) = node.get_mut("attributes").and_then(Value::as_object_mut) {
+        let secret = attributes
+            .get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| SECRET_INPUT_TYPES.contains(&t.to_ascii_lowercase().as_str()));
+        if secret {
+            if let Some(value) = attributes.get_mut("value") {
+                changed |= mask(value);
+            }
+        }
+    }
+    if let Some(children) = node.get_mut("childNodes").and_then(Value::as_array_mut) {
+        for child in children {
+            changed |= mask_node(child);
+        }
+    }
+    changed
+}
+
+/// Masks secret inputs in one whole rrweb event (snapshot or mutation); returns whether it changed.
+pub fn mask_replay_event(body: &mut String) -> bool {
+    // Cheap test first: most events mention no secret input at all.
+    if !(body.contains("hidden") || body.contains("password")) {
+        return false;
+    }
+    let Ok(mut event) = serde_json::from_str::<Value>(body) else {
+        return false; // A chunk of a larger event: the value rules still apply.
+    };
+    let mut changed = false;
+    match event.get("type").and_then(Value::as_u64) {
+        // Full snapshot.
+        Some(2) => {
+            if let Some(node) = event.pointer_mut("/data/node") {
+                changed |= mask_node(node);
+            }
+        }
+        // Incremental snapshot: added nodes of a mutation.
+        Some(3) => {
+            if let Some(adds) = event
+                .pointer_mut("/data/adds")
+                .and_then(Value::as_array_mut)
+            {
+                for add in adds {
+                    if let Some(node) = add.get_mut("node") {
+                        changed |= mask_node(node);
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    if changed {
+        *body = event.to_string();
+    }
+    changed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(key: &str, value: &str) -> (String, String) {
+        (key.to_string(), value.to_string())
+    }
+
+    #[test]
+    fn captured_secret_headers_are_scrubbed() {
+        let rules = ScrubRules::default();
+        let mut attributes = vec![
+            pair("http.request.header.authorization", "Bearer abc.def.ghi"),
+            pair("http.request.header.Cookie", "sid=123"),
+            pair("http.response.header.set-cookie", "sid=456; HttpOnly"),
+            pair("http.request.header.accept", "application/json"),
+            pair("order.id", "ORD-1"),
+        ];
+        assert_eq!(rules.scrub_attributes(&mut attributes), 3);
+        assert_eq!(attributes[0].1, REDACTED);
+        assert_eq!(attributes[1].1, REDACTED);
+        assert_eq!(attributes[2].1, REDACTED);
+        assert_eq!(attributes[3].1, "application/json");
+        assert_eq!(attributes[4].1, "ORD-1");
+    }
+
+    #[test]
+    fn secrets_inside_values_are_scrubbed() {
+        let rules = ScrubRules::default();
+        let mut body = r#"{"user":"ann","password":"hunter2 \"x\"","note":"ok"}"#.to_string();
+        assert!(rules.scrub_text(&mut body));
+        assert_eq!(
+            body,
+            r#"{"user":"ann","password":"[scrubbed]","note":"ok"}"#
+        );
+        let mut form = "user=ann&password=hunter2&x=1".to_string();
+        assert!(rules.scrub_text(&mut form));
+        assert_eq!(form, "user=ann&password=[scrubbed]&x=1");
+        let mut header = "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.payload".to_string();
+        assert!(rules.scrub_text(&mut header));
+        assert!(!header.contains("eyJ"), "{header}");
+        let mut plain = "order ORD-7 approved".to_string();
+        assert!(!rules.scrub_text(&mut plain));
+    }
+
+    #[test]
+    fn configured_patterns_add_to_the_defaults() {
+        let rules = ScrubRules::new(
+            &["^user\\.email$".into()],
+            &["\\b\\d{4}-\\d{4}-\\d{4}-\\d{4}\\b".into()],
+        )
+        .unwrap();
+        let mut attributes = vec![
+            pair("user.email", "ann@example.com"),
+            pair("note", "card 4111-1111-1111-1111 used"),
+        ];
+        assert_eq!(rules.scrub_attributes(&mut attributes), 2);
+        assert_eq!(attributes[0].1, REDACTED);
+        assert_eq!(attributes[1].1, "card [scrubbed] used");
+        let bad = ScrubRules::new(&["(".into()], &[]).unwrap_err();
+        assert!(bad.to_string().contains("\"(\""), "{bad}");
+    }
+
+    #[test]
+    fn hidden_and_password_inputs_are_masked_in_snapshots() {
+        let mut body = serde_json::json!({
+            "type": 2, "timestamp": 1,
+            "data": {"node": {"type": 0, "id": 1, "childNodes": [
+                {"type": 2, "id": 2, "tagName": "input", "attributes": {"type": "hidden", "value": "csrf-secret"}, "childNodes": []},
+                {"type": 2, "id": 3, "tagName": "input", "attributes": {"type": "text", "value": "visible"}, "childNodes": []},
+                {"type": 2, "id": 4, "tagName": "input", "attributes": {"type": "PASSWORD", "value": "pw"}, "childNodes": []}
+            ]}}
+        })
+        .to_string();
+        assert!(mask_replay_event(&mut body));
+        assert!(
+            !body.contains("csrf-secret") && !body.contains("\"pw\""),
+            "{body}"
+        );
+        assert!(body.contains("visible"));
+        let mut mutation = serde_json::json!({
+            "type": 3, "timestamp": 2,
+            "data": {"source": 0, "adds": [{"parentId": 1, "node": {"type": 2, "id": 9, "tagName": "input",
+                "attributes": {"type": "hidden", "value": "token-123"}, "childNodes": []}}]}
+        })
+        .to_string();
+        assert!(mask_replay_event(&mut mutation));
+        assert!(!mutation.contains("token-123"));
+        let mut chunk =
+            "{\"type\":2,\"data\":{\"node\":{\"attributes\":{\"type\":\"hidden\",\"val".to_string();
+        assert!(
+            !mask_replay_event(&mut chunk),
+            "a chunk is left to the value rules"
+        );
+    }
+}
