@@ -3,10 +3,11 @@
 //!
 //! `chunks` reassembles events from chunks that arrive out of order, twice or
 //! not at all, marking the gaps; `signals` finds rage, dead and error clicks
-//! and measures active time. Neither touches a database or HTTP: the server
-//! reads the stored records and hands them here.
+//! and measures active time; `queries` reads recordings and writes analyses
+//! through the store, for both SQL dialects. Nothing here speaks HTTP.
 
 pub mod chunks;
+pub mod queries;
 pub mod signals;
 
 pub use chunks::{reassemble, ChunkRecord, Gap, Reassembled, ReplayEvent};

@@ -43,6 +43,8 @@ pub struct ServerConfig {
     pub session_lifetime: Duration,
     /// Secrets and personal data removed from every batch before it is stored.
     pub scrub: ScrubRules,
+    /// When sessions with new data are analysed for replay signals.
+    pub replay: crate::replay_worker::ReplaySettings,
 }
 
 /// PEM files of the UI/API port's TLS certificate chain and private key.
@@ -71,6 +73,7 @@ impl Default for ServerConfig {
             tls: None,
             session_lifetime: crate::session::SESSION_LIFETIME,
             scrub: ScrubRules::default(),
+            replay: crate::replay_worker::ReplaySettings::default(),
         }
     }
 }

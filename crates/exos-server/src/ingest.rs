@@ -53,6 +53,24 @@ pub async fn submit(
     let refuse = |reason: &'static str| {
         metrics::counter!(telemetry::REQUESTS_REFUSED, "signal" => signal.as_str(), "reason" => reason).increment(1);
     };
+    // Sessions whose replay analysis this request changes: new recording data, or new spans.
+    let mut sessions: Vec<String> = mapped
+        .batch
+        .sessions
+        .iter()
+        .map(|r| r.keys.rum_session_id.as_str())
+        .chain(
+            mapped
+                .batch
+                .spans
+                .iter()
+                .map(|s| s.keys.rum_session_id.as_str()),
+        )
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    sessions.sort_unstable();
+    sessions.dedup();
     let done = match state.queue.try_send(mapped.batch, size) {
         Ok(done) => done,
         Err(QueueError::Full) => {
@@ -69,6 +87,9 @@ pub async fn submit(
         Ok(Ok(())) => {
             metrics::counter!(telemetry::RECORDS_ACCEPTED, "signal" => signal.as_str())
                 .increment(accepted_rows);
+            state
+                .dirty_sessions
+                .mark(sessions.iter().map(String::as_str));
             Ok(outcome)
         }
         Ok(Err(error)) => {

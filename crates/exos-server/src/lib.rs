@@ -14,6 +14,8 @@ pub mod ingest;
 pub mod openapi;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod replay_api;
+pub mod replay_worker;
 pub mod session;
 pub mod state;
 pub mod telemetry;
@@ -90,7 +92,15 @@ pub async fn serve(
         config: Arc::new(config.clone()),
         metrics: telemetry::install(),
         bound,
+        dirty_sessions: replay_worker::DirtySessions::default(),
     };
+    let replay_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let replay = replay_worker::spawn(
+        store.clone(),
+        state.dirty_sessions.clone(),
+        config.replay.clone(),
+        replay_stop.clone(),
+    );
 
     let (stop, _) = tokio::sync::broadcast::channel::<()>(1);
     let stopped = |stop: &tokio::sync::broadcast::Sender<()>| {
@@ -158,6 +168,8 @@ pub async fn serve(
             "ingest queue did not drain in time; unwritten requests were not acknowledged"
         ),
     }
+    replay_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = tokio::task::spawn_blocking(move || replay.join()).await;
     let checkpoint = tokio::task::spawn_blocking(move || store.checkpoint()).await?;
     if let Err(error) = checkpoint {
         tracing::error!(%error, "checkpoint at shutdown failed; the write-ahead log will be replayed at next start");

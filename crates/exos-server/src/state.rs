@@ -19,4 +19,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// The addresses the listeners bound, shown to users setting up senders.
     pub bound: crate::Bound,
+    /// Browser sessions with new data, waiting for replay analysis.
+    pub dirty_sessions: crate::replay_worker::DirtySessions,
 }

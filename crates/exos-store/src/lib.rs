@@ -11,6 +11,7 @@
 pub mod clickhouse;
 pub mod credentials;
 pub mod duck;
+pub mod replay;
 pub mod saved;
 pub mod schema;
 
@@ -23,6 +24,7 @@ pub use clickhouse::{ClickHouseSettings, ClickHouseStore};
 pub use credentials::{Credential, CredentialKind};
 pub use duck::{DuckOptions, DuckStore};
 pub use exos_sqlguard::Dialect;
+pub use replay::{ReplayAnalysis, SignalRecord};
 pub use saved::SavedItem;
 
 /// Everything that can go wrong in a store, with a message fit for the user.
@@ -107,6 +109,9 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores a saved item, replacing the one with the same id (a tombstone deletes it).
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError>;
+
+    /// Stores the replay analysis of a session, replacing its previous one.
+    fn put_replay_analysis(&self, analysis: &ReplayAnalysis) -> Result<(), StoreError>;
 }
 
 /// Names of every table and view user SQL may read.
@@ -116,6 +121,7 @@ pub fn readable_relations() -> Vec<String> {
         .map(|t| t.name.to_string())
         .collect();
     names.extend(schema::view_names().into_iter().map(String::from));
+    names.extend(["exos_replay_sessions", "exos_session_signals"].map(String::from));
     names
 }
 

@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// values, log bodies, replay events. Bearer tokens and password fields always are.
     #[arg(long = "scrub-value", env = "EXOS_SCRUB_VALUES", value_delimiter = ',')]
     pub scrub_values: Vec<String>,
+    /// Milliseconds a browser session must be quiet before its recording is analysed for
+    /// rage, dead and error clicks (sessions that keep sending are analysed every minute).
+    #[arg(long, env = "EXOS_REPLAY_QUIET_MS", default_value_t = 5_000)]
+    pub replay_quiet_ms: u64,
     /// Test hook: milliseconds to sleep before each store write, to simulate a slow store.
     #[arg(
         long,
@@ -120,6 +124,10 @@ impl ServeArgs {
             exos_ingest::scrub::ScrubRules::new(&self.scrub_attributes, &self.scrub_values)?;
         Ok(ServerConfig {
             scrub,
+            replay: exos_server::replay_worker::ReplaySettings {
+                quiet: Duration::from_millis(self.replay_quiet_ms),
+                ..Default::default()
+            },
             http_addr: self.http_addr,
             otlp_http_addr: self.otlp_http_addr,
             otlp_grpc_addr: self.otlp_grpc_addr,

@@ -19,6 +19,7 @@ use clickhouse::Client;
 use exos_core::Batch;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::replay::ReplayAnalysis;
 use crate::saved::SavedItem;
 use crate::schema::{self, ClickHouseOptions};
 use crate::{Dialect, QueryLimits, QueryResult, Store, StoreError};
@@ -119,6 +120,9 @@ impl ClickHouseStore {
                 .into(),
         )?;
         self.execute(crate::saved::CLICKHOUSE_TABLE.into())?;
+        for table in crate::replay::CLICKHOUSE_TABLES {
+            self.execute(table.to_string())?;
+        }
         Ok(())
     }
 
@@ -302,6 +306,43 @@ impl Store for ClickHouseStore {
             .into_iter()
             .map(results::SavedItemRow::into_item)
             .collect())
+    }
+
+    fn put_replay_analysis(&self, analysis: &ReplayAnalysis) -> Result<(), StoreError> {
+        let client = self.client.clone();
+        let session = results::ReplaySessionRow::from_analysis(analysis);
+        let signals: Vec<results::SignalRow> = analysis
+            .signals
+            .iter()
+            .map(|signal| results::SignalRow::from_signal(analysis, signal))
+            .collect();
+        let session_id = analysis.session_id.clone();
+        let analysed = analysis.analysed_ms;
+        self.run(async move {
+            let mut insert = client
+                .insert::<results::ReplaySessionRow>("exos_replay_sessions")
+                .await?;
+            insert.write(&session).await?;
+            insert.end().await?;
+            // Signals of an earlier analysis that this one no longer finds are removed.
+            client
+                .query("DELETE FROM exos_session_signals WHERE SessionId = ? AND AnalysedAt < ?")
+                .bind(session_id)
+                .bind(analysed)
+                .execute()
+                .await?;
+            if signals.is_empty() {
+                return Ok(());
+            }
+            let mut insert = client
+                .insert::<results::SignalRow>("exos_session_signals")
+                .await?;
+            for signal in &signals {
+                insert.write(signal).await?;
+            }
+            insert.end().await
+        })
+        .map_err(|e| clickhouse_error("replay analysis write failed", e))
     }
 
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::replay::{ReplayAnalysis, SignalRecord};
 use crate::saved::SavedItem;
 use crate::{ColumnInfo, QueryResult, StoreError};
 
@@ -184,6 +185,71 @@ impl SavedItemRow {
             created_at: self.created_at,
             updated_at: self.updated_at,
             deleted: self.deleted,
+        }
+    }
+}
+
+/// A row of `exos_replay_sessions`.
+#[derive(Debug, clickhouse::Row, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReplaySessionRow {
+    pub session_id: String,
+    /// DateTime64(3): milliseconds.
+    pub start_time: i64,
+    pub end_time: i64,
+    pub active_ms: i64,
+    pub clicks: u64,
+    pub rage_clicks: u64,
+    pub dead_clicks: u64,
+    pub error_clicks: u64,
+    pub replay_events: u64,
+    pub gaps: u64,
+    pub analysed_at: i64,
+}
+
+impl ReplaySessionRow {
+    pub fn from_analysis(analysis: &ReplayAnalysis) -> Self {
+        Self {
+            session_id: analysis.session_id.clone(),
+            start_time: analysis.start_ms,
+            end_time: analysis.end_ms,
+            active_ms: analysis.active_ms,
+            clicks: analysis.clicks,
+            rage_clicks: analysis.count("rage_click"),
+            dead_clicks: analysis.count("dead_click"),
+            error_clicks: analysis.count("error_click"),
+            replay_events: analysis.events,
+            gaps: analysis.gaps,
+            analysed_at: analysis.analysed_ms,
+        }
+    }
+}
+
+/// A row of `exos_session_signals`.
+#[derive(Debug, clickhouse::Row, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SignalRow {
+    pub session_id: String,
+    pub time: i64,
+    pub kind: String,
+    pub x: f64,
+    pub y: f64,
+    pub node: i64,
+    pub clicks: u64,
+    pub analysed_at: i64,
+}
+
+impl SignalRow {
+    pub fn from_signal(analysis: &ReplayAnalysis, signal: &SignalRecord) -> Self {
+        Self {
+            session_id: analysis.session_id.clone(),
+            time: signal.time_ms,
+            kind: signal.kind.clone(),
+            x: signal.x,
+            y: signal.y,
+            node: signal.node,
+            clicks: signal.clicks,
+            analysed_at: analysis.analysed_ms,
         }
     }
 }

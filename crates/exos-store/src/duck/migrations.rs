@@ -33,6 +33,10 @@ fn saved_items() -> String {
     crate::saved::DUCKDB_TABLE.to_string()
 }
 
+fn replay_analysis() -> String {
+    crate::replay::DUCKDB_TABLES.to_string()
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -43,6 +47,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 2,
         description: "saved queries and dashboards",
         sql: saved_items,
+    },
+    Migration {
+        version: 3,
+        description: "replay analysis: session activity and frustration signals",
+        sql: replay_analysis,
     },
 ];
 

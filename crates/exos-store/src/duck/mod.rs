@@ -19,6 +19,7 @@ use duckdb::{params, AccessMode, Config, Connection};
 use exos_core::Batch;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::replay::ReplayAnalysis;
 use crate::saved::SavedItem;
 use crate::{ColumnInfo, Dialect, QueryLimits, QueryResult, Store, StoreError};
 
@@ -305,6 +306,60 @@ impl Store for DuckStore {
             })
             .map_err(other)?;
         rows.collect::<Result<Vec<_>, _>>().map_err(other)
+    }
+
+    fn put_replay_analysis(&self, analysis: &ReplayAnalysis) -> Result<(), StoreError> {
+        let mut connection = self.writer.lock().expect("writer lock poisoned");
+        let transaction = connection.transaction().map_err(other)?;
+        transaction
+            .execute(
+                "INSERT OR REPLACE INTO exos_replay_sessions (SessionId, StartTime, EndTime, ActiveMs, Clicks, \
+                 RageClicks, DeadClicks, ErrorClicks, ReplayEvents, Gaps, AnalysedAt) \
+                 VALUES (?, make_timestamp(? * 1000), make_timestamp(? * 1000), ?, ?, ?, ?, ?, ?, ?, ?)",
+                params![
+                    analysis.session_id,
+                    analysis.start_ms,
+                    analysis.end_ms,
+                    analysis.active_ms,
+                    analysis.clicks,
+                    analysis.count("rage_click"),
+                    analysis.count("dead_click"),
+                    analysis.count("error_click"),
+                    analysis.events,
+                    analysis.gaps,
+                    analysis.analysed_ms
+                ],
+            )
+            .map_err(other)?;
+        transaction
+            .execute(
+                "DELETE FROM exos_session_signals WHERE SessionId = ?",
+                params![analysis.session_id],
+            )
+            .map_err(other)?;
+        {
+            let mut insert = transaction
+                .prepare(
+                    "INSERT INTO exos_session_signals (SessionId, Time, Kind, X, Y, Node, Clicks, AnalysedAt) \
+                     VALUES (?, make_timestamp(? * 1000), ?, ?, ?, ?, ?, ?)",
+                )
+                .map_err(other)?;
+            for signal in &analysis.signals {
+                insert
+                    .execute(params![
+                        analysis.session_id,
+                        signal.time_ms,
+                        signal.kind,
+                        signal.x,
+                        signal.y,
+                        signal.node,
+                        signal.clicks,
+                        analysis.analysed_ms
+                    ])
+                    .map_err(other)?;
+            }
+        }
+        transaction.commit().map_err(other)
     }
 
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {

@@ -1,0 +1,487 @@
+//! The store side of replay: reading a session's records, analysing and storing
+//! its signals, listing sessions, and building one session's replay timeline.
+//!
+//! SQL is built here for both dialects; every user-given value goes through
+//! `literal`, never straight into the text.
+
+use std::time::Duration;
+
+use exos_store::{Dialect, QueryLimits, ReplayAnalysis, SignalRecord, Store, StoreError};
+use serde_json::Value;
+
+use crate::{ChunkRecord, SignalSettings};
+
+/// Quotes a value as an SQL string literal for either dialect.
+pub fn literal(dialect: Dialect, value: &str) -> String {
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('\'');
+    for c in value.chars() {
+        match c {
+            '\'' => out.push_str("''"),
+            '\\' if dialect == Dialect::ClickHouse => out.push_str("\\\\"),
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+fn text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+fn number(value: &Value) -> f64 {
+    match value {
+        Value::Number(n) => n.as_f64().unwrap_or(0.0),
+        Value::String(s) => s.parse().unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+const LIMITS: QueryLimits = QueryLimits {
+    max_rows: 2_000_000,
+    timeout: Duration::from_secs(120),
+};
+
+/// Reads one session's replay records from the store, in storage order.
+pub fn load_records(store: &dyn Store, session: &str) -> Result<Vec<ChunkRecord>, StoreError> {
+    let dialect = store.dialect();
+    let nanos = match dialect {
+        Dialect::DuckDb => "epoch_ns(Timestamp)",
+        Dialect::ClickHouse => "toUnixTimestamp64Nano(Timestamp)",
+    };
+    let sql = format!(
+        "SELECT ResourceAttributes['rum.scriptInstance'], LogAttributes['rr-web.event'], \
+         LogAttributes['rr-web.chunk'], LogAttributes['rr-web.total-chunks'], {nanos}, Body \
+         FROM hyperdx_sessions WHERE RumSessionId = {} ORDER BY Timestamp",
+        literal(dialect, session)
+    );
+    let result = store.query(&sql, &LIMITS)?;
+    Ok(result
+        .rows
+        .into_iter()
+        .map(|row| ChunkRecord {
+            script_instance: text(&row[0]),
+            event: number(&row[1]) as u64,
+            chunk: number(&row[2]).max(1.0) as u32,
+            total: number(&row[3]).max(1.0) as u32,
+            time_ns: number(&row[4]) as i64,
+            body: text(&row[5]),
+        })
+        .collect())
+}
+
+/// Times (ms) of the session's JavaScript errors, reported by the SDK as error spans.
+pub fn error_times(store: &dyn Store, session: &str) -> Result<Vec<i64>, StoreError> {
+    let dialect = store.dialect();
+    let millis = match dialect {
+        Dialect::DuckDb => "epoch_ms(Timestamp)",
+        Dialect::ClickHouse => "toUnixTimestamp64Milli(Timestamp)",
+    };
+    let sql = format!(
+        "SELECT {millis} FROM errors WHERE RumSessionId = {}",
+        literal(dialect, session)
+    );
+    Ok(store
+        .query(&sql, &LIMITS)?
+        .rows
+        .iter()
+        .map(|row| number(&row[0]) as i64)
+        .collect())
+}
+
+/// Analyses one session and stores the result; returns it.
+pub fn analyse(
+    store: &dyn Store,
+    session: &str,
+    settings: &SignalSettings,
+) -> Result<Option<ReplayAnalysis>, StoreError> {
+    let records = load_records(store, session)?;
+    if records.is_empty() {
+        return Ok(None);
+    }
+    let reassembled = crate::reassemble(records);
+    let events: Vec<Value> = reassembled
+        .events
+        .iter()
+        .filter_map(|event| serde_json::from_str(&event.json).ok())
+        .collect();
+    let errors = error_times(store, session)?;
+    let signals = crate::detect(&events, &errors, settings);
+    let activity = crate::activity(&events, settings);
+    let analysis = ReplayAnalysis {
+        session_id: session.to_string(),
+        start_ms: activity.start_ms.unwrap_or_default(),
+        end_ms: activity.end_ms.unwrap_or_default(),
+        active_ms: activity.active_ms,
+        clicks: activity.clicks as u64,
+        events: events.len() as u64,
+        gaps: reassembled.gaps.len() as u64,
+        signals: signals
+            .iter()
+            .map(|signal| SignalRecord {
+                kind: signal.kind.as_str().to_string(),
+                time_ms: signal.time_ms,
+                x: signal.x,
+                y: signal.y,
+                node: signal.node,
+                clicks: signal.clicks as u64,
+            })
+            .collect(),
+        analysed_ms: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or_default(),
+    };
+    store.put_replay_analysis(&analysis)?;
+    Ok(Some(analysis))
+}
+
+fn time_literal(dialect: Dialect, ms: i64) -> String {
+    match dialect {
+        Dialect::DuckDb => format!("make_timestamp({ms}::BIGINT * 1000)"),
+        Dialect::ClickHouse => format!("fromUnixTimestamp64Milli(toInt64({ms}))"),
+    }
+}
+
+/// How the sessions list is sorted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionSort {
+    #[default]
+    Newest,
+    Longest,
+    MostErrors,
+    MostFrustrated,
+}
+
+/// A sessions-list query.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct SessionQuery {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// Matches user, operator, session id or an order touched.
+    pub search: Option<String>,
+    pub lob: Option<String>,
+    /// Only sessions with at least one rage, dead or error click.
+    #[serde(default)]
+    pub frustrated: bool,
+    /// Only sessions with (true) or without (false) a recording.
+    pub has_replay: Option<bool>,
+    /// Only sessions with a span of this name ("did event X").
+    pub did: Option<String>,
+    #[serde(default)]
+    pub sort: SessionSort,
+    pub limit: Option<usize>,
+}
+
+/// One row of the sessions list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SessionRow {
+    pub session_id: String,
+    pub start: String,
+    pub end: String,
+    pub duration_ms: f64,
+    pub active_ms: f64,
+    pub user: String,
+    pub operator: String,
+    pub lob: String,
+    pub orders: u64,
+    pub pages: u64,
+    pub actions: u64,
+    pub clicks: u64,
+    pub errors: u64,
+    pub rage_clicks: u64,
+    pub dead_clicks: u64,
+    pub error_clicks: u64,
+    pub has_replay: bool,
+    pub browser: String,
+}
+
+fn count(value: &Value) -> u64 {
+    number(value).max(0.0) as u64
+}
+
+/// Lists sessions that started in the range, with their replay analysis.
+pub fn list_sessions(
+    store: &dyn Store,
+    query: &SessionQuery,
+) -> Result<Vec<SessionRow>, StoreError> {
+    let d = store.dialect();
+    let (epoch_ms, analysis, uniq, any_agent) = match d {
+        Dialect::DuckDb => (
+            "epoch_ms",
+            "exos_replay_sessions",
+            "count(DISTINCT OrderId) FILTER (WHERE OrderId != '')",
+            "max(ResourceAttributes['user_agent.original'])",
+        ),
+        Dialect::ClickHouse => (
+            "toUnixTimestamp64Milli",
+            "(SELECT * FROM exos_replay_sessions FINAL)",
+            "uniqExactIf(OrderId, OrderId != '')",
+            "max(ResourceAttributes['user_agent.original'])",
+        ),
+    };
+    let mut conditions = vec![
+        format!("s.StartTime >= {}", time_literal(d, query.from_ms)),
+        format!("s.StartTime < {}", time_literal(d, query.to_ms)),
+    ];
+    if let Some(search) = query.search.as_deref().filter(|s| !s.is_empty()) {
+        let value = literal(d, search);
+        conditions.push(format!(
+            "(s.SessionId = {value} OR s.UserId = {value} OR s.OperatorId = {value} OR s.SessionId IN \
+             (SELECT RumSessionId FROM otel_traces WHERE OrderId = {value}))"
+        ));
+    }
+    if let Some(lob) = query.lob.as_deref().filter(|s| !s.is_empty()) {
+        conditions.push(format!("s.Lob = {}", literal(d, lob)));
+    }
+    if query.frustrated {
+        conditions.push("(coalesce(r.RageClicks, 0) + coalesce(r.DeadClicks, 0) + coalesce(r.ErrorClicks, 0)) > 0".into());
+    }
+    match query.has_replay {
+        Some(true) => conditions.push("s.HasReplay".into()),
+        Some(false) => conditions.push("NOT s.HasReplay".into()),
+        None => {}
+    }
+    if let Some(name) = query.did.as_deref().filter(|s| !s.is_empty()) {
+        conditions.push(format!(
+            "s.SessionId IN (SELECT RumSessionId FROM otel_traces WHERE SpanName = {})",
+            literal(d, name)
+        ));
+    }
+    let order = match query.sort {
+        SessionSort::Newest => "s.StartTime DESC",
+        SessionSort::Longest => "duration_ms DESC, s.StartTime DESC",
+        SessionSort::MostErrors => "s.Errors DESC, s.StartTime DESC",
+        SessionSort::MostFrustrated => "frustration DESC, s.StartTime DESC",
+    };
+    let sql = format!(
+        "SELECT s.SessionId, s.StartTime, s.EndTime, \
+         {epoch_ms}(s.EndTime) - {epoch_ms}(s.StartTime) AS duration_ms, \
+         coalesce(r.ActiveMs, 0), s.UserId, s.OperatorId, s.Lob, coalesce(o.orders, 0), s.PageViews, s.Actions, \
+         coalesce(r.Clicks, 0), s.Errors, coalesce(r.RageClicks, 0), coalesce(r.DeadClicks, 0), \
+         coalesce(r.ErrorClicks, 0), s.HasReplay, coalesce(o.agent, ''), \
+         coalesce(r.RageClicks, 0) + coalesce(r.DeadClicks, 0) + coalesce(r.ErrorClicks, 0) AS frustration \
+         FROM sessions s \
+         LEFT JOIN {analysis} r ON r.SessionId = s.SessionId \
+         LEFT JOIN (SELECT RumSessionId, {uniq} AS orders, {any_agent} AS agent FROM otel_traces \
+                    WHERE RumSessionId != '' GROUP BY RumSessionId) o ON o.RumSessionId = s.SessionId \
+         WHERE {} ORDER BY {order} LIMIT {}",
+        conditions.join(" AND "),
+        query.limit.unwrap_or(200).clamp(1, 1000)
+    );
+    let result = store.query(&sql, &LIMITS)?;
+    Ok(result
+        .rows
+        .iter()
+        .map(|row| SessionRow {
+            session_id: text(&row[0]),
+            start: text(&row[1]),
+            end: text(&row[2]),
+            duration_ms: number(&row[3]),
+            active_ms: number(&row[4]),
+            user: text(&row[5]),
+            operator: text(&row[6]),
+            lob: text(&row[7]),
+            orders: count(&row[8]),
+            pages: count(&row[9]),
+            actions: count(&row[10]),
+            clicks: count(&row[11]),
+            errors: count(&row[12]),
+            rage_clicks: count(&row[13]),
+            dead_clicks: count(&row[14]),
+            error_clicks: count(&row[15]),
+            has_replay: row[16].as_bool().unwrap_or(number(&row[16]) > 0.0),
+            browser: browser_of(&text(&row[17])),
+        })
+        .collect())
+}
+
+/// Names the browser of a user-agent string, or returns "" when unknown.
+pub fn browser_of(agent: &str) -> String {
+    let name = if agent.contains("Edg/") {
+        "Edge"
+    } else if agent.contains("OPR/") {
+        "Opera"
+    } else if agent.contains("Firefox/") {
+        "Firefox"
+    } else if agent.contains("Chrome/")
+        || agent.contains("Chromium/")
+        || agent.contains("HeadlessChrome/")
+    {
+        "Chrome"
+    } else if agent.contains("Safari/") {
+        "Safari"
+    } else {
+        ""
+    };
+    name.to_string()
+}
+
+/// A point on the replay timeline: something that happened in the session or its backend.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Marker {
+    /// Milliseconds since the epoch.
+    pub time_ms: i64,
+    /// `page_view`, `click`, `error`, `console`, `network`, `backend` or a signal kind.
+    pub kind: String,
+    pub name: String,
+    pub detail: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub service: String,
+    pub duration_ms: f64,
+    pub status: String,
+}
+
+/// Everything the replay page shows for one session.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Replay {
+    pub session_id: String,
+    pub events: Vec<Value>,
+    pub gaps: Vec<crate::Gap>,
+    pub duplicates: usize,
+    pub markers: Vec<Marker>,
+    pub activity: crate::Activity,
+}
+
+/// Most spans of a session and its backend traces shown on the timeline.
+const MAX_MARKERS: usize = 5_000;
+
+fn kind_of(name: &str, attributes: &Value, service_is_browser: bool, status: &str) -> &'static str {
+    let attr = |key: &str| attributes.get(key).and_then(Value::as_str).unwrap_or("");
+    if !service_is_browser {
+        return "backend";
+    }
+    if name == "documentLoad" || name == "routeChange" {
+        "page_view"
+    } else if status == "Error"
+        || status == "STATUS_CODE_ERROR"
+        || !attr("exception.message").is_empty()
+    {
+        "error"
+    } else if name.starts_with("console") || !attr("console.level").is_empty() {
+        "console"
+    } else if !attr("event_type").is_empty() {
+        "click"
+    } else if !attr("http.url").is_empty() || !attr("url.full").is_empty() {
+        "network"
+    } else {
+        "span"
+    }
+}
+
+/// Builds one session's replay: its reassembled recording and a timeline of markers.
+pub fn replay(
+    store: &dyn Store,
+    session: &str,
+    settings: &SignalSettings,
+) -> Result<Replay, StoreError> {
+    let d = store.dialect();
+    let reassembled = crate::reassemble(load_records(store, session)?);
+    let events: Vec<Value> = reassembled
+        .events
+        .iter()
+        .filter_map(|event| serde_json::from_str(&event.json).ok())
+        .collect();
+    let errors = error_times(store, session)?;
+    let activity = crate::activity(&events, settings);
+    let millis = match d {
+        Dialect::DuckDb => "epoch_ms(Timestamp)",
+        Dialect::ClickHouse => "toUnixTimestamp64Milli(Timestamp)",
+    };
+    let value = literal(d, session);
+    let sql = format!(
+        "SELECT {millis}, SpanName, ServiceName, TraceId, SpanId, Duration / 1000000.0, StatusCode, \
+         SpanAttributes, RumSessionId = {value} AS Browser, StatusMessage FROM otel_traces \
+         WHERE RumSessionId = {value} OR TraceId IN \
+         (SELECT TraceId FROM otel_traces WHERE RumSessionId = {value} AND TraceId != '') \
+         ORDER BY Timestamp LIMIT {MAX_MARKERS}"
+    );
+    let mut markers: Vec<Marker> = store
+        .query(&sql, &LIMITS)?
+        .rows
+        .iter()
+        .map(|row| {
+            let name = text(&row[1]);
+            let status = text(&row[6]);
+            let browser = row[8].as_bool().unwrap_or(number(&row[8]) > 0.0);
+            let attributes = &row[7];
+            let kind = kind_of(&name, attributes, browser, &status);
+            let attr = |key: &str| {
+                attributes
+                    .get(key)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let detail = match kind {
+                "page_view" => attr("location.href"),
+                "click" => format!("{} {}", attr("event_type"), attr("target_element"))
+                    .trim()
+                    .to_string(),
+                "network" => format!("{} {}", attr("http.method"), {
+                    let url = attr("http.url");
+                    if url.is_empty() {
+                        attr("url.full")
+                    } else {
+                        url
+                    }
+                })
+                .trim()
+                .to_string(),
+                "error" => {
+                    let message = attr("exception.message");
+                    if message.is_empty() {
+                        text(&row[9])
+                    } else {
+                        message
+                    }
+                }
+                "console" => attr("console.message"),
+                _ => attr("http.route"),
+            };
+            Marker {
+                time_ms: number(&row[0]) as i64,
+                kind: kind.to_string(),
+                name,
+                detail,
+                trace_id: text(&row[3]),
+                span_id: text(&row[4]),
+                service: text(&row[2]),
+                duration_ms: number(&row[5]),
+                status,
+            }
+        })
+        .collect();
+    for signal in crate::detect(&events, &errors, settings) {
+        markers.push(Marker {
+            time_ms: signal.time_ms,
+            kind: signal.kind.as_str().to_string(),
+            name: signal.kind.as_str().replace('_', " "),
+            detail: format!(
+                "{} click(s) at ({:.0}, {:.0})",
+                signal.clicks, signal.x, signal.y
+            ),
+            trace_id: String::new(),
+            span_id: String::new(),
+            service: String::new(),
+            duration_ms: 0.0,
+            status: String::new(),
+        });
+    }
+    markers.sort_by_key(|m| m.time_ms);
+    Ok(Replay {
+        session_id: session.to_string(),
+        events,
+        gaps: reassembled.gaps,
+        duplicates: reassembled.duplicates,
+        markers,
+        activity,
+    })
+}

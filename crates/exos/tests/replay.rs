@@ -1,0 +1,200 @@
+//! Replay end to end: rrweb records in chunks, out of order and duplicated, become a
+//! playable recording with its gaps marked, and the analysis finds the rage, dead and
+//! error clicks in it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{basic, Server};
+use serde_json::{json, Value};
+
+const SESSION: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
+
+fn text(key: &str, value: &str) -> Value {
+    json!({"key": key, "value": {"stringValue": value}})
+}
+
+fn double(key: &str, value: f64) -> Value {
+    json!({"key": key, "value": {"doubleValue": value}})
+}
+
+/// One rrweb log record: event `number`, chunk `chunk` of `total`.
+fn record(time_ms: i64, number: u64, chunk: u32, total: u32, body: &str) -> Value {
+    json!({
+        "timeUnixNano": format!("{}", time_ms as i128 * 1_000_000 + 123),
+        "body": {"stringValue": body},
+        "attributes": [
+            double("rr-web.offset", number as f64), double("rr-web.event", number as f64),
+            double("rr-web.chunk", chunk as f64), double("rr-web.total-chunks", total as f64)
+        ]
+    })
+}
+
+fn click(t: i64, x: f64) -> String {
+    json!({"type": 3, "timestamp": t, "data": {"source": 2, "type": 2, "id": 5, "x": x, "y": 40}})
+        .to_string()
+}
+
+fn mutation(t: i64) -> String {
+    json!({"type": 3, "timestamp": t, "data": {"source": 0, "adds": [], "removes": [], "texts": [], "attributes": []}}).to_string()
+}
+
+fn get(server: &Server, path: &str) -> Value {
+    ureq::get(&format!("{}{path}", server.http))
+        .set("authorization", &basic("admin", &server.password))
+        .call()
+        .unwrap_or_else(|e| panic!("{path}: {e}"))
+        .into_json()
+        .unwrap()
+}
+
+#[test]
+fn recordings_are_reassembled_and_analysed() {
+    let server = Server::start(&["--replay-quiet-ms", "200"]);
+    let t0: i64 = 1_780_000_000_000;
+    let snapshot = json!({"type": 2, "timestamp": t0 + 10, "data": {"node": {"type": 0, "id": 1, "childNodes": [
+        {"type": 2, "id": 2, "tagName": "html", "attributes": {}, "childNodes": [
+            {"type": 2, "id": 5, "tagName": "button", "attributes": {"id": "approve"}, "childNodes": [
+                {"type": 3, "id": 6, "textContent": "Approve order café"}]}]}]}}})
+    .to_string();
+    // Split inside the two-byte "é", as the SDK's byte slicing does.
+    let cut = snapshot.find('é').unwrap() + 1;
+    let (head, tail) = snapshot.as_bytes().split_at(cut);
+    let head = String::from_utf8_lossy(head).into_owned();
+    let tail = String::from_utf8_lossy(tail).into_owned();
+    let meta = json!({"type": 4, "timestamp": t0, "data": {"href": "http://ops.example/orders/1", "width": 1280, "height": 800}}).to_string();
+    let records = vec![
+        record(t0, 1, 1, 1, &meta),
+        record(t0 + 10, 2, 2, 2, &tail),
+        record(t0 + 10, 2, 1, 2, &head),
+        record(t0 + 10, 2, 1, 2, &head), // a client retry
+        // A rage burst: three clicks in 400 ms at one spot, then a mutation.
+        record(t0 + 1_000, 3, 1, 1, &click(t0 + 1_000, 100.0)),
+        record(t0 + 1_200, 4, 1, 1, &click(t0 + 1_200, 104.0)),
+        record(t0 + 1_400, 5, 1, 1, &click(t0 + 1_400, 98.0)),
+        record(t0 + 1_500, 6, 1, 1, &mutation(t0 + 1_500)),
+        // A dead click: nothing happens for 4 s after it.
+        record(t0 + 5_000, 7, 1, 1, &click(t0 + 5_000, 400.0)),
+        // Event 8 is lost; event 9 arrives with one of its two chunks only.
+        record(t0 + 9_500, 9, 1, 2, "{\"type\":3,"),
+        record(t0 + 10_000, 10, 1, 1, &click(t0 + 10_000, 700.0)),
+        record(t0 + 10_100, 11, 1, 1, &mutation(t0 + 10_100)),
+        record(t0 + 14_000, 12, 1, 1, &mutation(t0 + 14_000)),
+    ];
+    let logs = json!({"resourceLogs": [{
+        "resource": {"attributes": [text("service.name", "ops-web"), text("rum.sessionId", SESSION), text("rum.scriptInstance", "load-1")]},
+        "scopeLogs": [{"scope": {"name": "rum.rr-web"}, "logRecords": records}]
+    }]});
+    let reply = server.post(
+        "/v1/logs",
+        "application/json",
+        None,
+        logs.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    // A JavaScript error 300 ms after the click at t0 + 10 s, and a page view.
+    let ns = |ms: i64| format!("{}", ms as i128 * 1_000_000);
+    let traces = json!({"resourceSpans": [{
+        "resource": {"attributes": [text("service.name", "ops-web"), text("rum.sessionId", SESSION)]},
+        "scopeSpans": [{"spans": [
+            {"traceId": "00000000000000000000000000000a01", "spanId": "0000000000000a01", "name": "documentLoad", "kind": 1,
+             "startTimeUnixNano": ns(t0), "endTimeUnixNano": ns(t0 + 300), "attributes": [text("location.href", "http://ops.example/orders/1")]},
+            {"traceId": "00000000000000000000000000000a02", "spanId": "0000000000000a02", "name": "onerror", "kind": 1,
+             "startTimeUnixNano": ns(t0 + 10_300), "endTimeUnixNano": ns(t0 + 10_300),
+             "status": {"code": 2, "message": "TypeError: order is undefined"},
+             "attributes": [text("exception.message", "order is undefined")]}
+        ]}]
+    }]});
+    let reply = server.post(
+        "/v1/traces",
+        "application/json",
+        None,
+        traces.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let rows = server.sql(&format!(
+            "SELECT RageClicks, DeadClicks, ErrorClicks, Clicks, ReplayEvents, Gaps FROM exos_replay_sessions WHERE SessionId = '{SESSION}'"
+        ));
+        if let Some(row) = rows["rows"].as_array().and_then(|r| r.first()) {
+            let numbers: Vec<u64> = row
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .collect();
+            assert_eq!(
+                numbers,
+                vec![1, 1, 1, 5, 10, 2],
+                "rage, dead, error, clicks, events, gaps"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the session was never analysed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let signals = server.sql(&format!(
+        "SELECT Kind, count(*) FROM exos_session_signals WHERE SessionId = '{SESSION}' GROUP BY Kind ORDER BY Kind"
+    ));
+    assert_eq!(
+        signals["rows"],
+        json!([["dead_click", 1], ["error_click", 1], ["rage_click", 1]])
+    );
+
+    let listed = get(
+        &server,
+        &format!("/api/sessions?from={}&to={}", t0 - 60_000, t0 + 60_000),
+    );
+    let session = &listed["sessions"][0];
+    assert_eq!(session["session_id"], SESSION);
+    assert_eq!(session["rage_clicks"], 1);
+    assert_eq!(session["dead_clicks"], 1);
+    assert_eq!(session["error_clicks"], 1);
+    assert_eq!(session["has_replay"], true);
+    let frustrated = get(
+        &server,
+        &format!(
+            "/api/sessions?from={}&to={}&frustrated=true",
+            t0 - 60_000,
+            t0 + 60_000
+        ),
+    );
+    assert_eq!(frustrated["sessions"].as_array().unwrap().len(), 1);
+
+    let replay = get(&server, &format!("/api/replay/{SESSION}"));
+    let events = replay["events"].as_array().unwrap();
+    assert_eq!(events.len(), 10, "event 8 lost, event 9 incomplete");
+    assert_eq!(events[1]["type"], 2, "the snapshot was reassembled");
+    let snapshot_text = events[1].to_string();
+    assert!(
+        snapshot_text.contains("Approve order caf\u{FFFD}"),
+        "{snapshot_text}"
+    );
+    assert_eq!(replay["duplicates"], 1);
+    let gaps = replay["gaps"].as_array().unwrap();
+    assert_eq!(gaps.len(), 2);
+    assert_eq!(gaps[0]["kind"], "missing_events");
+    assert_eq!(gaps[1]["kind"], "missing_chunks");
+    let kinds: Vec<&str> = replay["markers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "page_view",
+        "error",
+        "rage_click",
+        "dead_click",
+        "error_click",
+    ] {
+        assert!(kinds.contains(&kind), "{kind} marker in {kinds:?}");
+    }
+    let missing = ureq::get(&format!("{}/api/replay/nosuchsession", server.http))
+        .set("authorization", &basic("admin", &server.password))
+        .call();
+    assert!(matches!(missing, Err(ureq::Error::Status(404, _))));
+}
