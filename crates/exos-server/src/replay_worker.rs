@@ -20,6 +20,8 @@ pub struct ReplaySettings {
     pub quiet: Duration,
     pub max_delay: Duration,
     pub signals: SignalSettings,
+    /// Recordings older than this are deleted (stores without their own expiry).
+    pub retention: Option<Duration>,
 }
 
 impl Default for ReplaySettings {
@@ -28,6 +30,7 @@ impl Default for ReplaySettings {
             quiet: Duration::from_secs(5),
             max_delay: Duration::from_secs(60),
             signals: SignalSettings::default(),
+            retention: None,
         }
     }
 }
@@ -89,6 +92,9 @@ impl DirtySessions {
     }
 }
 
+/// How often old replay records are looked for.
+const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
+
 /// Starts the analysis thread; it runs until `stop` is set and the dirty set is drained.
 pub fn spawn(
     store: Arc<dyn Store>,
@@ -98,8 +104,24 @@ pub fn spawn(
 ) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("exos-replay".into())
-        .spawn(move || loop {
+        .spawn(move || {
+            let mut last_expiry: Option<Instant> = None;
+            loop {
             let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
+            if let Some(retention) = settings.retention {
+                if last_expiry.is_none_or(|t| t.elapsed() >= EXPIRY_EVERY) {
+                    last_expiry = Some(Instant::now());
+                    let before = std::time::SystemTime::now()
+                        .checked_sub(retention)
+                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                        .map_or(0, |d| d.as_millis() as i64);
+                    match store.expire_replay(before) {
+                        Ok(0) => {}
+                        Ok(deleted) => tracing::info!(deleted, "expired replay records past their retention"),
+                        Err(error) => tracing::warn!(%error, "expiring old replay records failed"),
+                    }
+                }
+            }
             for session in dirty.due(&settings) {
                 let started = Instant::now();
                 match analyse(store.as_ref(), &session, &settings.signals) {
@@ -111,6 +133,7 @@ pub fn spawn(
                 break;
             }
             std::thread::sleep(Duration::from_millis(500));
+            }
         })
         .expect("the replay thread starts")
 }

@@ -112,6 +112,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Stores the replay analysis of a session, replacing its previous one.
     fn put_replay_analysis(&self, analysis: &ReplayAnalysis) -> Result<(), StoreError>;
+
+    /// Deletes replay records older than `before_ms`; returns how many went.
+    /// Stores with their own expiry (ClickHouse TTL) do nothing here.
+    fn expire_replay(&self, before_ms: i64) -> Result<u64, StoreError>;
 }
 
 /// Names of every table and view user SQL may read.

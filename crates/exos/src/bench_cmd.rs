@@ -304,6 +304,7 @@ impl Target {
                     password: String::new(),
                     database: database.clone(),
                     retention_days: 0,
+                    replay_retention_days: None,
                     max_query_memory_bytes: 4 << 30,
                 };
                 let store = exos_store::ClickHouseStore::open(&settings)?;

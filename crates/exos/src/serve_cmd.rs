@@ -104,6 +104,10 @@ pub struct ServeArgs {
     /// values, log bodies, replay events. Bearer tokens and password fields always are.
     #[arg(long = "scrub-value", env = "EXOS_SCRUB_VALUES", value_delimiter = ',')]
     pub scrub_values: Vec<String>,
+    /// Days of session replay recordings kept, on either store (other data follows
+    /// --retention-days); unset keeps them as long as other data.
+    #[arg(long, env = "EXOS_REPLAY_RETENTION_DAYS")]
+    pub replay_retention_days: Option<u32>,
     /// Milliseconds a browser session must be quiet before its recording is analysed for
     /// rage, dead and error clicks (sessions that keep sending are analysed every minute).
     #[arg(long, env = "EXOS_REPLAY_QUIET_MS", default_value_t = 5_000)]
@@ -126,6 +130,10 @@ impl ServeArgs {
             scrub,
             replay: exos_server::replay_worker::ReplaySettings {
                 quiet: Duration::from_millis(self.replay_quiet_ms),
+                retention: self
+                    .replay_retention_days
+                    .filter(|days| *days > 0)
+                    .map(|days| Duration::from_secs(u64::from(days) * 86_400)),
                 ..Default::default()
             },
             http_addr: self.http_addr,
@@ -217,6 +225,7 @@ fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
             password: args.clickhouse_password.clone(),
             database: args.clickhouse_database.clone(),
             retention_days: args.retention_days,
+            replay_retention_days: args.replay_retention_days,
             max_query_memory_bytes: 4 * 1024 * 1024 * 1024,
         };
         return Ok(Arc::new(ClickHouseStore::open(&settings)?));

@@ -34,6 +34,8 @@ pub struct ClickHouseSettings {
     pub database: String,
     /// Days of data kept (TTL); 0 keeps data forever.
     pub retention_days: u32,
+    /// Days of session replay kept, when set apart from `retention_days`.
+    pub replay_retention_days: Option<u32>,
     /// Memory one user query may use, in bytes.
     pub max_query_memory_bytes: u64,
 }
@@ -87,6 +89,7 @@ impl ClickHouseStore {
         };
         store.migrate(&ClickHouseOptions {
             retention_days: settings.retention_days,
+            replay_retention_days: settings.replay_retention_days,
             ..Default::default()
         })?;
         Ok(store)
@@ -120,6 +123,17 @@ impl ClickHouseStore {
                 .into(),
         )?;
         self.execute(crate::saved::CLICKHOUSE_TABLE.into())?;
+        // Tables made before the replay retention was set get it now.
+        if let Some(days) = options.replay_retention_days {
+            let ttl = if days > 0 {
+                format!("MODIFY TTL TimestampTime + toIntervalDay({days})")
+            } else {
+                "REMOVE TTL".to_string()
+            };
+            if let Err(error) = self.execute(format!("ALTER TABLE hyperdx_sessions {ttl}")) {
+                tracing::warn!(%error, "cannot change the replay retention of hyperdx_sessions");
+            }
+        }
         for table in crate::replay::CLICKHOUSE_TABLES {
             self.execute(table.to_string())?;
         }
@@ -343,6 +357,11 @@ impl Store for ClickHouseStore {
             insert.end().await
         })
         .map_err(|e| clickhouse_error("replay analysis write failed", e))
+    }
+
+    fn expire_replay(&self, _before_ms: i64) -> Result<u64, StoreError> {
+        // ClickHouse drops expired replay parts itself, by the table's TTL.
+        Ok(0)
     }
 
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {

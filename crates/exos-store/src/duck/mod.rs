@@ -362,6 +362,17 @@ impl Store for DuckStore {
         transaction.commit().map_err(other)
     }
 
+    fn expire_replay(&self, before_ms: i64) -> Result<u64, StoreError> {
+        let connection = self.writer.lock().expect("writer lock poisoned");
+        let deleted = connection
+            .execute(
+                "DELETE FROM hyperdx_sessions WHERE Timestamp < make_timestamp(? * 1000)",
+                params![before_ms],
+            )
+            .map_err(other)?;
+        Ok(deleted as u64)
+    }
+
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {
         let connection = self.writer.lock().expect("writer lock poisoned");
         connection

@@ -9,6 +9,8 @@ pub struct ClickHouseOptions {
     pub retention_days: u32,
     /// Table engine, `MergeTree()` on one server or `ReplicatedMergeTree(…)` on a cluster.
     pub engine: String,
+    /// Days of session replay kept (`hyperdx_sessions`), when set apart from other data.
+    pub replay_retention_days: Option<u32>,
 }
 
 impl Default for ClickHouseOptions {
@@ -16,6 +18,7 @@ impl Default for ClickHouseOptions {
         Self {
             retention_days: 0,
             engine: "MergeTree()".into(),
+            replay_retention_days: None,
         }
     }
 }
@@ -121,10 +124,14 @@ pub fn clickhouse_ddl(table: &Table, options: &ClickHouseOptions) -> String {
         sql.push_str(&format!("PRIMARY KEY {primary_key}\n"));
     }
     sql.push_str(&format!("ORDER BY {}\n", table.clickhouse_order_by));
-    if options.retention_days > 0 {
+    let days = match options.replay_retention_days {
+        Some(days) if table.name == "hyperdx_sessions" => days,
+        _ => options.retention_days,
+    };
+    if days > 0 {
         sql.push_str(&format!(
-            "TTL {} + toIntervalDay({})\n",
-            table.clickhouse_ttl_column, options.retention_days
+            "TTL {} + toIntervalDay({days})\n",
+            table.clickhouse_ttl_column
         ));
     }
     sql.push_str("SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1");
@@ -236,6 +243,25 @@ mod tests {
             "{ddl}"
         );
         assert!(ddl.contains("PRIMARY KEY (ServiceName, TimestampTime)"));
+    }
+
+    #[test]
+    fn replay_has_its_own_retention() {
+        let options = ClickHouseOptions {
+            retention_days: 30,
+            replay_retention_days: Some(7),
+            ..Default::default()
+        };
+        let replay = clickhouse_ddl(table("hyperdx_sessions"), &options);
+        assert!(replay.contains("TTL TimestampTime + toIntervalDay(7)"), "{replay}");
+        let logs = clickhouse_ddl(table("otel_logs"), &options);
+        assert!(logs.contains("toIntervalDay(30)"), "{logs}");
+        let forever = ClickHouseOptions {
+            retention_days: 30,
+            replay_retention_days: Some(0),
+            ..Default::default()
+        };
+        assert!(!clickhouse_ddl(table("hyperdx_sessions"), &forever).contains("TTL"));
     }
 
     #[test]
