@@ -13,3 +13,16 @@ install_duckdb_library() {
     npm ci --ignore-scripts --no-audit --no-fund
   fi
 }
+
+# Builds the web UI (web/dist) that the server embeds: npm ci from the lockfile, then
+# esbuild and Tailwind CSS through `npm run build`. Skipped when web/dist is newer than
+# every source file and the lockfile.
+build_web() {
+  if [[ -f web/dist/index.html ]] \
+    && [[ -z "$(find web/src web/build.mjs web/package-lock.json -newer web/dist/index.html -print -quit)" ]]; then
+    echo "==> web UI is up to date (web/dist)"
+    return
+  fi
+  echo "==> building the web UI (web/dist)"
+  (cd web && npm ci --no-audit --no-fund && npm run build)
+}

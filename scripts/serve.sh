@@ -3,6 +3,7 @@
 # Extra arguments go to `exos serve` (for example --data-dir /tmp/exos).
 source "$(dirname "$0")/common.sh"
 install_duckdb_library
+build_web
 echo "==> building exos (release)"
 cargo build --release -p exos
 exec "$CARGO_TARGET_DIR/release/exos" serve "$@"

@@ -8,6 +8,7 @@
 # while iterating.
 source "$(dirname "$0")/common.sh"
 install_duckdb_library
+build_web
 
 echo "==> Python test environment (.venv)"
 if [[ ! -x .venv/bin/python ]]; then

@@ -42,6 +42,23 @@ fn number(value: &Value) -> f64 {
     }
 }
 
+/// A unit of time since the Unix epoch.
+#[derive(Clone, Copy)]
+enum Unit {
+    Millis,
+    Nanos,
+}
+
+/// `Timestamp` as a number of `unit` since the epoch, in the store's dialect.
+fn epoch(dialect: Dialect, unit: Unit) -> &'static str {
+    match (dialect, unit) {
+        (Dialect::DuckDb, Unit::Millis) => "epoch_ms(Timestamp)",
+        (Dialect::DuckDb, Unit::Nanos) => "epoch_ns(Timestamp)",
+        (Dialect::ClickHouse, Unit::Millis) => "toUnixTimestamp64Milli(Timestamp)",
+        (Dialect::ClickHouse, Unit::Nanos) => "toUnixTimestamp64Nano(Timestamp)",
+    }
+}
+
 const LIMITS: QueryLimits = QueryLimits {
     max_rows: 2_000_000,
     timeout: Duration::from_secs(120),
@@ -50,10 +67,7 @@ const LIMITS: QueryLimits = QueryLimits {
 /// Reads one session's replay records from the store, in storage order.
 pub fn load_records(store: &dyn Store, session: &str) -> Result<Vec<ChunkRecord>, StoreError> {
     let dialect = store.dialect();
-    let nanos = match dialect {
-        Dialect::DuckDb => "epoch_ns(Timestamp)",
-        Dialect::ClickHouse => "toUnixTimestamp64Nano(Timestamp)",
-    };
+    let nanos = epoch(dialect, Unit::Nanos);
     let sql = format!(
         "SELECT ResourceAttributes['rum.scriptInstance'], LogAttributes['rr-web.event'], \
          LogAttributes['rr-web.chunk'], LogAttributes['rr-web.total-chunks'], {nanos}, Body \
@@ -78,10 +92,7 @@ pub fn load_records(store: &dyn Store, session: &str) -> Result<Vec<ChunkRecord>
 /// Times (ms) of the session's JavaScript errors, reported by the SDK as error spans.
 pub fn error_times(store: &dyn Store, session: &str) -> Result<Vec<i64>, StoreError> {
     let dialect = store.dialect();
-    let millis = match dialect {
-        Dialect::DuckDb => "epoch_ms(Timestamp)",
-        Dialect::ClickHouse => "toUnixTimestamp64Milli(Timestamp)",
-    };
+    let millis = epoch(dialect, Unit::Millis);
     let sql = format!(
         "SELECT {millis} FROM errors WHERE RumSessionId = {}",
         literal(dialect, session)
@@ -391,10 +402,7 @@ pub fn replay(
         .collect();
     let errors = error_times(store, session)?;
     let activity = crate::activity(&events, settings);
-    let millis = match d {
-        Dialect::DuckDb => "epoch_ms(Timestamp)",
-        Dialect::ClickHouse => "toUnixTimestamp64Milli(Timestamp)",
-    };
+    let millis = epoch(d, Unit::Millis);
     let value = literal(d, session);
     let sql = format!(
         "SELECT {millis}, SpanName, ServiceName, TraceId, SpanId, Duration / 1000000.0, StatusCode, \

@@ -51,28 +51,13 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(error = %self, "api request failed");
         }
-        let mut response = (
+        // No `www-authenticate` challenge: browsers would answer it with their own password
+        // box instead of the sign-in page, and API clients send Basic credentials unasked.
+        (
             status,
             Json(json!({"error": {"kind": kind, "message": self.to_string()}})),
         )
-            .into_response();
-        // Browsers show their own password prompt on a Basic challenge: only API clients get one.
-        if status == StatusCode::UNAUTHORIZED && !self.from_browser() {
-            response.headers_mut().insert(
-                "www-authenticate",
-                http::HeaderValue::from_static("Basic realm=\"exos\""),
-            );
-        }
-        response
-    }
-}
-
-impl ApiError {
-    fn from_browser(&self) -> bool {
-        matches!(
-            self,
-            ApiError::Unauthorized(AuthError::InvalidSession | AuthError::Csrf)
-        )
+            .into_response()
     }
 }
 

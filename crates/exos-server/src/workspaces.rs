@@ -139,6 +139,24 @@ async fn find(state: &AppState, id: String) -> Result<SavedItem, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("no workspace item with id {id:?}")))
 }
 
+/// Finds an item the caller may change: their own, or any for admins.
+async fn find_changeable(
+    state: &AppState,
+    id: String,
+    caller: &Principal,
+) -> Result<SavedItem, ApiError> {
+    let item = find(state, id.clone()).await?;
+    if !visible(&item, caller) {
+        return Err(ApiError::NotFound(format!(
+            "no workspace item with id {id:?}"
+        )));
+    }
+    if !may_change(&item, caller) {
+        return Err(ApiError::Forbidden);
+    }
+    Ok(item)
+}
+
 async fn read(
     State(state): State<AppState>,
     Caller(caller): Caller,
@@ -186,15 +204,7 @@ async fn update(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let request: ItemRequest = json_body(&body, EXPECTED)?;
-    let mut item = find(&state, id.clone()).await?;
-    if !visible(&item, &caller) {
-        return Err(ApiError::NotFound(format!(
-            "no workspace item with id {id:?}"
-        )));
-    }
-    if !may_change(&item, &caller) {
-        return Err(ApiError::Forbidden);
-    }
+    let mut item = find_changeable(&state, id, &caller).await?;
     let kind = request.kind.clone().unwrap_or_else(|| item.kind.clone());
     item.body = check_item(&kind, &request)?;
     item.kind = kind;
@@ -212,15 +222,7 @@ async fn remove(
     Caller(caller): Caller,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let mut item = find(&state, id.clone()).await?;
-    if !visible(&item, &caller) {
-        return Err(ApiError::NotFound(format!(
-            "no workspace item with id {id:?}"
-        )));
-    }
-    if !may_change(&item, &caller) {
-        return Err(ApiError::Forbidden);
-    }
+    let mut item = find_changeable(&state, id, &caller).await?;
     item.deleted = true;
     item.updated_at = now_seconds();
     let store = state.store.clone();

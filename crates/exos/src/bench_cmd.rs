@@ -615,10 +615,8 @@ fn queries(spans: usize, seed: u64, targets: &[Target]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads `spans` spans into a fresh store and times each question; returns a Markdown table.
-fn queries_on(spans: usize, seed: u64, target: &Target) -> anyhow::Result<String> {
-    let dir = tempfile::tempdir()?;
-    let (store, _) = target.open(dir.path())?;
+/// Writes `spans` generated spans, spread over the last day, straight into a store.
+pub(crate) fn load_spans(store: &dyn Store, spans: usize, seed: u64) -> anyhow::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let end = now_ns();
     let limits = exos_ingest::Limits::default();
@@ -641,6 +639,15 @@ fn queries_on(spans: usize, seed: u64, target: &Target) -> anyhow::Result<String
     }
     store.checkpoint()?;
     eprintln!();
+    Ok(())
+}
+
+/// Loads `spans` spans into a fresh store and times each question; returns a Markdown table.
+fn queries_on(spans: usize, seed: u64, target: &Target) -> anyhow::Result<String> {
+    let dir = tempfile::tempdir()?;
+    let (store, _) = target.open(dir.path())?;
+    let started = Instant::now();
+    load_spans(store.as_ref(), spans, seed)?;
     let questions = match target {
         Target::DuckDb => QUESTIONS,
         Target::ClickHouse { .. } => CLICKHOUSE_QUESTIONS,

@@ -11,11 +11,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use exos_core::Batch;
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-
-use crate::bench_cmd::{now_ns, progress, request, Target};
+use crate::bench_cmd::{load_spans, Target};
 
 /// The calls each page makes when it opens, with the default range (the last 24 hours).
 const CALLS: &[(&str, &str)] = &[
@@ -56,27 +52,7 @@ pub fn run(
 
 fn load(target: &Target, dir: &Path, spans: usize, seed: u64) -> anyhow::Result<Vec<String>> {
     let (store, flags) = target.open(dir)?;
-    let mut rng = StdRng::seed_from_u64(seed);
-    let end = now_ns();
-    let limits = exos_ingest::Limits::default();
-    let started = Instant::now();
-    let mut done = 0;
-    while done < spans {
-        let mut batch = Batch::default();
-        while batch.len() < 100_000 && done + batch.len() < spans {
-            let count = 5_000.min(spans - done - batch.len());
-            let mut mapped = exos_ingest::traces::map(
-                request(&mut rng, done + batch.len(), count, end, 86_400_000_000_000),
-                &limits,
-            );
-            batch.append(&mut mapped.batch);
-        }
-        store.write(&batch)?;
-        done += batch.len();
-        progress("loading spans", done, spans, started);
-    }
-    store.checkpoint()?;
-    eprintln!();
+    load_spans(store.as_ref(), spans, seed)?;
     Ok(flags)
 }
 

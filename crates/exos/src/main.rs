@@ -44,7 +44,7 @@ struct DataDir {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server: OTLP receivers, API and web UI on the embedded store.
-    Serve(serve_cmd::ServeArgs),
+    Serve(Box<serve_cmd::ServeArgs>),
     /// Run one read-only SQL query, on a running server (--url) or on the data folder.
     Sql(sql_cmd::SqlArgs),
     /// Manage ingest keys (stop `exos serve` first, or use the /api/keys endpoints).
@@ -116,7 +116,7 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     init_logging(cli.log_format);
     match cli.command {
-        Command::Serve(args) => serve_cmd::run(args),
+        Command::Serve(args) => serve_cmd::run(*args),
         Command::Sql(args) => sql_cmd::run(args),
         Command::Keys { action, data } => credentials_cmd::run(
             exos_store::CredentialKind::IngestKey,

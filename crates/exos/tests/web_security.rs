@@ -135,6 +135,10 @@ fn nothing_answers_without_credentials() {
         let answer = send(method_request(route.method, &url), None);
         assert_eq!(answer.status, 401, "{} {}", route.method, route.path);
         assert_eq!(answer.body["error"]["kind"], "unauthorized");
+        assert!(
+            !answer.headers.iter().any(|(n, _)| n == "www-authenticate"),
+            "no Basic challenge, which would make browsers show their own password box"
+        );
     }
     let unknown = send(agent().get(&format!("{}/api/nope", server.http)), None);
     assert_eq!(unknown.status, 401, "unknown routes need credentials too");

@@ -253,7 +253,10 @@ mod tests {
             ..Default::default()
         };
         let replay = clickhouse_ddl(table("hyperdx_sessions"), &options);
-        assert!(replay.contains("TTL TimestampTime + toIntervalDay(7)"), "{replay}");
+        assert!(
+            replay.contains("TTL TimestampTime + toIntervalDay(7)"),
+            "{replay}"
+        );
         let logs = clickhouse_ddl(table("otel_logs"), &options);
         assert!(logs.contains("toIntervalDay(30)"), "{logs}");
         let forever = ClickHouseOptions {
