@@ -4,8 +4,9 @@
 # ClickHouse engine in-process), checks formatting and lints, then runs the
 # Rust and the end-to-end suites, the end-to-end ones once per store: on the
 # embedded DuckDB store and on ClickHouse (EXOS_TEST_STORE=clickhouse, served by
-# tests/clickhouse/chdb_server.py). Set EXOS_SKIP_LINT=1 to skip fmt and clippy
-# while iterating.
+# tests/clickhouse/chdb_server.py), and last the web pages in headless Chromium
+# (installed with apt-get when missing; screenshots go to target-screenshots/).
+# Set EXOS_SKIP_LINT=1 to skip fmt and clippy while iterating.
 source "$(dirname "$0")/common.sh"
 install_duckdb_library
 build_web
@@ -18,6 +19,15 @@ fi
 
 echo "==> Node test packages"
 (cd tests/node && npm ci --no-audit --no-fund --silent)
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+
+if ! command -v chromium >/dev/null 2>&1; then
+  echo "==> installing Chromium for the browser tests (apt-get)"
+  SUDO=""
+  [[ "$(id -u)" != "0" ]] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
 
 if [[ "${EXOS_SKIP_LINT:-0}" != "1" ]]; then
   echo "==> cargo fmt --check"
@@ -49,3 +59,7 @@ echo "==> end-to-end tests (pytest) on DuckDB"
 .venv/bin/python -m pytest tests/python -q
 echo "==> end-to-end tests (pytest) on ClickHouse"
 EXOS_TEST_STORE=clickhouse .venv/bin/python -m pytest tests/python -q
+
+echo "==> browser tests (headless Chromium)"
+export EXOS_SCREENSHOTS="${EXOS_SCREENSHOTS:-$REPO/target-screenshots}"
+(cd tests/browser && npm test)
