@@ -38,6 +38,8 @@ pub const PAGES: &[&str] = &[
     "/errors",
     "/engineering",
     "/visitor",
+    "/sessions",
+    "/replay",
     "/query",
     "/workspaces",
     "/docs",
