@@ -114,7 +114,7 @@ impl ScrubRules {
         self.keys.iter().any(|pattern| pattern.is_match(key))
     }
 
-    /// Replaces every value-pattern match in `text`; returns whether anything changed.
+    /// Replaces every value-pattern match in `text`. Returns whether anything changed.
     pub fn scrub_text(&self, text: &mut String) -> bool {
         let mut changed = false;
         for (pattern, replacement) in &self.values {
@@ -127,7 +127,7 @@ impl ScrubRules {
         changed
     }
 
-    /// Scrubs one attribute list; returns how many values changed.
+    /// Scrubs one attribute list. Returns how many values changed.
     pub fn scrub_attributes(&self, attributes: &mut Attributes) -> usize {
         let mut changed = 0;
         for (key, value) in attributes.iter_mut() {
@@ -143,7 +143,7 @@ impl ScrubRules {
         changed
     }
 
-    /// Scrubs every row of a batch in place; returns how many values changed.
+    /// Scrubs every row of a batch in place. Returns how many values changed.
     pub fn scrub_batch(&self, batch: &mut Batch) -> usize {
         let mut changed = 0;
         for span in &mut batch.spans {
@@ -214,7 +214,7 @@ fn mask_node(node: &mut Value) -> bool {
     changed
 }
 
-/// Masks secret inputs in one whole rrweb event (snapshot or mutation); returns whether it changed.
+/// Masks secret inputs in one whole rrweb event (snapshot or mutation). Returns whether it changed.
 pub fn mask_replay_event(body: &mut String) -> bool {
     // Cheap test first: most events mention no secret input at all.
     if !(body.contains("hidden") || body.contains("password")) {

@@ -1,10 +1,10 @@
 //! Reassembly of rrweb events from the chunks the browser SDK sends.
 //!
-//! The SDK numbers recorded events per page load (`rr-web.event`, restarting
-//! at 1 when the page reloads; `rum.scriptInstance` tells the loads apart) and
+//! The SDK numbers recorded events per page load (`rr-web.event` restarts at
+//! 1 when the page reloads, and `rum.scriptInstance` tells the loads apart) and
 //! cuts an event larger than about 950 KB into chunks (`rr-web.chunk` of
 //! `rr-web.total-chunks`). Chunks may arrive in any order, twice, or never.
-//! Reassembly concatenates the chunk texts of each event in order; an event
+//! Reassembly concatenates the chunk texts of each event in order. An event
 //! with a missing chunk, or a number skipped in a page load, becomes a gap
 //! that the player marks, and playback goes on after it.
 //!
@@ -47,7 +47,7 @@ pub struct ReplayEvent {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Gap {
-    /// An event some of whose chunks never arrived; it is left out.
+    /// An event some of whose chunks never arrived. It is left out.
     MissingChunks {
         script_instance: String,
         event: u64,
@@ -70,11 +70,11 @@ pub enum Gap {
 pub struct Reassembled {
     pub events: Vec<ReplayEvent>,
     pub gaps: Vec<Gap>,
-    /// Chunks that arrived more than once (client retries); each is used once.
+    /// Chunks that arrived more than once (client retries). Each is used once.
     pub duplicates: usize,
 }
 
-/// Most chunks one event may declare; more is treated as corrupt input.
+/// Most chunks one event may declare. More is treated as corrupt input.
 pub const MAX_CHUNKS: u32 = 10_000;
 
 #[derive(Default)]
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn a_character_split_across_chunks_keeps_the_text_valid() {
-        // "é" is two bytes; the SDK's lenient decoding turns each half into U+FFFD.
+        // "é" is two bytes. The SDK's lenient decoding turns each half into U+FFFD.
         let result = reassemble([
             record("a", 1, 1, 2, "{\"name\":\"caf\u{FFFD}"),
             record("a", 1, 2, 2, "\u{FFFD} au lait\"}"),

@@ -1,7 +1,7 @@
 //! The store side of replay: reading a session's records, analysing and storing
 //! its signals, listing sessions, and building one session's replay timeline.
 //!
-//! SQL is built here for both dialects; every user-given value goes through
+//! SQL is built here for both dialects. Every user-given value goes through
 //! `literal`, never straight into the text.
 
 use std::time::Duration;
@@ -105,7 +105,7 @@ pub fn error_times(store: &dyn Store, session: &str) -> Result<Vec<i64>, StoreEr
         .collect())
 }
 
-/// Analyses one session and stores the result; returns it.
+/// Analyses one session and stores the result. Returns it.
 pub fn analyse(
     store: &dyn Store,
     session: &str,

@@ -84,7 +84,7 @@ pub struct Signal {
     pub y: f64,
     /// rrweb id of the clicked node.
     pub node: i64,
-    /// Clicks in a rage burst; 1 otherwise.
+    /// Clicks in a rage burst. 1 otherwise.
     pub clicks: usize,
 }
 
@@ -188,7 +188,7 @@ fn rage_clicks(clicks: &[Click], settings: &SignalSettings) -> Vec<Signal> {
     signals
 }
 
-/// Finds the frustration signals of one session; `error_times_ms` are its JavaScript errors.
+/// Finds the frustration signals of one session. `error_times_ms` are its JavaScript errors.
 pub fn detect(events: &[Value], error_times_ms: &[i64], settings: &SignalSettings) -> Vec<Signal> {
     let timeline = read(events);
     let mut errors = error_times_ms.to_vec();

@@ -84,7 +84,7 @@ fn find_user(store: &dyn Store, name: &str) -> Result<Option<Credential>, ApiErr
         .find(|c| c.kind == CredentialKind::User && c.id == name && !c.revoked))
 }
 
-/// Adds a user; fails when the name is taken.
+/// Adds a user. Fails when the name is taken.
 pub fn add_user(store: &dyn Store, name: &str, password: &str, role: &str) -> Result<(), ApiError> {
     check_name(name)?;
     check_password(password)?;

@@ -145,7 +145,7 @@ impl Auth {
         Some(principal)
     }
 
-    /// Checks a password under the lockout and opens a session; returns the cookie claims.
+    /// Checks a password under the lockout and opens a session. Returns the cookie claims.
     pub fn login(
         &self,
         user: &str,
@@ -156,7 +156,7 @@ impl Auth {
             tracing::warn!(
                 user,
                 address,
-                "login refused: locked after repeated failures"
+                "login rejected: locked after repeated failures"
             );
             return Err(LoginError::Locked(wait));
         }
@@ -357,7 +357,7 @@ pub fn bootstrap(store: &dyn Store) -> Result<Option<FirstStart>, StoreError> {
     }))
 }
 
-/// Creates and stores a new ingest key or API token; returns its id and the secret.
+/// Creates and stores a new ingest key or API token. Returns its id and the secret.
 pub fn create_secret(
     store: &dyn Store,
     kind: CredentialKind,

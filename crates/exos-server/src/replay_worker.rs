@@ -95,7 +95,7 @@ impl DirtySessions {
 /// How often old replay records are looked for.
 const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
 
-/// Starts the analysis thread; it runs until `stop` is set and the dirty set is drained.
+/// Starts the analysis thread. It runs until `stop` is set and the dirty set is drained.
 pub fn spawn(
     store: Arc<dyn Store>,
     dirty: DirtySessions,

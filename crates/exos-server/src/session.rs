@@ -4,7 +4,7 @@
 //! name the user), so logging out or changing a password revokes it on every
 //! server that shares the store. The cookie carries the session id and its
 //! expiry, signed with HMAC-SHA256 under a key kept in the store as a server
-//! secret; a cookie whose signature or expiry fails is refused before the
+//! secret. A cookie whose signature or expiry fails is rejected before the
 //! store is read. The CSRF token is an HMAC of the session id under the same
 //! key, so it needs no storage and changes with every session.
 
@@ -105,7 +105,7 @@ impl CookieSigner {
         )
     }
 
-    /// Checks a cookie value's signature and expiry; `None` for anything tampered or expired.
+    /// Checks a cookie value's signature and expiry. `None` for anything tampered or expired.
     pub fn verify(&self, value: &str, now: i64) -> Option<CookieClaims> {
         let mut parts = value.split('.');
         let (version, session_id, expires, tag) =
@@ -261,7 +261,7 @@ pub fn create_session(
     })
 }
 
-/// Revokes every session of `user`; returns how many were active.
+/// Revokes every session of `user`. Returns how many were active.
 pub fn revoke_sessions_of(store: &dyn Store, user: &str) -> Result<usize, StoreError> {
     let sessions: Vec<Credential> = store
         .credentials()?
@@ -333,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn tampered_cookies_are_refused() {
+    fn tampered_cookies_are_rejected() {
         let value = signer().cookie_value(&claims());
         let longer = value.replace(".2000.", ".9999.");
         assert_eq!(signer().verify(&longer, 1_000), None);

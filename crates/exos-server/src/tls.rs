@@ -1,7 +1,7 @@
 //! Optional TLS for the UI/API port (`--tls-cert`, `--tls-key`).
 //!
 //! Handshakes run in their own tasks with a deadline, so a slow or silent
-//! client never holds up the accept loop; only finished handshakes reach axum.
+//! client never holds up the accept loop. Only finished handshakes reach axum.
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 //! The pages are a single-page app built from `web/` by npm into `web/dist`,
 //! which is embedded into release binaries (debug builds read the folder at
 //! run time, so a rebuilt front end needs no Rust rebuild). `/assets/*` and
-//! `/login` are public; every page route needs a session (or Basic auth) and
+//! `/login` are public. Every page route needs a session (or Basic auth) and
 //! otherwise redirects to `/login?next=…`.
 
 use std::net::SocketAddr;
@@ -31,7 +31,7 @@ use crate::state::AppState;
 #[allow_missing = true]
 struct Assets;
 
-/// The page routes of the single-page app; each serves `index.html`.
+/// The page routes of the single-page app. Each serves `index.html`.
 pub const PAGES: &[&str] = &[
     "/",
     "/events",
@@ -103,7 +103,7 @@ pub async fn security_headers(
 fn embedded(path: &str) -> Option<Response> {
     let file = Assets::get(path)?;
     let mime = file.metadata.mimetype().to_string();
-    // Hashed bundle names never change content; other files are revalidated.
+    // Hashed bundle names never change content. Other files are revalidated.
     let cache = if path.starts_with("assets/") && path.contains('-') {
         "public, max-age=31536000, immutable"
     } else {

@@ -1,6 +1,6 @@
 //! Workspaces: saved queries and dashboards, per user or shared.
 //!
-//! Everyone sees their own items and every shared one, admins see all; only
+//! Everyone sees their own items and every shared one, admins see all. Only
 //! the owner or an admin may change or delete an item. Bodies are checked for their shape
 //! here, so pages can trust what they load.
 

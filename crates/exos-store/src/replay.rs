@@ -19,7 +19,7 @@ pub struct ReplayAnalysis {
     /// Holes in the recording (missing chunks or events).
     pub gaps: u64,
     pub signals: Vec<SignalRecord>,
-    /// When this analysis was made (ms); a later analysis of the session replaces it.
+    /// When this analysis was made (ms). A later analysis of the session replaces it.
     pub analysed_ms: i64,
 }
 
@@ -53,7 +53,7 @@ pub const DUCKDB_TABLES: &str = "CREATE TABLE IF NOT EXISTS exos_replay_sessions
      Time TIMESTAMP_MS NOT NULL,\n    Kind VARCHAR NOT NULL,\n    X DOUBLE NOT NULL,\n    Y DOUBLE NOT NULL,\n    \
      Node BIGINT NOT NULL,\n    Clicks UBIGINT NOT NULL,\n    AnalysedAt BIGINT NOT NULL\n);\n";
 
-/// ClickHouse tables of replay analysis; the latest analysis of a session wins.
+/// ClickHouse tables of replay analysis. The latest analysis of a session wins.
 pub const CLICKHOUSE_TABLES: &[&str] = &[
     "CREATE TABLE IF NOT EXISTS exos_replay_sessions (SessionId String, StartTime DateTime64(3), \
      EndTime DateTime64(3), ActiveMs Int64, Clicks UInt64, RageClicks UInt64, DeadClicks UInt64, \

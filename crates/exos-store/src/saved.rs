@@ -1,7 +1,7 @@
 //! Saved items: queries, dashboards and, later, actions and cohorts that users keep.
 //!
 //! One table holds every kind, so a new kind of saved thing needs no migration.
-//! The body is JSON text whose shape belongs to the kind; the store never reads it.
+//! The body is JSON text whose shape belongs to the kind. The store never reads it.
 //! Deleting writes a tombstone (`deleted`), which lets ClickHouse's
 //! `ReplacingMergeTree` forget the item the same way it forgets an old version.
 
@@ -15,7 +15,7 @@ pub struct SavedItem {
     /// `query`, `dashboard`, …: what the body describes.
     pub kind: String,
     pub name: String,
-    /// The user who created it; only they and admins may change it.
+    /// The user who created it. Only they and admins may change it.
     pub owner: String,
     /// Visible to every user when true, to its owner only otherwise.
     pub shared: bool,
@@ -33,7 +33,7 @@ pub const DUCKDB_TABLE: &str = "CREATE TABLE IF NOT EXISTS exos_saved_items (\n 
      Owner VARCHAR NOT NULL,\n    Shared BOOLEAN NOT NULL DEFAULT false,\n    Body VARCHAR NOT NULL,\n    \
      CreatedAt BIGINT NOT NULL,\n    UpdatedAt BIGINT NOT NULL,\n    Deleted BOOLEAN NOT NULL DEFAULT false\n);\n";
 
-/// The ClickHouse table of saved items; the highest `Version` of an id wins.
+/// The ClickHouse table of saved items. The highest `Version` of an id wins.
 pub const CLICKHOUSE_TABLE: &str = "CREATE TABLE IF NOT EXISTS exos_saved_items (Id String, Kind String, \
      Name String, Owner String, Shared Bool, Body String, CreatedAt Int64, UpdatedAt Int64, Deleted Bool, \
      Version UInt64) ENGINE = ReplacingMergeTree(Version) ORDER BY Id";

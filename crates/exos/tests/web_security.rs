@@ -187,7 +187,7 @@ fn sessions_are_signed_rotated_and_revoked() {
     assert_eq!(me.body["user"], "admin");
     assert_eq!(me.body["csrf_token"], browser.csrf.as_str());
 
-    // Tampering with any part of the cookie is refused.
+    // Tampering with any part of the cookie is rejected.
     let value = browser.cookie.trim_start_matches("exos_session=");
     let parts: Vec<&str> = value.split('.').collect();
     let later = (parts[2].parse::<i64>().unwrap() + 1000).to_string();
