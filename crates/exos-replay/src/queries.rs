@@ -64,13 +64,33 @@ const LIMITS: QueryLimits = QueryLimits {
     timeout: Duration::from_secs(120),
 };
 
+/// Which record bodies to read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bodies {
+    /// Every body: what playback needs.
+    All,
+    /// Bodies of events sent whole only. Chunked events are DOM snapshots, megabytes
+    /// each, which signal detection never reads; their records still count for gaps.
+    Unchunked,
+}
+
 /// Reads one session's replay records from the store, in storage order.
-pub fn load_records(store: &dyn Store, session: &str) -> Result<Vec<ChunkRecord>, StoreError> {
+pub fn load_records(
+    store: &dyn Store,
+    session: &str,
+    bodies: Bodies,
+) -> Result<Vec<ChunkRecord>, StoreError> {
     let dialect = store.dialect();
     let nanos = epoch(dialect, Unit::Nanos);
+    let body = match bodies {
+        Bodies::All => "Body",
+        Bodies::Unchunked => {
+            "CASE WHEN LogAttributes['rr-web.total-chunks'] IN ('', '1', '1.0') THEN Body ELSE '' END"
+        }
+    };
     let sql = format!(
         "SELECT ResourceAttributes['rum.scriptInstance'], LogAttributes['rr-web.event'], \
-         LogAttributes['rr-web.chunk'], LogAttributes['rr-web.total-chunks'], {nanos}, Body \
+         LogAttributes['rr-web.chunk'], LogAttributes['rr-web.total-chunks'], {nanos}, {body} \
          FROM hyperdx_sessions WHERE RumSessionId = {} ORDER BY Timestamp",
         literal(dialect, session)
     );
@@ -105,22 +125,29 @@ pub fn error_times(store: &dyn Store, session: &str) -> Result<Vec<i64>, StoreEr
         .collect())
 }
 
-/// Analyses one session and stores the result. Returns it.
+/// Analyses one session's recording. `None` when it has no replay records.
 pub fn analyse(
     store: &dyn Store,
     session: &str,
     settings: &SignalSettings,
 ) -> Result<Option<ReplayAnalysis>, StoreError> {
-    let records = load_records(store, session)?;
+    let records = load_records(store, session, Bodies::Unchunked)?;
     if records.is_empty() {
         return Ok(None);
     }
     let reassembled = crate::reassemble(records);
+    // Full snapshots (type 2) carry no input, so detection skips parsing them.
     let events: Vec<Value> = reassembled
         .events
         .iter()
+        .filter(|event| !event.json.is_empty() && !event.json.starts_with("{\"type\":2,"))
         .filter_map(|event| serde_json::from_str(&event.json).ok())
         .collect();
+    let snapshots = reassembled
+        .events
+        .iter()
+        .filter(|event| event.json.is_empty() || event.json.starts_with("{\"type\":2,"))
+        .count();
     let errors = error_times(store, session)?;
     let signals = crate::detect(&events, &errors, settings);
     let activity = crate::activity(&events, settings);
@@ -130,7 +157,7 @@ pub fn analyse(
         end_ms: activity.end_ms.unwrap_or_default(),
         active_ms: activity.active_ms,
         clicks: activity.clicks as u64,
-        events: events.len() as u64,
+        events: (events.len() + snapshots) as u64,
         gaps: reassembled.gaps.len() as u64,
         signals: signals
             .iter()
@@ -148,7 +175,6 @@ pub fn analyse(
             .map(|d| d.as_millis() as i64)
             .unwrap_or_default(),
     };
-    store.put_replay_analysis(&analysis)?;
     Ok(Some(analysis))
 }
 
@@ -394,7 +420,7 @@ pub fn replay(
     settings: &SignalSettings,
 ) -> Result<Replay, StoreError> {
     let d = store.dialect();
-    let reassembled = crate::reassemble(load_records(store, session)?);
+    let reassembled = crate::reassemble(load_records(store, session, Bodies::All)?);
     let events: Vec<Value> = reassembled
         .events
         .iter()

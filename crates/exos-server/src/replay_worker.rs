@@ -92,6 +92,9 @@ impl DirtySessions {
     }
 }
 
+/// Sessions whose analyses are stored in one write.
+const WRITE_BATCH: usize = 64;
+
 /// How often old replay records are looked for.
 const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
 
@@ -122,11 +125,23 @@ pub fn spawn(
                     }
                 }
             }
-            for session in dirty.due(&settings) {
+            let due = dirty.due(&settings);
+            for group in due.chunks(WRITE_BATCH) {
                 let started = Instant::now();
-                match analyse(store.as_ref(), &session, &settings.signals) {
-                    Ok(_) => tracing::debug!(%session, elapsed = ?started.elapsed(), "analysed replay"),
-                    Err(error) => tracing::warn!(%session, %error, "replay analysis failed; it is retried with the next data"),
+                let mut analyses = Vec::with_capacity(group.len());
+                for session in group {
+                    match analyse(store.as_ref(), session, &settings.signals) {
+                        Ok(Some(analysis)) => analyses.push(analysis),
+                        Ok(None) => {}
+                        Err(error) => tracing::warn!(%session, %error, "replay analysis failed; it is retried with the next data"),
+                    }
+                }
+                match store.put_replay_analyses(&analyses) {
+                    Ok(()) => tracing::debug!(sessions = analyses.len(), elapsed = ?started.elapsed(), "analysed replays"),
+                    Err(error) => {
+                        tracing::warn!(%error, sessions = analyses.len(), "storing replay analyses failed; they are retried");
+                        dirty.mark(group.iter().map(String::as_str));
+                    }
                 }
             }
             if stopping {

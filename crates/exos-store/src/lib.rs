@@ -110,8 +110,8 @@ pub trait Store: Send + Sync + 'static {
     /// Stores a saved item, replacing the one with the same id (a tombstone deletes it).
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError>;
 
-    /// Stores the replay analysis of a session, replacing its previous one.
-    fn put_replay_analysis(&self, analysis: &ReplayAnalysis) -> Result<(), StoreError>;
+    /// Stores replay analyses in one write, each replacing its session's previous one.
+    fn put_replay_analyses(&self, analyses: &[ReplayAnalysis]) -> Result<(), StoreError>;
 
     /// Deletes replay records older than `before_ms`; returns how many went.
     /// Stores with their own expiry (ClickHouse TTL) do nothing here.

@@ -61,6 +61,15 @@ pub enum Bench {
         #[arg(long)]
         clickhouse_url: Option<String>,
     },
+    /// Replay analysis speed and stored bytes per session-minute over generated recordings.
+    Replay {
+        #[arg(long, default_value_t = 100)]
+        sessions: usize,
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Query latency over N stored spans (median of 5 runs each).
     Queries {
         #[arg(long, default_value_t = 10_000_000)]
@@ -246,6 +255,11 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
             seed,
             clickhouse_url,
         } => queries(spans, seed, &Target::all(clickhouse_url)),
+        Bench::Replay {
+            sessions,
+            minutes,
+            seed,
+        } => crate::bench_replay::run(sessions.max(1), minutes.max(1), seed),
         Bench::Pages {
             spans,
             runs,

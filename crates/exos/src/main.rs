@@ -6,6 +6,7 @@
 
 mod bench_cmd;
 mod bench_pages;
+mod bench_replay;
 mod credentials_cmd;
 mod serve_cmd;
 mod sql_cmd;

@@ -322,29 +322,47 @@ impl Store for ClickHouseStore {
             .collect())
     }
 
-    fn put_replay_analysis(&self, analysis: &ReplayAnalysis) -> Result<(), StoreError> {
+    fn put_replay_analyses(&self, analyses: &[ReplayAnalysis]) -> Result<(), StoreError> {
+        if analyses.is_empty() {
+            return Ok(());
+        }
         let client = self.client.clone();
-        let session = results::ReplaySessionRow::from_analysis(analysis);
-        let signals: Vec<results::SignalRow> = analysis
-            .signals
+        let sessions: Vec<results::ReplaySessionRow> = analyses
             .iter()
-            .map(|signal| results::SignalRow::from_signal(analysis, signal))
+            .map(results::ReplaySessionRow::from_analysis)
             .collect();
-        let session_id = analysis.session_id.clone();
-        let analysed = analysis.analysed_ms;
+        let signals: Vec<results::SignalRow> = analyses
+            .iter()
+            .flat_map(|analysis| {
+                analysis
+                    .signals
+                    .iter()
+                    .map(move |signal| results::SignalRow::from_signal(analysis, signal))
+            })
+            .collect();
+        let stale: Vec<(String, i64)> = analyses
+            .iter()
+            .map(|a| (a.session_id.clone(), a.analysed_ms))
+            .collect();
         self.run(async move {
             let mut insert = client
                 .insert::<results::ReplaySessionRow>("exos_replay_sessions")
                 .await?;
-            insert.write(&session).await?;
+            for session in &sessions {
+                insert.write(session).await?;
+            }
             insert.end().await?;
             // Signals of an earlier analysis that this one no longer finds are removed.
-            client
-                .query("DELETE FROM exos_session_signals WHERE SessionId = ? AND AnalysedAt < ?")
-                .bind(session_id)
-                .bind(analysed)
-                .execute()
-                .await?;
+            for (session_id, analysed) in stale {
+                client
+                    .query(
+                        "DELETE FROM exos_session_signals WHERE SessionId = ? AND AnalysedAt < ?",
+                    )
+                    .bind(session_id)
+                    .bind(analysed)
+                    .execute()
+                    .await?;
+            }
             if signals.is_empty() {
                 return Ok(());
             }

@@ -308,55 +308,60 @@ impl Store for DuckStore {
         rows.collect::<Result<Vec<_>, _>>().map_err(other)
     }
 
-    fn put_replay_analysis(&self, analysis: &ReplayAnalysis) -> Result<(), StoreError> {
+    fn put_replay_analyses(&self, analyses: &[ReplayAnalysis]) -> Result<(), StoreError> {
+        // One transaction for all: a commit costs a write-ahead-log sync, whatever its size.
         let mut connection = self.writer.lock().expect("writer lock poisoned");
         let transaction = connection.transaction().map_err(other)?;
-        transaction
-            .execute(
-                "INSERT OR REPLACE INTO exos_replay_sessions (SessionId, StartTime, EndTime, ActiveMs, Clicks, \
-                 RageClicks, DeadClicks, ErrorClicks, ReplayEvents, Gaps, AnalysedAt) \
-                 VALUES (?, make_timestamp(? * 1000), make_timestamp(? * 1000), ?, ?, ?, ?, ?, ?, ?, ?)",
-                params![
-                    analysis.session_id,
-                    analysis.start_ms,
-                    analysis.end_ms,
-                    analysis.active_ms,
-                    analysis.clicks,
-                    analysis.count("rage_click"),
-                    analysis.count("dead_click"),
-                    analysis.count("error_click"),
-                    analysis.events,
-                    analysis.gaps,
-                    analysis.analysed_ms
-                ],
-            )
-            .map_err(other)?;
-        transaction
-            .execute(
-                "DELETE FROM exos_session_signals WHERE SessionId = ?",
-                params![analysis.session_id],
-            )
-            .map_err(other)?;
         {
-            let mut insert = transaction
+            let mut session = transaction
+                .prepare(
+                    "INSERT OR REPLACE INTO exos_replay_sessions (SessionId, StartTime, EndTime, ActiveMs, Clicks, \
+                     RageClicks, DeadClicks, ErrorClicks, ReplayEvents, Gaps, AnalysedAt) \
+                     VALUES (?, make_timestamp(? * 1000), make_timestamp(? * 1000), ?, ?, ?, ?, ?, ?, ?, ?)",
+                )
+                .map_err(other)?;
+            let mut forget = transaction
+                .prepare("DELETE FROM exos_session_signals WHERE SessionId = ?")
+                .map_err(other)?;
+            let mut signal_insert = transaction
                 .prepare(
                     "INSERT INTO exos_session_signals (SessionId, Time, Kind, X, Y, Node, Clicks, AnalysedAt) \
                      VALUES (?, make_timestamp(? * 1000), ?, ?, ?, ?, ?, ?)",
                 )
                 .map_err(other)?;
-            for signal in &analysis.signals {
-                insert
+            for analysis in analyses {
+                session
                     .execute(params![
                         analysis.session_id,
-                        signal.time_ms,
-                        signal.kind,
-                        signal.x,
-                        signal.y,
-                        signal.node,
-                        signal.clicks,
+                        analysis.start_ms,
+                        analysis.end_ms,
+                        analysis.active_ms,
+                        analysis.clicks,
+                        analysis.count("rage_click"),
+                        analysis.count("dead_click"),
+                        analysis.count("error_click"),
+                        analysis.events,
+                        analysis.gaps,
                         analysis.analysed_ms
                     ])
                     .map_err(other)?;
+                forget
+                    .execute(params![analysis.session_id])
+                    .map_err(other)?;
+                for signal in &analysis.signals {
+                    signal_insert
+                        .execute(params![
+                            analysis.session_id,
+                            signal.time_ms,
+                            signal.kind,
+                            signal.x,
+                            signal.y,
+                            signal.node,
+                            signal.clicks,
+                            analysis.analysed_ms
+                        ])
+                        .map_err(other)?;
+                }
             }
         }
         transaction.commit().map_err(other)
