@@ -60,9 +60,12 @@ pub struct Payload {
     pub records: u64,
 }
 
+/// One resource's records, by scope in first-seen order.
+type ResourceEntry<T> = (Resource, Vec<(InstrumentationScope, Vec<T>)>);
+
 /// Records of one stream grouped by resource, then scope, in first-seen order.
 struct Group<T> {
-    resources: Vec<(Resource, Vec<(InstrumentationScope, Vec<T>)>)>,
+    resources: Vec<ResourceEntry<T>>,
     index: HashMap<String, usize>,
     records: u64,
     bytes: usize,
@@ -99,7 +102,7 @@ impl<T> Group<T> {
         }
     }
 
-    fn take(&mut self) -> Vec<(Resource, Vec<(InstrumentationScope, Vec<T>)>)> {
+    fn take(&mut self) -> Vec<ResourceEntry<T>> {
         self.index.clear();
         self.records = 0;
         self.bytes = 0;

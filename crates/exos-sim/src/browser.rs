@@ -46,7 +46,7 @@ pub struct SessionPlan {
 /// Returns the plan of the order's browser session, or `None` when it has none.
 pub fn plan_session(seed: u64, order: &Order) -> Option<SessionPlan> {
     let mut random = Random::stream(seed, Purpose::Session, order.index);
-    let large_page = order.index % LARGE_PAGE_EVERY == 0;
+    let large_page = order.index.is_multiple_of(LARGE_PAGE_EVERY);
     if !large_page && !random.chance(SESSION_RATE) {
         return None;
     }

@@ -33,6 +33,50 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month, day)
 }
 
+/// Converts a proleptic Gregorian date into days since 1970-01-01 (Howard
+/// Hinnant's `days_from_civil` algorithm, the inverse of [`civil_from_days`]).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let yoe = year - era * 400;
+    let month = i64::from(month);
+    let doy = (153 * (if month > 2 { month - 3 } else { month + 9 }) + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses a UTC time given as Unix seconds or as RFC 3339 with a `Z` offset
+/// (`2026-03-01T00:00:00Z`); returns Unix nanoseconds.
+pub fn parse_utc(text: &str) -> Option<i64> {
+    if let Ok(seconds) = text.parse::<i64>() {
+        return seconds.checked_mul(SECOND_NS);
+    }
+    let text = text
+        .strip_suffix('Z')
+        .or_else(|| text.strip_suffix("+00:00"))?;
+    let (date, time) = text.split_once(['T', ' '])?;
+    let mut date_parts = date.splitn(3, '-').map(str::parse::<i64>);
+    let (year, month, day) = (
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+        date_parts.next()?.ok()?,
+    );
+    let mut time_parts = time.splitn(3, ':');
+    let hour: i64 = time_parts.next()?.parse().ok()?;
+    let minute: i64 = time_parts.next()?.parse().ok()?;
+    let second: f64 = time_parts.next().unwrap_or("0").parse().ok()?;
+    let valid = (1..=12).contains(&month)
+        && (1..=31).contains(&day)
+        && hour < 24
+        && minute < 60
+        && (0.0..61.0).contains(&second);
+    if !valid {
+        return None;
+    }
+    let days = days_from_civil(year, month as u32, day as u32);
+    Some(days * DAY_NS + hour * HOUR_NS + minute * MINUTE_NS + (second * SECOND_NS as f64) as i64)
+}
+
 /// Returns the year of the UTC instant `t_ns`.
 pub fn year_of(t_ns: i64) -> i64 {
     civil_from_days(t_ns.div_euclid(DAY_NS)).0
@@ -144,6 +188,22 @@ mod tests {
         assert_eq!(civil_from_days(0), (1970, 1, 1));
         assert_eq!(civil_from_days(20_454), (2026, 1, 1));
         assert_eq!(civil_from_days(20_513), (2026, 3, 1));
+    }
+
+    #[test]
+    fn utc_times_parse() {
+        assert_eq!(parse_utc("2026-03-01T00:00:00Z"), Some(20_513 * DAY_NS));
+        assert_eq!(parse_utc("1772323200"), Some(20_513 * DAY_NS));
+        assert_eq!(
+            parse_utc("2026-03-01T12:30:00+00:00"),
+            Some(20_513 * DAY_NS + 12 * HOUR_NS + 30 * MINUTE_NS)
+        );
+        assert_eq!(parse_utc("2026-13-01T00:00:00Z"), None);
+        assert_eq!(parse_utc("yesterday"), None);
+        for days in [0, 20_454, 20_513, -1] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
     }
 
     #[test]

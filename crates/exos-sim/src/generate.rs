@@ -18,7 +18,7 @@ use crate::random::{Purpose, Random};
 use crate::truth::{RunSettings, Truth};
 
 /// Width of one metrics slot.
-pub const METRIC_SLOT_NS: i64 = 5 * MINUTE_NS;
+pub const METRIC_SLOT_NS: i64 = 10 * MINUTE_NS;
 
 /// What to generate.
 #[derive(Debug, Clone)]

@@ -218,7 +218,7 @@ fn table_row(dom: &mut Dom, row: usize) -> Value {
         ["open", "waiting", "closed"][row % 3].to_string(),
         format!("${},{:03}.00", 150 + row % 700, row % 1000),
     ];
-    let class = if row % 2 == 0 { "even" } else { "odd" };
+    let class = if row.is_multiple_of(2) { "even" } else { "odd" };
     let (node, id) = dom.element_with_id("tr", &[("class", class)], |dom| {
         cells
             .iter()
