@@ -1,7 +1,7 @@
 """`exos simulate` against a real server: what is stored matches the simulator's truth.
 
 One seeded run (400 orders over 14 days ending at a fixed time) goes through the
-OTLP receivers of a fresh `exos serve`; the tests then read the store through
+OTLP receivers of a fresh `exos serve`. The tests then read the store through
 `/api/sql` only. Business spans are the spans named after a process activity;
 an order's variant is its activity names ordered by span Timestamp.
 """

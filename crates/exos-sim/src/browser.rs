@@ -1,7 +1,7 @@
 //! Browser sessions of operators, in the HyperDX browser SDK's wire format.
 //!
 //! A session is one page load of the operations web app (`ops-web`) while the
-//! operator works an order: a document load, a route change to the order,
+//! operator works an order. It contains a document load, a route change to the order,
 //! fetch calls, clicks, key presses, a form submit, sometimes a console warning,
 //! a JavaScript error or a burst of rage clicks. Some page loads are also
 //! recorded with rrweb; their events go out as log records of scope
@@ -33,7 +33,7 @@ const REPLAY_RATE: f64 = 0.1;
 /// is large enough to need several chunks (order 0 included).
 const LARGE_PAGE_EVERY: u64 = 2_000;
 
-/// What happens in an order's browser session, decided from the order's own stream.
+/// Plan of an order's browser session, drawn from the order's own stream.
 #[derive(Debug, Clone, Copy)]
 pub struct SessionPlan {
     pub replay: bool,

@@ -2,8 +2,8 @@
 //! the jobs and metrics of the time between them.
 //!
 //! Generation is streamed. Each call to [`Backfill::next_payloads`] plans one
-//! order, emits its telemetry and returns the requests that filled up, so a run
-//! of a million orders never holds more than one batch per stream in memory.
+//! order, emits its telemetry and returns the requests that filled up. A run of
+//! a million orders therefore keeps at most one open batch per stream in memory.
 //! The i-th of N orders arrives at the matching quantile of the window's arrival
 //! intensity, so arrivals come in time order.
 
@@ -20,7 +20,7 @@ use crate::truth::{RunSettings, Truth};
 /// Width of one metrics slot.
 pub const METRIC_SLOT_NS: i64 = 10 * MINUTE_NS;
 
-/// What to generate.
+/// Settings of a backfill.
 #[derive(Debug, Clone)]
 pub struct BackfillSettings {
     pub seed: u64,

@@ -1,7 +1,7 @@
 //! Live mode: orders arrive now, at a steady rate, and each step is sent when
 //! its end time has passed on the wall clock.
 //!
-//! Arriving orders are planned at once; their steps wait in a queue ordered by
+//! Arriving orders are planned at once. Their steps wait in a queue ordered by
 //! end time and leave it as the clock passes them, so live traffic follows the
 //! same lifecycle, working hours and waits as the backfill. The model (team,
 //! skills, rates) is the backfill's, built from the same seed.

@@ -49,7 +49,7 @@ impl Activity {
         Activity::Cancel,
     ];
 
-    /// The span name, exactly as process mining reads it.
+    /// Returns the span name, exactly as process mining reads it.
     pub fn name(self) -> &'static str {
         match self {
             Activity::OrderReceived => "Order Received",
@@ -91,7 +91,7 @@ impl Activity {
         }
     }
 
-    /// The order's status once the activity is done.
+    /// Returns the order's status once the activity is done.
     pub fn status_after(self) -> &'static str {
         match self {
             Activity::RequestInformation | Activity::ScheduleInspection => "waiting",
@@ -233,7 +233,7 @@ pub struct Incidents {
     pub high_rework_operator: String,
 }
 
-/// A window in which one service answers most calls with errors.
+/// A window in which one service fails most calls.
 #[derive(Debug, Clone, Serialize)]
 pub struct Outage {
     pub service: &'static str,

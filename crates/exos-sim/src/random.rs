@@ -9,8 +9,8 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-/// What a stream is for; part of the stream's derivation, so streams of different
-/// kinds never coincide.
+/// Purpose of a stream. It is part of the stream's derivation, so streams of
+/// different kinds never coincide.
 #[derive(Debug, Clone, Copy)]
 #[repr(u64)]
 pub enum Purpose {

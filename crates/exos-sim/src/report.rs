@@ -15,11 +15,11 @@ pub struct StreamTotals {
     pub requests: u64,
     /// Records in the requests sent.
     pub sent: u64,
-    /// Records the server accepted: in requests answered with success, less the rejected ones.
+    /// Records the server accepted: those in requests with a success response, less the rejected ones.
     pub acknowledged: u64,
     /// Records the server rejected in `partial_success`.
     pub rejected: u64,
-    /// Records whose request never got a success answer.
+    /// Records whose request never got a success response.
     pub failed: u64,
     pub retries: u64,
     /// Request body bytes, after compression where the stream is compressed.

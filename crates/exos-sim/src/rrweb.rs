@@ -1,7 +1,7 @@
 //! rrweb recordings of the order-work page, in rrweb's event format.
 //!
-//! A recording is a Meta event (type 4), a FullSnapshot (type 2) holding the
-//! page's serialized DOM, then IncrementalSnapshot events (type 3) that refer
+//! A recording is a Meta event (type 4), then a FullSnapshot (type 2) with the
+//! page's serialized DOM. IncrementalSnapshot events (type 3) follow and refer
 //! to nodes of that DOM by id: mouse moves (source 1), mouse interactions
 //! (source 2), scrolls (source 3), inputs (source 5) and mutations (source 0).
 //! Serialized nodes follow rrweb-snapshot: `{type: 0 Document | 1 DocumentType
@@ -23,7 +23,7 @@ pub const LARGE_ROWS: usize = 4_000;
 const VIEWPORT: (i64, i64) = (1440, 900);
 const DOCUMENT_ID: u64 = 1;
 
-/// What the recorded page shows.
+/// Content of the recorded page.
 pub struct Page<'a> {
     pub href: &'a str,
     pub order_id: &'a str,
@@ -87,8 +87,8 @@ impl Dom {
     }
 }
 
-/// Names shown in the order table; some have letters outside ASCII, so that a
-/// chunk boundary can fall inside a multi-byte character as it does in real data.
+/// Names shown in the order table. Some have letters outside ASCII, so a chunk
+/// boundary can fall inside a multi-byte character as it does in real data.
 const CLIENT_NAMES: [&str; 6] = [
     "José Muñoz",
     "Zoë Ødegaard",
@@ -387,7 +387,7 @@ fn typing(random: &mut Random, clock: &mut i64, target: u64, characters: usize) 
         .collect()
 }
 
-/// The page's reaction to Save: the toast shows a message and gains a new node.
+/// Builds the page's mutation after Save: the toast shows a message and gains a new node.
 fn saved_mutation(timestamp: i64, targets: &Targets, suffix: [u8; 4]) -> Value {
     let added_id = 100_000_000 + u64::from(u32::from_be_bytes(suffix) % 1_000_000);
     json!({"type": 3, "timestamp": timestamp, "data": {

@@ -4,9 +4,9 @@
 //! JSON or OTLP/gRPC. Browser spans always go as OTLP/HTTP JSON and replay
 //! chunks as gzip OTLP/HTTP protobuf, because that is what the HyperDX browser
 //! SDK sends. A 429 or 503 (gRPC `RESOURCE_EXHAUSTED` or `UNAVAILABLE`) is
-//! retried after the server's `Retry-After`; a record counts as acknowledged
-//! only when its request was answered with success and it was not rejected in
-//! the answer's `partial_success`.
+//! retried after the server's `Retry-After`. A record counts as acknowledged
+//! only when its request got a success response and the response's
+//! `partial_success` did not reject it.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use crate::batch::{Payload, Request, Stream};
 
-/// How backend telemetry travels.
+/// Protocol of backend telemetry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Protocol {
@@ -27,7 +27,7 @@ pub enum Protocol {
     Grpc,
 }
 
-/// Where and how to send.
+/// Destination and protocol of a run.
 #[derive(Debug, Clone)]
 pub struct Target {
     /// Base URL of the OTLP/HTTP receiver, e.g. `http://127.0.0.1:4318`.
@@ -37,16 +37,16 @@ pub struct Target {
     /// Ingest key, sent as the `authorization` header.
     pub key: String,
     pub protocol: Protocol,
-    /// Longest time one request is retried before its records count as failed.
+    /// Maximum time one request is retried before its records count as failed.
     pub retry_budget: Duration,
 }
 
-/// What happened to one payload's records.
+/// Result of sending one payload.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Outcome {
     pub acknowledged: u64,
     pub rejected: u64,
-    /// Records whose request was finally not answered with success.
+    /// Records whose request never got a success response.
     pub failed: u64,
     pub retries: u64,
     pub bytes: u64,
@@ -124,7 +124,7 @@ pub enum SendError {
     Runtime(#[from] std::io::Error),
 }
 
-/// Fewest seconds waited before a retry, when the answer names no `Retry-After`.
+/// Seconds waited before a retry when the response has no `Retry-After`.
 const DEFAULT_RETRY_SECONDS: u64 = 1;
 
 impl Sender {
@@ -144,7 +144,7 @@ impl Sender {
         })
     }
 
-    /// Sends one payload, retrying while the server asks to, and returns what happened.
+    /// Sends one payload, retrying on 429/503 and connection errors, and returns the outcome.
     pub fn send(&self, payload: &Payload) -> Outcome {
         let grpc_stream = matches!(
             payload.stream,
@@ -213,7 +213,7 @@ impl Sender {
                     .into_reader()
                     .take(1 << 20)
                     .read_to_end(&mut answer)
-                    .map_err(|error| Retry::Fatal(format!("cannot read the answer: {error}")))?;
+                    .map_err(|error| Retry::Fatal(format!("cannot read the response: {error}")))?;
                 Ok(answer)
             }
             Err(ureq::Error::Status(status @ (429 | 503), response)) => {
@@ -239,7 +239,7 @@ impl Sender {
     }
 }
 
-/// Why a request did not succeed.
+/// Failure of one request attempt.
 #[derive(Debug)]
 enum Retry {
     /// The server is busy or unreachable: try again after the wait.
@@ -261,7 +261,7 @@ impl std::fmt::Display for Retry {
     }
 }
 
-/// Reads the number of rejected records from a success answer's `partial_success`.
+/// Reads the number of rejected records from a success response's `partial_success`.
 fn rejected_records(payload: &Payload, body: &HttpBody, answer: &[u8]) -> u64 {
     use opentelemetry_proto::tonic::collector::{logs::v1 as l, metrics::v1 as m, trace::v1 as t};
     if body.content_type == "application/json" {

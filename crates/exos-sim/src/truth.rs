@@ -34,7 +34,7 @@ pub struct ActivitySpec {
     pub product_event: bool,
 }
 
-/// What the truth file records about one operator.
+/// Truth-file record of one operator.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct OperatorTruth {
     pub email: String,
@@ -203,7 +203,7 @@ impl Truth {
     }
 }
 
-/// The name of a stream in the truth file and the report.
+/// Returns the name of a stream in the truth file and the report.
 pub fn stream_name(stream: Stream) -> &'static str {
     match stream {
         Stream::Spans => "spans",

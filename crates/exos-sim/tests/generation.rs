@@ -1,6 +1,6 @@
-//! Whole-run properties of the generator, checked without a server: the same
-//! seed gives the same bytes, every request decodes and maps without rejected
-//! records in EXOS's own ingest code, and the truth file's variants can be
+//! Whole-run properties of the generator, checked without a server. The same
+//! seed gives the same bytes, and every request decodes and maps without
+//! rejected records in EXOS's own ingest code. The truth file's variants can be
 //! recovered from the business spans alone.
 
 use std::collections::BTreeMap;

@@ -4,8 +4,8 @@
 //! The server runs in this process through the same code as `exos serve`, so
 //! every serve flag applies. The simulator reaches it only through its OTLP/HTTP
 //! receiver. A marker file in the data folder records a finished backfill, so
-//! a restart on the same folder goes straight to live traffic; a store that
-//! already holds simulated orders without the marker is not backfilled again either.
+//! a restart on the same folder goes straight to live traffic. A store that
+//! already contains simulated orders without the marker is not backfilled again either.
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -44,7 +44,7 @@ pub struct DemoArgs {
     pub concurrency: usize,
 }
 
-/// What the marker file records about the data folder's simulation.
+/// Contents of the marker file: the data folder's simulation so far.
 #[derive(Debug, Serialize, Deserialize)]
 struct Marker {
     seed: u64,
@@ -107,39 +107,20 @@ fn simulate(
 ) -> anyhow::Result<()> {
     let mut sim = simulate_args(args, server, key, marker_path);
     if marker.is_none() && holds_orders {
-        eprintln!("the store already holds orders but has no {MARKER_FILE}: skipping the backfill");
+        eprintln!("the store already contains simulated orders but no {MARKER_FILE} was found: skipping the backfill");
         *marker = Some(Marker {
             seed: args.seed,
             backfill_orders: 0,
             backfill_end_ns: 0,
-            next_order: 10_000_000,
+            next_order: UNKNOWN_BACKFILL_NEXT_ORDER,
         });
     }
-    if marker.is_none() {
-        eprintln!(
-            "backfilling {} orders over {} days (truth in {})",
-            args.orders,
-            args.days,
-            sim.truth.display()
-        );
-        let (report, done) = simulate_cmd::backfill(&sim, 0, stop)?;
-        println!("{report}");
-        let complete = done == args.orders && report.total.failed == 0;
-        let next = Marker {
-            seed: args.seed,
-            backfill_orders: done,
-            backfill_end_ns: simulate_cmd::now_ns(),
-            next_order: done,
-        };
-        if complete {
-            write_marker(marker_path, &next)?;
-        }
-        *marker = Some(next);
-    } else {
-        eprintln!(
+    match marker {
+        Some(_) => eprintln!(
             "backfill already done in this data folder ({}); going live",
             marker_path.display()
-        );
+        ),
+        None => *marker = Some(backfill_once(args, &sim, marker_path, stop)?),
     }
     if args.no_live || stop.load(Ordering::Relaxed) {
         return Ok(());
@@ -153,12 +134,45 @@ fn simulate(
         args.live_rate
     );
     let report = simulate_cmd::live(&sim, current.seed, current.next_order, None, stop)?;
+    println!("{report}");
+
     current.next_order += report.orders;
     if current.backfill_end_ns != 0 {
         write_marker(marker_path, current)?;
     }
-    println!("{report}");
     Ok(())
+}
+
+/// First live order index when the store was filled without a marker: far above
+/// any backfill's indexes, so live order ids do not repeat stored ones.
+const UNKNOWN_BACKFILL_NEXT_ORDER: u64 = 10_000_000;
+
+/// Runs the backfill and writes the marker when every order was sent and acknowledged.
+fn backfill_once(
+    args: &DemoArgs,
+    sim: &SimulateArgs,
+    marker_path: &Path,
+    stop: &AtomicBool,
+) -> anyhow::Result<Marker> {
+    eprintln!(
+        "backfilling {} orders over {} days (truth in {})",
+        args.orders,
+        args.days,
+        sim.truth.display()
+    );
+    let (report, done) = simulate_cmd::backfill(sim, 0, stop)?;
+    println!("{report}");
+
+    let marker = Marker {
+        seed: args.seed,
+        backfill_orders: done,
+        backfill_end_ns: simulate_cmd::now_ns(),
+        next_order: done,
+    };
+    if done == args.orders && report.total.failed == 0 {
+        write_marker(marker_path, &marker)?;
+    }
+    Ok(marker)
 }
 
 fn simulate_args(args: &DemoArgs, server: &Server, key: &str, marker_path: &Path) -> SimulateArgs {

@@ -1,7 +1,7 @@
 //! `exos simulate`: drive any EXOS instance with simulated order-processing telemetry.
 //!
 //! With `--rate 0` it backfills `--orders` orders over the `--days` before
-//! `--end` as fast as the server takes them, and writes the truth file; with a
+//! `--end` as fast as the server takes them, and writes the truth file. With a
 //! positive rate it sends live traffic at that many orders per second.
 
 use std::path::PathBuf;
@@ -46,10 +46,10 @@ pub struct SimulateArgs {
     /// End of the backfill window: Unix seconds or RFC 3339 UTC (2026-03-01T00:00:00Z); default now.
     #[arg(long)]
     pub end: Option<String>,
-    /// How backend telemetry is sent.
+    /// Protocol of backend telemetry (browser spans and replay always use OTLP/HTTP).
     #[arg(long, value_enum, default_value_t = ProtocolArg::HttpProtobuf)]
     pub protocol: ProtocolArg,
-    /// Where the backfill writes its ground truth (JSON).
+    /// Path of the truth file (JSON) the backfill writes.
     #[arg(long, default_value = "exos-sim-truth.json")]
     pub truth: PathBuf,
     /// Also write the final report as JSON to this file.
