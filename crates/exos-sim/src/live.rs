@@ -190,3 +190,65 @@ impl Live {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::batch::{Request, Stream};
+    use crate::calendar::{DAY_NS, HOUR_NS};
+    use crate::model::Activity;
+
+    #[test]
+    fn steps_sent_once_ended() {
+        let start = 20_460 * DAY_NS;
+        let model = Model::build(1, start - 30 * DAY_NS, start);
+        let settings = LiveSettings {
+            seed: 1,
+            rate: 0.001,
+            first_order: 1_000,
+            max_orders: Some(3),
+            max_in_flight: 10,
+            batch: BatchLimits { records: 100 },
+        };
+        let mut live = Live::new(settings, model, start);
+        let names: Vec<&str> = Activity::ALL.iter().map(|a| a.name()).collect();
+        let mut now = start;
+        let mut order_ids = std::collections::BTreeSet::new();
+        while !live.done() && now < start + 90 * DAY_NS {
+            for payload in live.tick(now, true) {
+                let Request::Traces(request) = &payload.request else {
+                    continue;
+                };
+                if payload.stream != Stream::Spans {
+                    continue;
+                }
+                let spans = request
+                    .resource_spans
+                    .iter()
+                    .flat_map(|r| &r.scope_spans)
+                    .flat_map(|s| &s.spans);
+                for span in spans.filter(|span| names.contains(&span.name.as_str())) {
+                    assert!(
+                        span.end_time_unix_nano as i64 <= now,
+                        "{} sent before it ended",
+                        span.name
+                    );
+                    let id = span
+                        .attributes
+                        .iter()
+                        .find(|kv| kv.key == "order.id")
+                        .and_then(|kv| kv.value.clone());
+                    order_ids.insert(format!("{id:?}"));
+                }
+            }
+            now += HOUR_NS;
+        }
+        assert!(live.done(), "live mode did not finish its three orders");
+        assert_eq!(live.orders_started(), 3);
+        assert_eq!(order_ids.len(), 3);
+        assert!(
+            order_ids.iter().all(|id| id.contains("ORD-2026-0010")),
+            "{order_ids:?}"
+        );
+    }
+}
