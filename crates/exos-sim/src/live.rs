@@ -78,7 +78,7 @@ impl Live {
     }
 
     /// Starts the orders that have arrived by `now_ns`, emits every step that has
-    /// ended by then, and returns the requests ready; `flush` also cuts partial batches.
+    /// ended by then, and returns the requests ready. With `flush`, partial batches are cut too.
     pub fn tick(&mut self, now_ns: i64, flush: bool) -> Vec<Payload> {
         self.arrivals_until(now_ns);
         self.steps_until(now_ns);
