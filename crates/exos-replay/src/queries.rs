@@ -243,6 +243,16 @@ fn count(value: &Value) -> u64 {
     number(value).max(0.0) as u64
 }
 
+/// The session's browser user agent: the resource's `user_agent.original` when set, else the
+/// `http.user_agent` span attribute that `@hyperdx/browser` 0.26 puts on page loads and fetches.
+const AGENT: &str = "max(CASE WHEN coalesce(ResourceAttributes['user_agent.original'], '') != '' \
+     THEN ResourceAttributes['user_agent.original'] ELSE SpanAttributes['http.user_agent'] END)";
+
+/// The user that `@hyperdx/browser` names through `setGlobalAttributes({userId, userEmail})`:
+/// span attributes `userId` and `userEmail`, used when no span carries `user.id`.
+const SDK_USER: &str = "max(CASE WHEN coalesce(SpanAttributes['userEmail'], '') != '' \
+     THEN SpanAttributes['userEmail'] ELSE SpanAttributes['userId'] END)";
+
 /// Lists sessions that started in the range, with their replay analysis.
 pub fn list_sessions(
     store: &dyn Store,
@@ -254,13 +264,13 @@ pub fn list_sessions(
             "epoch_ms",
             "exos_replay_sessions",
             "count(DISTINCT OrderId) FILTER (WHERE OrderId != '')",
-            "max(ResourceAttributes['user_agent.original'])",
+            AGENT,
         ),
         Dialect::ClickHouse => (
             "toUnixTimestamp64Milli",
             "(SELECT * FROM exos_replay_sessions FINAL)",
             "uniqExactIf(OrderId, OrderId != '')",
-            "max(ResourceAttributes['user_agent.original'])",
+            AGENT,
         ),
     };
     let mut conditions = vec![
@@ -271,7 +281,8 @@ pub fn list_sessions(
         let value = literal(d, search);
         conditions.push(format!(
             "(s.SessionId = {value} OR s.UserId = {value} OR s.OperatorId = {value} OR s.SessionId IN \
-             (SELECT RumSessionId FROM otel_traces WHERE OrderId = {value}))"
+             (SELECT RumSessionId FROM otel_traces WHERE OrderId = {value} \
+              OR SpanAttributes['userId'] = {value} OR SpanAttributes['userEmail'] = {value}))"
         ));
     }
     if let Some(lob) = query.lob.as_deref().filter(|s| !s.is_empty()) {
@@ -300,13 +311,13 @@ pub fn list_sessions(
     let sql = format!(
         "SELECT s.SessionId, s.StartTime, s.EndTime, \
          {epoch_ms}(s.EndTime) - {epoch_ms}(s.StartTime) AS duration_ms, \
-         coalesce(r.ActiveMs, 0), s.UserId, s.OperatorId, s.Lob, coalesce(o.orders, 0), s.PageViews, s.Actions, \
+         coalesce(r.ActiveMs, 0), CASE WHEN s.UserId != '' THEN s.UserId ELSE coalesce(o.sdk_user, '') END, s.OperatorId, s.Lob, coalesce(o.orders, 0), s.PageViews, s.Actions, \
          coalesce(r.Clicks, 0), s.Errors, coalesce(r.RageClicks, 0), coalesce(r.DeadClicks, 0), \
          coalesce(r.ErrorClicks, 0), s.HasReplay, coalesce(o.agent, ''), \
          coalesce(r.RageClicks, 0) + coalesce(r.DeadClicks, 0) + coalesce(r.ErrorClicks, 0) AS frustration \
          FROM sessions s \
          LEFT JOIN {analysis} r ON r.SessionId = s.SessionId \
-         LEFT JOIN (SELECT RumSessionId, {uniq} AS orders, {any_agent} AS agent FROM otel_traces \
+         LEFT JOIN (SELECT RumSessionId, {uniq} AS orders, {any_agent} AS agent, {SDK_USER} AS sdk_user FROM otel_traces \
                     WHERE RumSessionId != '' GROUP BY RumSessionId) o ON o.RumSessionId = s.SessionId \
          WHERE {} ORDER BY {order} LIMIT {}",
         conditions.join(" AND "),
@@ -374,6 +385,8 @@ pub struct Marker {
     pub service: String,
     pub duration_ms: f64,
     pub status: String,
+    /// HTTP response status code of a network request (`http.status_code`), or "".
+    pub http_status: String,
 }
 
 /// Everything the replay page shows for one session.
@@ -411,6 +424,15 @@ fn kind_of(name: &str, attributes: &Value, service_is_browser: bool, status: &st
     } else {
         "span"
     }
+}
+
+/// Returns the first non-empty value, or "".
+fn first_set(values: &[String]) -> String {
+    values
+        .iter()
+        .find(|value| !value.is_empty())
+        .cloned()
+        .unwrap_or_default()
 }
 
 /// Builds one session's replay: its reassembled recording and a timeline of markers.
@@ -469,15 +491,13 @@ pub fn replay(
                 })
                 .trim()
                 .to_string(),
-                "error" => {
-                    let message = attr("exception.message");
-                    if message.is_empty() {
-                        text(&row[9])
-                    } else {
-                        message
-                    }
-                }
-                "console" => attr("console.message"),
+                "error" => first_set(&[
+                    attr("exception.message"),
+                    attr("error.message"),
+                    text(&row[9]),
+                ]),
+                // `@hyperdx/browser` 0.26 puts a console message in `error.message`.
+                "console" => first_set(&[attr("console.message"), attr("error.message")]),
                 _ => attr("http.route"),
             };
             Marker {
@@ -490,6 +510,10 @@ pub fn replay(
                 service: text(&row[2]),
                 duration_ms: number(&row[5]),
                 status,
+                http_status: first_set(&[
+                    attr("http.status_code"),
+                    attr("http.response.status_code"),
+                ]),
             }
         })
         .collect();
@@ -507,6 +531,7 @@ pub fn replay(
             service: String::new(),
             duration_ms: 0.0,
             status: String::new(),
+            http_status: String::new(),
         });
     }
     markers.sort_by_key(|m| m.time_ms);

@@ -133,8 +133,10 @@ pub fn run(sessions: usize, minutes: u64, seed: u64) -> anyhow::Result<()> {
         let events = session_events(&mut rng, start_ms, minutes);
         events_total += events.len();
         json_bytes += events.iter().map(|(_, e)| e.len()).sum::<usize>();
-        let mut batch = Batch::default();
-        batch.sessions = records(&session_id(index), &events);
+        let batch = Batch {
+            sessions: records(&session_id(index), &events),
+            ..Default::default()
+        };
         store.write(&batch)?;
         eprint!("\rwriting sessions: {}/{sessions}   ", index + 1);
     }

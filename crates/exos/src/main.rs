@@ -8,7 +8,10 @@ mod bench_cmd;
 mod bench_pages;
 mod bench_replay;
 mod credentials_cmd;
+mod demo_cmd;
+mod progress;
 mod serve_cmd;
+mod simulate_cmd;
 mod sql_cmd;
 mod users_cmd;
 
@@ -46,6 +49,10 @@ struct DataDir {
 enum Command {
     /// Run the server: OTLP receivers, API and web UI on the embedded store.
     Serve(Box<serve_cmd::ServeArgs>),
+    /// Run a server filled with a simulated month of order processing, then live traffic.
+    Demo(Box<demo_cmd::DemoArgs>),
+    /// Send simulated order-processing telemetry to a running EXOS, with a truth file.
+    Simulate(simulate_cmd::SimulateArgs),
     /// Run one read-only SQL query, on a running server (--url) or on the data folder.
     Sql(sql_cmd::SqlArgs),
     /// Manage ingest keys (stop `exos serve` first, or use the /api/keys endpoints).
@@ -118,6 +125,8 @@ fn main() -> anyhow::Result<()> {
     init_logging(cli.log_format);
     match cli.command {
         Command::Serve(args) => serve_cmd::run(*args),
+        Command::Demo(args) => demo_cmd::run(*args),
+        Command::Simulate(args) => simulate_cmd::run(args),
         Command::Sql(args) => sql_cmd::run(args),
         Command::Keys { action, data } => credentials_cmd::run(
             exos_store::CredentialKind::IngestKey,

@@ -123,7 +123,7 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
-    fn server_config(&self) -> anyhow::Result<ServerConfig> {
+    pub(crate) fn server_config(&self) -> anyhow::Result<ServerConfig> {
         let scrub =
             exos_ingest::scrub::ScrubRules::new(&self.scrub_attributes, &self.scrub_values)?;
         Ok(ServerConfig {
@@ -168,6 +168,21 @@ impl ServeArgs {
 /// Runs the server in a multi-threaded runtime until SIGTERM or SIGINT.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     let store = open_store(&args)?;
+    log_settings(&args);
+    print_first_start(store.as_ref())?;
+    let config = args.server_config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(exos_server::serve(
+        config,
+        store,
+        shutdown_signal(),
+        print_ready,
+    ))
+}
+
+pub(crate) fn log_settings(args: &ServeArgs) {
     tracing::info!(
         data_dir = %args.data_dir.display(),
         clickhouse_url = args.clickhouse_url.as_deref().unwrap_or("(embedded store)"),
@@ -186,38 +201,39 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
         memory_limit = %args.memory_limit,
         "starting exos serve"
     );
-    if let Some(first) = exos_server::auth::bootstrap(store.as_ref())? {
-        // Printed once, on stdout and never in logs: only hashes are stored.
-        let mut out = std::io::stdout().lock();
-        writeln!(
-            out,
-            "First start: these credentials are shown only once. Keep them."
-        )?;
-        writeln!(out, "admin password: {}", first.admin_password)?;
-        writeln!(out, "ingest key: {}", first.ingest_key)?;
-        out.flush()?;
-    }
-    let config = args.server_config()?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(exos_server::serve(
-        config,
-        store,
-        shutdown_signal(),
-        |bound| {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(
-                out,
-                "exos ready: http={} otlp_http={} otlp_grpc={}",
-                bound.http, bound.otlp_http, bound.otlp_grpc
-            );
-            let _ = out.flush();
-        },
-    ))
 }
 
-fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
+/// Creates the first credentials of a new data folder and prints them once;
+/// returns them too, or `None` when the folder already had credentials.
+pub(crate) fn print_first_start(
+    store: &dyn Store,
+) -> anyhow::Result<Option<exos_server::auth::FirstStart>> {
+    let Some(first) = exos_server::auth::bootstrap(store)? else {
+        return Ok(None);
+    };
+    // Printed once, on stdout and never in logs: only hashes are stored.
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "First start: these credentials are shown only once. Keep them."
+    )?;
+    writeln!(out, "admin password: {}", first.admin_password)?;
+    writeln!(out, "ingest key: {}", first.ingest_key)?;
+    out.flush()?;
+    Ok(Some(first))
+}
+
+pub(crate) fn print_ready(bound: exos_server::Bound) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "exos ready: http={} otlp_http={} otlp_grpc={}",
+        bound.http, bound.otlp_http, bound.otlp_grpc
+    );
+    let _ = out.flush();
+}
+
+pub(crate) fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
     if let Some(url) = &args.clickhouse_url {
         let settings = ClickHouseSettings {
             url: url.clone(),
@@ -238,7 +254,7 @@ fn open_store(args: &ServeArgs) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// Resolves on the first SIGTERM or SIGINT; a second one exits at once.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     wait_for_signal().await;
     tokio::spawn(async {
         wait_for_signal().await;
@@ -247,7 +263,7 @@ async fn shutdown_signal() {
     });
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let mut terminate = signal(SignalKind::terminate()).expect("SIGTERM handler installs");
     let mut interrupt = signal(SignalKind::interrupt()).expect("SIGINT handler installs");

@@ -1,0 +1,562 @@
+//! rrweb recordings of the order-work page, in rrweb's event format.
+//!
+//! A recording is a Meta event (type 4), then a FullSnapshot (type 2) with the
+//! page's serialized DOM. IncrementalSnapshot events (type 3) follow and refer
+//! to nodes of that DOM by id: mouse moves (source 1), mouse interactions
+//! (source 2), scrolls (source 3), inputs (source 5) and mutations (source 0).
+//! Serialized nodes follow rrweb-snapshot: `{type: 0 Document | 1 DocumentType
+//! | 2 Element | 3 Text, id, tagName, attributes, childNodes}`, with ids given in
+//! document order. Inputs are masked, as the HyperDX SDK records them by default.
+
+use serde_json::{json, Map, Value};
+
+use crate::random::Random;
+
+/// Bytes at which the HyperDX browser SDK slices one recorded event into chunks.
+pub const CHUNK_BYTES: usize = 972_800;
+
+/// Rows of the order table on an ordinary page, and on a page large enough that
+/// its full snapshot needs two or more chunks.
+pub const ORDINARY_ROWS: usize = 25;
+pub const LARGE_ROWS: usize = 4_000;
+
+const VIEWPORT: (i64, i64) = (1440, 900);
+const DOCUMENT_ID: u64 = 1;
+
+/// Content of the recorded page.
+pub struct Page<'a> {
+    pub href: &'a str,
+    pub order_id: &'a str,
+    pub lob: &'a str,
+    pub operator_email: &'a str,
+    pub table_rows: usize,
+}
+
+/// Ids of the nodes the operator interacts with.
+#[derive(Debug, Default)]
+struct Targets {
+    table_rows: Vec<u64>,
+    value_input: u64,
+    notes: u64,
+    save: u64,
+    approve: u64,
+    toast: u64,
+    toast_text: u64,
+}
+
+/// Builds serialized nodes and hands out ids in document order, as rrweb does.
+struct Dom {
+    next_id: u64,
+    targets: Targets,
+}
+
+impl Dom {
+    fn id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn element(
+        &mut self,
+        tag: &str,
+        attributes: &[(&str, &str)],
+        children: impl FnOnce(&mut Dom) -> Vec<Value>,
+    ) -> Value {
+        let id = self.id();
+        let attributes: Map<String, Value> = attributes
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
+        json!({"type": 2, "tagName": tag, "attributes": attributes, "childNodes": children(self), "id": id})
+    }
+
+    fn text(&mut self, content: &str) -> Value {
+        json!({"type": 3, "textContent": content, "id": self.id()})
+    }
+
+    /// Same as [`Dom::element`], also returning the element's id.
+    fn element_with_id(
+        &mut self,
+        tag: &str,
+        attributes: &[(&str, &str)],
+        children: impl FnOnce(&mut Dom) -> Vec<Value>,
+    ) -> (Value, u64) {
+        let id = self.next_id;
+        (self.element(tag, attributes, children), id)
+    }
+}
+
+/// Names shown in the order table. Some have letters outside ASCII, so a chunk
+/// boundary can fall inside a multi-byte character as it does in real data.
+const CLIENT_NAMES: [&str; 6] = [
+    "José Muñoz",
+    "Zoë Ødegaard",
+    "Łukasz Żak",
+    "Ana Conceição",
+    "Mei Chen",
+    "Grace Okafor",
+];
+
+fn serialize_page(page: &Page) -> (Value, Targets) {
+    let mut dom = Dom {
+        next_id: DOCUMENT_ID,
+        targets: Targets::default(),
+    };
+    let document_id = dom.id();
+    let doctype =
+        json!({"type": 1, "name": "html", "publicId": "", "systemId": "", "id": dom.id()});
+    let html = dom.element("html", &[("lang", "en")], |dom| {
+        vec![head(dom, page), body(dom, page)]
+    });
+    let node = json!({"type": 0, "childNodes": [doctype, html], "compatMode": "CSS1Compat", "id": document_id});
+    (node, dom.targets)
+}
+
+fn head(dom: &mut Dom, page: &Page) -> Value {
+    let title = format!("{} · Ops", page.order_id);
+    dom.element("head", &[], |dom| {
+        vec![
+            dom.element("meta", &[("charset", "utf-8")], |_| vec![]),
+            dom.element("title", &[], |dom| vec![dom.text(&title)]),
+            dom.element(
+                "link",
+                &[("rel", "stylesheet"), ("href", "/assets/app.css")],
+                |_| vec![],
+            ),
+        ]
+    })
+}
+
+fn body(dom: &mut Dom, page: &Page) -> Value {
+    dom.element("body", &[("class", "order-page")], |dom| {
+        vec![
+            header(dom, page),
+            main(dom, page),
+            dom.element("footer", &[], |dom| vec![dom.text("Operations console")]),
+        ]
+    })
+}
+
+fn header(dom: &mut Dom, page: &Page) -> Value {
+    dom.element("header", &[("class", "top-bar")], |dom| {
+        let links = ["Orders", "Queue", "Reports", "Settings"]
+            .iter()
+            .map(|label| {
+                let href = format!("/{}", label.to_lowercase());
+                dom.element("a", &[("href", &href)], |dom| vec![dom.text(label)])
+            })
+            .collect();
+        vec![
+            dom.element("h1", &[], |dom| vec![dom.text("Operations")]),
+            dom.element("nav", &[], |_| links),
+            dom.element("span", &[("class", "user")], |dom| {
+                vec![dom.text(page.operator_email)]
+            }),
+        ]
+    })
+}
+
+fn main(dom: &mut Dom, page: &Page) -> Value {
+    dom.element("main", &[], |dom| {
+        vec![summary(dom, page), table(dom, page), form(dom), toast(dom)]
+    })
+}
+
+fn summary(dom: &mut Dom, page: &Page) -> Value {
+    dom.element("section", &[("id", "order-summary")], |dom| {
+        let heading = format!("Order {}", page.order_id);
+        vec![
+            dom.element("h2", &[], |dom| vec![dom.text(&heading)]),
+            dom.element("dl", &[], |dom| {
+                let mut items = Vec::new();
+                for (term, value) in [
+                    ("Line of business", page.lob),
+                    ("Status", "open"),
+                    ("Service level", "on track"),
+                ] {
+                    items.push(dom.element("dt", &[], |dom| vec![dom.text(term)]));
+                    items.push(dom.element("dd", &[], |dom| vec![dom.text(value)]));
+                }
+                items
+            }),
+        ]
+    })
+}
+
+fn table(dom: &mut Dom, page: &Page) -> Value {
+    dom.element(
+        "table",
+        &[("id", "order-table"), ("class", "grid")],
+        |dom| {
+            let head = dom.element("thead", &[], |dom| {
+                vec![dom.element("tr", &[], |dom| {
+                    [
+                        "Order", "Client", "Property", "Received", "Status", "Amount",
+                    ]
+                    .iter()
+                    .map(|label| dom.element("th", &[], |dom| vec![dom.text(label)]))
+                    .collect()
+                })]
+            });
+            let rows = dom.element("tbody", &[], |dom| {
+                (0..page.table_rows)
+                    .map(|row| table_row(dom, row))
+                    .collect()
+            });
+            vec![head, rows]
+        },
+    )
+}
+
+fn table_row(dom: &mut Dom, row: usize) -> Value {
+    let cells = [
+        format!("ORD-2026-{:06}", 900_000 + row),
+        CLIENT_NAMES[row % CLIENT_NAMES.len()].to_string(),
+        format!("{} Harbor View Rd, Unit {}", 100 + row % 900, row % 40),
+        format!("2026-02-{:02}", 1 + row % 28),
+        ["open", "waiting", "closed"][row % 3].to_string(),
+        format!("${},{:03}.00", 150 + row % 700, row % 1000),
+    ];
+    let class = if row.is_multiple_of(2) { "even" } else { "odd" };
+    let (node, id) = dom.element_with_id("tr", &[("class", class)], |dom| {
+        cells
+            .iter()
+            .map(|cell| dom.element("td", &[], |dom| vec![dom.text(cell)]))
+            .collect()
+    });
+    if row < 8 {
+        dom.targets.table_rows.push(id);
+    }
+    node
+}
+
+fn form(dom: &mut Dom) -> Value {
+    dom.element("form", &[("id", "order-form")], |dom| {
+        let value_label = dom.element("label", &[("for", "appraised-value")], |dom| {
+            vec![dom.text("Appraised value")]
+        });
+        let (value_input, value_id) = dom.element_with_id(
+            "input",
+            &[
+                ("id", "appraised-value"),
+                ("type", "text"),
+                ("value", "*******"),
+            ],
+            |_| vec![],
+        );
+        let status = dom.element("select", &[("id", "status")], |dom| {
+            ["open", "waiting", "closed"]
+                .iter()
+                .map(|option| {
+                    dom.element("option", &[("value", option)], |dom| vec![dom.text(option)])
+                })
+                .collect()
+        });
+        let (notes, notes_id) =
+            dom.element_with_id("textarea", &[("id", "notes"), ("rows", "4")], |dom| {
+                vec![dom.text("****")]
+            });
+        let (save, save_id) =
+            dom.element_with_id("button", &[("id", "save"), ("type", "submit")], |dom| {
+                vec![dom.text("Save")]
+            });
+        let (approve, approve_id) =
+            dom.element_with_id("button", &[("id", "approve"), ("type", "button")], |dom| {
+                vec![dom.text("Approve")]
+            });
+        let request = dom.element(
+            "button",
+            &[("id", "request-info"), ("type", "button")],
+            |dom| vec![dom.text("Request information")],
+        );
+        dom.targets.value_input = value_id;
+        dom.targets.notes = notes_id;
+        dom.targets.save = save_id;
+        dom.targets.approve = approve_id;
+        vec![
+            value_label,
+            value_input,
+            status,
+            notes,
+            save,
+            approve,
+            request,
+        ]
+    })
+}
+
+fn toast(dom: &mut Dom) -> Value {
+    let (node, id) = dom.element_with_id(
+        "div",
+        &[("id", "toast"), ("class", "toast hidden")],
+        |dom| {
+            let text_id = dom.next_id;
+            let text = dom.text(" ");
+            dom.targets.toast_text = text_id;
+            vec![text]
+        },
+    );
+    dom.targets.toast = id;
+    node
+}
+
+/// Records one page visit: returns the rrweb events, each with its timestamp in ms.
+///
+/// With `rage`, the operator clicks Save four times within 700 ms at nearly the
+/// same spot, which is what rage-click detection looks for.
+pub fn record(random: &mut Random, page: &Page, start_ms: i64, rage: bool) -> Vec<Value> {
+    let (node, targets) = serialize_page(page);
+    let mut clock = start_ms;
+    let mut events = vec![
+        json!({"type": 4, "data": {"href": page.href, "width": VIEWPORT.0, "height": VIEWPORT.1}, "timestamp": clock}),
+        json!({"type": 2, "data": {"node": node, "initialOffset": {"left": 0, "top": 0}}, "timestamp": clock + 12}),
+    ];
+    clock += 400;
+    let row = *random.pick(&targets.table_rows);
+    events.extend(mouse_path(random, &mut clock, row));
+    events.push(incremental(
+        clock,
+        json!({"source": 3, "id": DOCUMENT_ID, "x": 0, "y": random.below(200, 900)}),
+    ));
+    clock += 300;
+    events.extend(click(random, &mut clock, row, (420, 380)));
+    events.extend(typing(random, &mut clock, targets.value_input, 7));
+    events.extend(typing(random, &mut clock, targets.notes, 24));
+    events.extend(mouse_path(random, &mut clock, targets.save));
+    let clicks = if rage { 4 } else { 1 };
+    for _ in 0..clicks {
+        events.extend(click(random, &mut clock, targets.save, (610, 720)));
+    }
+    events.push(saved_mutation(clock + 150, &targets, random.id::<4>()));
+    clock += 2_000;
+    events.extend(mouse_path(random, &mut clock, targets.approve));
+    events.extend(click(random, &mut clock, targets.approve, (700, 720)));
+    events
+}
+
+fn incremental(timestamp: i64, data: Value) -> Value {
+    json!({"type": 3, "data": data, "timestamp": timestamp})
+}
+
+fn mouse_path(random: &mut Random, clock: &mut i64, target: u64) -> Vec<Value> {
+    let mut events = Vec::new();
+    for _ in 0..random.below(2, 5) {
+        let positions: Vec<Value> = (0..5)
+            .map(|step| {
+                json!({"x": random.below(100, 1300), "y": random.below(80, 860), "id": target, "timeOffset": -450 + step * 90})
+            })
+            .collect();
+        *clock += 500;
+        events.push(incremental(
+            *clock,
+            json!({"source": 1, "positions": positions}),
+        ));
+    }
+    events
+}
+
+/// MouseDown (1), MouseUp (0) and Click (2), as rrweb records one click.
+fn click(random: &mut Random, clock: &mut i64, target: u64, around: (i64, i64)) -> Vec<Value> {
+    let x = around.0 + random.below(0, 10) as i64;
+    let y = around.1 + random.below(0, 10) as i64;
+    *clock += 120 + random.below(0, 60) as i64;
+    [1, 0, 2]
+        .iter()
+        .enumerate()
+        .map(|(offset, kind)| {
+            incremental(
+                *clock + offset as i64 * 30,
+                json!({"source": 2, "type": kind, "id": target, "x": x, "y": y}),
+            )
+        })
+        .collect()
+}
+
+/// Input events while the operator types; masked inputs record one `*` per character.
+fn typing(random: &mut Random, clock: &mut i64, target: u64, characters: usize) -> Vec<Value> {
+    (1..=characters)
+        .step_by(3)
+        .map(|typed| {
+            *clock += 150 + random.below(0, 250) as i64;
+            incremental(
+                *clock,
+                json!({"source": 5, "text": "*".repeat(typed), "isChecked": false, "id": target}),
+            )
+        })
+        .collect()
+}
+
+/// Builds the page's mutation after Save: the toast shows a message and gains a new node.
+fn saved_mutation(timestamp: i64, targets: &Targets, suffix: [u8; 4]) -> Value {
+    let added_id = 100_000_000 + u64::from(u32::from_be_bytes(suffix) % 1_000_000);
+    json!({"type": 3, "timestamp": timestamp, "data": {
+        "source": 0,
+        "texts": [{"id": targets.toast_text, "value": "Saved"}],
+        "attributes": [{"id": targets.toast, "attributes": {"class": "toast visible"}}],
+        "removes": [],
+        "adds": [{"parentId": targets.toast, "nextId": null, "node": {
+            "type": 2, "tagName": "span", "attributes": {"class": "check"}, "childNodes": [], "id": added_id}}]
+    }})
+}
+
+/// Splits a serialized event into the chunks the SDK sends: slices of at most
+/// [`CHUNK_BYTES`] bytes, each decoded leniently, so a multi-byte character cut
+/// by a boundary becomes U+FFFD replacement characters as it does in the SDK.
+pub fn chunks(event: &str) -> Vec<String> {
+    event
+        .as_bytes()
+        .chunks(CHUNK_BYTES)
+        .map(|slice| String::from_utf8_lossy(slice).into_owned())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::random::Purpose;
+    use std::collections::HashSet;
+
+    fn page(rows: usize) -> Page<'static> {
+        Page {
+            href: "https://ops.example.com/orders/ORD-2026-000001",
+            order_id: "ORD-2026-000001",
+            lob: "Title",
+            operator_email: "maria.garcia7@ops.example.com",
+            table_rows: rows,
+        }
+    }
+
+    fn collect_ids(node: &Value, ids: &mut HashSet<u64>) {
+        if let Some(id) = node["id"].as_u64() {
+            assert!(ids.insert(id), "node id {id} appears twice");
+        }
+        for child in node["childNodes"].as_array().into_iter().flatten() {
+            collect_ids(child, ids);
+        }
+    }
+
+    fn referenced_ids(event: &Value) -> Vec<u64> {
+        let data = &event["data"];
+        let mut ids = Vec::new();
+        ids.extend(data["id"].as_u64());
+        for list in ["positions", "texts", "attributes"] {
+            for item in data[list].as_array().into_iter().flatten() {
+                ids.extend(item["id"].as_u64());
+            }
+        }
+        for add in data["adds"].as_array().into_iter().flatten() {
+            ids.extend(add["parentId"].as_u64());
+        }
+        ids
+    }
+
+    #[test]
+    fn incremental_ids_exist_in_snapshot() {
+        let mut random = Random::stream(3, Purpose::Session, 0);
+        let events = record(&mut random, &page(ORDINARY_ROWS), 1_770_000_000_000, true);
+        let text = serde_json::to_string(&events[1]).expect("snapshot serializes");
+        let snapshot: Value = serde_json::from_str(&text).expect("snapshot is valid JSON");
+        assert_eq!(snapshot["type"], 2);
+        let mut ids = HashSet::new();
+        collect_ids(&snapshot["data"]["node"], &mut ids);
+        assert!(ids.len() > 100, "snapshot has {} nodes", ids.len());
+        for event in events.iter().filter(|event| event["type"] == 3) {
+            for id in referenced_ids(event) {
+                assert!(
+                    ids.contains(&id),
+                    "event refers to node {id} missing from the snapshot: {event}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn recording_has_every_source() {
+        let mut random = Random::stream(3, Purpose::Session, 1);
+        let events = record(&mut random, &page(ORDINARY_ROWS), 0, false);
+        assert_eq!(events[0]["type"], 4);
+        let sources: HashSet<u64> = events
+            .iter()
+            .filter_map(|event| event["data"]["source"].as_u64())
+            .collect();
+        for source in [0, 1, 2, 3, 5] {
+            assert!(sources.contains(&source), "no event of source {source}");
+        }
+        let masked = events.iter().filter(|e| e["data"]["source"] == 5).all(|e| {
+            e["data"]["text"]
+                .as_str()
+                .is_some_and(|t| t.chars().all(|c| c == '*'))
+        });
+        assert!(masked, "input text is not masked");
+    }
+
+    #[test]
+    fn rage_clicks_close_together() {
+        let mut random = Random::stream(3, Purpose::Session, 2);
+        let events = record(&mut random, &page(ORDINARY_ROWS), 0, true);
+        let clicks: Vec<&Value> = events
+            .iter()
+            .filter(|e| e["data"]["source"] == 2 && e["data"]["type"] == 2)
+            .collect();
+        let save = clicks
+            .iter()
+            .map(|e| e["data"]["id"].as_u64())
+            .max_by_key(|id| {
+                clicks
+                    .iter()
+                    .filter(|e| e["data"]["id"].as_u64() == *id)
+                    .count()
+            })
+            .flatten();
+        let on_save: Vec<&&Value> = clicks
+            .iter()
+            .filter(|e| e["data"]["id"].as_u64() == save)
+            .collect();
+        assert!(on_save.len() >= 3, "{} clicks on one target", on_save.len());
+        let first = on_save[0]["timestamp"].as_i64().unwrap_or(0);
+        let third = on_save[2]["timestamp"].as_i64().unwrap_or(0);
+        assert!(
+            third - first <= 1000,
+            "three clicks took {} ms",
+            third - first
+        );
+        let xs: Vec<i64> = on_save
+            .iter()
+            .filter_map(|e| e["data"]["x"].as_i64())
+            .collect();
+        assert!(xs.iter().max().unwrap_or(&0) - xs.iter().min().unwrap_or(&0) <= 30);
+    }
+
+    #[test]
+    fn chunks_split_at_byte_limit() {
+        let text = "a".repeat(CHUNK_BYTES * 2 + 5);
+        let parts = chunks(&text);
+        assert_eq!(parts.len(), 3);
+        assert_eq!(parts[0].len(), CHUNK_BYTES);
+        assert_eq!(parts[1].len(), CHUNK_BYTES);
+        assert_eq!(parts[2].len(), 5);
+        assert_eq!(parts.concat(), text);
+    }
+
+    #[test]
+    fn chunk_boundary_inside_character() {
+        let text = format!("{}é", "a".repeat(CHUNK_BYTES - 1));
+        let parts = chunks(&text);
+        assert_eq!(parts.len(), 2);
+        assert!(parts[0].ends_with('\u{FFFD}'));
+        assert_eq!(parts[1], "\u{FFFD}");
+    }
+
+    #[test]
+    fn large_page_needs_two_chunks() {
+        let mut random = Random::stream(3, Purpose::Session, 4);
+        let events = record(&mut random, &page(LARGE_ROWS), 0, false);
+        let snapshot = serde_json::to_string(&events[1]).expect("snapshot serializes");
+        assert!(
+            chunks(&snapshot).len() >= 2,
+            "snapshot of {} bytes",
+            snapshot.len()
+        );
+    }
+}
