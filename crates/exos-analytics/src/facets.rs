@@ -111,19 +111,29 @@ pub fn filters(
     }
 }
 
-/// Renders the latest `rows` matching rows of the source, with the columns `columns`.
-pub fn sample_sql(
+/// Returns a condition selecting about the latest `rows` rows that match `condition`.
+///
+/// The cutoff time comes first, from a query that reads only `Timestamp`; the
+/// sample is then the rows at or after it. A top-N query that also carried the
+/// attribute maps would read every map of the range. Ties at the cutoff can add
+/// a few rows to the sample.
+pub fn latest_rows_condition(
+    store: &dyn Store,
     sql: &Sql,
-    source: Source,
+    table: &str,
     condition: &str,
-    columns: &str,
     rows: usize,
-) -> String {
-    format!(
-        "SELECT {columns} FROM {table} WHERE {condition} ORDER BY Timestamp DESC {limit}",
-        table = source.table(),
-        limit = sql.limit(rows),
-    )
+) -> Result<String, AnalyticsError> {
+    let text = format!(
+        "SELECT {time} FROM {table} WHERE {condition} ORDER BY Timestamp DESC LIMIT 1 OFFSET {offset}",
+        time = sql.epoch_ns("Timestamp"),
+        offset = rows.saturating_sub(1),
+    );
+    let cutoff = query(store, &text, 1)?;
+    Ok(match cutoff.first() {
+        Some(row) => format!("{condition} AND Timestamp >= {}", sql.time(row.int(0)?)),
+        None => condition.to_string(),
+    })
 }
 
 /// Returns the columns that `present_keys` reads.
@@ -166,13 +176,12 @@ fn keys(
     sql: &Sql,
     request: &FiltersRequest,
 ) -> Result<FilterOptions, AnalyticsError> {
+    let table = request.source.table();
     let condition = request.scope.condition(sql, request.source);
-    let sample = sample_sql(
-        sql,
-        request.source,
-        &condition,
-        key_columns(request.source),
-        KEY_SAMPLE_ROWS,
+    let sampled = latest_rows_condition(store, sql, table, &condition, KEY_SAMPLE_ROWS)?;
+    let sample = format!(
+        "SELECT {} FROM {table} WHERE {sampled}",
+        key_columns(request.source)
     );
     let text = sql.count_list_items(&present_keys(sql, request.source), &sample, MAX_ITEMS);
     let keys = query(store, &text, MAX_ITEMS)?
@@ -204,22 +213,12 @@ fn values(
             sampled,
         });
     };
+    let table = request.source.table();
     let mut condition = request.scope.condition(sql, request.source);
-    let rows_sql = if sampled {
-        sample_sql(
-            sql,
-            request.source,
-            &condition,
-            &format!("{expr} AS v"),
-            VALUE_SAMPLE_ROWS,
-        )
-    } else {
-        condition.push_str(&format!(" AND {expr} != ''"));
-        format!(
-            "SELECT {expr} AS v FROM {} WHERE {condition}",
-            request.source.table()
-        )
-    };
+    if sampled {
+        condition = latest_rows_condition(store, sql, table, &condition, VALUE_SAMPLE_ROWS)?;
+    }
+    let rows_sql = format!("SELECT {expr} AS v FROM {table} WHERE {condition} AND {expr} != ''");
     let mut filter = "v != ''".to_string();
     if let Some(prefix) = &request.prefix {
         filter.push_str(&format!(" AND {}", sql.starts_with("v", prefix)));

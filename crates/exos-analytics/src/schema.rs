@@ -3,7 +3,7 @@
 //!
 //! Column types are the store's own names (DuckDB's `MAP(VARCHAR, VARCHAR)`,
 //! ClickHouse's `Map(LowCardinality(String), String)`), read from its catalog.
-//! Map keys come from the latest `MAP_KEY_SAMPLE_ROWS` rows of each table.
+//! Map keys come from about the latest `MAP_KEY_SAMPLE_ROWS` rows of each table.
 
 use std::collections::BTreeMap;
 
@@ -11,7 +11,6 @@ use exos_store::{schema as store_schema, Dialect, Store};
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
-use crate::filter::Source;
 use crate::rows::{query_all, Row};
 use crate::sql::Sql;
 
@@ -20,13 +19,16 @@ pub const MAP_KEY_SAMPLE_ROWS: usize = 10_000;
 /// Keys listed per map at most.
 pub const MAX_MAP_KEYS: usize = 50;
 
+/// The tables whose attribute maps the schema samples.
+const KEYED_TABLES: [&str; 3] = ["otel_traces", "otel_logs", "hyperdx_sessions"];
+
 /// The attribute maps whose keys the schema lists, per table.
-const KEYED_MAPS: [(&str, Source, &str); 5] = [
-    ("otel_traces", Source::Spans, "SpanAttributes"),
-    ("otel_traces", Source::Spans, "ResourceAttributes"),
-    ("otel_logs", Source::Logs, "LogAttributes"),
-    ("otel_logs", Source::Logs, "ResourceAttributes"),
-    ("hyperdx_sessions", Source::Replay, "LogAttributes"),
+const KEYED_MAPS: [(&str, &str); 5] = [
+    ("otel_traces", "SpanAttributes"),
+    ("otel_traces", "ResourceAttributes"),
+    ("otel_logs", "LogAttributes"),
+    ("otel_logs", "ResourceAttributes"),
+    ("hyperdx_sessions", "LogAttributes"),
 ];
 
 /// The response body of `/api/schema`.
@@ -76,13 +78,29 @@ fn table_about(name: &str) -> &'static str {
 /// Lists the readable tables and views with their columns and frequent map keys.
 pub fn schema(store: &dyn Store) -> Result<Schema, AnalyticsError> {
     let sql = Sql::new(store.dialect());
+    let cutoffs: Vec<(String, usize)> = KEYED_TABLES
+        .iter()
+        .map(|table| {
+            let text = format!(
+                "SELECT {} FROM {table} ORDER BY Timestamp DESC LIMIT 1 OFFSET {}",
+                sql.epoch_ns("Timestamp"),
+                MAP_KEY_SAMPLE_ROWS - 1
+            );
+            (text, 1)
+        })
+        .collect();
+    let cutoffs = query_all(store, &cutoffs)?;
     let mut queries = vec![(columns_sql(store.dialect()), 10_000)];
-    for (table, source, map) in KEYED_MAPS {
-        let sample = format!(
-            "SELECT {map} FROM {table} ORDER BY Timestamp DESC {}",
-            sql.limit(MAP_KEY_SAMPLE_ROWS)
-        );
-        let _ = source;
+    for (table, map) in KEYED_MAPS {
+        let position = KEYED_TABLES
+            .iter()
+            .position(|t| *t == table)
+            .expect("listed table");
+        let condition = match cutoffs[position].first() {
+            Some(row) => format!("Timestamp >= {}", sql.time(row.int(0)?)),
+            None => "1 = 1".to_string(),
+        };
+        let sample = format!("SELECT {map} FROM {table} WHERE {condition}");
         queries.push((
             sql.count_list_items(&sql.map_keys(map), &sample, MAX_MAP_KEYS),
             MAX_MAP_KEYS,
@@ -98,7 +116,7 @@ pub fn schema(store: &dyn Store) -> Result<Schema, AnalyticsError> {
         });
     }
     let mut map_keys: BTreeMap<&str, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for ((table, _, map), rows) in KEYED_MAPS.iter().zip(results) {
+    for ((table, map), rows) in KEYED_MAPS.iter().zip(results) {
         let keys = rows.iter().map(|row: &Row| row.text(0)).collect();
         map_keys
             .entry(table)

@@ -15,7 +15,7 @@ use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::latency::Histogram;
 use crate::params::Params;
-use crate::rows::{query, query_all, Row};
+use crate::rows::{query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
 use crate::time::{format_ns, RangeInfo};
@@ -187,7 +187,7 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
             (*t, point)
         })
         .collect();
-    let mut per_service: BTreeMap<String, BTreeMap<i64, (u64, u64)>> = BTreeMap::new();
+    let mut per_service: ServiceCounts = BTreeMap::new();
     for row in &per_bucket {
         let (service, t) = (row.text(0), row.int(1)?);
         let (spans, errors, roots) = (row.count(2)?, row.count(3)?, row.count(4)?);
@@ -219,7 +219,17 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
     let orders_by_lob = read_lobs(&lobs)?;
     totals.orders = orders_by_lob.iter().map(|lob| lob.orders).sum();
 
-    let services = service_stats(store, &sql, scope, &buckets, per_service)?;
+    let ranked = rank_services(&per_service);
+    let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
+    let top_operators: Vec<String> = operators.iter().map(|row| row.text(0)).collect();
+    let second = [
+        (latency_sql(&sql, scope, &names), 1_000_000),
+        (operator_orders_sql(&sql, scope, &top_operators), LIST_ROWS),
+    ];
+    let [latency, operator_orders] =
+        <[Vec<Row>; 2]>::try_from(query_all(store, &second)?).expect("one result per query");
+    let histograms = read_latency(&latency)?;
+    let services = service_stats(ranked, &buckets, &per_service, &histograms);
     Ok(Stats {
         range: scope.range.info(),
         totals,
@@ -227,7 +237,7 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
         services,
         orders_by_lob,
         recent_errors: read_recent_errors(&errors),
-        busiest_operators: read_operators(&operators)?,
+        busiest_operators: read_operators(&operators, &operator_orders)?,
         tables: read_table_sizes(&tables)?,
     })
 }
@@ -282,15 +292,20 @@ fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
 }
 
 /// Renders the last `order.status` per order and its LOB, counted per (LOB, status).
+///
+/// The inner query reads the status attribute once per span, so the map is
+/// searched once per row instead of once per aggregate that uses it.
 fn orders_by_lob_sql(sql: &Sql, scope: &Scope) -> String {
     let status = sql.map_value("SpanAttributes", ORDER_STATUS);
-    let last_status = sql.last_value_if(&status, "Timestamp", &format!("{status} != ''"));
-    let last_lob = sql.last_value_if("Lob", "Timestamp", "Lob != ''");
     format!(
         "SELECT lob, status, count(*) AS orders FROM (\
-           SELECT OrderId, {last_lob} AS lob, {last_status} AS status FROM otel_traces \
-           WHERE {condition} AND OrderId != '' GROUP BY OrderId) AS per_order \
+           SELECT OrderId, {last_lob} AS lob, {last_status} AS status FROM (\
+             SELECT OrderId, Lob, Timestamp, {status} AS order_status FROM otel_traces \
+             WHERE {condition} AND OrderId != '') AS order_span \
+           GROUP BY OrderId) AS per_order \
          GROUP BY lob, status ORDER BY orders DESC, lob, status {limit}",
+        last_lob = sql.last_value_if("Lob", "Timestamp", "Lob != ''"),
+        last_status = sql.last_value_if("order_status", "Timestamp", "order_status != ''"),
         condition = scope.condition(sql, Source::Spans),
         limit = sql.limit(MAX_LOB_STATUSES),
     )
@@ -311,12 +326,23 @@ fn recent_errors_sql(sql: &Sql, scope: &Scope) -> String {
 
 fn operators_sql(sql: &Sql, scope: &Scope) -> String {
     format!(
-        "SELECT OperatorId, count(*) AS spans, {orders} AS orders FROM otel_traces \
+        "SELECT OperatorId, count(*) AS spans FROM otel_traces \
          WHERE {condition} AND OperatorId != '' \
          GROUP BY OperatorId ORDER BY spans DESC, OperatorId {limit}",
-        orders = sql.count_distinct_nonempty("OrderId"),
         condition = scope.condition(sql, Source::Spans),
         limit = sql.limit(LIST_ROWS),
+    )
+}
+
+/// Renders the distinct orders of the named operators; counting them for every
+/// operator would hash every (operator, order) pair of the range.
+fn operator_orders_sql(sql: &Sql, scope: &Scope, operators: &[String]) -> String {
+    format!(
+        "SELECT OperatorId, {orders} FROM otel_traces \
+         WHERE {condition} AND OperatorId IN {names} GROUP BY OperatorId",
+        orders = sql.count_distinct_nonempty("OrderId"),
+        condition = scope.condition(sql, Source::Spans),
+        names = sql.text_list(operators),
     )
 }
 
@@ -328,14 +354,11 @@ fn table_sizes_sql() -> String {
         .join(" UNION ALL ")
 }
 
-/// Counts latency bins of the busiest services and builds their figures.
-fn service_stats(
-    store: &dyn Store,
-    sql: &Sql,
-    scope: &Scope,
-    buckets: &[i64],
-    per_service: BTreeMap<String, BTreeMap<i64, (u64, u64)>>,
-) -> Result<Vec<ServiceStats>, AnalyticsError> {
+/// Spans and errors per service and bucket start.
+type ServiceCounts = BTreeMap<String, BTreeMap<i64, (u64, u64)>>;
+
+/// Returns the busiest services with their span and error counts.
+fn rank_services(per_service: &ServiceCounts) -> Vec<(String, u64, u64)> {
     let mut ranked: Vec<(String, u64, u64)> = per_service
         .iter()
         .map(|(service, points)| {
@@ -346,12 +369,16 @@ fn service_stats(
         .collect();
     ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     ranked.truncate(TOP_SERVICES);
-    if ranked.is_empty() {
-        return Ok(Vec::new());
-    }
-    let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
-    let histograms = latency_by_service_bucket(store, sql, scope, &names)?;
+    ranked
+}
 
+/// Builds the figures of the ranked services from their counts and latency histograms.
+fn service_stats(
+    ranked: Vec<(String, u64, u64)>,
+    buckets: &[i64],
+    per_service: &ServiceCounts,
+    histograms: &ServiceBucketLatency,
+) -> Vec<ServiceStats> {
     let mut services = Vec::new();
     for (service, spans, errors) in ranked {
         let per_bucket = histograms.get(&service);
@@ -381,29 +408,27 @@ fn service_stats(
             series,
         });
     }
-    Ok(services)
+    services
 }
 
 /// Latency histograms per service and bucket start.
 pub type ServiceBucketLatency = BTreeMap<String, BTreeMap<i64, Histogram>>;
 
-/// Counts latency bins per (service, bucket) for the named services.
-pub fn latency_by_service_bucket(
-    store: &dyn Store,
-    sql: &Sql,
-    scope: &Scope,
-    services: &[&str],
-) -> Result<ServiceBucketLatency, AnalyticsError> {
+/// Renders the latency-bin counts per (service, bucket) of the named services.
+pub fn latency_sql(sql: &Sql, scope: &Scope, services: &[&str]) -> String {
     let bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns());
     let bin = sql.duration_bin("Duration");
-    let text = format!(
+    format!(
         "SELECT ServiceName, {bucket} AS t, {bin} AS bin, count(*) AS n, min(Duration), max(Duration) \
          FROM otel_traces WHERE {condition} AND ServiceName IN {names} \
          GROUP BY ServiceName, t, bin",
         condition = scope.condition(sql, Source::Spans),
         names = sql.text_list(services),
-    );
-    let rows = query(store, &text, 1_000_000)?;
+    )
+}
+
+/// Reads (service, bucket, bin, count, min, max) rows into histograms.
+pub fn read_latency(rows: &[Row]) -> Result<ServiceBucketLatency, AnalyticsError> {
     let mut out: ServiceBucketLatency = BTreeMap::new();
     for row in rows {
         let histogram = out
@@ -446,13 +471,19 @@ fn read_recent_errors(rows: &[Row]) -> Vec<RecentError> {
         .collect()
 }
 
-fn read_operators(rows: &[Row]) -> Result<Vec<OperatorLoad>, AnalyticsError> {
-    rows.iter()
+fn read_operators(ranked: &[Row], orders: &[Row]) -> Result<Vec<OperatorLoad>, AnalyticsError> {
+    let mut distinct = BTreeMap::new();
+    for row in orders {
+        distinct.insert(row.text(0), row.count(1)?);
+    }
+    ranked
+        .iter()
         .map(|row| {
+            let operator = row.text(0);
             Ok(OperatorLoad {
-                operator: row.text(0),
+                orders: distinct.get(&operator).copied().unwrap_or_default(),
                 spans: row.count(1)?,
-                orders: row.count(2)?,
+                operator,
             })
         })
         .collect()
