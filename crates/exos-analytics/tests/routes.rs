@@ -9,22 +9,10 @@ use common::*;
 use exos_analytics::errors::{fingerprint_expr, normalised_expr, TOP_FRAME};
 use exos_analytics::events::EventsRequest;
 use exos_analytics::facets::{FilterOptions, FiltersRequest};
-use exos_analytics::latency::{bin_of, Histogram};
 use exos_analytics::rows::query;
 use exos_analytics::sql::Sql;
 use exos_analytics::*;
 use serde_json::json;
-
-fn expected_quantile(durations_ms: &[u64], q: f64) -> f64 {
-    let mut histogram = Histogram::default();
-    for d in durations_ms {
-        histogram.add(bin_of(d * MS as u64), 1);
-    }
-    let min = durations_ms.iter().min().unwrap() * MS as u64;
-    let max = durations_ms.iter().max().unwrap() * MS as u64;
-    histogram.bound(min, max);
-    histogram.quantile_ms(q)
-}
 
 #[test]
 fn literals_round_trip_injection_attempts() {

@@ -93,6 +93,19 @@ impl TestStore {
     }
 }
 
+/// Returns the percentile estimate for durations in ms, computed in Rust the way
+/// the crate computes it from the stores' latency bins.
+pub fn expected_quantile(durations_ms: &[u64], q: f64) -> f64 {
+    let mut histogram = exos_analytics::latency::Histogram::default();
+    for duration in durations_ms {
+        histogram.add(exos_analytics::latency::bin_of(duration * MS as u64), 1);
+    }
+    let min = durations_ms.iter().min().expect("durations") * MS as u64;
+    let max = durations_ms.iter().max().expect("durations") * MS as u64;
+    histogram.bound(min, max);
+    histogram.quantile_ms(q)
+}
+
 /// Returns the fixture's range, [T0, T0 + 1 h).
 pub fn range() -> TimeRange {
     TimeRange::new(T0, T0 + HOUR).unwrap()
