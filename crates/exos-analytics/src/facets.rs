@@ -2,15 +2,18 @@
 //!
 //! Keys come from a sample, the latest `KEY_SAMPLE_ROWS` matching rows of the
 //! range: listing every attribute key of millions of rows would unpack every
-//! map. Values of a plain column are counted over the whole range, which is
-//! cheap; values of an attribute key come from the latest `VALUE_SAMPLE_ROWS`
-//! matching rows, and the response sets `sampled`.
+//! map. Values of a column with few distinct values (service, span name,
+//! status, severity, LOB, operator) are counted over the whole range, which is
+//! cheap. Values of an attribute key or of an id column (order, user, session,
+//! trace) come from the latest `VALUE_SAMPLE_ROWS` matching rows, because
+//! counting millions of distinct ids costs more than a filter menu is worth,
+//! and the response sets `sampled`.
 
 use exos_store::Store;
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
-use crate::filter::{FilterKey, Source, ATTRIBUTE_MAPS, FILTER_COLUMNS};
+use crate::filter::{FilterColumn, FilterKey, Source, ATTRIBUTE_MAPS, FILTER_COLUMNS};
 use crate::params::{check_text, Params};
 use crate::rows::query;
 use crate::scope::Scope;
@@ -205,7 +208,16 @@ fn values(
     request: &FiltersRequest,
     key: &FilterKey,
 ) -> Result<FilterOptions, AnalyticsError> {
-    let sampled = matches!(key, FilterKey::Attribute { .. });
+    let sampled = match key {
+        FilterKey::Attribute { .. } => true,
+        FilterKey::Column(column) => matches!(
+            column,
+            FilterColumn::OrderId
+                | FilterColumn::UserId
+                | FilterColumn::RumSessionId
+                | FilterColumn::TraceId
+        ),
+    };
     let Some(expr) = key.expr(sql, request.source) else {
         return Ok(FilterOptions::Values {
             key: key.text(),

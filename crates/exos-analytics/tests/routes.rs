@@ -427,6 +427,16 @@ fn filters_list_values() {
         values["values"],
         json!([{"value": "ERROR", "count": 1}, {"value": "INFO", "count": 1}])
     );
+    let request = FiltersRequest::from_query(&pairs(&[("key", "OrderId")])).unwrap();
+    let values = serde_json::to_value(filters(store.get(), &request).unwrap()).unwrap();
+    assert_eq!(
+        values,
+        json!({"key": "OrderId", "sampled": true, "values": [
+            {"value": "ORD-1", "count": 2},
+            {"value": "ORD-2", "count": 1}
+        ]})
+    );
+
     let error = FiltersRequest::from_query(&pairs(&[("key", "Nope")])).unwrap_err();
     assert!(
         error.to_string().starts_with("invalid parameter `key`"),
