@@ -44,11 +44,11 @@ else
   cargo test --workspace --no-fail-fast
 fi
 
-echo "==> Rust end-to-end tests on ClickHouse"
+echo "==> Rust end-to-end and analytics tests on ClickHouse"
 if command -v cargo-nextest >/dev/null 2>&1; then
-  EXOS_TEST_STORE=clickhouse cargo nextest run -p exos --no-fail-fast
+  EXOS_TEST_STORE=clickhouse cargo nextest run -p exos -p exos-analytics --no-fail-fast
 else
-  EXOS_TEST_STORE=clickhouse cargo test -p exos --no-fail-fast
+  EXOS_TEST_STORE=clickhouse cargo test -p exos -p exos-analytics --no-fail-fast
 fi
 
 echo "==> ClickHouse HTTP harness tests"

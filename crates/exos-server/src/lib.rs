@@ -6,6 +6,7 @@
 //! themselves: they decode, authorize, enqueue or forward SQL to the store.
 
 pub mod admin;
+pub mod analytics_api;
 pub mod api;
 pub mod auth;
 pub mod config;

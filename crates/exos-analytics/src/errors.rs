@@ -1,0 +1,355 @@
+//! `GET /api/errors` and `GET /api/errors/{fingerprint}`: error spans grouped by fingerprint.
+//!
+//! A fingerprint is the first 16 hex digits of the MD5 of three lines: the
+//! exception type, the message with variable parts replaced by placeholders,
+//! and the top stack frame. Type, message and stack trace come from the span's
+//! first `exception` event (OpenTelemetry's `exception.*` attributes); the
+//! message falls back to the span's status message. Normalisation runs in SQL
+//! with the same RE2 patterns on both stores, so a group's fingerprint is the
+//! same whichever store computed it.
+
+use std::collections::BTreeMap;
+
+use exos_store::Store;
+use serde::Serialize;
+
+use crate::error::AnalyticsError;
+use crate::filter::Source;
+use crate::params::Params;
+use crate::rows::{query, query_all, Row};
+use crate::scope::Scope;
+use crate::sql::{Sql, IS_ERROR};
+use crate::time::format_ns;
+
+/// Replacements applied to an error message, in order, before fingerprinting.
+///
+/// Quoted values go first, so ids inside quotes become one `<str>`. Hex ids are
+/// `0x…` numbers and runs of at least 12 hex digits (trace and span ids, hashes).
+pub const NORMALISATIONS: [(&str, &str); 5] = [
+    (r#""[^"]*""#, "<str>"),
+    (r"'[^']*'", "<str>"),
+    (
+        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+        "<uuid>",
+    ),
+    (r"\b(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]{12,})\b", "<hex>"),
+    (r"\d+(?:\.\d+)?", "<n>"),
+];
+
+/// The top stack frame: the first line that starts (after indentation) with
+/// `at ` (JavaScript, Java, .NET) or `File "` (Python).
+pub const TOP_FRAME: &str = r#"(?m)^[ \t]*((?:at |File ")[^\r\n]*)"#;
+
+/// Groups listed at most.
+pub const MAX_GROUPS: usize = 100;
+/// Occurrences listed for one group, the most recent first.
+pub const MAX_OCCURRENCES: usize = 200;
+/// Services named per group at most.
+const MAX_GROUP_SERVICES: usize = 20;
+
+/// The parameters of `/api/errors`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorsRequest {
+    pub scope: Scope,
+}
+
+impl ErrorsRequest {
+    /// Reads `from`, `to` and `filter` from the query string's pairs.
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, AnalyticsError> {
+        let params = Params::new(pairs, &["from", "to", "filter"])?;
+        Ok(Self {
+            scope: Scope::parse(&params)?,
+        })
+    }
+}
+
+/// The parameters of `/api/errors/{fingerprint}`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorGroupRequest {
+    /// 16 lowercase hex digits.
+    pub fingerprint: String,
+    pub scope: Scope,
+}
+
+impl ErrorGroupRequest {
+    /// Reads the path's fingerprint and `from`, `to`, `filter` from the query string's pairs.
+    pub fn from_query(
+        fingerprint: &str,
+        pairs: &[(String, String)],
+    ) -> Result<Self, AnalyticsError> {
+        let params = Params::new(pairs, &["from", "to", "filter"])?;
+        Ok(Self {
+            fingerprint: parse_fingerprint(fingerprint)?,
+            scope: Scope::parse(&params)?,
+        })
+    }
+}
+
+/// Checks a fingerprint's form and returns it in lowercase.
+pub fn parse_fingerprint(text: &str) -> Result<String, AnalyticsError> {
+    if text.len() == 16 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Ok(text.to_ascii_lowercase());
+    }
+    Err(AnalyticsError::bad(
+        "fingerprint",
+        format!("{text:?} is not a fingerprint; use the 16 hex digits from /api/errors"),
+    ))
+}
+
+/// The response body of `/api/errors`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorGroups {
+    pub groups: Vec<ErrorGroup>,
+}
+
+/// One group of errors with the same fingerprint.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorGroup {
+    pub fingerprint: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The normalised message.
+    pub message: String,
+    pub top_frame: String,
+    pub services: Vec<String>,
+    pub count: u64,
+    pub users: u64,
+    pub sessions: u64,
+    pub orders: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub series: Vec<CountPoint>,
+    /// The trace of the latest occurrence.
+    pub sample_trace_id: String,
+}
+
+/// A count in one time bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CountPoint {
+    pub t: String,
+    pub count: u64,
+}
+
+/// The response body of `/api/errors/{fingerprint}`: the group and its latest occurrences.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ErrorGroupDetail {
+    #[serde(flatten)]
+    pub group: ErrorGroup,
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// One error span of a group.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Occurrence {
+    pub time: String,
+    pub trace_id: String,
+    pub span_id: String,
+    pub service: String,
+    pub user: String,
+    pub session: String,
+    pub order: String,
+    /// The message as recorded, before normalisation.
+    pub message: String,
+    pub stacktrace: String,
+}
+
+/// Renders an error span's message: the exception event's, else the span's status message.
+pub fn message_expr(sql: &Sql) -> String {
+    let exception = sql.first_event_attribute("exception.message");
+    format!("(CASE WHEN {exception} != '' THEN {exception} ELSE StatusMessage END)")
+}
+
+/// Renders the normalised form of a message expression.
+pub fn normalised_expr(sql: &Sql, message: &str) -> String {
+    NORMALISATIONS
+        .iter()
+        .fold(message.to_string(), |expr, (pattern, placeholder)| {
+            sql.regexp_replace_all(&expr, pattern, placeholder)
+        })
+}
+
+/// Renders the fingerprint of a type, a normalised message and a top frame.
+pub fn fingerprint_expr(sql: &Sql, kind: &str, normalised: &str, frame: &str) -> String {
+    let newline = sql.text("\n");
+    let digest = sql.md5_hex(&format!(
+        "{kind} || {newline} || {normalised} || {newline} || {frame}"
+    ));
+    sql.left(&digest, 16)
+}
+
+/// Renders one row per error span in scope with its fingerprint and the columns groups need.
+fn fingerprinted_sql(sql: &Sql, scope: &Scope) -> String {
+    let occurrences = format!(
+        "SELECT {time} AS t, Timestamp, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, \
+         {kind} AS kind, {message} AS message, {stack} AS stack \
+         FROM otel_traces WHERE {condition} AND {IS_ERROR}",
+        time = sql.epoch_ns("Timestamp"),
+        kind = sql.first_event_attribute("exception.type"),
+        message = message_expr(sql),
+        stack = sql.first_event_attribute("exception.stacktrace"),
+        condition = scope.condition(sql, Source::Spans),
+    );
+    let normalised = format!(
+        "SELECT *, {normalised} AS normalised, {frame} AS frame FROM ({occurrences}) AS occurrence",
+        normalised = normalised_expr(sql, "message"),
+        frame = sql.regexp_first_group("stack", TOP_FRAME),
+    );
+    format!(
+        "SELECT *, {fingerprint} AS fingerprint FROM ({normalised}) AS normalised_occurrence",
+        fingerprint = fingerprint_expr(sql, "kind", "normalised", "frame"),
+    )
+}
+
+fn groups_sql(sql: &Sql, scope: &Scope, only: Option<&str>) -> String {
+    let only = only.map_or(String::new(), |fp| {
+        format!("WHERE fingerprint = {}", sql.text(fp))
+    });
+    format!(
+        "SELECT fingerprint, min(kind), min(normalised), min(frame), {services}, count(*) AS n, \
+         {users}, {sessions}, {orders}, min(t), max(t), {sample} \
+         FROM ({rows}) AS fingerprinted {only} \
+         GROUP BY fingerprint ORDER BY n DESC, fingerprint {limit}",
+        services = sql.distinct_list("ServiceName"),
+        users = sql.count_distinct_nonempty("UserId"),
+        sessions = sql.count_distinct_nonempty("RumSessionId"),
+        orders = sql.count_distinct_nonempty("OrderId"),
+        sample = sql.last_value("TraceId", "t"),
+        rows = fingerprinted_sql(sql, scope),
+        limit = sql.limit(MAX_GROUPS),
+    )
+}
+
+fn series_sql(sql: &Sql, scope: &Scope, fingerprints: &[String]) -> String {
+    format!(
+        "SELECT fingerprint, {bucket} AS b, count(*) FROM ({rows}) AS fingerprinted \
+         WHERE fingerprint IN {list} GROUP BY fingerprint, b",
+        bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns()),
+        rows = fingerprinted_sql(sql, scope),
+        list = sql.text_list(fingerprints),
+    )
+}
+
+fn occurrences_sql(sql: &Sql, scope: &Scope, fingerprint: &str) -> String {
+    format!(
+        "SELECT t, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, message, stack \
+         FROM ({rows}) AS fingerprinted WHERE fingerprint = {fingerprint} \
+         ORDER BY t DESC, SpanId DESC {limit}",
+        rows = fingerprinted_sql(sql, scope),
+        fingerprint = sql.text(fingerprint),
+        limit = sql.limit(MAX_OCCURRENCES),
+    )
+}
+
+/// Lists the error groups of the range, the most frequent first.
+pub fn errors(store: &dyn Store, request: &ErrorsRequest) -> Result<ErrorGroups, AnalyticsError> {
+    let sql = Sql::new(store.dialect());
+    let scope = &request.scope;
+    let rows = query(store, &groups_sql(&sql, scope, None), MAX_GROUPS)?;
+    let mut groups = rows.iter().map(read_group).collect::<Result<Vec<_>, _>>()?;
+    if groups.is_empty() {
+        return Ok(ErrorGroups { groups });
+    }
+    let fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.clone()).collect();
+    let series = query(
+        store,
+        &series_sql(&sql, scope, &fingerprints),
+        MAX_GROUPS * 1000,
+    )?;
+    fill_series(&mut groups, &series, scope)?;
+    Ok(ErrorGroups { groups })
+}
+
+/// Returns one error group with its latest occurrences; `NotFound` when it has none in range.
+pub fn error_group(
+    store: &dyn Store,
+    request: &ErrorGroupRequest,
+) -> Result<ErrorGroupDetail, AnalyticsError> {
+    let sql = Sql::new(store.dialect());
+    let scope = &request.scope;
+    let fingerprint = parse_fingerprint(&request.fingerprint)?;
+    let queries = [
+        (groups_sql(&sql, scope, Some(&fingerprint)), 1),
+        (
+            series_sql(&sql, scope, std::slice::from_ref(&fingerprint)),
+            10_000,
+        ),
+        (occurrences_sql(&sql, scope, &fingerprint), MAX_OCCURRENCES),
+    ];
+    let [group, series, occurrences] =
+        <[Vec<Row>; 3]>::try_from(query_all(store, &queries)?).expect("one result per query");
+    let Some(row) = group.first() else {
+        return Err(AnalyticsError::NotFound(format!(
+            "no errors with fingerprint {fingerprint} between {} and {}; widen the range",
+            format_ns(scope.range.from_ns),
+            format_ns(scope.range.to_ns)
+        )));
+    };
+    let mut groups = vec![read_group(row)?];
+    fill_series(&mut groups, &series, scope)?;
+    let occurrences = occurrences
+        .iter()
+        .map(|row| {
+            Ok(Occurrence {
+                time: format_ns(row.int(0)?),
+                trace_id: row.text(1),
+                span_id: row.text(2),
+                service: row.text(3),
+                user: row.text(4),
+                session: row.text(5),
+                order: row.text(6),
+                message: row.text(7),
+                stacktrace: row.text(8),
+            })
+        })
+        .collect::<Result<Vec<_>, AnalyticsError>>()?;
+    Ok(ErrorGroupDetail {
+        group: groups.remove(0),
+        occurrences,
+    })
+}
+
+fn read_group(row: &Row) -> Result<ErrorGroup, AnalyticsError> {
+    let mut services = row.text_set(4);
+    services.truncate(MAX_GROUP_SERVICES);
+    Ok(ErrorGroup {
+        fingerprint: row.text(0),
+        kind: row.text(1),
+        message: row.text(2),
+        top_frame: row.text(3),
+        services,
+        count: row.count(5)?,
+        users: row.count(6)?,
+        sessions: row.count(7)?,
+        orders: row.count(8)?,
+        first_seen: format_ns(row.int(9)?),
+        last_seen: format_ns(row.int(10)?),
+        series: Vec::new(),
+        sample_trace_id: row.text(11),
+    })
+}
+
+/// Fills each group's series from (fingerprint, bucket, count) rows, with zeros for empty buckets.
+fn fill_series(
+    groups: &mut [ErrorGroup],
+    rows: &[Row],
+    scope: &Scope,
+) -> Result<(), AnalyticsError> {
+    let mut counts: BTreeMap<(String, i64), u64> = BTreeMap::new();
+    for row in rows {
+        counts.insert((row.text(0), row.int(1)?), row.count(2)?);
+    }
+    let buckets = scope.range.bucket_starts();
+    for group in groups {
+        group.series = buckets
+            .iter()
+            .map(|t| CountPoint {
+                t: format_ns(*t),
+                count: counts
+                    .get(&(group.fingerprint.clone(), *t))
+                    .copied()
+                    .unwrap_or_default(),
+            })
+            .collect();
+    }
+    Ok(())
+}

@@ -1,0 +1,424 @@
+//! `GET /api/events`: the explorer's rows of spans or logs, newest first, with a count histogram.
+//!
+//! Pages are cut by a cursor `<timestamp ns>:<rows already shown at that
+//! timestamp>`, so the next page starts exactly after the last row shown even
+//! when many rows share a timestamp. Rows are ordered by timestamp, then trace
+//! and span id (and body for logs), newest first, the same on both stores.
+
+use std::collections::BTreeMap;
+
+use exos_store::Store;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::error::AnalyticsError;
+use crate::filter::Source;
+use crate::params::{check_text, Params};
+use crate::rows::{query_all, Row};
+use crate::scope::Scope;
+use crate::sql::Sql;
+use crate::time::{format_ns, ns_to_ms};
+
+/// Rows per page when `limit` is absent.
+pub const DEFAULT_LIMIT: usize = 100;
+/// Rows per page at most.
+pub const MAX_LIMIT: usize = 1000;
+
+/// Columns a spans page may show.
+pub const SPAN_COLUMNS: [&str; 18] = [
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ParentSpanId",
+    "ServiceName",
+    "SpanName",
+    "SpanKind",
+    "Duration",
+    "StatusCode",
+    "StatusMessage",
+    "ScopeName",
+    "OrderId",
+    "OperatorId",
+    "Lob",
+    "RumSessionId",
+    "UserId",
+    "SpanAttributes",
+    "ResourceAttributes",
+];
+
+/// Columns a logs page may show.
+pub const LOG_COLUMNS: [&str; 15] = [
+    "Timestamp",
+    "TraceId",
+    "SpanId",
+    "ServiceName",
+    "SeverityText",
+    "SeverityNumber",
+    "Body",
+    "ScopeName",
+    "OrderId",
+    "OperatorId",
+    "Lob",
+    "RumSessionId",
+    "UserId",
+    "LogAttributes",
+    "ResourceAttributes",
+];
+
+const DEFAULT_SPAN_COLUMNS: [&str; 6] = [
+    "Timestamp",
+    "ServiceName",
+    "SpanName",
+    "Duration",
+    "StatusCode",
+    "TraceId",
+];
+const DEFAULT_LOG_COLUMNS: [&str; 5] = [
+    "Timestamp",
+    "ServiceName",
+    "SeverityText",
+    "Body",
+    "TraceId",
+];
+
+/// The position where the next page starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Timestamp of the last row shown, ns since the epoch.
+    pub timestamp_ns: i64,
+    /// Rows with exactly that timestamp already shown.
+    pub shown: usize,
+}
+
+impl Cursor {
+    /// Parses the `cursor` parameter.
+    pub fn parse(text: &str) -> Result<Self, AnalyticsError> {
+        let parsed = text
+            .split_once(':')
+            .and_then(|(t, n)| Some((t.parse().ok()?, n.parse().ok()?)));
+        match parsed {
+            Some((timestamp_ns, shown)) => Ok(Self {
+                timestamp_ns,
+                shown,
+            }),
+            None => Err(AnalyticsError::bad(
+                "cursor",
+                format!(
+                    "{text:?} is not a cursor; pass next_cursor from the previous response unchanged"
+                ),
+            )),
+        }
+    }
+
+    /// Returns the cursor's text form.
+    pub fn text(&self) -> String {
+        format!("{}:{}", self.timestamp_ns, self.shown)
+    }
+}
+
+/// The parameters of `/api/events`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventsRequest {
+    /// `Spans` or `Logs`.
+    pub source: Source,
+    pub scope: Scope,
+    /// Text searched, ignoring case, in span names, status messages and attribute values, or log bodies.
+    pub search: Option<String>,
+    /// Columns to show, from `SPAN_COLUMNS` or `LOG_COLUMNS`.
+    pub columns: Vec<&'static str>,
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+}
+
+impl EventsRequest {
+    /// Reads `source`, `from`, `to`, `filter`, `q`, `columns`, `limit` and `cursor`.
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, AnalyticsError> {
+        let params = Params::new(
+            pairs,
+            &[
+                "source", "from", "to", "filter", "q", "columns", "limit", "cursor",
+            ],
+        )?;
+        let source = Source::parse(params.one("source")?)?;
+        let search = params.one("q")?.map(str::to_string);
+        if let Some(text) = &search {
+            check_text("q", text)?;
+        }
+        Ok(Self {
+            source,
+            scope: Scope::parse(&params)?,
+            search,
+            columns: parse_columns(source, params.one("columns")?)?,
+            limit: params.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
+            cursor: params.one("cursor")?.map(Cursor::parse).transpose()?,
+        })
+    }
+}
+
+/// Parses the comma-separated `columns` parameter against the source's allow-list.
+pub fn parse_columns(
+    source: Source,
+    text: Option<&str>,
+) -> Result<Vec<&'static str>, AnalyticsError> {
+    let allowed: &[&'static str] = match source {
+        Source::Logs => &LOG_COLUMNS,
+        _ => &SPAN_COLUMNS,
+    };
+    let Some(text) = text else {
+        return Ok(match source {
+            Source::Logs => DEFAULT_LOG_COLUMNS.to_vec(),
+            _ => DEFAULT_SPAN_COLUMNS.to_vec(),
+        });
+    };
+    let mut columns = Vec::new();
+    for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let Some(column) = allowed.iter().find(|c| **c == name) else {
+            return Err(AnalyticsError::bad(
+                "columns",
+                format!(
+                    "{name:?} is not a column of {}; use any of {}",
+                    source.name(),
+                    allowed.join(", ")
+                ),
+            ));
+        };
+        if !columns.contains(column) {
+            columns.push(*column);
+        }
+    }
+    Ok(columns)
+}
+
+/// One row of the explorer: column name to value.
+pub type EventRow = Map<String, Value>;
+
+/// The response body of `/api/events`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Events {
+    pub source: &'static str,
+    pub columns: Vec<&'static str>,
+    /// One object per row: the requested columns plus `TraceId` and `SpanId`.
+    pub rows: Vec<EventRow>,
+    pub next_cursor: Option<String>,
+    pub histogram: Vec<HistogramPoint>,
+}
+
+/// The number of matching rows in one time bucket.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HistogramPoint {
+    pub t: String,
+    pub count: u64,
+}
+
+/// Returns one page of rows and the histogram of all matching rows in the range.
+pub fn events(store: &dyn Store, request: &EventsRequest) -> Result<Events, AnalyticsError> {
+    let sql = Sql::new(store.dialect());
+    let selected = selected_columns(request);
+    let condition = match_condition(&sql, request);
+    let skip = request.cursor.map_or(0, |c| c.shown);
+    let queries = [
+        (
+            page_sql(&sql, request, &selected, &condition),
+            request.limit + skip + 1,
+        ),
+        (histogram_sql(&sql, request, &condition), 10_000),
+    ];
+    let [page, histogram] =
+        <[Vec<Row>; 2]>::try_from(query_all(store, &queries)?).expect("one result per query");
+
+    let (rows, next_cursor) = read_page(&page, &selected, request)?;
+    Ok(Events {
+        source: request.source.name(),
+        columns: request.columns.clone(),
+        rows,
+        next_cursor: next_cursor.map(|c| c.text()),
+        histogram: read_histogram(&histogram, request)?,
+    })
+}
+
+/// Returns the requested columns plus `TraceId` and `SpanId`, each once, with `Timestamp` first.
+fn selected_columns(request: &EventsRequest) -> Vec<&'static str> {
+    let mut selected = vec!["Timestamp"];
+    for column in request.columns.iter().chain(&["TraceId", "SpanId"]) {
+        if !selected.contains(column) {
+            selected.push(column);
+        }
+    }
+    selected
+}
+
+fn column_expr(sql: &Sql, column: &'static str) -> String {
+    match column {
+        "Timestamp" => sql.epoch_ns("Timestamp"),
+        "SeverityText" => sql.severity_text(),
+        other => sql.column(other),
+    }
+}
+
+/// Renders range, filters and the search text for the request's source.
+fn match_condition(sql: &Sql, request: &EventsRequest) -> String {
+    let mut condition = request.scope.condition(sql, request.source);
+    if let Some(text) = &request.search {
+        let needle = text.to_lowercase();
+        let search = match request.source {
+            Source::Logs => sql.contains("Body", &needle),
+            _ => format!(
+                "({} OR {} OR {})",
+                sql.contains("SpanName", &needle),
+                sql.contains("StatusMessage", &needle),
+                sql.map_values_contain("SpanAttributes", &needle)
+            ),
+        };
+        condition.push_str(&format!(" AND {search}"));
+    }
+    condition
+}
+
+fn page_sql(
+    sql: &Sql,
+    request: &EventsRequest,
+    selected: &[&'static str],
+    condition: &str,
+) -> String {
+    let columns: Vec<String> = selected.iter().map(|c| column_expr(sql, c)).collect();
+    let mut text = format!(
+        "SELECT {} FROM {} WHERE {condition}",
+        columns.join(", "),
+        request.source.table()
+    );
+    if let Some(cursor) = request.cursor {
+        text.push_str(&format!(
+            " AND Timestamp <= {}",
+            sql.time(cursor.timestamp_ns)
+        ));
+    }
+    let tie_break = match request.source {
+        Source::Logs => ", Body DESC",
+        _ => "",
+    };
+    let skip = request.cursor.map_or(0, |c| c.shown);
+    text.push_str(&format!(
+        " ORDER BY Timestamp DESC, TraceId DESC, SpanId DESC{tie_break} {}",
+        sql.limit(request.limit + skip + 1)
+    ));
+    text
+}
+
+fn histogram_sql(sql: &Sql, request: &EventsRequest, condition: &str) -> String {
+    format!(
+        "SELECT {bucket} AS t, count(*) FROM {table} WHERE {condition} GROUP BY t",
+        bucket = sql.bucket_ns("Timestamp", request.scope.range.bucket_ns()),
+        table = request.source.table(),
+    )
+}
+
+/// Turns fetched rows into the page's objects and the next cursor.
+fn read_page(
+    fetched: &[Row],
+    selected: &[&'static str],
+    request: &EventsRequest,
+) -> Result<(Vec<EventRow>, Option<Cursor>), AnalyticsError> {
+    let mut rows: Vec<EventRow> = Vec::new();
+    let mut times = Vec::new();
+    let (cursor_time, mut to_skip) = request
+        .cursor
+        .map_or((i64::MIN, 0), |c| (c.timestamp_ns, c.shown));
+    let mut more = false;
+    for row in fetched {
+        let time = row.int(0)?;
+        if to_skip > 0 && time == cursor_time {
+            to_skip -= 1;
+            continue;
+        }
+        if rows.len() == request.limit {
+            more = true;
+            break;
+        }
+        rows.push(row_object(row, selected)?);
+        times.push(time);
+    }
+    let next = match (more, times.last()) {
+        (true, Some(&last)) => {
+            let mut shown = times.iter().filter(|t| **t == last).count();
+            if last == cursor_time {
+                shown += request.cursor.map_or(0, |c| c.shown);
+            }
+            Some(Cursor {
+                timestamp_ns: last,
+                shown,
+            })
+        }
+        _ => None,
+    };
+    Ok((rows, next))
+}
+
+fn row_object(row: &Row, selected: &[&'static str]) -> Result<Map<String, Value>, AnalyticsError> {
+    let mut object = Map::new();
+    for (index, column) in selected.iter().enumerate() {
+        let value = match *column {
+            "Timestamp" => Value::String(format_ns(row.int(index)?)),
+            "Duration" => serde_json::json!(ns_to_ms(row.float(index))),
+            _ => row.value(index),
+        };
+        object.insert(column.to_string(), value);
+    }
+    Ok(object)
+}
+
+fn read_histogram(
+    rows: &[Row],
+    request: &EventsRequest,
+) -> Result<Vec<HistogramPoint>, AnalyticsError> {
+    let mut counts = BTreeMap::new();
+    for row in rows {
+        counts.insert(row.int(0)?, row.count(1)?);
+    }
+    Ok(request
+        .scope
+        .range
+        .bucket_starts()
+        .into_iter()
+        .map(|t| HistogramPoint {
+            t: format_ns(t),
+            count: counts.get(&t).copied().unwrap_or_default(),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let cursor = Cursor {
+            timestamp_ns: 1_796_083_200_000_000_000,
+            shown: 3,
+        };
+        assert_eq!(Cursor::parse(&cursor.text()).unwrap(), cursor);
+        assert!(Cursor::parse("abc").is_err());
+    }
+
+    #[test]
+    fn unknown_columns_are_rejected() {
+        let error = parse_columns(Source::Logs, Some("Body,SpanName")).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.contains("\"SpanName\" is not a column of logs"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn default_columns_follow_source() {
+        assert_eq!(
+            parse_columns(Source::Spans, None).unwrap(),
+            DEFAULT_SPAN_COLUMNS
+        );
+        assert_eq!(
+            parse_columns(Source::Logs, Some("Body, Body")).unwrap(),
+            vec!["Body"]
+        );
+    }
+}

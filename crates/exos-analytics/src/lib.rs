@@ -1,0 +1,50 @@
+//! The query layer behind the overview, explorer, errors, services, trace and visitor pages.
+//!
+//! Each route of the HTTP API has a module here with a request type (parsed
+//! from the query string's pairs by `from_query`, so the server passes strings
+//! through), a function that takes `&dyn Store` and the request, and serde
+//! response types in the shapes docs/API.md shows. This crate never touches
+//! HTTP: the server maps [`AnalyticsError`] to statuses.
+//!
+//! Invariants:
+//! - SQL is written once and rendered per dialect by [`sql::Sql`]; user values
+//!   enter it only as literals from [`sql::Sql::text`], identifiers only from
+//!   allow-lists.
+//! - Every query over spans or logs has a range predicate on `Timestamp` and a
+//!   bounded `LIMIT` or a bounded group count, except the trace lookup by id and
+//!   the schema's latest-rows samples.
+//! - Both stores return the same response for the same rows: times are read as
+//!   integers and formatted here, percentiles come from integer histograms
+//!   (`latency.rs`), and ties are broken explicitly.
+
+pub mod error;
+pub mod errors;
+pub mod events;
+pub mod facets;
+pub mod filter;
+pub mod latency;
+pub mod params;
+pub mod rows;
+pub mod schema;
+pub mod scope;
+pub mod services;
+pub mod sql;
+pub mod stats;
+pub mod time;
+pub mod trace;
+pub mod visitor;
+pub mod visualize;
+
+pub use error::AnalyticsError;
+pub use errors::{error_group, errors, ErrorGroupRequest, ErrorsRequest};
+pub use events::{events, EventsRequest};
+pub use facets::{filters, FiltersRequest};
+pub use filter::{Filter, FilterKey, Source};
+pub use schema::schema;
+pub use scope::Scope;
+pub use services::{services, ServicesRequest};
+pub use stats::{stats, StatsRequest};
+pub use time::TimeRange;
+pub use trace::{trace, TraceRequest};
+pub use visitor::{visitor, VisitorRequest};
+pub use visualize::{visualize, VisualizeRequest};

@@ -1,0 +1,403 @@
+//! `GET /api/services`: RED metrics per service, a latency histogram, endpoints and the service map.
+//!
+//! Endpoints are the server and consumer spans, named by span name. An edge of
+//! the service map is a client (or producer) span whose server (or consumer)
+//! child belongs to another service: the child's `ParentSpanId` is the client
+//! span's `SpanId` in the same trace, both within the range. Filters apply to
+//! the spans counted and, for edges, to the child span.
+
+use std::collections::BTreeMap;
+
+use exos_store::Store;
+use serde::Serialize;
+
+use crate::error::AnalyticsError;
+use crate::filter::Source;
+use crate::latency::Histogram;
+use crate::params::{check_text, Params};
+use crate::rows::{query_all, Row};
+use crate::scope::Scope;
+use crate::sql::{Sql, IS_ERROR};
+use crate::stats::{latency_sql, read_latency};
+use crate::time::{format_ns, RangeInfo};
+
+/// Services listed at most, the busiest first.
+pub const MAX_SERVICES: usize = 20;
+/// Endpoints listed at most, the busiest first.
+pub const MAX_ENDPOINTS: usize = 50;
+/// Service-map edges listed at most, the busiest first.
+pub const MAX_EDGES: usize = 200;
+/// Upper bounds of the latency histogram's buckets, in ms; a last bucket takes the rest.
+pub const HISTOGRAM_LE_MS: [f64; 13] = [
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+
+const SERVER_KINDS: &str =
+    "SpanKind IN ('Server', 'Consumer', 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER')";
+const CLIENT_KINDS: &str =
+    "SpanKind IN ('Client', 'Producer', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER')";
+
+/// The parameters of `/api/services`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServicesRequest {
+    pub scope: Scope,
+    /// Limits services and endpoints to this service, and edges to those touching it.
+    pub service: Option<String>,
+}
+
+impl ServicesRequest {
+    /// Reads `from`, `to`, `filter` and `service`.
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, AnalyticsError> {
+        let params = Params::new(pairs, &["from", "to", "filter", "service"])?;
+        let service = params.one("service")?.map(str::to_string);
+        if let Some(service) = &service {
+            check_text("service", service)?;
+        }
+        Ok(Self {
+            scope: Scope::parse(&params)?,
+            service,
+        })
+    }
+}
+
+/// The response body of `/api/services`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Services {
+    pub range: RangeInfo,
+    pub services: Vec<ServiceRed>,
+    pub histogram: Vec<LatencyBucket>,
+    pub endpoints: Vec<Endpoint>,
+    pub edges: Vec<Edge>,
+}
+
+/// One service's rate, errors and duration.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceRed {
+    pub service: String,
+    pub spans: u64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub p99_ms: f64,
+    pub series: Vec<RedPoint>,
+}
+
+/// One bucket of a service's series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RedPoint {
+    pub t: String,
+    pub rate_per_s: f64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// Spans whose duration is above the previous bound and at most `le_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LatencyBucket {
+    /// Upper bound in ms; `null` for the last bucket, which has none.
+    pub le_ms: Option<f64>,
+    pub count: u64,
+}
+
+/// One endpoint: a service's server spans of one name.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Endpoint {
+    pub service: String,
+    pub name: String,
+    pub count: u64,
+    pub errors: u64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// Calls from one service to another.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Edge {
+    pub source: String,
+    pub target: String,
+    pub calls: u64,
+    /// Calls whose server span has error status.
+    pub errors: u64,
+    /// 95th percentile of the server spans' durations, in ms.
+    pub p95_ms: f64,
+}
+
+/// Computes RED metrics, the latency histogram, endpoints and edges for the range.
+pub fn services(store: &dyn Store, request: &ServicesRequest) -> Result<Services, AnalyticsError> {
+    let sql = Sql::new(store.dialect());
+    let scope = &request.scope;
+    let mut condition = scope.condition(&sql, Source::Spans);
+    if let Some(service) = &request.service {
+        condition.push_str(&format!(" AND ServiceName = {}", sql.text(service)));
+    }
+    let first = [
+        (per_bucket_sql(&sql, scope, &condition), 100_000),
+        (endpoints_sql(&sql, &condition), MAX_ENDPOINTS),
+        (edges_sql(&sql, scope, request.service.as_deref()), 100_000),
+    ];
+    let [per_bucket, endpoint_rows, edge_rows] =
+        <[Vec<Row>; 3]>::try_from(query_all(store, &first)?).expect("one result per query");
+
+    let (counts, histogram) = read_per_bucket(&per_bucket)?;
+    let ranked = rank(&counts);
+    let names: Vec<&str> = ranked.iter().map(|(name, _)| name.as_str()).collect();
+    let endpoint_keys: Vec<(String, String)> = endpoint_rows
+        .iter()
+        .map(|row| (row.text(0), row.text(1)))
+        .collect();
+    let second = [
+        (latency_sql(&sql, scope, &names), 1_000_000),
+        (
+            endpoint_latency_sql(&sql, &condition, &endpoint_keys),
+            1_000_000,
+        ),
+    ];
+    let [latency, endpoint_latency] =
+        <[Vec<Row>; 2]>::try_from(query_all(store, &second)?).expect("one result per query");
+
+    let histograms = read_latency(&latency)?;
+    let buckets = scope.range.bucket_starts();
+    let bucket_s = scope.range.bucket_s() as f64;
+    let services = ranked
+        .into_iter()
+        .map(|(service, points)| {
+            let empty = BTreeMap::new();
+            let per_bucket = histograms.get(&service).unwrap_or(&empty);
+            red(service, &points, per_bucket, &buckets, bucket_s)
+        })
+        .collect();
+    Ok(Services {
+        range: scope.range.info(),
+        services,
+        histogram,
+        endpoints: read_endpoints(&endpoint_rows, &endpoint_latency)?,
+        edges: read_edges(&edge_rows)?,
+    })
+}
+
+fn per_bucket_sql(sql: &Sql, scope: &Scope, condition: &str) -> String {
+    let bounds: Vec<String> = HISTOGRAM_LE_MS
+        .iter()
+        .map(|le| sql.count_if(&format!("Duration <= {}", (le * 1e6) as u64)))
+        .collect();
+    format!(
+        "SELECT ServiceName, {bucket} AS t, count(*) AS spans, {errors}, {bounds} \
+         FROM otel_traces WHERE {condition} GROUP BY ServiceName, t",
+        bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns()),
+        errors = sql.count_if(IS_ERROR),
+        bounds = bounds.join(", "),
+    )
+}
+
+fn endpoints_sql(sql: &Sql, condition: &str) -> String {
+    format!(
+        "SELECT ServiceName, SpanName, count(*) AS n, {errors} FROM otel_traces \
+         WHERE {condition} AND {SERVER_KINDS} \
+         GROUP BY ServiceName, SpanName ORDER BY n DESC, ServiceName, SpanName {limit}",
+        errors = sql.count_if(IS_ERROR),
+        limit = sql.limit(MAX_ENDPOINTS),
+    )
+}
+
+fn endpoint_latency_sql(sql: &Sql, condition: &str, endpoints: &[(String, String)]) -> String {
+    let services: Vec<&str> = endpoints.iter().map(|e| e.0.as_str()).collect();
+    let names: Vec<&str> = endpoints.iter().map(|e| e.1.as_str()).collect();
+    format!(
+        "SELECT ServiceName, SpanName, {bin} AS bin, count(*), min(Duration), max(Duration) \
+         FROM otel_traces WHERE {condition} AND {SERVER_KINDS} \
+         AND ServiceName IN {services} AND SpanName IN {names} \
+         GROUP BY ServiceName, SpanName, bin",
+        bin = sql.duration_bin("Duration"),
+        services = sql.text_list(&services),
+        names = sql.text_list(&names),
+    )
+}
+
+/// Renders the client-to-server calls across services, counted per latency bin of the server span.
+fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>) -> String {
+    let range = scope.range;
+    let touching = service.map_or(String::new(), |name| {
+        let name = sql.text(name);
+        format!(" AND (parent.ServiceName = {name} OR child.ServiceName = {name})")
+    });
+    format!(
+        "SELECT parent.ServiceName AS source, child.ServiceName AS target, {bin} AS bin, \
+         count(*) AS calls, {errors}, min(child.Duration), max(child.Duration) \
+         FROM (SELECT TraceId, ParentSpanId, ServiceName, Duration, {IS_ERROR} AS failed \
+               FROM otel_traces WHERE {child_condition} AND ParentSpanId != '' AND {SERVER_KINDS}) AS child \
+         INNER JOIN (SELECT TraceId, SpanId, ServiceName FROM otel_traces \
+               WHERE {parent_range} AND {CLIENT_KINDS}) AS parent \
+         ON child.TraceId = parent.TraceId AND child.ParentSpanId = parent.SpanId \
+         WHERE child.ServiceName != parent.ServiceName{touching} \
+         GROUP BY source, target, bin",
+        bin = sql.duration_bin("child.Duration"),
+        errors = sql.count_if("child.failed"),
+        child_condition = scope.condition(sql, Source::Spans),
+        parent_range = sql.time_range("Timestamp", range.from_ns, range.to_ns),
+    )
+}
+
+/// Spans and errors per bucket start.
+type BucketPoints = BTreeMap<i64, (u64, u64)>;
+/// Spans and errors per service and bucket start.
+type BucketCounts = BTreeMap<String, BucketPoints>;
+
+fn read_per_bucket(rows: &[Row]) -> Result<(BucketCounts, Vec<LatencyBucket>), AnalyticsError> {
+    let mut counts: BucketCounts = BTreeMap::new();
+    let mut cumulative = [0u64; HISTOGRAM_LE_MS.len()];
+    let mut total = 0;
+    for row in rows {
+        let spans = row.count(2)?;
+        counts
+            .entry(row.text(0))
+            .or_default()
+            .insert(row.int(1)?, (spans, row.count(3)?));
+        total += spans;
+        for (index, sum) in cumulative.iter_mut().enumerate() {
+            *sum += row.count(4 + index)?;
+        }
+    }
+    let mut histogram = Vec::new();
+    let mut below = 0;
+    for (le, at_most) in HISTOGRAM_LE_MS.iter().zip(cumulative) {
+        histogram.push(LatencyBucket {
+            le_ms: Some(*le),
+            count: at_most - below,
+        });
+        below = at_most;
+    }
+    histogram.push(LatencyBucket {
+        le_ms: None,
+        count: total - below,
+    });
+    Ok((counts, histogram))
+}
+
+/// Returns the busiest services with their per-bucket counts.
+fn rank(counts: &BucketCounts) -> Vec<(String, BucketPoints)> {
+    let mut ranked: Vec<(String, BucketPoints)> = counts
+        .iter()
+        .map(|(name, points)| (name.clone(), points.clone()))
+        .collect();
+    let spans = |points: &BucketPoints| points.values().map(|p| p.0).sum::<u64>();
+    ranked.sort_by(|a, b| spans(&b.1).cmp(&spans(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(MAX_SERVICES);
+    ranked
+}
+
+fn red(
+    service: String,
+    points: &BucketPoints,
+    histograms: &BTreeMap<i64, Histogram>,
+    buckets: &[i64],
+    bucket_s: f64,
+) -> ServiceRed {
+    let mut whole = Histogram::default();
+    for histogram in histograms.values() {
+        whole.merge(histogram);
+    }
+    let series = buckets
+        .iter()
+        .map(|t| {
+            let (spans, errors) = points.get(t).copied().unwrap_or_default();
+            let histogram = histograms.get(t).cloned().unwrap_or_default();
+            RedPoint {
+                t: format_ns(*t),
+                rate_per_s: spans as f64 / bucket_s,
+                errors,
+                p50_ms: histogram.quantile_ms(0.5),
+                p95_ms: histogram.quantile_ms(0.95),
+            }
+        })
+        .collect();
+    ServiceRed {
+        service,
+        spans: points.values().map(|p| p.0).sum(),
+        errors: points.values().map(|p| p.1).sum(),
+        p50_ms: whole.quantile_ms(0.5),
+        p95_ms: whole.quantile_ms(0.95),
+        p99_ms: whole.quantile_ms(0.99),
+        series,
+    }
+}
+
+/// Reads (a, b, bin, count, min, max) rows into one histogram per (a, b).
+fn pair_histograms(
+    rows: &[Row],
+    first_count: usize,
+) -> Result<BTreeMap<(String, String), Histogram>, AnalyticsError> {
+    let mut out: BTreeMap<(String, String), Histogram> = BTreeMap::new();
+    for row in rows {
+        let histogram = out.entry((row.text(0), row.text(1))).or_default();
+        histogram.add(row.int(2)?, row.count(first_count)?);
+        histogram.bound(row.count(first_count + 1)?, row.count(first_count + 2)?);
+    }
+    Ok(out)
+}
+
+fn read_endpoints(ranked: &[Row], latency: &[Row]) -> Result<Vec<Endpoint>, AnalyticsError> {
+    let histograms = pair_histograms(latency, 3)?;
+    ranked
+        .iter()
+        .map(|row| {
+            let key = (row.text(0), row.text(1));
+            let histogram = histograms.get(&key).cloned().unwrap_or_default();
+            Ok(Endpoint {
+                count: row.count(2)?,
+                errors: row.count(3)?,
+                p50_ms: histogram.quantile_ms(0.5),
+                p95_ms: histogram.quantile_ms(0.95),
+                service: key.0,
+                name: key.1,
+            })
+        })
+        .collect()
+}
+
+/// Reads (source, target, bin, calls, errors, min, max) rows into edges, the busiest first.
+fn read_edges(rows: &[Row]) -> Result<Vec<Edge>, AnalyticsError> {
+    let mut edges: BTreeMap<(String, String), (u64, u64, Histogram)> = BTreeMap::new();
+    for row in rows {
+        let entry = edges.entry((row.text(0), row.text(1))).or_default();
+        let calls = row.count(3)?;
+        entry.0 += calls;
+        entry.1 += row.count(4)?;
+        entry.2.add(row.int(2)?, calls);
+        entry.2.bound(row.count(5)?, row.count(6)?);
+    }
+    let mut out: Vec<Edge> = edges
+        .into_iter()
+        .map(|((source, target), (calls, errors, histogram))| Edge {
+            source,
+            target,
+            calls,
+            errors,
+            p95_ms: histogram.quantile_ms(0.95),
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.calls
+            .cmp(&a.calls)
+            .then_with(|| (&a.source, &a.target).cmp(&(&b.source, &b.target)))
+    });
+    out.truncate(MAX_EDGES);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn histogram_counts_are_not_cumulative() {
+        let mut row = vec![json!("api"), json!(0), json!(10), json!(1)];
+        let cumulative = [1, 3, 3, 3, 3, 5, 5, 5, 8, 9, 9, 9, 9];
+        row.extend(cumulative.iter().map(|c| json!(c)));
+        let (_, histogram) = read_per_bucket(&[Row::new(row)]).unwrap();
+        let counts: Vec<u64> = histogram.iter().map(|b| b.count).collect();
+        assert_eq!(counts, vec![1, 2, 0, 0, 0, 2, 0, 0, 3, 1, 0, 0, 0, 1]);
+        assert_eq!(histogram.last().unwrap().le_ms, None);
+    }
+}

@@ -1,0 +1,496 @@
+//! `GET /api/stats`: the overview page's figures for a range.
+//!
+//! One scan of spans per (service, bucket) gives the totals, the volume chart
+//! and the service ranking. A second scan, limited to the busiest services,
+//! counts latency bins for their percentiles. The other figures (logs,
+//! sessions, orders, errors, operators, table sizes) are independent queries
+//! that run alongside the first.
+
+use std::collections::BTreeMap;
+
+use exos_store::Store;
+use serde::Serialize;
+
+use crate::error::AnalyticsError;
+use crate::filter::Source;
+use crate::latency::Histogram;
+use crate::params::Params;
+use crate::rows::{query_all, Row};
+use crate::scope::Scope;
+use crate::sql::{Sql, IS_ERROR};
+use crate::time::{format_ns, RangeInfo};
+
+/// The span attribute that carries an order's status (`open`, `closed`, …).
+pub const ORDER_STATUS: &str = "order.status";
+
+/// Services listed with percentiles and a series, the busiest first.
+pub const TOP_SERVICES: usize = 10;
+/// Rows of the recent-errors and busiest-operators lists.
+pub const LIST_ROWS: usize = 10;
+/// (LOB, status) pairs listed at most.
+pub const MAX_LOB_STATUSES: usize = 200;
+
+/// The parameters of `/api/stats`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatsRequest {
+    pub scope: Scope,
+}
+
+impl StatsRequest {
+    /// Reads `from`, `to` and `filter` from the query string's pairs.
+    pub fn from_query(pairs: &[(String, String)]) -> Result<Self, AnalyticsError> {
+        let params = Params::new(pairs, &["from", "to", "filter"])?;
+        Ok(Self {
+            scope: Scope::parse(&params)?,
+        })
+    }
+}
+
+/// The response body of `/api/stats`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Stats {
+    pub range: RangeInfo,
+    pub totals: Totals,
+    pub volume: Vec<VolumePoint>,
+    pub services: Vec<ServiceStats>,
+    pub orders_by_lob: Vec<LobOrders>,
+    pub recent_errors: Vec<RecentError>,
+    pub busiest_operators: Vec<OperatorLoad>,
+    /// Rows per table, whatever the range.
+    pub tables: BTreeMap<String, u64>,
+}
+
+/// Counts over the range.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Totals {
+    pub spans: u64,
+    pub logs: u64,
+    /// Spans with error status.
+    pub errors: u64,
+    /// `errors / spans`, 0 when there are no spans.
+    pub error_rate: f64,
+    /// Traces whose root span (no parent) started in the range.
+    pub traces: u64,
+    /// Distinct browser sessions with spans in the range.
+    pub sessions: u64,
+    /// Distinct orders with spans in the range.
+    pub orders: u64,
+    pub replay_events: u64,
+    /// Data points of every metric table in the range.
+    pub metric_points: u64,
+}
+
+/// One bucket of the volume chart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VolumePoint {
+    pub t: String,
+    pub spans: u64,
+    pub logs: u64,
+    pub errors: u64,
+}
+
+/// One service's figures.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServiceStats {
+    pub service: String,
+    pub spans: u64,
+    pub errors: u64,
+    pub error_rate: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    pub series: Vec<ServicePoint>,
+}
+
+/// One bucket of a service's series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ServicePoint {
+    pub t: String,
+    pub spans: u64,
+    pub errors: u64,
+    pub p95_ms: f64,
+}
+
+/// Orders of one line of business in one status.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LobOrders {
+    pub lob: String,
+    pub status: String,
+    pub orders: u64,
+}
+
+/// One of the latest error spans.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RecentError {
+    pub time: String,
+    pub service: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub message: String,
+    pub trace_id: String,
+}
+
+/// One operator's load.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OperatorLoad {
+    pub operator: String,
+    pub spans: u64,
+    pub orders: u64,
+}
+
+/// The tables whose sizes the overview shows.
+pub const COUNTED_TABLES: [&str; 6] = [
+    "otel_traces",
+    "otel_logs",
+    "hyperdx_sessions",
+    "otel_metrics_gauge",
+    "otel_metrics_sum",
+    "otel_metrics_histogram",
+];
+
+/// Every metric table, for the metric point total.
+const METRIC_TABLES: [&str; 5] = [
+    "otel_metrics_gauge",
+    "otel_metrics_sum",
+    "otel_metrics_histogram",
+    "otel_metrics_exponential_histogram",
+    "otel_metrics_summary",
+];
+
+/// Computes the overview figures for the request's range and filters.
+pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, AnalyticsError> {
+    let sql = Sql::new(store.dialect());
+    let scope = &request.scope;
+    let queries = [
+        (per_service_bucket_sql(&sql, scope), 100_000),
+        (logs_per_bucket_sql(&sql, scope), 10_000),
+        (scalars_sql(&sql, scope), 1),
+        (orders_by_lob_sql(&sql, scope), MAX_LOB_STATUSES),
+        (recent_errors_sql(&sql, scope), LIST_ROWS),
+        (operators_sql(&sql, scope), LIST_ROWS),
+        (table_sizes_sql(), COUNTED_TABLES.len()),
+    ];
+    let results = query_all(store, &queries)?;
+    let [per_bucket, logs, scalars, lobs, errors, operators, tables] =
+        <[Vec<Row>; 7]>::try_from(results).expect("one result per query");
+
+    let buckets = scope.range.bucket_starts();
+    let mut totals = Totals::default();
+    let mut volume: BTreeMap<i64, VolumePoint> = buckets
+        .iter()
+        .map(|t| {
+            let point = VolumePoint {
+                t: format_ns(*t),
+                spans: 0,
+                logs: 0,
+                errors: 0,
+            };
+            (*t, point)
+        })
+        .collect();
+    let mut per_service: ServiceCounts = BTreeMap::new();
+    for row in &per_bucket {
+        let (service, t) = (row.text(0), row.int(1)?);
+        let (spans, errors, roots) = (row.count(2)?, row.count(3)?, row.count(4)?);
+        totals.spans += spans;
+        totals.errors += errors;
+        totals.traces += roots;
+        if let Some(point) = volume.get_mut(&t) {
+            point.spans += spans;
+            point.errors += errors;
+        }
+        per_service
+            .entry(service)
+            .or_default()
+            .insert(t, (spans, errors));
+    }
+    for row in &logs {
+        let count = row.count(1)?;
+        totals.logs += count;
+        if let Some(point) = volume.get_mut(&row.int(0)?) {
+            point.logs += count;
+        }
+    }
+    totals.error_rate = rate(totals.errors, totals.spans);
+    if let Some(row) = scalars.first() {
+        totals.sessions = row.count(0)?;
+        totals.replay_events = row.count(1)?;
+        totals.metric_points = row.count(2)?;
+    }
+    let orders_by_lob = read_lobs(&lobs)?;
+    totals.orders = orders_by_lob.iter().map(|lob| lob.orders).sum();
+
+    let ranked = rank_services(&per_service);
+    let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
+    let top_operators: Vec<String> = operators.iter().map(|row| row.text(0)).collect();
+    let second = [
+        (latency_sql(&sql, scope, &names), 1_000_000),
+        (operator_orders_sql(&sql, scope, &top_operators), LIST_ROWS),
+    ];
+    let [latency, operator_orders] =
+        <[Vec<Row>; 2]>::try_from(query_all(store, &second)?).expect("one result per query");
+    let histograms = read_latency(&latency)?;
+    let services = service_stats(ranked, &buckets, &per_service, &histograms);
+    Ok(Stats {
+        range: scope.range.info(),
+        totals,
+        volume: volume.into_values().collect(),
+        services,
+        orders_by_lob,
+        recent_errors: read_recent_errors(&errors),
+        busiest_operators: read_operators(&operators, &operator_orders)?,
+        tables: read_table_sizes(&tables)?,
+    })
+}
+
+/// Returns `part / whole`, 0 when `whole` is 0.
+pub fn rate(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn per_service_bucket_sql(sql: &Sql, scope: &Scope) -> String {
+    let bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns());
+    format!(
+        "SELECT ServiceName, {bucket} AS t, count(*) AS spans, {errors} AS errors, {roots} AS roots \
+         FROM otel_traces WHERE {condition} GROUP BY ServiceName, t ORDER BY ServiceName, t",
+        errors = sql.count_if(IS_ERROR),
+        roots = sql.count_if("ParentSpanId = ''"),
+        condition = scope.condition(sql, Source::Spans),
+    )
+}
+
+fn logs_per_bucket_sql(sql: &Sql, scope: &Scope) -> String {
+    let bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns());
+    format!(
+        "SELECT {bucket} AS t, count(*) AS logs FROM otel_logs WHERE {condition} GROUP BY t ORDER BY t",
+        condition = scope.condition(sql, Source::Logs),
+    )
+}
+
+fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
+    let sessions = format!(
+        "SELECT {} FROM otel_traces WHERE {}",
+        sql.count_distinct_nonempty("RumSessionId"),
+        scope.condition(sql, Source::Spans)
+    );
+    let replay = format!(
+        "SELECT count(*) FROM hyperdx_sessions WHERE {}",
+        scope.condition(sql, Source::Replay)
+    );
+    let metric_condition = scope.condition(sql, Source::Metrics);
+    let metrics: Vec<String> = METRIC_TABLES
+        .iter()
+        .map(|table| format!("(SELECT count(*) FROM {table} WHERE {metric_condition})"))
+        .collect();
+    format!(
+        "SELECT ({sessions}) AS sessions, ({replay}) AS replay_events, ({}) AS metric_points",
+        metrics.join(" + ")
+    )
+}
+
+/// Renders the last `order.status` per order and its LOB, counted per (LOB, status).
+///
+/// The inner query reads the status attribute once per span, so the map is
+/// searched once per row instead of once per aggregate that uses it.
+fn orders_by_lob_sql(sql: &Sql, scope: &Scope) -> String {
+    let status = sql.map_value("SpanAttributes", ORDER_STATUS);
+    format!(
+        "SELECT lob, status, count(*) AS orders FROM (\
+           SELECT OrderId, {last_lob} AS lob, {last_status} AS status FROM (\
+             SELECT OrderId, Lob, Timestamp, {status} AS order_status FROM otel_traces \
+             WHERE {condition} AND OrderId != '') AS order_span \
+           GROUP BY OrderId) AS per_order \
+         GROUP BY lob, status ORDER BY orders DESC, lob, status {limit}",
+        last_lob = sql.last_value_if("Lob", "Timestamp", "Lob != ''"),
+        last_status = sql.last_value_if("order_status", "Timestamp", "order_status != ''"),
+        condition = scope.condition(sql, Source::Spans),
+        limit = sql.limit(MAX_LOB_STATUSES),
+    )
+}
+
+fn recent_errors_sql(sql: &Sql, scope: &Scope) -> String {
+    let message = crate::errors::message_expr(sql);
+    format!(
+        "SELECT {time} AS time, ServiceName, {kind} AS kind, {message} AS message, TraceId \
+         FROM otel_traces WHERE {condition} AND {IS_ERROR} \
+         ORDER BY Timestamp DESC, SpanId DESC {limit}",
+        time = sql.epoch_ns("Timestamp"),
+        kind = sql.first_event_attribute("exception.type"),
+        condition = scope.condition(sql, Source::Spans),
+        limit = sql.limit(LIST_ROWS),
+    )
+}
+
+fn operators_sql(sql: &Sql, scope: &Scope) -> String {
+    format!(
+        "SELECT OperatorId, count(*) AS spans FROM otel_traces \
+         WHERE {condition} AND OperatorId != '' \
+         GROUP BY OperatorId ORDER BY spans DESC, OperatorId {limit}",
+        condition = scope.condition(sql, Source::Spans),
+        limit = sql.limit(LIST_ROWS),
+    )
+}
+
+/// Renders the distinct orders of the named operators; counting them for every
+/// operator would hash every (operator, order) pair of the range.
+fn operator_orders_sql(sql: &Sql, scope: &Scope, operators: &[String]) -> String {
+    format!(
+        "SELECT OperatorId, {orders} FROM otel_traces \
+         WHERE {condition} AND OperatorId IN {names} GROUP BY OperatorId",
+        orders = sql.count_distinct_nonempty("OrderId"),
+        condition = scope.condition(sql, Source::Spans),
+        names = sql.text_list(operators),
+    )
+}
+
+fn table_sizes_sql() -> String {
+    COUNTED_TABLES
+        .iter()
+        .map(|table| format!("SELECT '{table}' AS name, count(*) AS n FROM {table}"))
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// Spans and errors per service and bucket start.
+type ServiceCounts = BTreeMap<String, BTreeMap<i64, (u64, u64)>>;
+
+/// Returns the busiest services with their span and error counts.
+fn rank_services(per_service: &ServiceCounts) -> Vec<(String, u64, u64)> {
+    let mut ranked: Vec<(String, u64, u64)> = per_service
+        .iter()
+        .map(|(service, points)| {
+            let spans = points.values().map(|p| p.0).sum();
+            let errors = points.values().map(|p| p.1).sum();
+            (service.clone(), spans, errors)
+        })
+        .collect();
+    ranked.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(TOP_SERVICES);
+    ranked
+}
+
+/// Builds the figures of the ranked services from their counts and latency histograms.
+fn service_stats(
+    ranked: Vec<(String, u64, u64)>,
+    buckets: &[i64],
+    per_service: &ServiceCounts,
+    histograms: &ServiceBucketLatency,
+) -> Vec<ServiceStats> {
+    let mut services = Vec::new();
+    for (service, spans, errors) in ranked {
+        let per_bucket = histograms.get(&service);
+        let mut whole = Histogram::default();
+        let mut series = Vec::new();
+        for t in buckets {
+            let (bucket_spans, bucket_errors) =
+                per_service[&service].get(t).copied().unwrap_or_default();
+            let histogram = per_bucket.and_then(|h| h.get(t));
+            if let Some(histogram) = histogram {
+                whole.merge(histogram);
+            }
+            series.push(ServicePoint {
+                t: format_ns(*t),
+                spans: bucket_spans,
+                errors: bucket_errors,
+                p95_ms: histogram.map_or(0.0, |h| h.quantile_ms(0.95)),
+            });
+        }
+        services.push(ServiceStats {
+            service,
+            spans,
+            errors,
+            error_rate: rate(errors, spans),
+            p50_ms: whole.quantile_ms(0.5),
+            p95_ms: whole.quantile_ms(0.95),
+            series,
+        });
+    }
+    services
+}
+
+/// Latency histograms per service and bucket start.
+pub type ServiceBucketLatency = BTreeMap<String, BTreeMap<i64, Histogram>>;
+
+/// Renders the latency-bin counts per (service, bucket) of the named services.
+pub fn latency_sql(sql: &Sql, scope: &Scope, services: &[&str]) -> String {
+    let bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns());
+    let bin = sql.duration_bin("Duration");
+    format!(
+        "SELECT ServiceName, {bucket} AS t, {bin} AS bin, count(*) AS n, min(Duration), max(Duration) \
+         FROM otel_traces WHERE {condition} AND ServiceName IN {names} \
+         GROUP BY ServiceName, t, bin",
+        condition = scope.condition(sql, Source::Spans),
+        names = sql.text_list(services),
+    )
+}
+
+/// Reads (service, bucket, bin, count, min, max) rows into histograms.
+pub fn read_latency(rows: &[Row]) -> Result<ServiceBucketLatency, AnalyticsError> {
+    let mut out: ServiceBucketLatency = BTreeMap::new();
+    for row in rows {
+        let histogram = out
+            .entry(row.text(0))
+            .or_default()
+            .entry(row.int(1)?)
+            .or_default();
+        histogram.add(row.int(2)?, row.count(3)?);
+        histogram.bound(row.count(4)?, row.count(5)?);
+    }
+    Ok(out)
+}
+
+fn read_lobs(rows: &[Row]) -> Result<Vec<LobOrders>, AnalyticsError> {
+    rows.iter()
+        .map(|row| {
+            let status = row.text(1);
+            Ok(LobOrders {
+                lob: row.text(0),
+                status: if status.is_empty() {
+                    "unknown".into()
+                } else {
+                    status
+                },
+                orders: row.count(2)?,
+            })
+        })
+        .collect()
+}
+
+fn read_recent_errors(rows: &[Row]) -> Vec<RecentError> {
+    rows.iter()
+        .map(|row| RecentError {
+            time: format_ns(row.int(0).unwrap_or_default()),
+            service: row.text(1),
+            kind: row.text(2),
+            message: row.text(3),
+            trace_id: row.text(4),
+        })
+        .collect()
+}
+
+fn read_operators(ranked: &[Row], orders: &[Row]) -> Result<Vec<OperatorLoad>, AnalyticsError> {
+    let mut distinct = BTreeMap::new();
+    for row in orders {
+        distinct.insert(row.text(0), row.count(1)?);
+    }
+    ranked
+        .iter()
+        .map(|row| {
+            let operator = row.text(0);
+            Ok(OperatorLoad {
+                orders: distinct.get(&operator).copied().unwrap_or_default(),
+                spans: row.count(1)?,
+                operator,
+            })
+        })
+        .collect()
+}
+
+fn read_table_sizes(rows: &[Row]) -> Result<BTreeMap<String, u64>, AnalyticsError> {
+    rows.iter()
+        .map(|row| Ok((row.text(0), row.count(1)?)))
+        .collect()
+}
