@@ -9,7 +9,7 @@
 //! ```
 //!
 //! `EXOS_BENCH_DIR` keeps the loaded stores between runs (a store that already
-//! holds rows is reused as it is); `EXOS_BENCH_STORES` picks `duckdb`,
+//! contains rows is reused as it is); `EXOS_BENCH_STORES` picks `duckdb`,
 //! `clickhouse` or both (the default). ClickHouse is the chdb harness on loopback.
 //! Each call runs `EXOS_BENCH_RUNS` times (default 20) and p50/p95 are printed
 //! as a Markdown table.
