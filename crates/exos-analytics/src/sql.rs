@@ -83,9 +83,14 @@ impl Sql {
     }
 
     /// Renders a nanosecond timestamp as a constant of the `Timestamp` columns' type.
+    ///
+    /// DuckDB gets a cast text literal: its planner folds that into a constant
+    /// and skips row groups by their min/max statistics. `make_timestamp_ns(n)`
+    /// is not folded and was evaluated row by row (13 to 75 ms instead of 0.4 ms
+    /// for a count over ten million spans, DuckDB 1.5.6).
     pub fn time(&self, epoch_ns: i64) -> String {
         self.pick(
-            format!("make_timestamp_ns({epoch_ns})"),
+            format!("'{}'::TIMESTAMP_NS", crate::time::format_ns(epoch_ns)),
             format!("fromUnixTimestamp64Nano(toInt64({epoch_ns}))"),
         )
     }
