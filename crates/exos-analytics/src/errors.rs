@@ -170,11 +170,22 @@ pub fn normalised_expr(sql: &Sql, message: &str) -> String {
 
 /// Renders the fingerprint of a type, a normalised message and a top frame.
 pub fn fingerprint_expr(sql: &Sql, kind: &str, normalised: &str, frame: &str) -> String {
-    let newline = sql.text("\n");
+    let newline = sql.newline();
     let digest = sql.md5_hex(&format!(
         "{kind} || {newline} || {normalised} || {newline} || {frame}"
     ));
     sql.left(&digest, 16)
+}
+
+/// Renders `WITH fingerprinted AS (…)`: one row per error span in scope with its fingerprint.
+///
+/// The common table expression is materialized on DuckDB. Otherwise DuckDB
+/// pushes a filter on `fingerprint` down into the scan, where it computed the
+/// MD5 and the regular expressions for every span of the range instead of only
+/// for the error spans (700 ms instead of 70 ms for one hour of ten million
+/// spans a day).
+fn fingerprinted_cte(sql: &Sql, scope: &Scope) -> String {
+    sql.with_materialized("fingerprinted", &fingerprinted_sql(sql, scope))
 }
 
 /// Renders one row per error span in scope with its fingerprint and the columns groups need.
@@ -205,36 +216,36 @@ fn groups_sql(sql: &Sql, scope: &Scope, only: Option<&str>) -> String {
         format!("WHERE fingerprint = {}", sql.text(fp))
     });
     format!(
-        "SELECT fingerprint, min(kind), min(normalised), min(frame), {services}, count(*) AS n, \
+        "{rows} SELECT fingerprint, min(kind), min(normalised), min(frame), {services}, count(*) AS n, \
          {users}, {sessions}, {orders}, min(t), max(t), {sample} \
-         FROM ({rows}) AS fingerprinted {only} \
+         FROM fingerprinted {only} \
          GROUP BY fingerprint ORDER BY n DESC, fingerprint {limit}",
         services = sql.distinct_list("ServiceName"),
         users = sql.count_distinct_nonempty("UserId"),
         sessions = sql.count_distinct_nonempty("RumSessionId"),
         orders = sql.count_distinct_nonempty("OrderId"),
         sample = sql.last_value("TraceId", "t"),
-        rows = fingerprinted_sql(sql, scope),
+        rows = fingerprinted_cte(sql, scope),
         limit = sql.limit(MAX_GROUPS),
     )
 }
 
 fn series_sql(sql: &Sql, scope: &Scope, fingerprints: &[String]) -> String {
     format!(
-        "SELECT fingerprint, {bucket} AS b, count(*) FROM ({rows}) AS fingerprinted \
+        "{rows} SELECT fingerprint, {bucket} AS b, count(*) FROM fingerprinted \
          WHERE fingerprint IN {list} GROUP BY fingerprint, b",
         bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns()),
-        rows = fingerprinted_sql(sql, scope),
+        rows = fingerprinted_cte(sql, scope),
         list = sql.text_list(fingerprints),
     )
 }
 
 fn occurrences_sql(sql: &Sql, scope: &Scope, fingerprint: &str) -> String {
     format!(
-        "SELECT t, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, message, stack \
-         FROM ({rows}) AS fingerprinted WHERE fingerprint = {fingerprint} \
+        "{rows} SELECT t, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, message, stack \
+         FROM fingerprinted WHERE fingerprint = {fingerprint} \
          ORDER BY t DESC, SpanId DESC {limit}",
-        rows = fingerprinted_sql(sql, scope),
+        rows = fingerprinted_cte(sql, scope),
         fingerprint = sql.text(fingerprint),
         limit = sql.limit(MAX_OCCURRENCES),
     )

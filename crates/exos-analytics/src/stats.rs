@@ -294,18 +294,20 @@ fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
 /// Renders the last `order.status` per order and its LOB, counted per (LOB, status).
 ///
 /// The inner query reads the status attribute once per span, so the map is
-/// searched once per row instead of once per aggregate that uses it.
+/// searched once per row instead of once per aggregate that uses it. An
+/// order's LOB is the greatest non-empty `Lob` of its spans (an order keeps
+/// one LOB in practice).
 fn orders_by_lob_sql(sql: &Sql, scope: &Scope) -> String {
     let status = sql.map_value("SpanAttributes", ORDER_STATUS);
     format!(
         "SELECT lob, status, count(*) AS orders FROM (\
-           SELECT OrderId, {last_lob} AS lob, {last_status} AS status FROM (\
-             SELECT OrderId, Lob, Timestamp, {status} AS order_status FROM otel_traces \
+           SELECT OrderId, max(Lob) AS lob, {last_status} AS status FROM (\
+             SELECT OrderId, Lob, {time} AS t, {status} AS order_status FROM otel_traces \
              WHERE {condition} AND OrderId != '') AS order_span \
            GROUP BY OrderId) AS per_order \
          GROUP BY lob, status ORDER BY orders DESC, lob, status {limit}",
-        last_lob = sql.last_value_if("Lob", "Timestamp", "Lob != ''"),
-        last_status = sql.last_value_if("order_status", "Timestamp", "order_status != ''"),
+        time = sql.epoch_ns("Timestamp"),
+        last_status = sql.last_value_if("order_status", "t", "order_status != ''"),
         condition = scope.condition(sql, Source::Spans),
         limit = sql.limit(MAX_LOB_STATUSES),
     )
