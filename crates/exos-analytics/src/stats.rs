@@ -272,8 +272,7 @@ fn logs_per_bucket_sql(sql: &Sql, scope: &Scope) -> String {
 
 fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
     let sessions = format!(
-        "SELECT {} FROM otel_traces WHERE {}",
-        sql.count_distinct_nonempty("RumSessionId"),
+        "SELECT count(DISTINCT RumSessionId) FROM otel_traces WHERE {} AND RumSessionId != ''",
         scope.condition(sql, Source::Spans)
     );
     let replay = format!(
@@ -313,14 +312,18 @@ fn orders_by_lob_sql(sql: &Sql, scope: &Scope) -> String {
     )
 }
 
+/// Renders the latest error spans; the exception attributes are unpacked for those rows only.
 fn recent_errors_sql(sql: &Sql, scope: &Scope) -> String {
-    let message = crate::errors::message_expr(sql);
+    let events = sql.column("Events.Attributes");
     format!(
-        "SELECT {time} AS time, ServiceName, {kind} AS kind, {message} AS message, TraceId \
-         FROM otel_traces WHERE {condition} AND {IS_ERROR} \
-         ORDER BY Timestamp DESC, SpanId DESC {limit}",
+        "SELECT t, ServiceName, {kind} AS kind, {message} AS message, TraceId FROM (\
+           SELECT {time} AS t, SpanId, ServiceName, TraceId, StatusMessage, {events} \
+           FROM otel_traces WHERE {condition} AND {IS_ERROR} \
+           ORDER BY Timestamp DESC, SpanId DESC {limit}) AS latest \
+         ORDER BY t DESC, SpanId DESC",
         time = sql.epoch_ns("Timestamp"),
         kind = sql.first_event_attribute("exception.type"),
+        message = crate::errors::message_expr(sql),
         condition = scope.condition(sql, Source::Spans),
         limit = sql.limit(LIST_ROWS),
     )
