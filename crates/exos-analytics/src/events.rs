@@ -1,7 +1,7 @@
 //! `GET /api/events`: the explorer's rows of spans or logs, newest first, with a count histogram.
 //!
-//! Pages are cut by a cursor `<timestamp ns>:<rows already shown at that
-//! timestamp>`, so the next page starts exactly after the last row shown even
+//! Pages are cut by a cursor `<timestamp ns>:<rows already returned at that
+//! timestamp>`, so the next page starts exactly after the last row returned even
 //! when many rows share a timestamp. Rows are ordered by timestamp, then trace
 //! and span id (and body for logs), newest first, the same on both stores.
 
@@ -84,10 +84,10 @@ const DEFAULT_LOG_COLUMNS: [&str; 5] = [
 /// The position where the next page starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Cursor {
-    /// Timestamp of the last row shown, ns since the epoch.
+    /// Timestamp of the last row returned, ns since the epoch.
     pub timestamp_ns: i64,
-    /// Rows with exactly that timestamp already shown.
-    pub shown: usize,
+    /// Rows with exactly that timestamp already returned.
+    pub rows_at_timestamp: usize,
 }
 
 impl Cursor {
@@ -97,9 +97,9 @@ impl Cursor {
             .split_once(':')
             .and_then(|(t, n)| Some((t.parse().ok()?, n.parse().ok()?)));
         match parsed {
-            Some((timestamp_ns, shown)) => Ok(Self {
+            Some((timestamp_ns, rows_at_timestamp)) => Ok(Self {
                 timestamp_ns,
-                shown,
+                rows_at_timestamp,
             }),
             None => Err(AnalyticsError::bad(
                 "cursor",
@@ -112,7 +112,7 @@ impl Cursor {
 
     /// Returns the cursor's text form.
     pub fn text(&self) -> String {
-        format!("{}:{}", self.timestamp_ns, self.shown)
+        format!("{}:{}", self.timestamp_ns, self.rows_at_timestamp)
     }
 }
 
@@ -215,7 +215,7 @@ pub fn events(store: &dyn Store, request: &EventsRequest) -> Result<Events, Anal
     let sql = Sql::new(store.dialect());
     let selected = selected_columns(request);
     let condition = match_condition(&sql, request);
-    let skip = request.cursor.map_or(0, |c| c.shown);
+    let skip = request.cursor.map_or(0, |c| c.rows_at_timestamp);
     let queries = [
         (
             page_sql(&sql, request, &selected, &condition),
@@ -296,7 +296,7 @@ fn page_sql(
         Source::Logs => ", Body DESC",
         _ => "",
     };
-    let skip = request.cursor.map_or(0, |c| c.shown);
+    let skip = request.cursor.map_or(0, |c| c.rows_at_timestamp);
     text.push_str(&format!(
         " ORDER BY Timestamp DESC, TraceId DESC, SpanId DESC{tie_break} {}",
         sql.limit(request.limit + skip + 1)
@@ -322,7 +322,7 @@ fn read_page(
     let mut times = Vec::new();
     let (cursor_time, mut to_skip) = request
         .cursor
-        .map_or((i64::MIN, 0), |c| (c.timestamp_ns, c.shown));
+        .map_or((i64::MIN, 0), |c| (c.timestamp_ns, c.rows_at_timestamp));
     let mut more = false;
     for row in fetched {
         let time = row.int(0)?;
@@ -339,13 +339,13 @@ fn read_page(
     }
     let next = match (more, times.last()) {
         (true, Some(&last)) => {
-            let mut shown = times.iter().filter(|t| **t == last).count();
+            let mut rows_at_timestamp = times.iter().filter(|t| **t == last).count();
             if last == cursor_time {
-                shown += request.cursor.map_or(0, |c| c.shown);
+                rows_at_timestamp += request.cursor.map_or(0, |c| c.rows_at_timestamp);
             }
             Some(Cursor {
                 timestamp_ns: last,
-                shown,
+                rows_at_timestamp,
             })
         }
         _ => None,
@@ -394,7 +394,7 @@ mod tests {
     fn cursor_round_trips() {
         let cursor = Cursor {
             timestamp_ns: 1_796_083_200_000_000_000,
-            shown: 3,
+            rows_at_timestamp: 3,
         };
         assert_eq!(Cursor::parse(&cursor.text()).unwrap(), cursor);
         assert!(Cursor::parse("abc").is_err());

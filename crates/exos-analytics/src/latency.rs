@@ -1,9 +1,9 @@
 //! Latency percentiles from a log-scale histogram counted in SQL.
 //!
 //! Exact percentiles (`quantile_cont`, `quantileExactInclusive`) sort every
-//! duration of a group; over ten million spans that alone takes about 250 ms
-//! on DuckDB, and ClickHouse's cheaper `quantile` samples, so the two stores
-//! would disagree. Instead the SQL counts spans per bin of the OpenTelemetry
+//! duration of a group: over ten million spans one such query took 244 ms on
+//! DuckDB (`exos bench queries`, docs/BENCHMARKS.md). ClickHouse's cheaper
+//! `quantile` samples, so the two stores would disagree. Instead the SQL counts spans per bin of the OpenTelemetry
 //! exponential histogram mapping at scale 3 (eight bins per doubling), which
 //! is integer data both stores compute alike, and the percentile is read from
 //! the counts here. The estimate lies inside the bin holding the true

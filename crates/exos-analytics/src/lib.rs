@@ -1,9 +1,9 @@
 //! The query layer behind the overview, explorer, errors, services, trace and visitor pages.
 //!
-//! Each route of the HTTP API has a module here with a request type (parsed
-//! from the query string's pairs by `from_query`, so the server passes strings
-//! through), a function that takes `&dyn Store` and the request, and serde
-//! response types in the shapes docs/API.md shows. This crate never touches
+//! Each route of the HTTP API has a module here with three parts. A request type
+//! parses itself from the query string's pairs (`from_query`), so the server
+//! passes strings through. A function takes `&dyn Store` and the request. Serde
+//! response types have the shapes docs/API.md shows. This crate never touches
 //! HTTP: the server maps [`AnalyticsError`] to statuses.
 //!
 //! Invariants:

@@ -1,7 +1,7 @@
 //! Raw query parameters as the server receives them, read with clear errors.
 //!
-//! The server hands over every `name=value` pair of the query string in order;
-//! each route's `from_query` reads the names it accepts and rejects any other,
+//! The server hands over every `name=value` pair of the query string in order.
+//! Each route's `from_query` reads the names it accepts and rejects any other,
 //! so a misspelt parameter fails loudly instead of being ignored.
 
 use crate::error::AnalyticsError;

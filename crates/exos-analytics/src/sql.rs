@@ -83,9 +83,14 @@ impl Sql {
     }
 
     /// Renders a nanosecond timestamp as a constant of the `Timestamp` columns' type.
+    ///
+    /// DuckDB gets a cast text literal: its planner folds that into a constant
+    /// and skips row groups by their min/max statistics. `make_timestamp_ns(n)`
+    /// is not folded and was evaluated row by row (13 to 75 ms instead of 0.4 ms
+    /// for a count over ten million spans, DuckDB 1.5.6).
     pub fn time(&self, epoch_ns: i64) -> String {
         self.pick(
-            format!("make_timestamp_ns({epoch_ns})"),
+            format!("'{}'::TIMESTAMP_NS", crate::time::format_ns(epoch_ns)),
             format!("fromUnixTimestamp64Nano(toInt64({epoch_ns}))"),
         )
     }
@@ -307,6 +312,12 @@ impl Sql {
         self.pick(format!("md5({expr})"), format!("lower(hex(MD5({expr})))"))
     }
 
+    /// Renders a one-character newline string, written as a function call so the SQL
+    /// text stays on one line in logs.
+    pub fn newline(&self) -> String {
+        self.pick("chr(10)".into(), "char(10)".into())
+    }
+
     /// Renders the first `count` characters of a text expression.
     pub fn left(&self, expr: &str, count: usize) -> String {
         self.pick(
@@ -336,6 +347,16 @@ impl Sql {
         self.pick(
             format!("CAST(floor(log2(greatest({column}, 1)) * {scale} + 1e-7) AS BIGINT)"),
             format!("toInt64(floor(log2(greatest({column}, 1)) * {scale} + 1e-7))"),
+        )
+    }
+
+    /// Renders `WITH name AS (body)`, computed once before the main query on DuckDB.
+    ///
+    /// ClickHouse has no `MATERIALIZED` for common table expressions and inlines them.
+    pub fn with_materialized(&self, name: &str, body: &str) -> String {
+        self.pick(
+            format!("WITH {name} AS MATERIALIZED ({body})"),
+            format!("WITH {name} AS ({body})"),
         )
     }
 

@@ -272,8 +272,7 @@ fn logs_per_bucket_sql(sql: &Sql, scope: &Scope) -> String {
 
 fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
     let sessions = format!(
-        "SELECT {} FROM otel_traces WHERE {}",
-        sql.count_distinct_nonempty("RumSessionId"),
+        "SELECT count(DISTINCT RumSessionId) FROM otel_traces WHERE {} AND RumSessionId != ''",
         scope.condition(sql, Source::Spans)
     );
     let replay = format!(
@@ -294,31 +293,37 @@ fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
 /// Renders the last `order.status` per order and its LOB, counted per (LOB, status).
 ///
 /// The inner query reads the status attribute once per span, so the map is
-/// searched once per row instead of once per aggregate that uses it.
+/// searched once per row instead of once per aggregate that uses it. An
+/// order's LOB is the greatest non-empty `Lob` of its spans (an order keeps
+/// one LOB in practice).
 fn orders_by_lob_sql(sql: &Sql, scope: &Scope) -> String {
     let status = sql.map_value("SpanAttributes", ORDER_STATUS);
     format!(
         "SELECT lob, status, count(*) AS orders FROM (\
-           SELECT OrderId, {last_lob} AS lob, {last_status} AS status FROM (\
-             SELECT OrderId, Lob, Timestamp, {status} AS order_status FROM otel_traces \
+           SELECT OrderId, max(Lob) AS lob, {last_status} AS status FROM (\
+             SELECT OrderId, Lob, {time} AS t, {status} AS order_status FROM otel_traces \
              WHERE {condition} AND OrderId != '') AS order_span \
            GROUP BY OrderId) AS per_order \
          GROUP BY lob, status ORDER BY orders DESC, lob, status {limit}",
-        last_lob = sql.last_value_if("Lob", "Timestamp", "Lob != ''"),
-        last_status = sql.last_value_if("order_status", "Timestamp", "order_status != ''"),
+        time = sql.epoch_ns("Timestamp"),
+        last_status = sql.last_value_if("order_status", "t", "order_status != ''"),
         condition = scope.condition(sql, Source::Spans),
         limit = sql.limit(MAX_LOB_STATUSES),
     )
 }
 
+/// Renders the latest error spans; the exception attributes are unpacked for those rows only.
 fn recent_errors_sql(sql: &Sql, scope: &Scope) -> String {
-    let message = crate::errors::message_expr(sql);
+    let events = sql.column("Events.Attributes");
     format!(
-        "SELECT {time} AS time, ServiceName, {kind} AS kind, {message} AS message, TraceId \
-         FROM otel_traces WHERE {condition} AND {IS_ERROR} \
-         ORDER BY Timestamp DESC, SpanId DESC {limit}",
+        "SELECT t, ServiceName, {kind} AS kind, {message} AS message, TraceId FROM (\
+           SELECT {time} AS t, SpanId, ServiceName, TraceId, StatusMessage, {events} \
+           FROM otel_traces WHERE {condition} AND {IS_ERROR} \
+           ORDER BY Timestamp DESC, SpanId DESC {limit}) AS latest \
+         ORDER BY t DESC, SpanId DESC",
         time = sql.epoch_ns("Timestamp"),
         kind = sql.first_event_attribute("exception.type"),
+        message = crate::errors::message_expr(sql),
         condition = scope.condition(sql, Source::Spans),
         limit = sql.limit(LIST_ROWS),
     )

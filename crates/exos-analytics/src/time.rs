@@ -81,12 +81,12 @@ impl TimeRange {
     /// Returns the chart bucket width in seconds: the smallest nice width giving at most 60 buckets.
     pub fn bucket_s(&self) -> i64 {
         let seconds = (self.span_ns() + NS_PER_S - 1) / NS_PER_S;
-        let wanted = ((seconds + TARGET_BUCKETS - 1) / TARGET_BUCKETS).max(1);
+        let min_width = ((seconds + TARGET_BUCKETS - 1) / TARGET_BUCKETS).max(1);
         NICE_WIDTHS_S
             .iter()
             .copied()
-            .find(|width| *width >= wanted)
-            .unwrap_or_else(|| (wanted + 86_399) / 86_400 * 86_400)
+            .find(|width| *width >= min_width)
+            .unwrap_or_else(|| (min_width + 86_399) / 86_400 * 86_400)
     }
 
     /// Returns the bucket width in nanoseconds.

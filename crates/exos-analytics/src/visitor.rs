@@ -2,8 +2,8 @@
 //!
 //! The timeline lists page views, user actions, error spans, business spans
 //! (spans with an order id) and log records, newest first. Plain internal spans
-//! without an order id are left out, as they say little about what the person
-//! did. A span is classified as in the `page_views` and `user_actions` views.
+//! without an order id are left out, because they show little of what the
+//! person did. A span is classified as in the `page_views` and `user_actions` views.
 
 use std::collections::BTreeSet;
 
@@ -180,13 +180,19 @@ impl Classes {
 /// Builds the visitor's profile.
 pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, AnalyticsError> {
     let sql = Sql::new(store.dialect());
-    let who = format!(
+    let visitor_condition = format!(
         "{} = {}",
         request.visitor.column(),
         sql.text(request.visitor.id())
     );
-    let spans = format!("{} AND {who}", request.scope.condition(&sql, Source::Spans));
-    let logs = format!("{} AND {who}", request.scope.condition(&sql, Source::Logs));
+    let spans = format!(
+        "{} AND {visitor_condition}",
+        request.scope.condition(&sql, Source::Spans)
+    );
+    let logs = format!(
+        "{} AND {visitor_condition}",
+        request.scope.condition(&sql, Source::Logs)
+    );
     let classes = Classes::new(&sql);
     let queries = [
         (span_summary_sql(&sql, &spans), 1),

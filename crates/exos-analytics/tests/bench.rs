@@ -9,10 +9,11 @@
 //! ```
 //!
 //! `EXOS_BENCH_DIR` keeps the loaded stores between runs (a store that already
-//! holds rows is reused as it is); `EXOS_BENCH_STORES` picks `duckdb`,
+//! contains rows is reused as it is); `EXOS_BENCH_STORES` picks `duckdb`,
 //! `clickhouse` or both (the default). ClickHouse is the chdb harness on loopback.
-//! Each call runs `EXOS_BENCH_RUNS` times (default 20) and p50/p95 are printed
-//! as a Markdown table.
+//! Each call runs `EXOS_BENCH_RUNS` times (default 20) over the last
+//! `EXOS_BENCH_RANGE_HOURS` hours of data (default 24, all of it), and p50/p95
+//! are printed as a Markdown table.
 
 mod common;
 
@@ -270,10 +271,13 @@ fn newest(store: &dyn Store) -> i64 {
         .unwrap()
 }
 
+/// Returns `from`, `to` (the last `EXOS_BENCH_RANGE_HOURS` hours, 24 by default, up to
+/// the newest span) and `extra`.
 fn pairs(range_end_ns: i64, extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let to_ms = range_end_ns / 1_000_000 + 1;
+    let hours: i64 = env_or("EXOS_BENCH_RANGE_HOURS", 24);
     let mut out = vec![
-        ("from".to_string(), (to_ms - 86_400_000).to_string()),
+        ("from".to_string(), (to_ms - hours * 3_600_000).to_string()),
         ("to".to_string(), to_ms.to_string()),
     ];
     out.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
@@ -383,7 +387,7 @@ fn calls<'a>(store: &'a dyn Store, end: i64, trace_id: String) -> Vec<Call<'a>> 
             Box::new(move || trace(store, &trace_request).map(drop)),
         ),
         (
-            "trace, last 24 h",
+            "trace, with the range",
             Box::new(move || trace(store, &trace_ranged).map(drop)),
         ),
         ("schema", Box::new(move || schema(store).map(drop))),

@@ -44,6 +44,21 @@ fn literals_round_trip_injection_attempts() {
 }
 
 #[test]
+fn time_literals_keep_nanoseconds() {
+    let store = TestStore::empty();
+    let sql = Sql::new(store.get().dialect());
+    for epoch_ns in [T0, T0 + 123_456_789, 1, 4_102_444_800_000_000_001] {
+        let text = format!("SELECT {}", sql.epoch_ns(&sql.time(epoch_ns)));
+        let rows = query(store.get(), &text, 1).unwrap();
+        assert_eq!(
+            rows[0].int(0).unwrap(),
+            epoch_ns,
+            "time literal of {epoch_ns}"
+        );
+    }
+}
+
+#[test]
 fn normalisation_is_the_same_on_both_stores() {
     let store = TestStore::empty();
     let sql = Sql::new(store.get().dialect());
