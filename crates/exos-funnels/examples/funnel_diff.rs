@@ -5,13 +5,14 @@
 //! cargo run -p exos-funnels --example funnel_diff -- SPANS.jsonl QUESTIONS.json
 //! ```
 //!
-//! SPANS.jsonl holds one span a line: `{"ts": nanoseconds, "name": SpanName,
+//! SPANS.jsonl contains one span a line: `{"ts": nanoseconds, "name": SpanName,
 //! "user": UserId, "lob": Lob, "attributes": {key: value}}`. QUESTIONS.json is
 //! `{"funnels": [FunnelQuery], "retentions": [RetentionQuery]}`. The output
 //! (JSON on stdout) gives, for each funnel, the per-actor levels and the report
 //! from DuckDB plus the ClickHouse SQL to compare them with, or the error the
-//! definition raised; and for each retention question the table and its
-//! ClickHouse SQL.
+//! definition raised. Funnels without a native ClickHouse query also carry
+//! the engines' per-actor input. Each retention question gets its table and
+//! its ClickHouse SQL.
 
 use std::path::Path;
 
@@ -84,12 +85,21 @@ fn funnel_output(connection: &Connection, query: &FunnelQuery) -> Value {
         Err(error) => return json!({ "error": error.to_string() }),
     };
     let report = duck::run_funnel(connection, query).map_err(|error| error.to_string());
+    let native = sql::clickhouse::funnel_is_native(query);
+    // Funnels that ClickHouse cannot compute natively run the Rust engine on
+    // ClickHouse's per-actor lists, so those lists are compared instead.
+    let input = match native {
+        true => None,
+        false => duck::funnel_actor_input(connection, query).ok(),
+    };
     json!({
         "levels": levels,
         "report": report.ok(),
         "clickhouse_actor_levels": sql::clickhouse::actor_levels(query),
         "clickhouse_funnel_levels": sql::clickhouse::funnel_levels(query),
-        "native": sql::clickhouse::funnel_is_native(query),
+        "native": native,
+        "input": input,
+        "clickhouse_input": sql::clickhouse::funnel_input(query),
     })
 }
 

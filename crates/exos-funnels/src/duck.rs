@@ -1,12 +1,13 @@
-//! Runs funnel and retention questions on DuckDB: the per-actor input comes
-//! back as Arrow batches (`query_arrow`) and goes through the Rust engines
-//! without a row-by-row copy.
+//! Runs funnel and retention questions on DuckDB. Rows come back as Arrow
+//! batches (`query_arrow`) and are read from the batches' buffers, never
+//! converted value by value through DuckDB's row API.
 
-use duckdb::arrow::array::{Array, ListArray, PrimitiveArray, RecordBatch, StringArray};
+use duckdb::arrow::array::{Array, PrimitiveArray, RecordBatch, StringArray};
 use duckdb::arrow::datatypes::{ArrowPrimitiveType, Int64Type, UInt32Type, UInt64Type};
 use duckdb::Connection;
 use thiserror::Error;
 
+use crate::actor_groups::{GroupRows, RunGrouper, SpanRow};
 use crate::funnel::{FunnelReport, FunnelResult};
 use crate::query::{FunnelQuery, RetentionQuery};
 use crate::retention::{RetentionError, RetentionReport, RetentionTable};
@@ -75,6 +76,45 @@ pub fn funnel_actor_levels(
     Ok(levels)
 }
 
+/// Spans of one (actor, breakdown value) as the engines receive them, sorted
+/// by (timestamp, steps, exclusions), for differential tests of the input SQL.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct ActorInput {
+    pub actor: String,
+    pub breakdown: String,
+    /// (timestamp in nanoseconds, step bitmask, exclusion bitmask).
+    pub spans: Vec<(i64, u32, u32)>,
+}
+
+/// Returns the engines' input for every (actor, breakdown value), ordered by
+/// actor and breakdown.
+pub fn funnel_actor_input(
+    connection: &Connection,
+    query: &FunnelQuery,
+) -> Result<Vec<ActorInput>, RunError> {
+    let mut inputs = Vec::new();
+    for_each_funnel_actor(
+        connection,
+        query,
+        |actor, breakdown, timestamps, steps, exclusions| {
+            let mut spans: Vec<(i64, u32, u32)> = timestamps
+                .iter()
+                .zip(steps)
+                .zip(exclusions)
+                .map(|((&timestamp_ns, &steps), &exclusions)| (timestamp_ns, steps, exclusions))
+                .collect();
+            spans.sort_unstable();
+            inputs.push(ActorInput {
+                actor: actor.to_string(),
+                breakdown: breakdown.to_string(),
+                spans,
+            });
+        },
+    )?;
+    inputs.sort_by(|a, b| (&a.actor, &a.breakdown).cmp(&(&b.actor, &b.breakdown)));
+    Ok(inputs)
+}
+
 /// Answers a retention question over the `otel_traces` table of `connection`.
 pub fn run_retention(
     connection: &Connection,
@@ -92,67 +132,46 @@ pub fn run_retention(
     Ok(report.finish())
 }
 
-/// Streams the per-actor lists of `sql::duckdb::funnel_input` into `visit`
-/// as (actor, breakdown, timestamps, steps, exclusions).
+/// Streams the rows of `sql::duckdb::funnel_input`, sorted by actor hash,
+/// and calls `visit` once per (actor, breakdown value) with (actor,
+/// breakdown, timestamps, steps, exclusions).
 fn for_each_funnel_actor(
     connection: &Connection,
     query: &FunnelQuery,
     mut visit: impl FnMut(&str, &str, &[i64], &[u32], &[u32]),
 ) -> Result<(), RunError> {
+    let mut visit_group = |rows: GroupRows<'_>| {
+        visit(
+            rows.actor,
+            rows.breakdown,
+            rows.timestamps_ns,
+            rows.steps,
+            rows.exclusions,
+        )
+    };
+    let mut grouper = RunGrouper::default();
     let mut statement = connection.prepare(&sql::duckdb::funnel_input(query))?;
     for batch in statement.query_arrow([])? {
+        let hashes = primitive_column::<UInt64Type>(&batch, "actor_hash", "UBIGINT")?.values();
         let actors = string_column(&batch, "actor")?;
         let breakdowns = string_column(&batch, "breakdown")?;
-        let timestamps = list_column::<Int64Type>(&batch, "timestamps", "BIGINT[]")?;
-        let steps = list_column::<UInt32Type>(&batch, "steps", "UINTEGER[]")?;
-        let exclusions = list_column::<UInt32Type>(&batch, "exclusions", "UINTEGER[]")?;
+        let timestamps = primitive_column::<Int64Type>(&batch, "timestamp_ns", "BIGINT")?.values();
+        let steps = primitive_column::<UInt32Type>(&batch, "steps", "UINTEGER")?.values();
+        let exclusions = primitive_column::<UInt32Type>(&batch, "exclusions", "UINTEGER")?.values();
         for row in 0..batch.num_rows() {
-            visit(
-                actors.value(row),
-                breakdowns.value(row),
-                timestamps.row(row),
-                steps.row(row),
-                exclusions.row(row),
-            );
+            let span = SpanRow {
+                actor_hash: hashes[row],
+                actor: actors.value(row),
+                breakdown: breakdowns.value(row),
+                timestamp_ns: timestamps[row],
+                steps: steps[row],
+                exclusions: exclusions[row],
+            };
+            grouper.push(span, &mut visit_group);
         }
     }
+    grouper.finish(&mut visit_group);
     Ok(())
-}
-
-/// A list column whose items are read as slices of its flat values.
-struct ListColumn<'a, T: ArrowPrimitiveType> {
-    offsets: &'a [i32],
-    values: &'a [T::Native],
-}
-
-impl<T: ArrowPrimitiveType> ListColumn<'_, T> {
-    fn row(&self, row: usize) -> &[T::Native] {
-        let start = self.offsets[row] as usize;
-        let end = self.offsets[row + 1] as usize;
-        &self.values[start..end]
-    }
-}
-
-fn list_column<'a, T: ArrowPrimitiveType>(
-    batch: &'a RecordBatch,
-    column: &'static str,
-    expected: &'static str,
-) -> Result<ListColumn<'a, T>, RunError> {
-    let error = || RunError::Column { column, expected };
-    let list = batch
-        .column_by_name(column)
-        .and_then(|array| array.as_any().downcast_ref::<ListArray>())
-        .ok_or_else(error)?;
-    let values = list
-        .values()
-        .as_any()
-        .downcast_ref::<PrimitiveArray<T>>()
-        .ok_or_else(error)?;
-    // The lists are built from non-NULL expressions, so the values carry no NULLs.
-    Ok(ListColumn {
-        offsets: list.value_offsets(),
-        values: values.values(),
-    })
 }
 
 fn string_column<'a>(

@@ -12,6 +12,7 @@
 //! actor; `funnel` and `retention` aggregate actors into reports; `query`
 //! holds the serde definitions; `sql` renders both dialects; `duck` runs on DuckDB.
 
+pub mod actor_groups;
 pub mod any_order;
 pub mod duck;
 pub mod funnel;

@@ -67,21 +67,24 @@ pub fn funnel_is_native(query: &FunnelQuery) -> bool {
     query.kind != FunnelKind::AnyOrder && query.exclusions.is_empty()
 }
 
-/// Renders the same per-actor lists as `sql::duckdb::funnel_input`, for the
-/// parts of a funnel that `windowFunnel` cannot return.
+/// Renders one row per (actor, breakdown value) with its spans as parallel
+/// arrays (`timestamps`, `steps`, `exclusions`), the input of the Rust
+/// engines for the parts of a funnel that `windowFunnel` cannot return.
+/// The inner columns have other names than the arrays because ClickHouse
+/// resolves `WHERE` names to the `SELECT` aliases first.
 pub fn funnel_input(query: &FunnelQuery) -> String {
     let dialect = Dialect::ClickHouse;
     let actor = query.actor.name();
     let keep = if super::keeps_every_span(query) {
         ""
     } else {
-        "WHERE steps != 0 OR exclusions != 0"
+        "WHERE step_mask != 0 OR exclusion_mask != 0"
     };
     format!(
-        "SELECT actor, breakdown, groupArray(timestamp_ns) AS timestamps, groupArray(steps) AS steps, \
-         groupArray(exclusions) AS exclusions\n\
+        "SELECT actor, breakdown, groupArray(timestamp_ns) AS timestamps, groupArray(step_mask) AS steps, \
+         groupArray(exclusion_mask) AS exclusions\n\
          FROM (SELECT {actor} AS actor, {breakdown} AS breakdown, {timestamp} AS timestamp_ns, \
-         {steps} AS steps, {exclusions} AS exclusions\n\
+         {steps} AS step_mask, {exclusions} AS exclusion_mask\n\
          FROM otel_traces WHERE {range} AND {actor} != '') AS spans\n\
          {keep}\n\
          GROUP BY actor, breakdown",
@@ -93,10 +96,10 @@ pub fn funnel_input(query: &FunnelQuery) -> String {
     )
 }
 
-/// Renders the retention table natively: `cohort, counts` where `cohort` is
-/// the period index (0 is the first period) and `counts[k]` the number of
-/// cohort entries that did the return event k periods later (`counts[0]`
-/// is the cohort size). Each cohort entry is one `retention(…)` call.
+/// Renders the retention table natively, as rows `cohort, counts`. `cohort`
+/// is the period index, 0 for the first period. `counts[k]` is the number of
+/// cohort entries that did the return event k periods later, so `counts[0]`
+/// is the cohort size. Each cohort entry is one `retention(…)` call.
 pub fn retention_table(query: &RetentionQuery) -> String {
     let spans = super::retention_spans(Dialect::ClickHouse, query);
     let periods = query.periods;

@@ -9,7 +9,10 @@
 pub mod clickhouse;
 pub mod duckdb;
 
-use crate::query::{EventFilter, Period, Property, TimeRange};
+use crate::modes::{FunnelMode, FunnelModes};
+use crate::query::{
+    EventFilter, FunnelKind, FunnelQuery, Period, Property, RetentionQuery, TimeRange,
+};
 
 /// Nanoseconds in a day.
 pub const DAY_NS: i64 = 86_400_000_000_000;
@@ -203,52 +206,6 @@ fn days_from_civil(year: i64, month: i64) -> i64 {
     era * 146_097 + day_of_era - 719_468
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const JAN_1_2026_NS: i64 = 1_767_225_600_000_000_000;
-
-    #[test]
-    fn literals_escape_per_dialect() {
-        assert_eq!(Dialect::DuckDb.string_literal(r"it's \n"), r"'it''s \n'");
-        assert_eq!(
-            Dialect::ClickHouse.string_literal(r"it's \n"),
-            r"'it\'s \\n'"
-        );
-    }
-
-    #[test]
-    fn month_numbers_round_trip() {
-        let number = period_number(Period::Month, JAN_1_2026_NS);
-        assert_eq!(number, 2026 * 12);
-        assert_eq!(period_start_ns(Period::Month, number), JAN_1_2026_NS);
-        assert_eq!(
-            period_number(Period::Month, JAN_1_2026_NS - 1),
-            2026 * 12 - 1
-        );
-        let march_2024 = period_start_ns(Period::Month, 2024 * 12 + 2);
-        assert_eq!(march_2024, 1_709_251_200_000_000_000);
-    }
-
-    #[test]
-    fn weeks_start_on_monday() {
-        // 2026-01-01 is a Thursday, so its week began on Monday 2025-12-29.
-        let week = period_number(Period::Week, JAN_1_2026_NS);
-        assert_eq!(
-            period_start_ns(Period::Week, week),
-            JAN_1_2026_NS - 3 * DAY_NS
-        );
-        assert_eq!(
-            period_number(Period::Week, JAN_1_2026_NS + 4 * DAY_NS),
-            week + 1
-        );
-    }
-}
-
-use crate::modes::{FunnelMode, FunnelModes};
-use crate::query::{FunnelKind, FunnelQuery, RetentionQuery};
-
 /// Returns the `windowFunnel` modes of a sequential or strict funnel.
 pub(crate) fn funnel_modes(query: &FunnelQuery) -> FunnelModes {
     match query.kind {
@@ -301,4 +258,47 @@ pub(crate) fn retention_spans(dialect: Dialect, query: &RetentionQuery) -> Strin
         period = dialect.period_number(query.period),
         range = dialect.time_range(&range),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const JAN_1_2026_NS: i64 = 1_767_225_600_000_000_000;
+
+    #[test]
+    fn literals_escape_per_dialect() {
+        assert_eq!(Dialect::DuckDb.string_literal(r"it's \n"), r"'it''s \n'");
+        assert_eq!(
+            Dialect::ClickHouse.string_literal(r"it's \n"),
+            r"'it\'s \\n'"
+        );
+    }
+
+    #[test]
+    fn month_numbers_round_trip() {
+        let number = period_number(Period::Month, JAN_1_2026_NS);
+        assert_eq!(number, 2026 * 12);
+        assert_eq!(period_start_ns(Period::Month, number), JAN_1_2026_NS);
+        assert_eq!(
+            period_number(Period::Month, JAN_1_2026_NS - 1),
+            2026 * 12 - 1
+        );
+        let march_2024 = period_start_ns(Period::Month, 2024 * 12 + 2);
+        assert_eq!(march_2024, 1_709_251_200_000_000_000);
+    }
+
+    #[test]
+    fn weeks_start_on_monday() {
+        // 2026-01-01 is a Thursday, so its week began on Monday 2025-12-29.
+        let week = period_number(Period::Week, JAN_1_2026_NS);
+        assert_eq!(
+            period_start_ns(Period::Week, week),
+            JAN_1_2026_NS - 3 * DAY_NS
+        );
+        assert_eq!(
+            period_number(Period::Week, JAN_1_2026_NS + 4 * DAY_NS),
+            week + 1
+        );
+    }
 }
