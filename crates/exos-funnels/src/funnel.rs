@@ -400,3 +400,89 @@ fn time_to_convert(times_ns: &mut [i64]) -> TimeToConvert {
         bins,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::query::{Column, EventFilter, TimeRange};
+
+    fn query(kind: FunnelKind, exclusions: Vec<Exclusion>) -> FunnelQuery {
+        FunnelQuery {
+            actor: Column::UserId,
+            steps: ["a", "b", "c"]
+                .iter()
+                .map(|name| EventFilter::SpanName(name.to_string()))
+                .collect(),
+            kind,
+            window_ns: 100,
+            modes: Default::default(),
+            exclusions,
+            breakdown: None,
+            time_range: TimeRange {
+                from_ns: 0,
+                to_ns: 1_000,
+            },
+            trend_period: Some(Period::Day),
+        }
+    }
+
+    #[test]
+    fn report_counts_steps_and_times() {
+        let mut report = FunnelReport::new(&query(FunnelKind::Sequential, Vec::new())).unwrap();
+        report.add_actor("", &[0, 10, 30], &[1, 2, 4], &[0, 0, 0]);
+        report.add_actor("", &[0, 20, 60], &[1, 2, 4], &[0, 0, 0]);
+        report.add_actor("", &[0, 40], &[1, 2], &[0, 0]);
+        report.add_actor("", &[5], &[1], &[0]);
+        let result = report.finish();
+        let series = &result.series[0];
+        let actors: Vec<u64> = series.steps.iter().map(|step| step.actors).collect();
+        assert_eq!(actors, [4, 3, 2]);
+        assert_eq!(series.steps[1].conversion_from_previous, 0.75);
+        assert_eq!(series.steps[2].conversion_from_first, 0.5);
+        assert_eq!(series.steps[1].median_time_from_previous_ns, Some(20));
+        assert_eq!(series.steps[2].median_time_from_previous_ns, Some(20));
+        assert_eq!(series.time_to_convert.median_ns, Some(30));
+        let binned: u64 = series
+            .time_to_convert
+            .bins
+            .iter()
+            .map(|bin| bin.actors)
+            .sum();
+        assert_eq!(binned, 2);
+        assert_eq!(series.trend.len(), 1);
+        assert_eq!((series.trend[0].entered, series.trend[0].converted), (4, 2));
+    }
+
+    #[test]
+    fn exclusion_between_steps_drops_actor() {
+        let exclusion = Exclusion {
+            event: EventFilter::SpanName("x".into()),
+            from_step: 1,
+            to_step: 2,
+        };
+        let mut report =
+            FunnelReport::new(&query(FunnelKind::Sequential, vec![exclusion])).unwrap();
+        // Exclusion event at 5, between step 1 (0) and step 2 (10).
+        let excluded = report.evaluate(&[0, 5, 10], &[1, 0, 2], &[0, 1, 0]);
+        assert!(excluded.excluded);
+        // Exclusion event at 20, after step 2: kept.
+        let kept = report.evaluate(&[0, 10, 20], &[1, 2, 0], &[0, 0, 1]);
+        assert!(!kept.excluded);
+        // Step 2 never reached: the exclusion counts until the window ends (100).
+        let open = report.evaluate(&[0, 99], &[1, 0], &[0, 1]);
+        assert!(open.excluded);
+        let after_window = report.evaluate(&[0, 101], &[1, 0], &[0, 1]);
+        assert!(!after_window.excluded);
+    }
+
+    #[test]
+    fn any_order_report_has_no_step_gaps() {
+        let mut report = FunnelReport::new(&query(FunnelKind::AnyOrder, Vec::new())).unwrap();
+        report.add_actor("", &[0, 10, 20], &[4, 2, 1], &[0, 0, 0]);
+        let result = report.finish();
+        let series = &result.series[0];
+        assert_eq!(series.steps[2].actors, 1);
+        assert_eq!(series.steps[1].median_time_from_previous_ns, None);
+        assert_eq!(series.time_to_convert.median_ns, Some(20));
+    }
+}

@@ -155,3 +155,31 @@ pub struct RetentionQuery {
     /// Start of the first period (truncated to the period), nanoseconds since the Unix epoch.
     pub from_ns: i64,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn funnel_query_reads_json() {
+        let query: FunnelQuery = serde_json::from_str(
+            r#"{"actor": "UserId", "steps": [{"span_name": "view"}, {"equals": {"property": {"attribute": "page"}, "value": "cart"}}],
+                "kind": "strict", "window_ns": 60000000000, "modes": ["strict_increase"],
+                "breakdown": {"column": "Lob"}, "time_range": {"from_ns": 0, "to_ns": 10}}"#,
+        )
+        .unwrap();
+        assert_eq!(query.kind, FunnelKind::Strict);
+        assert_eq!(query.breakdown, Some(Property::Column(Column::Lob)));
+        assert_eq!(query.steps[0], EventFilter::SpanName("view".into()));
+        assert!(query.exclusions.is_empty());
+    }
+
+    #[test]
+    fn funnel_query_rejects_unknown_key() {
+        let error = serde_json::from_str::<FunnelQuery>(
+            r#"{"actor": "UserId", "steps": [], "window_ns": 1, "time_range": {"from_ns": 0, "to_ns": 1}, "windw": 2}"#,
+        )
+        .unwrap_err();
+        assert!(error.to_string().contains("windw"), "{error}");
+    }
+}
