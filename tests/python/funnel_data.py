@@ -21,8 +21,6 @@ TICK_NS = 1_000_000_000
 BASE_NS = 1_767_225_600_000_000_000  # 2026-01-01T00:00:00Z
 DAY_NS = 86_400 * 1_000_000_000
 MODES = ["strict_deduplication", "strict_order", "strict_increase", "strict_once", "allow_reentry"]
-# ClickHouse accepts these, but EXOS rejects them (see FunnelModes::validate).
-UNSUPPORTED_WITH_ONCE = {"strict_order", "strict_deduplication", "allow_reentry"}
 
 
 def mode_combinations() -> list[list[str]]:
@@ -34,10 +32,6 @@ def mode_combinations() -> list[list[str]]:
                 continue
             combinations.append(list(combination))
     return combinations
-
-
-def is_supported(modes: list[str]) -> bool:
-    return "strict_once" not in modes or not UNSUPPORTED_WITH_ONCE & set(modes)
 
 
 def funnel_spans(rng: random.Random, actors: int) -> list[dict]:

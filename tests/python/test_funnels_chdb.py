@@ -8,6 +8,7 @@ The same spans go into a chdb table with the ClickHouse column types of
 natively. Every actor's level must be equal for every window and mode combination that
 ClickHouse accepts, and so must the per-step counts and retention tables.
 
+`EXOS_FUNNEL_SEED` replaces the default seed of the random histories.
 The example binary comes from `EXOS_FUNNEL_DIFF_BIN`, or from
 `$CARGO_TARGET_DIR/debug/examples/funnel_diff` (`~/.cache/exos-target` when
 unset); build it with `cargo build -p exos-funnels --examples`.
@@ -27,7 +28,7 @@ import pytest
 import funnel_data
 from stores import ON_CLICKHOUSE
 
-SEED = 20260101
+SEED = int(os.environ.get("EXOS_FUNNEL_SEED", "20260101"))
 FUNNEL_ACTORS = 2500
 RETENTION_ACTORS = 1500
 DIFF_TIMEOUT_S = 600
@@ -70,6 +71,7 @@ def compared(tmp_path_factory):
     questions_path = folder / "questions.json"
     funnel_data.write_jsonl(spans_path, spans)
     questions_path.write_text(json.dumps(questions))
+    questions["spans"] = spans
 
     completed = subprocess.run(
         [str(binary), str(spans_path), str(questions_path)],
@@ -100,51 +102,65 @@ def describe(question: dict) -> str:
     )
 
 
+def order_dependent_actors(spans: list[dict]) -> set[str]:
+    """Return the actors with two rows of one timestamp that match the same step.
+
+    With `strict_deduplication` and `strict_once` together, ClickHouse's level
+    for such an actor depends on the order in which it reads those rows:
+    with chdb 4.4.0, rows (0, C), (1, A+B+C), (1, C), (1, B+C) at window 0
+    give level 3 in some orders and 2 in others. A MergeTree table reads rows
+    in its sorting key's order, so no other engine can match every actor.
+    """
+    seen: dict[tuple[str, int, str], int] = {}
+    for span in spans:
+        for key in span["attributes"]:
+            seen[(span["user"], span["ts"], key)] = seen.get((span["user"], span["ts"], key), 0) + 1
+    return {user for (user, _, _), count in seen.items() if count > 1}
+
+
+def is_order_dependent(question: dict) -> bool:
+    modes = question.get("modes", [])
+    return "strict_deduplication" in modes and "strict_once" in modes
+
+
 def test_every_actor_level_matches_clickhouse(compared):
     questions, duck, session = compared
+    skipped_actors = order_dependent_actors(questions["spans"])
     checked = 0
+    failures = []
     for question, answer in zip(questions["funnels"], duck["funnels"]):
-        if not answer.get("native", False) or "error" in answer:
+        if not answer.get("native", False):
             continue
         clickhouse = rows(session, answer["clickhouse_actor_levels"])
         expected = {(row["actor"], row["breakdown"]): int(row["level"]) for row in clickhouse}
         actual = {(row["actor"], row["breakdown"]): row["level"] for row in answer["levels"]}
         assert actual.keys() == expected.keys(), f"actor sets differ for {describe(question)}"
-        mismatches = [(key, actual[key], expected[key]) for key in expected if actual[key] != expected[key]]
-        assert not mismatches, (
-            f"{len(mismatches)} actors differ for {describe(question)} "
-            f"(actor, EXOS, ClickHouse): {mismatches[:10]}"
-        )
-        checked += len(expected)
+        skip = skipped_actors if is_order_dependent(question) else set()
+        compared_keys = [key for key in expected if key[0] not in skip]
+        mismatches = [(key, actual[key], expected[key]) for key in compared_keys if actual[key] != expected[key]]
+        if mismatches:
+            failures.append(
+                f"{len(mismatches)} actors differ for {describe(question)} "
+                f"(actor, EXOS, ClickHouse): {mismatches[:5]}"
+            )
+        checked += len(compared_keys)
+    assert not failures, "\n".join(failures)
     assert checked > 100_000, f"only {checked} actor levels compared"
 
 
 def test_every_mode_combination_is_compared(compared):
     questions, duck, _ = compared
-    compared_modes = {
-        tuple(question.get("modes", []))
-        for question, answer in zip(questions["funnels"], duck["funnels"])
-        if "error" not in answer
-    }
-    for modes in funnel_data.mode_combinations():
-        if funnel_data.is_supported(modes):
-            assert tuple(modes) in compared_modes, f"modes {modes} never compared"
-
-
-def test_unsupported_once_combinations_are_rejected(compared):
-    questions, duck, _ = compared
     for question, answer in zip(questions["funnels"], duck["funnels"]):
-        modes = question.get("modes", [])
-        if funnel_data.is_supported(modes):
-            assert "error" not in answer, f"{describe(question)}: {answer.get('error')}"
-        else:
-            assert "strict_once combined with" in answer.get("error", ""), describe(question)
+        assert "error" not in answer, f"{describe(question)}: {answer.get('error')}"
+    compared_modes = {tuple(question.get("modes", [])) for question in questions["funnels"]}
+    for modes in funnel_data.mode_combinations():
+        assert tuple(modes) in compared_modes, f"modes {modes} never compared"
 
 
 def test_step_counts_match_clickhouse(compared):
     questions, duck, session = compared
     for question, answer in zip(questions["funnels"], duck["funnels"]):
-        if not answer.get("native", False) or "error" in answer:
+        if not answer.get("native", False) or is_order_dependent(question):
             continue
         step_count = len(question["steps"])
         expected: dict[str, list[int]] = {}

@@ -1,5 +1,5 @@
 //! The modes of ClickHouse's `windowFunnel(window, mode, …)` and which
-//! combinations EXOS evaluates.
+//! combinations are valid.
 //!
 //! Mode names are ClickHouse's own, so a definition stored by EXOS renders
 //! unchanged into a native `windowFunnel` call. ClickHouse 26.9 rejects
@@ -59,11 +59,6 @@ pub enum ModeError {
         "funnel mode allow_reentry requires strict_order: add strict_order or drop allow_reentry"
     )]
     ReentryWithoutStrictOrder,
-    #[error(
-        "funnel mode strict_once combined with {other} is not supported: \
-         use strict_once alone or with strict_increase"
-    )]
-    UnsupportedOnceCombination { other: &'static str },
     #[error("unknown funnel mode {0:?}: expected one of strict_deduplication, strict_order, strict_increase, strict_once, allow_reentry")]
     Unknown(String),
 }
@@ -103,28 +98,11 @@ impl FunnelModes {
         Ok(modes)
     }
 
-    /// Checks that ClickHouse accepts the combination and that EXOS's engine
-    /// reproduces it.
-    ///
-    /// With `strict_once`, alone or with `strict_increase`, ClickHouse returns
-    /// the longest chain that uses each row at most once, which the engine
-    /// computes exactly.
-    // NOTE: ClickHouse 26.9 accepts strict_once with strict_order, strict_deduplication or allow_reentry, but its results there follow neither the greedy scan nor the longest chain, so EXOS rejects those combinations instead of guessing.
+    /// Checks that ClickHouse accepts the combination: it rejects
+    /// `allow_reentry` without `strict_order`.
     pub fn validate(self) -> Result<(), ModeError> {
         if self.contains(FunnelMode::AllowReentry) && !self.contains(FunnelMode::StrictOrder) {
             return Err(ModeError::ReentryWithoutStrictOrder);
-        }
-        if self.contains(FunnelMode::StrictOnce) {
-            let conflicting = [
-                FunnelMode::StrictOrder,
-                FunnelMode::StrictDeduplication,
-                FunnelMode::AllowReentry,
-            ];
-            if let Some(other) = conflicting.into_iter().find(|mode| self.contains(*mode)) {
-                return Err(ModeError::UnsupportedOnceCombination {
-                    other: other.clickhouse_name(),
-                });
-            }
         }
         Ok(())
     }
@@ -175,16 +153,9 @@ mod tests {
     }
 
     #[test]
-    fn once_with_order_is_rejected() {
-        let modes = FunnelModes::parse(["strict_once", "strict_order"]).unwrap();
-        assert!(matches!(
-            modes.validate(),
-            Err(ModeError::UnsupportedOnceCombination {
-                other: "strict_order"
-            })
-        ));
-        let supported = FunnelModes::parse(["strict_once", "strict_increase"]).unwrap();
-        assert_eq!(supported.validate(), Ok(()));
+    fn every_other_combination_is_valid() {
+        let all: FunnelModes = FunnelMode::ALL.into_iter().collect();
+        assert_eq!(all.validate(), Ok(()));
     }
 
     #[test]

@@ -21,17 +21,18 @@
 //! - The result is the number of consecutive levels reached from level 1.
 //! - `strict_order` treats rows matching no step as events too (they sort
 //!   before step events of the same timestamp). See [`FunnelMode`] for the
-//!   others; [`FunnelModes::validate`] lists the combinations supported.
+//!   other modes; every combination ClickHouse accepts is supported.
+//! - Without `strict_once` one chain per level is enough (`greedy.rs`);
+//!   with it, a level keeps several (`once_scan.rs`).
 //!
 //! ClickHouse takes `UInt*`, `Date` and `DateTime` timestamps, not
 //! `DateTime64`, so its native queries pass `toUnixTimestamp64Nano(Timestamp)`
 //! and the window in nanoseconds (see `sql::clickhouse`).
 //!
 //! [`FunnelMode`]: crate::FunnelMode
-//! [`FunnelModes::validate`]: crate::FunnelModes::validate
 
 mod greedy;
-mod longest_chain;
+mod once_scan;
 #[cfg(test)]
 mod tests;
 
@@ -123,25 +124,26 @@ impl WindowFunnel {
         self.steps
     }
 
-    /// Computes the level of one actor; sorts `events` by timestamp in place.
+    /// Computes the level of one actor; sorts `events` in place by timestamp,
+    /// then by step bitmask so that the result never depends on row order.
     pub fn evaluate<'s>(
         &self,
         events: &mut [StepEvent],
         scratch: &'s mut FunnelScratch,
     ) -> FunnelMatch<'s> {
-        events.sort_unstable_by_key(|event| clickhouse_order(event.timestamp_ns));
+        events.sort_unstable_by_key(|event| (clickhouse_order(event.timestamp_ns), event.steps));
         scratch.reset(self.steps);
-        let level = if self.uses_longest_chain() {
-            longest_chain::run(self, events, scratch)
+        let level = if self.uses_once_scan() {
+            once_scan::run(self, events, scratch)
         } else {
             greedy::run(self, events, scratch)
         };
         scratch.result(level)
     }
 
-    /// ClickHouse's `strict_once` results are the longest chain, not the
-    /// greedy scan's level, also with `strict_increase`.
-    fn uses_longest_chain(&self) -> bool {
+    /// `strict_once` needs every chain that could still be extended, where
+    /// the greedy scan keeps one per level.
+    fn uses_once_scan(&self) -> bool {
         self.modes.contains(FunnelMode::StrictOnce)
     }
 
