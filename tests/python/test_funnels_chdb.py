@@ -106,9 +106,9 @@ def order_dependent_actors(spans: list[dict]) -> set[str]:
     """Return the actors with two rows of one timestamp that match the same step.
 
     With `strict_deduplication` and `strict_once` together, ClickHouse's level
-    for such an actor depends on the order in which it reads those rows:
-    with chdb 4.4.0, rows (0, C), (1, A+B+C), (1, C), (1, B+C) at window 0
-    give level 3 in some orders and 2 in others. A MergeTree table reads rows
+    for such an actor depends on the order in which it reads those rows. For
+    example, with chdb 4.4.0 the rows (0, C), (1, A+B+C), (1, C), (1, B+C) at
+    window 0 give level 3 in some orders and 2 in others. A MergeTree table reads rows
     in its sorting key's order, so no other engine can match every actor.
     """
     seen: dict[tuple[str, int, str], int] = {}

@@ -466,8 +466,8 @@ mod tests {
         let excluded = report.evaluate(&[0, 5, 10], &[1, 0, 2], &[0, 1, 0]);
         assert!(excluded.excluded);
         // Exclusion event at 20, after step 2: kept.
-        let kept = report.evaluate(&[0, 10, 20], &[1, 2, 0], &[0, 0, 1]);
-        assert!(!kept.excluded);
+        let after_step_two = report.evaluate(&[0, 10, 20], &[1, 2, 0], &[0, 0, 1]);
+        assert!(!after_step_two.excluded);
         // Step 2 never reached: the exclusion counts until the window ends (100).
         let open = report.evaluate(&[0, 99], &[1, 0], &[0, 1]);
         assert!(open.excluded);

@@ -8,9 +8,10 @@
 //! numbers on either store. It contains no HTTP code and opens no store
 //! itself: callers pass a DuckDB connection or run the ClickHouse SQL it renders.
 //!
-//! Layers, bottom up: `window_funnel`, `any_order` and `retention` evaluate one
-//! actor; `funnel` and `retention` aggregate actors into reports; `query`
-//! holds the serde definitions; `sql` renders both dialects; `duck` runs on DuckDB.
+//! Layers, bottom up: `window_funnel`, `any_order` and `retention` evaluate
+//! one actor, and `funnel` and `retention` aggregate actors into reports.
+//! `query` contains the serde definitions, `sql` renders both dialects and
+//! `duck` runs the questions on DuckDB.
 
 pub mod actor_groups;
 pub mod any_order;

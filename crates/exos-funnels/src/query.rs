@@ -64,7 +64,7 @@ pub struct TimeRange {
     pub to_ns: i64,
 }
 
-/// How the steps of a funnel must follow each other.
+/// Ordering rule for the steps of a funnel.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum FunnelKind {

@@ -86,7 +86,7 @@ pub struct FunnelScratch {
     reached: Vec<bool>,
     /// Timestamp of the last step of the chain at level `k + 1`.
     last_ns: Vec<i64>,
-    /// Row `k` holds the `k + 1` step timestamps of the chain at level `k + 1`;
+    /// Row `k` contains the `k + 1` step timestamps of the chain at level `k + 1`;
     /// its first entry is the window start.
     chains: Vec<i64>,
     steps: usize,

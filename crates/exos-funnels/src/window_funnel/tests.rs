@@ -422,3 +422,66 @@ fn step_count_is_checked() {
         FunnelError::StepCount(33)
     );
 }
+
+/// Returns the longest chain of steps 1, 2, … in (timestamp, step) order
+/// within the window that uses each row at most once, by exhaustive search.
+fn longest_chain(rows: &[(i64, u32)], steps: usize, window: u64) -> usize {
+    let mut events: Vec<(i64, usize, usize)> = Vec::new();
+    for (row, &(timestamp, mask)) in rows.iter().enumerate() {
+        for step in 0..steps {
+            if mask & (1 << step) != 0 {
+                events.push((timestamp, step, row));
+            }
+        }
+    }
+    events.sort();
+    let mut best = 0;
+    let mut stack: Vec<(usize, usize, i64, Vec<usize>)> = vec![(0, 0, 0, Vec::new())];
+    while let Some((position, level, start, used)) = stack.pop() {
+        best = best.max(level);
+        if level == steps {
+            continue;
+        }
+        for (index, &(timestamp, step, row)) in events.iter().enumerate().skip(position) {
+            let in_window = level == 0 || timestamp as u64 <= start as u64 + window;
+            if step == level && in_window && !used.contains(&row) {
+                let mut next_used = used.clone();
+                next_used.push(row);
+                let next_start = if level == 0 { timestamp } else { start };
+                stack.push((index + 1, level + 1, next_start, next_used));
+            }
+        }
+    }
+    best
+}
+
+#[test]
+fn strict_once_alone_is_longest_chain() {
+    use rand::{Rng, SeedableRng};
+
+    let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+    let modes = FunnelModes::parse(["strict_once"]).unwrap();
+    for _ in 0..3000 {
+        let steps = rng.gen_range(2..=4);
+        let window = rng.gen_range(0..3);
+        let rows: Vec<(i64, u32)> = (0..rng.gen_range(1..8))
+            .map(|_| (rng.gen_range(0..4), rng.gen_range(0..1u32 << steps)))
+            .collect();
+        let funnel = WindowFunnel::new(window, steps, modes).unwrap();
+        let mut events: Vec<StepEvent> = rows
+            .iter()
+            .map(|&(timestamp_ns, steps)| StepEvent {
+                timestamp_ns,
+                steps,
+            })
+            .collect();
+        let level = funnel
+            .evaluate(&mut events, &mut FunnelScratch::default())
+            .level;
+        assert_eq!(
+            level,
+            longest_chain(&rows, steps, window),
+            "rows {rows:?}, window {window}"
+        );
+    }
+}
