@@ -8,17 +8,16 @@ use duckdb::Connection;
 use thiserror::Error;
 
 use crate::actor_groups::{GroupRows, RunGrouper, SpanRow};
-use crate::funnel::{FunnelReport, FunnelResult};
+use crate::funnel::{DefinitionError, FunnelReport, FunnelResult};
 use crate::query::{FunnelQuery, RetentionQuery};
 use crate::retention::{RetentionError, RetentionReport, RetentionTable};
 use crate::sql;
-use crate::window_funnel::FunnelError;
 
 /// Failure to answer a question on DuckDB.
 #[derive(Debug, Error)]
 pub enum RunError {
     #[error(transparent)]
-    Funnel(#[from] FunnelError),
+    Funnel(#[from] DefinitionError),
     #[error(transparent)]
     Retention(#[from] RetentionError),
     #[error("duckdb query failed: {0}")]

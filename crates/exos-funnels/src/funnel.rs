@@ -9,11 +9,30 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 use crate::any_order::any_order_match;
 use crate::query::{Exclusion, FunnelKind, FunnelQuery, Period};
 use crate::sql::{funnel_modes, period_number, period_start_ns};
 use crate::window_funnel::{FunnelError, FunnelScratch, StepEvent, WindowFunnel};
+
+/// Invalid funnel definition.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum DefinitionError {
+    #[error(transparent)]
+    Funnel(#[from] FunnelError),
+    #[error(
+        "invalid exclusion from step {from_step} to step {to_step}: steps are numbered 1 to {steps} \
+         and from_step must be lower than to_step"
+    )]
+    Exclusion {
+        from_step: usize,
+        to_step: usize,
+        steps: usize,
+    },
+    #[error("a funnel takes at most 32 exclusions, got {0}")]
+    ExclusionCount(usize),
+}
 
 /// Number of equal-width bins of the time-to-convert distribution.
 pub const TIME_TO_CONVERT_BINS: usize = 10;
@@ -113,9 +132,10 @@ struct SeriesCounters {
 
 impl FunnelReport {
     /// Checks the definition and prepares empty counters.
-    pub fn new(query: &FunnelQuery) -> Result<Self, FunnelError> {
+    pub fn new(query: &FunnelQuery) -> Result<Self, DefinitionError> {
         let window_funnel =
             WindowFunnel::new(query.window_ns, query.steps.len(), funnel_modes(query))?;
+        check_exclusions(query)?;
         Ok(FunnelReport {
             query: query.clone(),
             window_funnel,
@@ -189,6 +209,8 @@ impl FunnelReport {
 
     /// Adds actors already counted by level, as ClickHouse's native query
     /// returns them: `actors` actors of `breakdown` reached exactly `level`.
+    /// Such actors add nothing to times to convert and trends, which need
+    /// [`FunnelReport::add_actor`] with the per-actor lists.
     pub fn add_level_count(&mut self, breakdown: &str, level: usize, actors: u64) {
         let step_count = self.query.steps.len();
         let counters = self
@@ -255,11 +277,11 @@ impl FunnelReport {
         level: usize,
         step_times_ns: &[i64],
     ) -> Option<(i64, i64)> {
-        if exclusion.from_step == 0 || level < exclusion.from_step {
+        if level < exclusion.from_step {
             return None;
         }
         let after_ns = step_times_ns[exclusion.from_step - 1];
-        let before_ns = if level >= exclusion.to_step && exclusion.to_step > 0 {
+        let before_ns = if level >= exclusion.to_step {
             step_times_ns[exclusion.to_step - 1]
         } else {
             let window_end = i128::from(step_times_ns[0]) + i128::from(self.query.window_ns) + 1;
@@ -343,6 +365,28 @@ impl SeriesCounters {
             trend,
         }
     }
+}
+
+/// Checks that each exclusion names two steps of the funnel in order, and
+/// that the exclusions fit the 32-bit exclusion bitmask.
+fn check_exclusions(query: &FunnelQuery) -> Result<(), DefinitionError> {
+    if query.exclusions.len() > 32 {
+        return Err(DefinitionError::ExclusionCount(query.exclusions.len()));
+    }
+    let steps = query.steps.len();
+    for exclusion in &query.exclusions {
+        let valid = exclusion.from_step >= 1
+            && exclusion.from_step < exclusion.to_step
+            && exclusion.to_step <= steps;
+        if !valid {
+            return Err(DefinitionError::Exclusion {
+                from_step: exclusion.from_step,
+                to_step: exclusion.to_step,
+                steps,
+            });
+        }
+    }
+    Ok(())
 }
 
 fn trend_points(trend: &BTreeMap<i64, (u64, u64)>, period: Period) -> Vec<TrendPoint> {
@@ -473,6 +517,30 @@ mod tests {
         assert!(open.excluded);
         let after_window = report.evaluate(&[0, 101], &[1, 0], &[0, 1]);
         assert!(!after_window.excluded);
+    }
+
+    #[test]
+    fn exclusion_steps_are_checked() {
+        let backwards = Exclusion {
+            event: EventFilter::SpanName("x".into()),
+            from_step: 2,
+            to_step: 1,
+        };
+        let error = FunnelReport::new(&query(FunnelKind::Sequential, vec![backwards])).err();
+        assert_eq!(
+            error,
+            Some(DefinitionError::Exclusion {
+                from_step: 2,
+                to_step: 1,
+                steps: 3
+            })
+        );
+        let past_end = Exclusion {
+            event: EventFilter::SpanName("x".into()),
+            from_step: 1,
+            to_step: 4,
+        };
+        assert!(FunnelReport::new(&query(FunnelKind::Sequential, vec![past_end])).is_err());
     }
 
     #[test]

@@ -23,7 +23,10 @@ pub mod retention;
 pub mod sql;
 pub mod window_funnel;
 
-pub use funnel::{FunnelReport, FunnelResult, FunnelSeries, StepResult, TimeToConvert, TrendPoint};
+pub use funnel::{
+    DefinitionError, FunnelReport, FunnelResult, FunnelSeries, StepResult, TimeToConvert,
+    TrendPoint,
+};
 pub use modes::{FunnelMode, FunnelModes, ModeError};
 pub use query::{
     Column, EventFilter, Exclusion, FunnelKind, FunnelQuery, Period, Property, RetentionKind,
