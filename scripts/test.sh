@@ -38,6 +38,8 @@ fi
 
 echo "==> Rust tests"
 cargo build -p exos
+# The funnel differential test (tests/python/test_funnels_chdb.py) runs this example.
+cargo build -p exos-funnels --examples
 if command -v cargo-nextest >/dev/null 2>&1; then
   cargo nextest run --workspace --no-fail-fast
 else
