@@ -13,6 +13,7 @@
 //! `tests/reference/make_reference.py` produces with PM4Py.
 
 pub mod analysis;
+pub mod conformance;
 pub mod discovery;
 pub mod import;
 pub mod log;

@@ -6,5 +6,5 @@ pub mod petri;
 pub mod tree;
 
 pub use imf::{inductive_miner, ImfOptions};
-
+pub use petri::{tree_to_petri_net, Marking, PetriNet, Transition};
 pub use tree::{Operator, ProcessTree};
