@@ -15,8 +15,10 @@
 pub mod analysis;
 pub mod conformance;
 pub mod discovery;
+pub mod export;
 pub mod import;
 pub mod log;
+pub mod ocel;
 pub mod time;
 
 pub use import::{ImportError, ImportOptions, ImportReport, Issue, IssueKind, Location, OnError};

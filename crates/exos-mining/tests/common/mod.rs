@@ -44,9 +44,20 @@ pub fn load(name: &str) -> EventLog {
         "receipt" => read_csv(&dir.join("receipt.csv"), &CsvMapping::default(), &options).unwrap(),
         other => panic!("unknown log {other}"),
     };
+    // BPIC 2012's header has five nested meta-attributes without a key,
+    // which XES requires; they are reported and left out.
+    let expected_issues = if name == "bpic2012" { 5 } else { 0 };
     assert_eq!(
-        report.issue_count, 0,
-        "{name} imports cleanly: {:?}",
+        report.issue_count, expected_issues,
+        "{name} issues: {:?}",
+        report.issues
+    );
+    assert!(
+        report
+            .issues
+            .iter()
+            .all(|i| i.message.contains("has no key")),
+        "{name} issues: {:?}",
         report.issues
     );
     log

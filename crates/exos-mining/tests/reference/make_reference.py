@@ -23,6 +23,9 @@ warnings.filterwarnings("ignore")
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOGS = os.environ.get("EXOS_EVENT_LOGS", os.path.join(HERE, "../../../../../shared/data/event-logs"))
 ALIGNED_VARIANTS = 150
+# Beyond the most frequent variants, every N-th of the rest, which brings
+# in the rare, deviating ones.
+ALIGNED_STRIDE = 40
 
 
 def variants_digest(variants):
@@ -43,7 +46,8 @@ def performance(df):
 
 
 def align_variants(variants, net, im, fm, limit):
-    ordered = sorted(variants.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
+    ordered = sorted(variants.items(), key=lambda kv: (-kv[1], kv[0]))
+    ordered = ordered[:limit] + ordered[limit::ALIGNED_STRIDE]
     result = []
     for activities, count in ordered:
         trace = Trace([Event({"concept:name": a}) for a in activities])
