@@ -41,6 +41,10 @@ pub enum Move {
     Model(usize),
 }
 
+/// Reachability graphs up to this many markings are explored when the
+/// aligner is built, which enables the silent-move bound of the heuristic.
+pub const MAX_PRECOMPUTED_MARKINGS: usize = 200_000;
+
 /// Progress callback: (variants aligned, variants in total).
 pub type AlignmentProgress<'a> = &'a mut dyn FnMut(usize, usize);
 
@@ -165,6 +169,11 @@ pub struct Aligner<'a> {
     marking_labels: Vec<Option<Vec<u64>>>,
     final_id: u32,
     shortest_model_run: Option<u64>,
+    /// Fewest silent moves from each marking to the final marking, when the
+    /// whole reachability graph is known.
+    silent_to_final: Option<Vec<u64>>,
+    /// Reused per search: successors of the marking being expanded.
+    successor_buffer: Vec<(usize, u32)>,
 }
 
 impl<'a> Aligner<'a> {
@@ -179,9 +188,77 @@ impl<'a> Aligner<'a> {
             marking_labels: Vec::new(),
             final_id: 0,
             shortest_model_run: None,
+            silent_to_final: None,
+            successor_buffer: Vec::new(),
         };
         aligner.final_id = aligner.intern(to_bytes(&net.final_marking));
+        if aligner.explore_all(MAX_PRECOMPUTED_MARKINGS) {
+            aligner.silent_to_final = Some(aligner.silent_distances_to_final());
+        }
         aligner
+    }
+
+    /// Explores the reachability graph from the initial marking; false when
+    /// it has more than `limit` markings (exploration stops there).
+    fn explore_all(&mut self, limit: usize) -> bool {
+        let initial = self.intern(to_bytes(&self.net.initial));
+        let mut queue = std::collections::VecDeque::from([initial]);
+        let mut seen = vec![false; self.marking_list.len()];
+        while let Some(marking) = queue.pop_front() {
+            if seen.len() <= marking as usize {
+                seen.resize(marking as usize + 1, false);
+            }
+            if std::mem::replace(&mut seen[marking as usize], true) {
+                continue;
+            }
+            if self.marking_list.len() > limit {
+                return false;
+            }
+            for (_, next) in self.successors_of(marking) {
+                if seen.get(next as usize) != Some(&true) {
+                    queue.push_back(next);
+                }
+            }
+        }
+        true
+    }
+
+    /// 0-1 breadth-first search backwards from the final marking over the
+    /// explored graph: silent edges cost 1, visible ones 0.
+    fn silent_distances_to_final(&self) -> Vec<u64> {
+        let count = self.marking_list.len();
+        let mut incoming: Vec<Vec<(u32, u64)>> = vec![Vec::new(); count];
+        for (from, successors) in self.successors.iter().enumerate() {
+            for &(t, to) in successors.iter().flatten() {
+                let cost = u64::from(self.net.transitions[t].label.is_none());
+                incoming[to as usize].push((from as u32, cost));
+            }
+        }
+        let mut distance = vec![u64::MAX; count];
+        let mut queue = std::collections::VecDeque::from([(self.final_id, 0u64)]);
+        distance[self.final_id as usize] = 0;
+        while let Some((marking, cost)) = queue.pop_front() {
+            if cost > distance[marking as usize] {
+                continue;
+            }
+            for &(previous, step) in &incoming[marking as usize] {
+                let candidate = cost + step;
+                if candidate < distance[previous as usize] {
+                    distance[previous as usize] = candidate;
+                    if step == 0 {
+                        queue.push_front((previous, candidate));
+                    } else {
+                        queue.push_back((previous, candidate));
+                    }
+                }
+            }
+        }
+        // Markings that cannot reach the final marking get no bound beyond
+        // the others' (they are dead ends the search leaves anyway).
+        distance
+            .iter()
+            .map(|&d| if d == u64::MAX { 0 } else { d })
+            .collect()
     }
 
     fn intern(&mut self, marking: Box<[u8]>) -> u32 {
@@ -219,6 +296,16 @@ impl<'a> Aligner<'a> {
         found
     }
 
+    fn fill_successor_buffer(&mut self, marking: u32) {
+        if self.successors[marking as usize].is_none() {
+            self.successors_of(marking);
+        }
+        self.successor_buffer.clear();
+        if let Some(known) = &self.successors[marking as usize] {
+            self.successor_buffer.extend_from_slice(known);
+        }
+    }
+
     fn labels_of(&mut self, marking: u32) -> &[u64] {
         if self.marking_labels[marking as usize].is_none() {
             let words = self.reachable_labels.first().map_or(0, Vec::len);
@@ -238,9 +325,30 @@ impl<'a> Aligner<'a> {
             .unwrap_or(&[])
     }
 
-    /// Lower bound of the remaining cost from (marking, position).
-    fn heuristic(&mut self, marking: u32, trace: &[Sym], position: usize) -> u64 {
+    /// Lower bound of the remaining cost from (marking, position);
+    /// `suffix_labels[position]` holds the labels of `trace[position..]`.
+    fn heuristic(
+        &mut self,
+        marking: u32,
+        trace: &[Sym],
+        position: usize,
+        suffix_labels: &[Vec<u64>],
+    ) -> u64 {
+        let silent = self
+            .silent_to_final
+            .as_ref()
+            .and_then(|d| d.get(marking as usize))
+            .copied()
+            .unwrap_or(0);
         let labels = self.labels_of(marking);
+        let suffix = &suffix_labels[position];
+        let all_reachable = suffix
+            .iter()
+            .enumerate()
+            .all(|(w, bits)| bits & !labels.get(w).copied().unwrap_or(0) == 0);
+        if all_reachable {
+            return silent;
+        }
         let unreachable = trace[position..]
             .iter()
             .filter(|&&a| {
@@ -249,7 +357,7 @@ impl<'a> Aligner<'a> {
                     .is_none_or(|w| w & (1 << (a % 64)) == 0)
             })
             .count();
-        unreachable as u64 * DEVIATION_COST
+        unreachable as u64 * DEVIATION_COST + silent
     }
 
     /// Cost of the cheapest run of the model from initial to final marking.
@@ -287,34 +395,40 @@ impl<'a> Aligner<'a> {
         }
     }
 
+    /// A* over (marking, position) of the synchronous product. State
+    /// costs live in dense arrays indexed by `marking * (len + 1) +
+    /// position` when the reachability graph was explored up front, which
+    /// is much cheaper than hashing on this hot path.
     fn search(&mut self, trace: &[Sym], max_states: usize) -> (Option<u64>, Vec<Move>, usize) {
         let initial = self.intern(to_bytes(&self.net.initial));
-        let key = |marking: u32, position: usize| (marking as u64) << 32 | position as u64;
-        let mut best: FxHashMap<u64, u64> = FxHashMap::default();
-        let mut parent: FxHashMap<u64, (u64, Move)> = FxHashMap::default();
+        let suffix_labels = suffix_label_sets(trace);
+        let width = trace.len() + 1;
+        let key = |marking: u32, position: usize| marking as usize * width + position;
+        let mut states = StateTable::new(
+            self.silent_to_final
+                .as_ref()
+                .map(|_| self.marking_list.len() * width),
+        );
         let mut open = BinaryHeap::new();
-        let start_h = self.heuristic(initial, trace, 0);
-        best.insert(key(initial, 0), 0);
+        let start_h = self.heuristic(initial, trace, 0, &suffix_labels);
+        states.improve(key(initial, 0), 0, (usize::MAX, Move::Log(0)));
         // Ties on f prefer states further along the trace.
         open.push((Reverse(start_h), 0usize, Reverse(0u64), initial));
         let mut expanded = 0;
+        let mut steps: Vec<(u32, usize, u64, Move)> = Vec::with_capacity(16);
         while let Some((Reverse(_), position, Reverse(cost), marking)) = open.pop() {
             let state = key(marking, position);
-            if best.get(&state).is_some_and(|&b| b < cost) {
+            if states.cost(state) < cost {
                 continue;
             }
             if marking == self.final_id && position == trace.len() {
-                return (
-                    Some(cost),
-                    rebuild(&parent, state, key(initial, 0)),
-                    expanded,
-                );
+                return (Some(cost), states.rebuild(state), expanded);
             }
             expanded += 1;
             if expanded > max_states {
                 return (None, Vec::new(), expanded);
             }
-            let mut steps: Vec<(u32, usize, u64, Move)> = Vec::new();
+            steps.clear();
             if position < trace.len() {
                 steps.push((
                     marking,
@@ -323,26 +437,25 @@ impl<'a> Aligner<'a> {
                     Move::Log(trace[position]),
                 ));
             }
-            for (t, next) in self.successors_of(marking) {
+            self.fill_successor_buffer(marking);
+            for &(t, next) in &self.successor_buffer {
                 match self.net.transitions[t].label {
                     None => steps.push((next, position, SILENT_COST, Move::Model(t))),
                     Some(label) => {
-                        steps.push((next, position, DEVIATION_COST, Move::Model(t)));
                         if position < trace.len() && trace[position] == label {
                             steps.push((next, position + 1, 0, Move::Sync(t)));
                         }
+                        steps.push((next, position, DEVIATION_COST, Move::Model(t)));
                     }
                 }
             }
-            for (next_marking, next_position, step_cost, step) in steps {
-                let next_state = key(next_marking, next_position);
+            for &(next_marking, next_position, step_cost, step) in &steps {
                 let next_cost = cost + step_cost;
-                if best.get(&next_state).is_some_and(|&b| b <= next_cost) {
+                if !states.improve(key(next_marking, next_position), next_cost, (state, step)) {
                     continue;
                 }
-                best.insert(next_state, next_cost);
-                parent.insert(next_state, (state, step));
-                let estimate = next_cost + self.heuristic(next_marking, trace, next_position);
+                let estimate =
+                    next_cost + self.heuristic(next_marking, trace, next_position, &suffix_labels);
                 open.push((
                     Reverse(estimate),
                     next_position,
@@ -355,15 +468,94 @@ impl<'a> Aligner<'a> {
     }
 }
 
-fn rebuild(parent: &FxHashMap<u64, (u64, Move)>, mut state: u64, start: u64) -> Vec<Move> {
-    let mut moves = Vec::new();
-    while state != start {
-        let (previous, step) = parent[&state];
-        moves.push(step);
-        state = previous;
+/// Best known cost and predecessor of each search state: dense arrays when
+/// the state count is known, hash maps otherwise.
+enum StateTable {
+    Dense {
+        cost: Vec<u64>,
+        parent: Vec<(usize, Move)>,
+    },
+    Sparse {
+        cost: FxHashMap<usize, u64>,
+        parent: FxHashMap<usize, (usize, Move)>,
+    },
+}
+
+impl StateTable {
+    fn new(dense_size: Option<usize>) -> Self {
+        match dense_size {
+            Some(size) => StateTable::Dense {
+                cost: vec![u64::MAX; size],
+                parent: vec![(usize::MAX, Move::Log(0)); size],
+            },
+            None => StateTable::Sparse {
+                cost: FxHashMap::default(),
+                parent: FxHashMap::default(),
+            },
+        }
     }
-    moves.reverse();
-    moves
+
+    fn cost(&self, state: usize) -> u64 {
+        match self {
+            StateTable::Dense { cost, .. } => cost[state],
+            StateTable::Sparse { cost, .. } => cost.get(&state).copied().unwrap_or(u64::MAX),
+        }
+    }
+
+    /// Records `new_cost` when it beats the known cost; returns whether it did.
+    fn improve(&mut self, state: usize, new_cost: u64, via: (usize, Move)) -> bool {
+        if self.cost(state) <= new_cost {
+            return false;
+        }
+        match self {
+            StateTable::Dense { cost, parent } => {
+                cost[state] = new_cost;
+                parent[state] = via;
+            }
+            StateTable::Sparse { cost, parent } => {
+                cost.insert(state, new_cost);
+                parent.insert(state, via);
+            }
+        }
+        true
+    }
+
+    fn parent(&self, state: usize) -> (usize, Move) {
+        match self {
+            StateTable::Dense { parent, .. } => parent[state],
+            StateTable::Sparse { parent, .. } => parent
+                .get(&state)
+                .copied()
+                .unwrap_or((usize::MAX, Move::Log(0))),
+        }
+    }
+
+    /// The moves from the start state to `state`.
+    fn rebuild(&self, mut state: usize) -> Vec<Move> {
+        let mut moves = Vec::new();
+        loop {
+            let (previous, step) = self.parent(state);
+            if previous == usize::MAX {
+                break;
+            }
+            moves.push(step);
+            state = previous;
+        }
+        moves.reverse();
+        moves
+    }
+}
+
+/// Label bit sets of every suffix of `trace`.
+fn suffix_label_sets(trace: &[Sym]) -> Vec<Vec<u64>> {
+    let words = trace.iter().max().map_or(1, |&m| m as usize / 64 + 1);
+    let mut sets = vec![vec![0u64; words]; trace.len() + 1];
+    for position in (0..trace.len()).rev() {
+        let mut set = sets[position + 1].clone();
+        set[trace[position] as usize / 64] |= 1 << (trace[position] % 64);
+        sets[position] = set;
+    }
+    sets
 }
 
 fn to_bytes(marking: &[u32]) -> Box<[u8]> {
