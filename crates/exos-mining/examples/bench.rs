@@ -6,8 +6,9 @@
 //!     [--logs ../shared/data/event-logs] [--generated /tmp/exos-mining-generated.xes]
 //! ```
 //!
-//! For BPIC 2012 and a generated log of about 1.2 million events in 100,000
-//! cases (written once as XES to `--generated`), it times XES import, DFG,
+//! The generated log has about 1.2 million events in 100,000 cases and is
+//! written once as XES to `--generated`. On it and on BPIC 2012 the example
+//! times XES import, DFG,
 //! performance DFG, variants, the inductive miner (noise 0.2), token replay
 //! and alignments, here and in PM4Py (through `tests/reference/bench_pm4py.py`
 //! run by the venv's Python), and prints the median of each and the ratio.
@@ -156,8 +157,8 @@ fn bench_rust(path: &Path, settings: &Settings) -> Vec<(String, f64)> {
     ]
 }
 
-/// The most frequent variants, ties by ascending names: PM4Py's order in
-/// `bench_pm4py.py`, so both align the same traces.
+/// Returns the most frequent variants, ties by ascending names: PM4Py's
+/// order in `bench_pm4py.py`, so both align the same traces.
 fn pm4py_order_sample(log: &EventLog, count: usize) -> Vec<Vec<u32>> {
     let names = |v: &[u32]| {
         v.iter()
@@ -249,7 +250,7 @@ fn main() {
     }
 }
 
-/// A deterministic order-to-delivery log: a choice of credit check or
+/// Generates a deterministic order-to-delivery log: a choice of credit check or
 /// manual review, two parallel two-step branches, a quality loop, a
 /// delivery-or-return choice, and 5% noise (a dropped or an inserted
 /// event). About 12 events per case.

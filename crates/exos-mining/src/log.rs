@@ -7,8 +7,8 @@
 //! `case_offsets[c]..case_offsets[c + 1]`.
 //!
 //! Invariants: `case_offsets` starts at 0, never decreases and ends at the
-//! number of events; every per-event column has one entry per event; within a
-//! case, events are ordered by complete timestamp (stable, so file order
+//! number of events. Every per-event column has one entry per event. Within
+//! a case, events are ordered by complete timestamp (stable, so file order
 //! breaks ties), as PM4Py orders them before any analysis.
 
 use rustc_hash::FxHashMap;
@@ -101,9 +101,9 @@ pub struct Attribute {
 /// A columnar event log.
 #[derive(Debug, Default, Clone)]
 pub struct EventLog {
-    /// Activity names; `activity` holds ids into this table.
+    /// Activity names; `activity` contains ids into this table.
     pub activities: Symbols,
-    /// Resource names (`org:resource`); `resource` holds ids into this table.
+    /// Resource names (`org:resource`); `resource` contains ids into this table.
     pub resources: Symbols,
     /// Lifecycle transitions (`lifecycle:transition`).
     pub lifecycles: Symbols,
@@ -209,7 +209,8 @@ impl EventLog {
         out
     }
 
-    /// A log with the same symbol tables and log attributes and no cases.
+    /// Returns a log with the same symbol tables and log attributes and no
+    /// cases.
     pub fn empty_like(&self) -> EventLog {
         EventLog {
             activities: self.activities.clone(),

@@ -50,7 +50,7 @@ fn xes_round_trip_keeps_content() {
     }
 }
 
-/// The Python of the PM4Py venv, when it is installed.
+/// Returns the Python of the PM4Py venv when it is installed.
 fn pm4py_python() -> Option<PathBuf> {
     let python = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.venv-mining/bin/python");
     python.exists().then_some(python)
@@ -112,8 +112,7 @@ fn pm4py_reads_exports_back() {
         output
             .stdout
             .split(|&b| b == b'\n')
-            .filter(|l| l.starts_with(b"{"))
-            .last()
+            .rfind(|l| l.starts_with(b"{"))
             .expect("checker prints JSON"),
     )
     .unwrap();

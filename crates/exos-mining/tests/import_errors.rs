@@ -1,6 +1,6 @@
 //! Importers on broken copies of the shared logs (made by
 //! `tests/data/make_broken_copies.py`): each problem is reported with its
-//! location and handled as the `OnError` policy says.
+//! location and handled as the `OnError` policy sets.
 
 use std::path::PathBuf;
 

@@ -8,7 +8,7 @@
 //! and `cost / 10 000` (integer division) is the number of deviations.
 //!
 //! The product is never built. A search state is (marking, events
-//! consumed); markings are interned once per net, and the transitions each
+//! consumed). Markings are interned once per net and the transitions each
 //! marking enables are cached, so all variants share one lazily explored
 //! reachability graph. The heuristic counts the remaining events whose
 //! activity no transition reachable (in the net's graph) from the marked
@@ -169,7 +169,7 @@ pub struct Aligner<'a> {
     marking_labels: Vec<Option<Vec<u64>>>,
     final_id: u32,
     shortest_model_run: Option<u64>,
-    /// Fewest silent moves from each marking to the final marking, when the
+    /// Minimum number of silent moves from each marking to the final marking, when the
     /// whole reachability graph is known.
     silent_to_final: Option<Vec<u64>>,
     /// Reused per search: successors of the marking being expanded.
@@ -326,7 +326,7 @@ impl<'a> Aligner<'a> {
     }
 
     /// Lower bound of the remaining cost from (marking, position);
-    /// `suffix_labels[position]` holds the labels of `trace[position..]`.
+    /// `suffix_labels[position]` contains the labels of `trace[position..]`.
     fn heuristic(
         &mut self,
         marking: u32,
@@ -530,7 +530,7 @@ impl StateTable {
         }
     }
 
-    /// The moves from the start state to `state`.
+    /// Returns the moves from the start state to `state`.
     fn rebuild(&self, mut state: usize) -> Vec<Move> {
         let mut moves = Vec::new();
         loop {

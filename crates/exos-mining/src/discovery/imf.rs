@@ -379,7 +379,7 @@ fn sequence_cut(dfg: &ImDfg) -> Option<Vec<Group>> {
     (groups.len() > 1).then_some(groups)
 }
 
-/// The sequence cut with skippable groups merged with their neighbours, so
+/// Finds the sequence cut with skippable groups merged with their neighbours, so
 /// that every group can be entered and left only through the cut order.
 fn strict_sequence_cut(dfg: &ImDfg) -> Option<Vec<Group>> {
     let mut groups = sequence_cut(dfg)?;
@@ -561,7 +561,7 @@ fn project_parallel(log: &Uvcl, groups: &[Group]) -> Vec<Uvcl> {
         .collect()
 }
 
-/// Loop cut: the do part holds the start and end activities; the redo part
+/// Finds the loop cut: the do part contains the start and end activities; the redo part
 /// the components that leave from end activities and return to start
 /// activities only in complete ways.
 fn loop_cut(dfg: &ImDfg) -> Option<Vec<Group>> {
@@ -686,7 +686,8 @@ fn fall_through(log: &Uvcl) -> Split {
     flower(log)
 }
 
-/// The first activity (by name) occurring exactly once in every trace.
+/// Returns the first activity (by name) occurring exactly once in every
+/// trace, if any.
 fn activity_once_per_trace(log: &Uvcl) -> Option<u32> {
     let mut candidates: FxHashSet<u32> = log.alphabet().into_iter().collect();
     for (trace, _) in &log.traces {
@@ -702,8 +703,8 @@ fn activity_once_per_trace(log: &Uvcl) -> Option<u32> {
     candidates.into_iter().min()
 }
 
-/// The first activity (by name) whose removal lets the plain cuts split the
-/// log.
+/// Returns the first activity (by name) whose removal lets the plain cuts
+/// split the log.
 fn activity_concurrent(log: &Uvcl) -> Option<u32> {
     log.alphabet().into_iter().find(|&candidate| {
         let mut without = Uvcl::default();

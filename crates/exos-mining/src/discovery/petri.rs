@@ -3,7 +3,7 @@
 //! The translation reproduces PM4Py 2.7's `convert_to_petri_net` structure
 //! (same places, silent transitions and arcs up to renaming), because
 //! token-replay fitness and alignment costs depend on the silent
-//! transitions a net has: choices share their entry and exit places,
+//! transitions a net has. Choices share their entry and exit places,
 //! parallel blocks get a silent split and join, loops a silent entry and a
 //! silent back edge, and silent transitions that merely pass a token along
 //! are merged away afterwards.
@@ -41,7 +41,7 @@ pub struct PetriNet {
 }
 
 impl PetriNet {
-    /// True when every input place of `transition` holds a token per arc.
+    /// True when every input place of `transition` contains a token per arc.
     pub fn is_enabled(&self, transition: usize, marking: &[u32]) -> bool {
         let inputs = &self.transitions[transition].inputs;
         inputs
@@ -115,8 +115,8 @@ pub fn tree_to_petri_net(tree: &ProcessTree) -> PetriNet {
     builder.into_net(source, sink)
 }
 
-/// Where a subtree connects: an existing place, or a transition that a new
-/// place is attached to.
+/// Connection point of a subtree: an existing place, or a transition that
+/// a new place is attached to.
 #[derive(Debug, Clone, Copy)]
 enum Entity {
     Place(usize),
@@ -442,9 +442,9 @@ fn loop_along(tree: &ProcessTree, first: bool) -> bool {
     }
 }
 
-/// PM4Py adds a silent transition after the source when the tree starts
-/// with a loop, or is a choice or parallel block, because the source place
-/// must not be re-entered or shared.
+/// Returns whether PM4Py adds a silent transition after the source: when
+/// the tree starts with a loop, or is a choice or parallel block, because
+/// the source place must not be re-entered or shared.
 fn tau_needed_at_start(tree: &ProcessTree) -> bool {
     matches!(
         tree,
@@ -453,7 +453,8 @@ fn tau_needed_at_start(tree: &ProcessTree) -> bool {
         || terminal_loop_of_first_child(tree)
 }
 
-/// The same at the sink for a tree ending with a loop.
+/// Returns whether PM4Py adds the same silent transition before the sink,
+/// for a tree ending with a loop.
 fn tau_needed_at_end(tree: &ProcessTree) -> bool {
     matches!(
         tree,

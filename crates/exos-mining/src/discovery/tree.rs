@@ -46,7 +46,7 @@ pub enum ProcessTree {
 }
 
 impl ProcessTree {
-    /// A silent leaf.
+    /// Returns a silent leaf.
     pub fn tau() -> ProcessTree {
         ProcessTree::Leaf(None)
     }
@@ -216,7 +216,7 @@ impl LabelHash {
     }
 }
 
-/// One folding pass over a node; `None` means the node disappears.
+/// Folds one node once; `None` means the node disappears.
 fn fold_node(tree: ProcessTree) -> Option<ProcessTree> {
     let ProcessTree::Node(operator, children) = tree else {
         return Some(tree);

@@ -21,7 +21,7 @@ use crate::log::{
 };
 use crate::time::{from_chrono, parse_iso8601};
 
-/// How timestamps are written in the file.
+/// Timestamp notation of the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TimestampFormat {
     /// ISO 8601 / RFC 3339 with `T` or a space, optional fraction and offset.
@@ -32,7 +32,7 @@ pub enum TimestampFormat {
     Pattern(String),
 }
 
-/// Which columns hold what.
+/// Column roles: which column contains the case, the activity and so on.
 #[derive(Debug, Clone)]
 pub struct CsvMapping {
     /// Case id column.
@@ -54,7 +54,7 @@ pub struct CsvMapping {
 }
 
 impl Default for CsvMapping {
-    /// The PM4Py/XES column names.
+    /// Returns the PM4Py/XES column names.
     fn default() -> Self {
         CsvMapping {
             case: "case:concept:name".into(),

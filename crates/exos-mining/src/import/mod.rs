@@ -14,7 +14,7 @@ pub mod xes;
 use std::fmt;
 use std::sync::Arc;
 
-/// What an importer does with a broken record.
+/// Policy of an importer for a broken record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OnError {
     /// Drop the broken record (event, case, object or link) and go on.
@@ -28,7 +28,7 @@ pub enum OnError {
     Fail,
 }
 
-/// Where a problem was found.
+/// Location of a problem in the input.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// 1-based line and column in a text file.
@@ -80,7 +80,7 @@ pub enum IssueKind {
 /// One problem found during an import.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Issue {
-    /// What went wrong.
+    /// Kind of problem.
     pub kind: IssueKind,
     /// Where.
     pub location: Location,

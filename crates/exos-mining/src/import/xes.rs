@@ -44,7 +44,7 @@ pub fn parse_xes(
     Ok(parser.finish())
 }
 
-/// Where the parser is in the document.
+/// Position of the parser in the document's element tree.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Scope {
     Log,
@@ -133,12 +133,9 @@ impl<'a> XesParser<'a> {
             match event {
                 Event::Start(element) => self.open(&element, position, false)?,
                 Event::Empty(element) => self.open(&element, position, true)?,
-                Event::End(element) => {
-                    // `<values>` only wraps the items of a `<list>`.
-                    if element.local_name().as_ref() != b"values" {
-                        self.close(position)?;
-                    }
-                }
+                // `<values>` only wraps the items of a `<list>`.
+                Event::End(element) if element.local_name().as_ref() == b"values" => {}
+                Event::End(_) => self.close(position)?,
                 Event::Eof => break,
                 _ => {}
             }

@@ -2,7 +2,7 @@
 //! and SQLite exchange formats, export to JSON, and basic analyses.
 //!
 //! An event has a type, a time and attributes, and is linked to objects
-//! with a qualifier; an object has a type, attributes whose values may
+//! with a qualifier. An object has a type, attributes whose values may
 //! change over time, and qualified links to other objects. One pair may be
 //! linked under several qualifiers, so links are kept as a list, never a
 //! map. Ids are text; an integer id in a file is reported and read as its
@@ -151,9 +151,8 @@ pub(crate) struct PendingLinks {
 }
 
 impl PendingLinks {
-    /// Resolves ids to indices; a link naming an unknown event or object is
-    /// a dangling reference and is dropped (there is nothing to repair it
-    /// with).
+    /// Resolves ids to indices. A link naming an unknown event or object is
+    /// a dangling reference and is dropped, because nothing could repair it.
     pub(crate) fn resolve(
         self,
         ocel: &mut Ocel,

@@ -84,6 +84,12 @@ struct SqliteReader<'a> {
     ocel: Ocel,
 }
 
+/// An event's type index, time and attributes, keyed by event id.
+type EventRows = FxHashMap<String, (usize, i64, Vec<(String, OcelValue)>)>;
+
+/// A link row: (row number, (from id, to id, qualifier)).
+type LinkRow = (u64, (String, String, String));
+
 /// One row as owned values.
 type Row = Vec<rusqlite::types::Value>;
 
@@ -94,8 +100,7 @@ impl SqliteReader<'_> {
         let event_types = self.typed_ids("event")?;
         let object_types = self.typed_ids("object")?;
 
-        let mut event_rows: FxHashMap<String, (usize, i64, Vec<(String, OcelValue)>)> =
-            FxHashMap::default();
+        let mut event_rows: EventRows = FxHashMap::default();
         for (type_name, suffix) in &event_tables {
             let type_index = self.ocel.event_type_index(type_name);
             self.read_event_table(&format!("event_{suffix}"), type_index, &mut event_rows)?;
@@ -239,7 +244,7 @@ impl SqliteReader<'_> {
         &mut self,
         table: &str,
         type_index: usize,
-        out: &mut FxHashMap<String, (usize, i64, Vec<(String, OcelValue)>)>,
+        out: &mut EventRows,
     ) -> Result<(), ReadError> {
         let (columns, rows) =
             self.rows(&format!("SELECT * FROM \"{}\"", table.replace('"', "\"\"")))?;
@@ -327,12 +332,7 @@ impl SqliteReader<'_> {
         Ok(())
     }
 
-    fn link_rows(
-        &mut self,
-        table: &str,
-        from: &str,
-        to: &str,
-    ) -> Result<Vec<(u64, (String, String, String))>, ReadError> {
+    fn link_rows(&mut self, table: &str, from: &str, to: &str) -> Result<Vec<LinkRow>, ReadError> {
         let (_, rows) = self.rows(&format!("SELECT {from}, {to}, ocel_qualifier FROM {table}"))?;
         let mut links = Vec::with_capacity(rows.len());
         for (index, row) in rows.iter().enumerate() {

@@ -2,10 +2,10 @@
 //! directly-follows graphs and object lifecycles.
 //!
 //! The directly-follows graph of an object type is the DFG of the log
-//! flattened on that type (PM4Py's `ocel_flattening`): each object is a
-//! case whose events are the events linked to it, ordered by time (ties in
-//! file order), and an event linked to an object under several qualifiers
-//! counts once.
+//! flattened on that type (PM4Py's `ocel_flattening`). Each object is a
+//! case whose events are the events linked to it, ordered by time with
+//! ties in file order. An event linked to an object under several
+//! qualifiers counts once.
 
 use rustc_hash::FxHashMap;
 

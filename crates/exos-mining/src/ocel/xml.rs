@@ -1,8 +1,8 @@
 //! OCEL 2.0 XML importer, streaming with quick-xml.
 //!
 //! A document cut short or otherwise malformed is reported with its line
-//! and column; the events and objects completed before the error are kept,
-//! and the record being read is kept under `Repair` when it has its id,
+//! and column. The events and objects completed before the error are kept.
+//! The record being read is kept under `Repair` when it has its id, and
 //! dropped otherwise.
 
 use std::path::Path;

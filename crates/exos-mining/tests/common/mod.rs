@@ -25,7 +25,7 @@ pub fn logs_dir() -> PathBuf {
     dir
 }
 
-/// The PM4Py reference output of one log.
+/// Loads the PM4Py reference output of one log.
 pub fn reference(name: &str) -> serde_json::Value {
     let path =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/reference/{name}.json"));

@@ -1,7 +1,7 @@
 """Make the small broken copies of the shared logs used by the import tests.
 
 Run from this folder: python3 make_broken_copies.py (standard library only).
-Each output differs from its source in the one way its name says.
+Each output differs from its source in the one way its name tells.
 """
 
 import json
