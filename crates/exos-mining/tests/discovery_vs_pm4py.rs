@@ -112,3 +112,68 @@ fn bpic2012_imf_matches_pm4py() {
     }
     check_alignments("bpic2012", log);
 }
+
+#[test]
+fn alignment_budget_and_progress() {
+    use exos_mining::conformance::{align_variants, AlignmentOptions};
+    use std::time::Duration;
+    let log = common::load("receipt");
+    let net = tree_to_petri_net(&inductive_miner(&log, ImfOptions::default()));
+
+    let mut calls = Vec::new();
+    let mut progress = |done: usize, total: usize| calls.push((done, total));
+    let report = align_variants(&log, &net, AlignmentOptions::default(), Some(&mut progress));
+    assert_eq!(report.variants.len(), 116);
+    assert_eq!(calls.len(), 116, "one progress call per variant");
+    assert_eq!(calls.last(), Some(&(116, 116)));
+    let costs = report.case_costs(log.case_count());
+    assert!(
+        costs.iter().all(Option::is_some),
+        "every case gets its variant's cost"
+    );
+    let deviations: u64 = report
+        .log_moves
+        .values()
+        .chain(report.model_moves.values())
+        .sum();
+    assert!(
+        deviations > 0,
+        "the receipt log deviates from its IMf model"
+    );
+
+    let budget = AlignmentOptions {
+        time_budget: Some(Duration::ZERO),
+        ..AlignmentOptions::default()
+    };
+    let partial = align_variants(&log, &net, budget, None);
+    assert_eq!(
+        partial.variants.len() + partial.skipped_variants,
+        116,
+        "skipped variants are counted"
+    );
+    assert!(partial.skipped_variants > 0, "a zero budget stops early");
+}
+
+#[test]
+fn mermaid_names_every_activity() {
+    let log = common::load("running-example");
+    let tree = inductive_miner(&log, ImfOptions::default());
+    let mermaid = tree.to_mermaid(&log.activities);
+    assert!(mermaid.starts_with("flowchart TD\n"));
+    for activity in [
+        "register request",
+        "decide",
+        "pay compensation",
+        "reinitiate request",
+    ] {
+        assert!(
+            mermaid.contains(activity),
+            "{activity} missing from:\n{mermaid}"
+        );
+    }
+    assert_eq!(
+        mermaid.matches(" --> ").count(),
+        tree.size() - 1,
+        "one edge per child"
+    );
+}

@@ -267,3 +267,36 @@ fn garbage_is_an_error_not_a_panic() {
         Err(ImportError::Unsupported(_))
     ));
 }
+
+#[test]
+fn xes_import_reports_progress() {
+    use std::sync::{Arc, Mutex};
+    let seen: Arc<Mutex<Vec<(u64, Option<u64>)>>> = Arc::default();
+    let recorder = seen.clone();
+    let options = ImportOptions {
+        progress: Some(Arc::new(move |read, total| {
+            recorder.lock().unwrap().push((read, total))
+        })),
+        progress_every_bytes: 4096,
+        ..ImportOptions::default()
+    };
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/data/event-logs/running-example.xes");
+    let path = std::env::var("EXOS_EVENT_LOGS")
+        .map(|d| PathBuf::from(d).join("running-example.xes"))
+        .unwrap_or(path);
+    read_xes(&path, &options).unwrap();
+    let calls = seen.lock().unwrap().clone();
+    assert!(
+        calls.len() >= 3,
+        "progress called every 4 KiB of 15.9 KiB: {calls:?}"
+    );
+    assert!(
+        calls.windows(2).all(|w| w[0].0 < w[1].0),
+        "bytes read only grow"
+    );
+    assert!(
+        calls.iter().all(|(read, total)| Some(*read) <= *total),
+        "total is the file size"
+    );
+}

@@ -1,12 +1,12 @@
 //! Importers for XES and CSV event logs, with the shared error policy.
 //!
-//! Real files are imperfect: a truncated document, a timestamp nobody can
-//! parse, an event without an activity. Every importer reports each problem
-//! as an [`Issue`] with its location and handles it according to
+//! Real files are imperfect: a truncated document, an unparseable
+//! timestamp, an event without an activity. Every importer reports each
+//! problem as an [`Issue`] with its location and handles it according to
 //! [`OnError`]: skip the broken record, repair it when a sensible repair
-//! exists, or stop with [`ImportError::Invalid`]. No input makes an importer
-//! panic. Long imports call [`ImportOptions::progress`] with the bytes read so
-//! far.
+//! exists, or stop with [`ImportError::Invalid`]. The import tests feed
+//! truncated, mistyped and dangling input and check that none panics.
+//! Long imports call [`ImportOptions::progress`] with the bytes read so far.
 
 pub mod csv;
 pub mod xes;
