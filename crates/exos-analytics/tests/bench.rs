@@ -438,6 +438,7 @@ fn clickhouse(dir: &Path) -> (ChdbServer, Arc<dyn Store>) {
         password: String::new(),
         database: "exos_analytics_bench".into(),
         retention_days: 0,
+        replay_retention_days: None,
         max_query_memory_bytes: 4 << 30,
     };
     let store = ClickHouseStore::open(&settings).expect("ClickHouse opens");

@@ -63,6 +63,7 @@ impl TestStore {
                 password: String::new(),
                 database: "exos_analytics_test".into(),
                 retention_days: 0,
+                replay_retention_days: None,
                 max_query_memory_bytes: 2 << 30,
             };
             let store = ClickHouseStore::open(&settings).expect("ClickHouse store opens");
