@@ -61,9 +61,25 @@ impl BusinessKeys {
             operator_id: find(OPERATOR_ID),
             lob: find(LOB),
             rum_session_id,
-            user_id: find(USER_ID),
+            user_id: user_id(record, resource),
         }
     }
+}
+
+/// The HyperDX browser SDK's spellings of the user, set by `setGlobalAttributes`.
+const SDK_USER_KEYS: [&str; 2] = ["userEmail", "userId"];
+
+/// Reads `user.id`, falling back to the browser SDK's `userEmail`, then `userId`.
+fn user_id(record: &Attributes, resource: &Arc<Attributes>) -> String {
+    std::iter::once(USER_ID)
+        .chain(SDK_USER_KEYS)
+        .find_map(|key| {
+            lookup(record, key)
+                .or_else(|| lookup(resource, key))
+                .filter(|v| !v.is_empty())
+        })
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// Returns the value of `key` in `attributes`, if present.
@@ -101,5 +117,16 @@ mod tests {
         let resource = Arc::new(attrs(&[("rum.sessionId", "abc")]));
         let keys = BusinessKeys::extract(&Vec::new(), &resource);
         assert_eq!(keys.rum_session_id, "abc");
+    }
+
+    #[test]
+    fn user_falls_back_to_sdk_attributes() {
+        let empty = Arc::new(Vec::new());
+        let sdk = attrs(&[("userId", "42"), ("userEmail", "ann@example.com")]);
+        assert_eq!(BusinessKeys::extract(&sdk, &empty).user_id, "ann@example.com");
+        let id_only = attrs(&[("userId", "42")]);
+        assert_eq!(BusinessKeys::extract(&id_only, &empty).user_id, "42");
+        let both = attrs(&[("user.id", "u-1"), ("userEmail", "ann@example.com")]);
+        assert_eq!(BusinessKeys::extract(&both, &empty).user_id, "u-1");
     }
 }

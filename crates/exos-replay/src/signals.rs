@@ -219,10 +219,31 @@ pub fn detect(events: &[Value], error_times_ms: &[i64], settings: &SignalSetting
         {
             signals.push(single(SignalKind::DeadClick));
         }
-        // An error at the click's own millisecond counts as following it.
-        if any_within(&errors, click.time_ms - 1, settings.error_window_ms + 1) {
-            signals.push(single(SignalKind::ErrorClick));
-        }
+    }
+    // Each error is blamed on the last click before it within the window (an error at the
+    // click's own millisecond counts as following it), so a burst of clicks before one
+    // error makes one error click, not one per click.
+    let mut blamed: Vec<usize> = errors
+        .iter()
+        .filter_map(|&error| {
+            let before = timeline.clicks.partition_point(|c| c.time_ms <= error);
+            before
+                .checked_sub(1)
+                .filter(|&last| error - timeline.clicks[last].time_ms <= settings.error_window_ms)
+        })
+        .collect();
+    blamed.sort_unstable();
+    blamed.dedup();
+    for index in blamed {
+        let click = timeline.clicks[index];
+        signals.push(Signal {
+            kind: SignalKind::ErrorClick,
+            time_ms: click.time_ms,
+            x: click.x,
+            y: click.y,
+            node: click.node,
+            clicks: 1,
+        });
     }
     signals.sort_by_key(|s| (s.time_ms, s.kind.as_str()));
     signals
@@ -378,6 +399,23 @@ mod tests {
         ];
         let signals = detect(&events, &[1_400, 7_000], &settings());
         assert_eq!(kinds(&signals), vec![(SignalKind::ErrorClick, 1_000)]);
+    }
+
+    #[test]
+    fn one_error_after_a_burst_blames_the_last_click() {
+        let events = vec![
+            click(1_000, 5.0, 5.0),
+            click(1_200, 5.0, 5.0),
+            click(1_400, 5.0, 5.0),
+            mutation(1_500),
+            mutation(9_000),
+        ];
+        let errors: Vec<_> = detect(&events, &[1_600], &settings())
+            .into_iter()
+            .filter(|s| s.kind == SignalKind::ErrorClick)
+            .collect();
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].time_ms, 1_400);
     }
 
     #[test]
