@@ -66,18 +66,17 @@ impl BusinessKeys {
     }
 }
 
-/// The HyperDX browser SDK's spellings of the user, set by `setGlobalAttributes`.
-const SDK_USER_KEYS: [&str; 2] = ["userEmail", "userId"];
+/// The user keys in the order they are read: `user.id`, then the HyperDX browser
+/// SDK's `userEmail` and `userId` (set by its `setGlobalAttributes`).
+pub const USER_KEYS: [&str; 3] = [USER_ID, "userEmail", "userId"];
 
-/// Reads `user.id`, falling back to the browser SDK's `userEmail`, then `userId`.
+/// Reads the first non-empty user key, each from the record and then its resource.
 fn user_id(record: &Attributes, resource: &Arc<Attributes>) -> String {
-    std::iter::once(USER_ID)
-        .chain(SDK_USER_KEYS)
-        .find_map(|key| {
-            lookup(record, key)
-                .or_else(|| lookup(resource, key))
-                .filter(|v| !v.is_empty())
-        })
+    USER_KEYS
+        .iter()
+        .flat_map(|key| [lookup(record, key), lookup(resource, key)])
+        .flatten()
+        .find(|value| !value.is_empty())
         .unwrap_or_default()
         .to_string()
 }
@@ -123,7 +122,10 @@ mod tests {
     fn user_falls_back_to_sdk_attributes() {
         let empty = Arc::new(Vec::new());
         let sdk = attrs(&[("userId", "42"), ("userEmail", "ann@example.com")]);
-        assert_eq!(BusinessKeys::extract(&sdk, &empty).user_id, "ann@example.com");
+        assert_eq!(
+            BusinessKeys::extract(&sdk, &empty).user_id,
+            "ann@example.com"
+        );
         let id_only = attrs(&[("userId", "42")]);
         assert_eq!(BusinessKeys::extract(&id_only, &empty).user_id, "42");
         let both = attrs(&[("user.id", "u-1"), ("userEmail", "ann@example.com")]);

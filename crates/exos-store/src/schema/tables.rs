@@ -52,13 +52,26 @@ fn business_columns(record_map: &str) -> Vec<Column> {
         )
         .into_boxed_str(),
     );
+    // The user: the first non-empty of the user keys, each from the record, then the resource.
+    let branches: Vec<String> = exos_core::attributes::USER_KEYS
+        .iter()
+        .flat_map(|key| {
+            [
+                format!("{record_map}['{key}']"),
+                format!("ResourceAttributes['{key}']"),
+            ]
+        })
+        .map(|value| format!("{value} != '', {value}"))
+        .collect();
+    let user: &'static str =
+        Box::leak(format!("multiIf({}, '')", branches.join(", ")).into_boxed_str());
     BUSINESS_COLUMNS
         .iter()
         .map(|(name, key)| {
-            let clickhouse = if *key == "rum.session_id" {
-                session
-            } else {
-                expr(key)
+            let clickhouse = match *key {
+                "rum.session_id" => session,
+                "user.id" => user,
+                _ => expr(key),
             };
             derived(name, clickhouse)
         })
