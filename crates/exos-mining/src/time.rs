@@ -1,6 +1,6 @@
 //! Timestamp parsing and formatting.
 //!
-//! XES and OCEL store ISO 8601 / RFC 3339 date-times; this module parses
+//! XES and OCEL store ISO 8601 / RFC 3339 date-times. This module parses
 //! them without allocating, because an import of a million events parses a
 //! million of them. Every timestamp becomes microseconds since the Unix epoch
 //! in UTC. A date-time without an offset is read in the offset the caller
@@ -171,8 +171,9 @@ fn days_in_month(year: i64, month: u32) -> u32 {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Hinnant's
-/// `days_from_civil`, from "chrono-Compatible Low-Level Date Algorithms").
+/// Days since 1970-01-01 of a proleptic Gregorian date, counted in 400-year
+/// eras of 146,097 days with March as the first month, so leap days fall at
+/// the end of each year.
 fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let year = if month <= 2 { year - 1 } else { year };
     let era = year.div_euclid(400);

@@ -37,10 +37,10 @@ impl Bucket {
     }
 
     /// Start of the bucket containing `time`. 1970-01-01 was a Thursday, so
-    /// weeks are shifted by four days to start on Monday.
+    /// weeks are shifted by three days to start on Monday (1970-01-05).
     fn floor(self, time: Timestamp) -> Timestamp {
         let shift = if self == Bucket::Week {
-            4 * Bucket::Day.micros()
+            3 * Bucket::Day.micros()
         } else {
             0
         };

@@ -1,5 +1,5 @@
 //! Optimal alignments of each variant with a Petri net (A* over the
-//! synchronous product, Adriansyah's standard cost function).
+//! synchronous product, with the standard cost function).
 //!
 //! A move is synchronous (event and transition with the same label, cost
 //! 0), on the log only (cost 10 000), on the model only with a visible

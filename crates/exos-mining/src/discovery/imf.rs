@@ -1,9 +1,8 @@
 //! Inductive miner infrequent (IMf), over the variants of a log.
 //!
-//! The miner follows Leemans, Fahland and van der Aalst, "Discovering
-//! Block-Structured Process Models from Event Logs Containing Infrequent
-//! Behaviour" (BPM 2013 workshops), with the choices PM4Py 2.7 makes so that
-//! both produce the same tree:
+//! The miner splits the log recursively by the cuts of the directly-follows
+//! graph, with the choices PM4Py 2.7 makes so that both produce the same
+//! tree:
 //!
 //! - each recursion first handles empty traces (a choice with tau when more
 //!   than `noise_threshold` of the traces are empty, otherwise they are

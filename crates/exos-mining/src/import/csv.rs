@@ -1,10 +1,10 @@
 //! CSV importer with a column mapping.
 //!
 //! One row is one event. The caller names the case, activity and timestamp
-//! columns (and optionally start timestamp, resource and lifecycle columns);
-//! every other column becomes a string attribute, of the case when its name
-//! starts with `case:` (the PM4Py convention; the value of the case's first
-//! row is kept) and of the event otherwise. Rows of one case need not be
+//! columns, and optionally start timestamp, resource and lifecycle columns.
+//! Every other column becomes a string attribute: of the case when its name
+//! starts with `case:` (the PM4Py convention, keeping the value of the
+//! case's first row), and of the event otherwise. Rows of one case need not be
 //! adjacent. Empty cells are absent values.
 
 use std::path::Path;
