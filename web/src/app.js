@@ -17,10 +17,13 @@ import { icon } from "./lib/icons.js";
 const GROUPS = ["Operations", "Product", "Processes", "Sessions", "Engineering", "Query", "Help"];
 
 // `range` is true when the page reads the time range, and `filters` when it also honours
-// the filter bar. The shell hides the controls a page does not use.
+// the filter bar. The shell hides the controls a page does not use. A `hidden` page has no
+// navigation link of its own: the link of its `navParent` is marked while it is open.
 const ROUTES = [
   { path: "/", title: "Overview", group: "Operations", icon: "overview", range: true, filters: true, load: () => import("./pages/overview.js") },
   { path: "/events", title: "Events", group: "Product", icon: "events", range: true, filters: true, load: () => import("./pages/events.js") },
+  { path: "/sessions", title: "Sessions", group: "Sessions", icon: "sessions", range: true, filters: false, load: () => import("./pages/sessions.js") },
+  { path: "/replay", title: "Replay", group: "Sessions", icon: "replay", range: false, filters: false, hidden: true, navParent: "/sessions", load: () => import("./pages/replay.js") },
   { path: "/visitor", title: "Visitor", group: "Sessions", icon: "visitor", range: true, filters: false, load: () => import("./pages/visitor.js") },
   { path: "/engineering", title: "Engineering", group: "Engineering", icon: "engineering", range: true, filters: true, load: () => import("./pages/engineering.js") },
   { path: "/errors", title: "Errors", group: "Engineering", icon: "errors", range: true, filters: true, load: () => import("./pages/errors.js") },
@@ -46,7 +49,7 @@ function findRoute(path) {
 
 function navigation() {
   const groups = GROUPS.map((group) => {
-    const routes = ROUTES.filter((route) => route.group === group);
+    const routes = ROUTES.filter((route) => route.group === group && !route.hidden);
     if (routes.length === 0) return null;
     const headingId = `nav-${group.toLowerCase()}`;
     return h("div", { class: "nav-group", role: "group", "aria-labelledby": headingId },
@@ -66,7 +69,7 @@ function updateNavigation() {
   const query = globalQuery();
   for (const link of shell.nav.querySelectorAll("a.nav-link")) {
     link.href = link.dataset.path + query;
-    const isCurrent = link.dataset.path === current?.route?.path;
+    const isCurrent = link.dataset.path === (current?.route?.navParent || current?.route?.path);
     link.classList.toggle("active", isCurrent);
     if (isCurrent) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");

@@ -4,7 +4,7 @@
 import { h, replace } from "./dom.js";
 import { api } from "./api.js";
 import { pageLink } from "./state.js";
-import { formatDuration, formatTime, cellText } from "./format.js";
+import { formatDuration, formatTime, cellText, parseTime } from "./format.js";
 import { color, ERROR_COLOR } from "./charts.js";
 import { badge, load, emptyState } from "./ui.js";
 
@@ -21,6 +21,12 @@ export function attributeTable(attributes, { title } = {}) {
     h("table", { class: "attr-table" }, h("tbody", {}, entries.map(([key, value]) => h("tr", {}, h("th", { scope: "row" }, key), h("td", {}, cellText(value)))))));
 }
 
+// A link to a browser session's replay, starting at `time` (any form parseTime reads) when given.
+export function replayButton(session, time) {
+  const at = parseTime(time);
+  return h("a", { class: "btn btn-sm", href: pageLink("/replay", { session, t: at ? String(at) : undefined }) }, "Replay");
+}
+
 // Links to the visitor page for the user and browser session a record names, if any.
 export function visitorLinks(record) {
   const span = record.SpanAttributes || {};
@@ -31,6 +37,7 @@ export function visitorLinks(record) {
   const links = [];
   if (user) links.push(h("a", { class: "btn btn-sm", href: pageLink("/visitor", { user }) }, `User ${user}`));
   if (session) links.push(h("a", { class: "btn btn-sm", href: pageLink("/visitor", { session }) }, `Session ${String(session).slice(0, 8)}…`));
+  if (session) links.push(replayButton(session, record.Timestamp));
   return links;
 }
 

@@ -8,7 +8,7 @@ import { apiParams, params, pageLink } from "../lib/state.js";
 import { card, dataTable, emptyState, errorBox, load, skeleton, sidePanel, badge } from "../lib/ui.js";
 import { barChart, sparkline, ERROR_COLOR } from "../lib/charts.js";
 import { formatBucket, formatCount, formatFullTime, formatTime, parseTime } from "../lib/format.js";
-import { loadTrace } from "../lib/waterfall.js";
+import { loadTrace, replayButton } from "../lib/waterfall.js";
 
 const SORTS = {
   count: { label: "Most occurrences", compare: (a, b) => b.count - a.count },
@@ -32,6 +32,7 @@ function occurrenceDetails(occurrence, signal) {
       h("strong", {}, formatTime(occurrence.time, { ms: true })), badge(occurrence.service || "?", "brand"),
       occurrence.user ? h("a", { class: "btn btn-sm", href: pageLink("/visitor", { user: occurrence.user }) }, `User ${occurrence.user}`) : null,
       occurrence.session ? h("a", { class: "btn btn-sm", href: pageLink("/visitor", { session: occurrence.session }) }, `Session ${occurrence.session.slice(0, 8)}…`) : null,
+      occurrence.session ? replayButton(occurrence.session, occurrence.time) : null,
       occurrence.order ? h("a", { class: "btn btn-sm", href: pageLink("/events", { q: occurrence.order }) }, `Order ${occurrence.order}`) : null,
       occurrence.trace_id ? h("a", { class: "btn btn-sm", href: pageLink("/engineering", { trace: occurrence.trace_id }) }, "Open trace") : null),
     h("p", { class: "text-sm" }, occurrence.message),

@@ -55,6 +55,9 @@ function cell(column, row) {
   if (column === "Duration") return h("span", { class: "tabular-nums whitespace-nowrap" }, formatDuration(value));
   if (column === "StatusCode") return isErrorStatus(value) ? badge(value, "error") : h("span", { class: "muted" }, value || "");
   if (column === "SeverityText") return badge(value || "—", severityKind(value));
+  if (column === "RumSessionId" && value) {
+    return h("a", { class: "font-mono text-xs", href: pageLink("/replay", { session: value, t: parseTime(row.Timestamp) || undefined }), title: `Replay session ${value}` }, String(value).slice(0, 12));
+  }
   if (column === "TraceId" || column === "SpanId" || column === "ParentSpanId") return h("span", { class: "font-mono text-xs muted" }, String(value || "").slice(0, 12));
   if (column === "Body" || column === "SpanName" || column === "StatusMessage") return h("span", { class: "block max-w-[36rem] truncate", title: cellText(value) }, cellText(value));
   return h("span", { class: "block max-w-[20rem] truncate", title: cellText(value) }, cellText(value));

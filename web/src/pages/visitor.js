@@ -81,7 +81,9 @@ function sessionsTable(profile) {
     { label: "Pages", align: "right", value: (s) => formatCount(s.page_views) },
     { label: "Actions", align: "right", value: (s) => formatCount(s.actions) },
     { label: "Errors", align: "right", value: (s) => (s.errors ? badge(formatCount(s.errors), "error") : "0") },
-    { label: "Replay", value: (s) => (s.has_replay ? badge("recorded", "ok") : h("span", { class: "muted" }, "none")) },
+    { label: "Replay", value: (s) => (s.has_replay
+      ? h("a", { class: "btn btn-sm", href: pageLink("/replay", { session: s.session_id }), "aria-label": `Replay session ${s.session_id}` }, "Play")
+      : h("span", { class: "muted" }, "none")) },
   ], sessions, { caption: "Sessions", selectedIndex: sessions.findIndex((s) => s.session_id === current) });
 }
 
