@@ -178,14 +178,8 @@ pub fn fingerprint_expr(sql: &Sql, kind: &str, normalised: &str, frame: &str) ->
 }
 
 /// Renders `WITH fingerprinted AS (…)`: one row per error span in scope with its fingerprint.
-///
-/// The common table expression is materialized on DuckDB. Otherwise DuckDB
-/// pushes a filter on `fingerprint` down into the scan, where it computed the
-/// MD5 and the regular expressions for every span of the range instead of only
-/// for the error spans (700 ms instead of 70 ms for one hour of ten million
-/// spans a day).
 fn fingerprinted_cte(sql: &Sql, scope: &Scope) -> String {
-    sql.with_materialized("fingerprinted", &fingerprinted_sql(sql, scope))
+    format!("WITH fingerprinted AS ({})", fingerprinted_sql(sql, scope))
 }
 
 /// Renders one row per error span in scope with its fingerprint and the columns groups need.
@@ -212,7 +206,7 @@ fn fingerprinted_sql(sql: &Sql, scope: &Scope) -> String {
 }
 
 // NOTE: no query below filters on `fingerprint` in a WHERE clause. DuckDB 1.5.6
-// pushed such a filter into the scan even through a materialized CTE and computed
+// pushed such a filter into the scan, even out of a MATERIALIZED CTE, and computed
 // the fingerprint of every span in the range (over a second for one hour of ten
 // million spans a day). Ordering, CASE and a check in Rust select the group instead.
 

@@ -350,16 +350,6 @@ impl Sql {
         )
     }
 
-    /// Renders `WITH name AS (body)`, computed once before the main query on DuckDB.
-    ///
-    /// ClickHouse has no `MATERIALIZED` for common table expressions and inlines them.
-    pub fn with_materialized(&self, name: &str, body: &str) -> String {
-        self.pick(
-            format!("WITH {name} AS MATERIALIZED ({body})"),
-            format!("WITH {name} AS ({body})"),
-        )
-    }
-
     /// Renders a `LIMIT` clause.
     pub fn limit(&self, rows: usize) -> String {
         format!("LIMIT {rows}")

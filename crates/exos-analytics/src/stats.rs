@@ -1,8 +1,7 @@
 //! `GET /api/stats`: the overview page's figures for a range.
 //!
-//! One scan of spans per (service, bucket) gives the totals, the volume chart
-//! and the service ranking. A second scan, limited to the busiest services,
-//! counts latency bins for their percentiles. The other figures (logs,
+//! One scan of spans per (service, bucket, latency bin) gives the totals, the
+//! volume chart, the service ranking and the services' percentiles. The other figures (logs,
 //! sessions, orders, errors, operators, table sizes) are independent queries
 //! that run alongside the first.
 
@@ -15,7 +14,7 @@ use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::latency::Histogram;
 use crate::params::Params;
-use crate::rows::{query_all, Row};
+use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
 use crate::time::{format_ns, RangeInfo};
@@ -161,7 +160,7 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
     let queries = [
-        (per_service_bucket_sql(&sql, scope), 100_000),
+        (span_bins_sql(&sql, scope), MAX_BIN_ROWS + 1),
         (logs_per_bucket_sql(&sql, scope), 10_000),
         (scalars_sql(&sql, scope), 1),
         (orders_by_lob_sql(&sql, scope), MAX_LOB_STATUSES),
@@ -170,11 +169,131 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
         (table_sizes_sql(), COUNTED_TABLES.len()),
     ];
     let results = query_all(store, &queries)?;
-    let [per_bucket, logs, scalars, lobs, errors, operators, tables] =
+    let [span_bins, logs, scalars, lobs, errors, operators, tables] =
         <[Vec<Row>; 7]>::try_from(results).expect("one result per query");
 
+    let mut spans = if span_bins.len() <= MAX_BIN_ROWS {
+        read_span_bins(&span_bins)?
+    } else {
+        let rows = query(store, &per_service_bucket_sql(&sql, scope), 100_000)?;
+        read_span_counts(&rows)?
+    };
+    let ranked = rank_services(&spans.per_service);
+    let top_operators: Vec<String> = operators.iter().map(|row| row.text(0)).collect();
+    let mut second = vec![(operator_orders_sql(&sql, scope, &top_operators), LIST_ROWS)];
+    if spans.latency.is_none() {
+        let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
+        second.push((latency_sql(&sql, scope, &names), 1_000_000));
+    }
+    let mut second = query_all(store, &second)?.into_iter();
+    let operator_orders = second.next().unwrap_or_default();
+    let latency = match spans.latency.take() {
+        Some(latency) => latency,
+        None => read_latency(&second.next().unwrap_or_default())?,
+    };
+
     let buckets = scope.range.bucket_starts();
-    let mut totals = Totals::default();
+    let (mut totals, volume) = totals_and_volume(&spans, &buckets, &logs)?;
+    if let Some(row) = scalars.first() {
+        totals.sessions = row.count(0)?;
+        totals.replay_events = row.count(1)?;
+        totals.metric_points = row.count(2)?;
+    }
+    let orders_by_lob = read_lobs(&lobs)?;
+    totals.orders = orders_by_lob.iter().map(|lob| lob.orders).sum();
+    Ok(Stats {
+        range: scope.range.info(),
+        totals,
+        volume,
+        services: service_stats(ranked, &buckets, &spans.per_service, &latency),
+        orders_by_lob,
+        recent_errors: read_recent_errors(&errors),
+        busiest_operators: read_operators(&operators, &operator_orders)?,
+        tables: read_table_sizes(&tables)?,
+    })
+}
+
+/// Rows of the (service, bucket, latency bin) scan read at most. Beyond that (well over
+/// a hundred services), stats counts per (service, bucket) and bins the busiest only.
+// NOTE: no test has enough services to reach that fallback.
+const MAX_BIN_ROWS: usize = 200_000;
+
+/// Span counts of the range, per service and bucket, with latency bins when the scan had them.
+struct SpanCounts {
+    per_service: ServiceCounts,
+    /// Root spans, that is traces started in the range.
+    roots: u64,
+    latency: Option<ServiceBucketLatency>,
+}
+
+/// Renders one scan that counts spans, errors and roots per (service, bucket, latency bin).
+fn span_bins_sql(sql: &Sql, scope: &Scope) -> String {
+    format!(
+        "SELECT ServiceName, {bucket} AS t, {bin} AS bin, count(*), {errors}, {roots}, \
+         min(Duration), max(Duration) FROM otel_traces WHERE {condition} \
+         GROUP BY ServiceName, t, bin",
+        bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns()),
+        bin = sql.duration_bin("Duration"),
+        errors = sql.count_if(IS_ERROR),
+        roots = sql.count_if("ParentSpanId = ''"),
+        condition = scope.condition(sql, Source::Spans),
+    )
+}
+
+fn read_span_bins(rows: &[Row]) -> Result<SpanCounts, AnalyticsError> {
+    let mut per_service: ServiceCounts = BTreeMap::new();
+    let mut latency: ServiceBucketLatency = BTreeMap::new();
+    let mut roots = 0;
+    for row in rows {
+        let (service, t) = (row.text(0), row.int(1)?);
+        let spans = row.count(3)?;
+        let point = per_service
+            .entry(service.clone())
+            .or_default()
+            .entry(t)
+            .or_default();
+        point.0 += spans;
+        point.1 += row.count(4)?;
+        roots += row.count(5)?;
+        let histogram = latency.entry(service).or_default().entry(t).or_default();
+        histogram.add(row.int(2)?, spans);
+        histogram.bound(row.count(6)?, row.count(7)?);
+    }
+    Ok(SpanCounts {
+        per_service,
+        roots,
+        latency: Some(latency),
+    })
+}
+
+fn read_span_counts(rows: &[Row]) -> Result<SpanCounts, AnalyticsError> {
+    let mut per_service: ServiceCounts = BTreeMap::new();
+    let mut roots = 0;
+    for row in rows {
+        let point = (row.count(2)?, row.count(3)?);
+        roots += row.count(4)?;
+        per_service
+            .entry(row.text(0))
+            .or_default()
+            .insert(row.int(1)?, point);
+    }
+    Ok(SpanCounts {
+        per_service,
+        roots,
+        latency: None,
+    })
+}
+
+/// Sums the span and log counts into the totals and the volume chart (zeros for empty buckets).
+fn totals_and_volume(
+    spans: &SpanCounts,
+    buckets: &[i64],
+    logs: &[Row],
+) -> Result<(Totals, Vec<VolumePoint>), AnalyticsError> {
+    let mut totals = Totals {
+        traces: spans.roots,
+        ..Totals::default()
+    };
     let mut volume: BTreeMap<i64, VolumePoint> = buckets
         .iter()
         .map(|t| {
@@ -187,23 +306,17 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
             (*t, point)
         })
         .collect();
-    let mut per_service: ServiceCounts = BTreeMap::new();
-    for row in &per_bucket {
-        let (service, t) = (row.text(0), row.int(1)?);
-        let (spans, errors, roots) = (row.count(2)?, row.count(3)?, row.count(4)?);
-        totals.spans += spans;
-        totals.errors += errors;
-        totals.traces += roots;
-        if let Some(point) = volume.get_mut(&t) {
-            point.spans += spans;
-            point.errors += errors;
+    for points in spans.per_service.values() {
+        for (t, (count, errors)) in points {
+            totals.spans += count;
+            totals.errors += errors;
+            if let Some(point) = volume.get_mut(t) {
+                point.spans += count;
+                point.errors += errors;
+            }
         }
-        per_service
-            .entry(service)
-            .or_default()
-            .insert(t, (spans, errors));
     }
-    for row in &logs {
+    for row in logs {
         let count = row.count(1)?;
         totals.logs += count;
         if let Some(point) = volume.get_mut(&row.int(0)?) {
@@ -211,35 +324,7 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
         }
     }
     totals.error_rate = rate(totals.errors, totals.spans);
-    if let Some(row) = scalars.first() {
-        totals.sessions = row.count(0)?;
-        totals.replay_events = row.count(1)?;
-        totals.metric_points = row.count(2)?;
-    }
-    let orders_by_lob = read_lobs(&lobs)?;
-    totals.orders = orders_by_lob.iter().map(|lob| lob.orders).sum();
-
-    let ranked = rank_services(&per_service);
-    let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
-    let top_operators: Vec<String> = operators.iter().map(|row| row.text(0)).collect();
-    let second = [
-        (latency_sql(&sql, scope, &names), 1_000_000),
-        (operator_orders_sql(&sql, scope, &top_operators), LIST_ROWS),
-    ];
-    let [latency, operator_orders] =
-        <[Vec<Row>; 2]>::try_from(query_all(store, &second)?).expect("one result per query");
-    let histograms = read_latency(&latency)?;
-    let services = service_stats(ranked, &buckets, &per_service, &histograms);
-    Ok(Stats {
-        range: scope.range.info(),
-        totals,
-        volume: volume.into_values().collect(),
-        services,
-        orders_by_lob,
-        recent_errors: read_recent_errors(&errors),
-        busiest_operators: read_operators(&operators, &operator_orders)?,
-        tables: read_table_sizes(&tables)?,
-    })
+    Ok((totals, volume.into_values().collect()))
 }
 
 /// Returns `part / whole`, 0 when `whole` is 0.

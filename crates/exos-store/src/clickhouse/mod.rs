@@ -108,7 +108,8 @@ impl ClickHouseStore {
 
     fn execute(&self, sql: String) -> Result<(), StoreError> {
         let client = self.client.clone();
-        self.run(async move { client.query(&sql).execute().await })
+        // Raw: `?` in the text is SQL, never a bind placeholder.
+        self.run(async move { client.query_raw(&sql).execute().await })
             .map_err(|e| clickhouse_error("statement failed", e))
     }
 
@@ -239,7 +240,7 @@ impl Store for ClickHouseStore {
         let memory = self.max_query_memory_bytes;
         let bytes = self.run(async move {
             let mut cursor = client
-                .query(&sql)
+                .query_raw(&sql)
                 .with_setting("readonly", "2")
                 .with_setting("max_execution_time", timeout.as_secs().max(1).to_string())
                 .with_setting("max_result_rows", (max_rows + 1).to_string())
