@@ -271,7 +271,8 @@ fn garbage_is_an_error_not_a_panic() {
 #[test]
 fn xes_import_reports_progress() {
     use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(u64, Option<u64>)>>> = Arc::default();
+    type Calls = Arc<Mutex<Vec<(u64, Option<u64>)>>>;
+    let seen: Calls = Arc::default();
     let recorder = seen.clone();
     let options = ImportOptions {
         progress: Some(Arc::new(move |read, total| {

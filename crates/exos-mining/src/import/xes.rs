@@ -419,7 +419,9 @@ impl<'a> XesParser<'a> {
     fn read_standard_event_attribute(&mut self, element: &BytesStart) -> bool {
         let mut key: &[u8] = &[];
         let mut raw_value: Option<std::borrow::Cow<[u8]>> = None;
-        for attribute in element.attributes().flatten() {
+        // Duplicate-attribute checks cost a scan per attribute; a duplicated
+        // `key` or `value` would only make this fast path take the last one.
+        for attribute in element.attributes().with_checks(false).flatten() {
             match attribute.key.as_ref() {
                 b"key" => {
                     key = match attribute.value {
