@@ -25,7 +25,7 @@ use exos_mining::conformance::token_replay;
 use exos_mining::discovery::{inductive_miner, tree_to_petri_net, ImfOptions};
 use exos_mining::export::write_xes;
 use exos_mining::import::xes::read_xes;
-use exos_mining::log::{EventFields, LogBuilder, NO_SYM};
+use exos_mining::log::{EventFields, LogBuilder};
 use exos_mining::{EventLog, ImportOptions};
 
 struct Settings {
@@ -136,14 +136,19 @@ fn bench_rust(path: &Path, settings: &Settings) -> Vec<(String, f64)> {
             .map(|trace| aligner.align(trace, 5_000_000).cost)
             .collect::<Vec<_>>()
     });
-    let (aligned_all, report) = timed(1, || {
-        align_variants(&log, &net, AlignmentOptions::default(), None)
-    });
+    // All variants, within a budget so a net with a huge state space
+    // cannot stall the run; the variants left over are reported.
+    let budget = AlignmentOptions {
+        time_budget: Some(std::time::Duration::from_secs(120)),
+        ..AlignmentOptions::default()
+    };
+    let (aligned_all, report) = timed(1, || align_variants(&log, &net, budget, None));
     let unaligned = report.variants.iter().filter(|v| v.cost.is_none()).count();
     eprintln!(
-        "  rust: aligned {} variants ({} over the state limit)",
+        "  rust: aligned {} variants ({} over the state limit, {} left when the 120 s budget ran out)",
         report.variants.len(),
-        unaligned
+        unaligned,
+        report.skipped_variants
     );
     vec![
         ("xes_import".into(), import),
@@ -252,8 +257,8 @@ fn main() {
 
 /// Generates a deterministic order-to-delivery log: a choice of credit check or
 /// manual review, two parallel two-step branches, a quality loop, a
-/// delivery-or-return choice, and 5% noise (a dropped or an inserted
-/// event). About 12 events per case.
+/// delivery-or-return choice, and 3% noise (two neighbouring events
+/// swapped, or one dropped). About 12 events per case.
 fn generate_log(cases: usize, seed: u64) -> EventLog {
     let mut random = XorShift(seed);
     let mut builder = LogBuilder::default();
@@ -316,13 +321,13 @@ fn generate_log(cases: usize, seed: u64) -> EventLog {
             trace.extend([id("Return goods"), id("Refund")]);
         }
         trace.push(id("Close case"));
-        if random.chance(0.03) {
+        if random.chance(0.02) {
+            let at = random.below(trace.len() - 1);
+            trace.swap(at, at + 1);
+        }
+        if random.chance(0.01) {
             let at = random.below(trace.len());
             trace.remove(at);
-        }
-        if random.chance(0.02) {
-            let at = random.below(trace.len() + 1);
-            trace.insert(at, ids[random.below(ids.len())]);
         }
 
         builder.begin_case(format!("order-{case:06}"), Vec::new());
@@ -340,7 +345,6 @@ fn generate_log(cases: usize, seed: u64) -> EventLog {
         }
         builder.end_case();
     }
-    let _ = NO_SYM;
     builder.finish()
 }
 

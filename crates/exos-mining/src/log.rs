@@ -30,17 +30,27 @@ pub const NO_SYM: Sym = u32::MAX;
 pub struct Symbols {
     names: Vec<Box<str>>,
     ids: FxHashMap<Box<str>, Sym>,
+    /// The id returned last: columns repeat values (`complete`, the same
+    /// resource), and one comparison is cheaper than hashing.
+    last: Option<Sym>,
 }
 
 impl Symbols {
     /// Returns the id of `name`, adding it when it is new.
     pub fn intern(&mut self, name: &str) -> Sym {
-        if let Some(&id) = self.ids.get(name) {
-            return id;
+        if let Some(last) = self.last.filter(|&l| &*self.names[l as usize] == name) {
+            return last;
         }
-        let id = self.names.len() as Sym;
-        self.names.push(name.into());
-        self.ids.insert(name.into(), id);
+        let id = match self.ids.get(name) {
+            Some(&id) => id,
+            None => {
+                let id = self.names.len() as Sym;
+                self.names.push(name.into());
+                self.ids.insert(name.into(), id);
+                id
+            }
+        };
+        self.last = Some(id);
         id
     }
 

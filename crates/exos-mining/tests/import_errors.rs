@@ -271,7 +271,8 @@ fn garbage_is_an_error_not_a_panic() {
 #[test]
 fn xes_import_reports_progress() {
     use std::sync::{Arc, Mutex};
-    let seen: Arc<Mutex<Vec<(u64, Option<u64>)>>> = Arc::default();
+    type Calls = Arc<Mutex<Vec<(u64, Option<u64>)>>>;
+    let seen: Calls = Arc::default();
     let recorder = seen.clone();
     let options = ImportOptions {
         progress: Some(Arc::new(move |read, total| {
@@ -299,4 +300,33 @@ fn xes_import_reports_progress() {
         calls.iter().all(|(read, total)| Some(*read) <= *total),
         "total is the file size"
     );
+}
+
+#[test]
+fn xes_missing_case_id_policies() {
+    let xes = br#"<log><trace><event><string key="concept:name" value="a"/></event></trace>
+<trace><string key="concept:name" value="c2"/><event><date key="time:timestamp" value="2024-01-01T00:00:00Z"/></event></trace></log>"#;
+    let (log, report) = exos_mining::import::xes::parse_xes(xes, &options(OnError::Skip)).unwrap();
+    assert_eq!(log.case_ids, ["c2"], "the trace without an id is dropped");
+    assert_eq!(
+        log.event_count(),
+        0,
+        "the event without an activity is dropped"
+    );
+    assert_eq!(
+        report.issues.iter().map(|i| i.kind).collect::<Vec<_>>(),
+        [IssueKind::MissingValue, IssueKind::MissingValue]
+    );
+
+    let (log, _) = exos_mining::import::xes::parse_xes(xes, &options(OnError::Repair)).unwrap();
+    assert_eq!(
+        log.case_ids,
+        ["case-0", "c2"],
+        "a missing case id is generated"
+    );
+
+    match exos_mining::import::xes::parse_xes(xes, &options(OnError::Fail)) {
+        Err(ImportError::Invalid(issue)) => assert_eq!(issue.location, text_location(1, 6)),
+        other => panic!("expected an invalid-input error, got {other:?}"),
+    }
 }

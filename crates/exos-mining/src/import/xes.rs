@@ -180,10 +180,10 @@ impl<'a> XesParser<'a> {
         let in_trace = self.scopes.contains(&Scope::Trace);
         if policy == OnError::Repair {
             if in_event {
-                self.finish_event();
+                self.finish_event()?;
             }
             if in_trace {
-                self.finish_trace();
+                self.finish_trace()?;
                 self.sink.repaired();
             }
         } else if in_trace {
@@ -214,14 +214,14 @@ impl<'a> XesParser<'a> {
                 self.begin_trace(position);
                 self.push_scope(Scope::Trace, empty);
                 if empty {
-                    self.finish_trace();
+                    self.finish_trace()?;
                 }
             }
             b"event" if matches!(scope, Some(Scope::Trace) | Some(Scope::Log)) => {
                 self.begin_event(position);
                 self.push_scope(Scope::Event, empty);
                 if empty {
-                    self.finish_event();
+                    self.finish_event()?;
                 }
             }
             b"extension" if scope == Some(Scope::Log) => self.read_extension(element),
@@ -254,9 +254,8 @@ impl<'a> XesParser<'a> {
         match self.scopes.pop() {
             Some(Scope::Event) => self.finish_event(),
             Some(Scope::Trace) => self.finish_trace(),
-            _ => {}
+            _ => Ok(()),
         }
-        Ok(())
     }
 
     fn begin_trace(&mut self, position: usize) {
@@ -266,25 +265,24 @@ impl<'a> XesParser<'a> {
         self.builder.begin_case(String::new(), Vec::new());
     }
 
-    fn finish_trace(&mut self) {
+    fn finish_trace(&mut self) -> Result<(), ImportError> {
         let attributes = std::mem::take(&mut self.trace_attributes);
         let case_id = match self.trace_id.take() {
             Some(id) => id,
             None => {
                 let location = line_column(self.bytes, self.trace_start);
                 let message = "trace has no concept:name (case id)".to_string();
-                // Fail was already turned into an error by the caller's path;
-                // here the policy can only be Skip or Repair.
-                match self.sink.raise(IssueKind::MissingValue, location, message) {
-                    Ok(OnError::Repair) => {
-                        self.sink.repaired();
-                        format!("case-{}", self.builder.log_mut().case_ids.len())
-                    }
-                    _ => {
-                        self.builder.discard_case();
-                        self.sink.skipped();
-                        return;
-                    }
+                if self
+                    .sink
+                    .raise(IssueKind::MissingValue, location, message)?
+                    == OnError::Repair
+                {
+                    self.sink.repaired();
+                    format!("case-{}", self.builder.log_mut().case_ids.len() - 1)
+                } else {
+                    self.builder.discard_case();
+                    self.sink.skipped();
+                    return Ok(());
                 }
             }
         };
@@ -293,6 +291,7 @@ impl<'a> XesParser<'a> {
             *slot = attributes;
         }
         self.builder.end_case();
+        Ok(())
     }
 
     fn begin_event(&mut self, position: usize) {
@@ -309,26 +308,22 @@ impl<'a> XesParser<'a> {
         self.event_start = position;
     }
 
-    fn finish_event(&mut self) {
+    fn finish_event(&mut self) -> Result<(), ImportError> {
         if !self.event_has_activity {
             let location = line_column(self.bytes, self.event_start);
-            let _ = self.sink.raise(
-                IssueKind::MissingValue,
-                location,
-                "event has no concept:name (activity); it is skipped".into(),
-            );
+            let message = "event has no concept:name (activity); it is skipped".into();
+            self.sink
+                .raise(IssueKind::MissingValue, location, message)?;
             self.sink.skipped();
-            return;
+            return Ok(());
         }
-        if self.event_broken {
-            return;
+        // A broken event was reported where it broke; one outside any trace
+        // (directly under <log>) belongs to no case.
+        if !self.event_broken && self.scopes.contains(&Scope::Trace) {
+            self.builder
+                .push_event(&self.event, &mut self.event_attributes);
         }
-        if !self.scopes.contains(&Scope::Trace) {
-            // An event directly under <log> belongs to no case.
-            return;
-        }
-        self.builder
-            .push_event(&self.event, &mut self.event_attributes);
+        Ok(())
     }
 
     fn read_extension(&mut self, element: &BytesStart) {
@@ -419,7 +414,9 @@ impl<'a> XesParser<'a> {
     fn read_standard_event_attribute(&mut self, element: &BytesStart) -> bool {
         let mut key: &[u8] = &[];
         let mut raw_value: Option<std::borrow::Cow<[u8]>> = None;
-        for attribute in element.attributes().flatten() {
+        // Duplicate-attribute checks cost a scan per attribute; a duplicated
+        // `key` or `value` would only make this fast path take the last one.
+        for attribute in element.attributes().with_checks(false).flatten() {
             match attribute.key.as_ref() {
                 b"key" => {
                     key = match attribute.value {
