@@ -8,6 +8,17 @@
 # (installed with apt-get when missing; screenshots go to target-screenshots/).
 # Set EXOS_SKIP_LINT=1 to skip fmt and clippy while iterating.
 source "$(dirname "$0")/common.sh"
+# The public event logs the mining tests compare with PM4Py: next to the clone, as the
+# team's machines keep them, unless EXOS_EVENT_LOGS names another folder.
+if [[ -z "${EXOS_EVENT_LOGS:-}" ]]; then
+  for dir in "$REPO/../shared/data/event-logs" /work/shared/data/event-logs; do
+    if [[ -d "$dir" ]]; then
+      EXOS_EVENT_LOGS="$(cd "$dir" && pwd)"
+      export EXOS_EVENT_LOGS
+      break
+    fi
+  done
+fi
 install_duckdb_library
 build_web
 
