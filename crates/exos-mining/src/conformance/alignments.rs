@@ -9,11 +9,17 @@
 //!
 //! The product is never built. A search state is (marking, events
 //! consumed). Markings are interned once per net and the transitions each
-//! marking enables are cached, so all variants share one lazily explored
-//! reachability graph. The heuristic counts the remaining events whose
-//! activity no transition reachable (in the net's graph) from the marked
-//! places carries: each of them can only be a log move, so the estimate
-//! never exceeds the true remaining cost and A* stays optimal.
+//! marking enables are cached, so all variants of one worker share one
+//! reachability graph. It is explored up front when it has at most
+//! [`MAX_PRECOMPUTED_MARKINGS`] markings, and lazily otherwise.
+//!
+//! The heuristic adds two lower bounds on disjoint sets of moves. Remaining
+//! events whose activity no transition reachable (in the net's graph) from
+//! the marked places carries can only be log moves. The model part of any
+//! completion needs at least as many silent moves as the cheapest run from
+//! the marking to the final marking, where silent moves cost 1 and visible
+//! ones 0 (known only when the graph was explored up front). So the
+//! estimate never exceeds the true remaining cost, and A* stays optimal.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
