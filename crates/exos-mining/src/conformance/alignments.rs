@@ -9,11 +9,17 @@
 //!
 //! The product is never built. A search state is (marking, events
 //! consumed). Markings are interned once per net and the transitions each
-//! marking enables are cached, so all variants share one lazily explored
-//! reachability graph. The heuristic counts the remaining events whose
-//! activity no transition reachable (in the net's graph) from the marked
-//! places carries: each of them can only be a log move, so the estimate
-//! never exceeds the true remaining cost and A* stays optimal.
+//! marking enables are cached, so all variants of one worker share one
+//! reachability graph. It is explored up front when it has at most
+//! [`MAX_PRECOMPUTED_MARKINGS`] markings, and lazily otherwise.
+//!
+//! The heuristic adds two lower bounds on disjoint sets of moves. Remaining
+//! events whose activity no transition reachable (in the net's graph) from
+//! the marked places carries can only be log moves. The model part of any
+//! completion needs at least as many silent moves as the cheapest run from
+//! the marking to the final marking, where silent moves cost 1 and visible
+//! ones 0 (known only when the graph was explored up front). So the
+//! estimate never exceeds the true remaining cost, and A* stays optimal.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -55,6 +61,8 @@ pub struct AlignmentOptions {
     pub time_budget: Option<Duration>,
     /// Give up on one variant after expanding this many states.
     pub max_states_per_variant: usize,
+    /// Worker threads; 0 uses the available parallelism.
+    pub threads: usize,
 }
 
 impl Default for AlignmentOptions {
@@ -62,6 +70,7 @@ impl Default for AlignmentOptions {
         AlignmentOptions {
             time_budget: None,
             max_states_per_variant: 5_000_000,
+            threads: 0,
         }
     }
 }
@@ -110,8 +119,10 @@ impl AlignmentReport {
     }
 }
 
-/// Aligns every variant of `log` with `net`, most frequent first, calling
-/// `progress` after each one.
+/// Aligns every variant of `log` with `net` on [`AlignmentOptions::threads`]
+/// threads, calling `progress` after each variant. Results are listed most
+/// frequent variant first; variants not started within the time budget are
+/// counted in [`AlignmentReport::skipped_variants`].
 pub fn align_variants(
     log: &EventLog,
     net: &PetriNet,
@@ -119,27 +130,64 @@ pub fn align_variants(
     progress: Option<AlignmentProgress>,
 ) -> AlignmentReport {
     let started = Instant::now();
-    let mut aligner = Aligner::new(net);
     let all = variants(log);
     let total = all.len();
-    let mut report = AlignmentReport::default();
+    let threads = match options.threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    }
+    .min(total.max(1));
+
+    // Workers take variants round-robin, each with its own aligner (the
+    // reachability graph is explored once per worker), and send results
+    // back so this thread can report progress in completion order.
+    let (sender, receiver) = std::sync::mpsc::channel::<(usize, Option<VariantAlignment>)>();
+    let mut slots: Vec<Option<VariantAlignment>> = vec![None; total];
     let mut progress = progress;
-    for (done, variant) in all.into_iter().enumerate() {
-        if options
-            .time_budget
-            .is_some_and(|budget| started.elapsed() > budget)
-        {
-            report.skipped_variants = total - done;
-            break;
+    std::thread::scope(|scope| {
+        for worker in 0..threads {
+            let sender = sender.clone();
+            let all = &all;
+            scope.spawn(move || {
+                let mut aligner = Aligner::new(net);
+                for index in (worker..all.len()).step_by(threads) {
+                    let out_of_time = options
+                        .time_budget
+                        .is_some_and(|budget| started.elapsed() > budget);
+                    let aligned = (!out_of_time).then(|| {
+                        aligner.align(&all[index].activities, options.max_states_per_variant)
+                    });
+                    if sender.send((index, aligned)).is_err() {
+                        return;
+                    }
+                }
+            });
         }
-        let aligned = aligner.align(&variant.activities, options.max_states_per_variant);
-        let weight = variant.count;
+        drop(sender);
+        let mut done = 0;
+        for (index, aligned) in receiver {
+            done += 1;
+            slots[index] = aligned;
+            if let Some(callback) = progress.as_mut() {
+                callback(done, total);
+            }
+        }
+    });
+
+    let mut report = AlignmentReport::default();
+    for (variant, aligned) in all.into_iter().zip(slots) {
+        let Some(aligned) = aligned else {
+            report.skipped_variants += 1;
+            continue;
+        };
         for step in &aligned.moves {
             match *step {
-                Move::Log(activity) => *report.log_moves.entry(activity).or_default() += weight,
+                Move::Log(activity) => {
+                    *report.log_moves.entry(activity).or_default() += variant.count
+                }
                 Move::Model(t) => {
                     if let Some(label) = net.transitions[t].label {
-                        *report.model_moves.entry(label).or_default() += weight;
+                        *report.model_moves.entry(label).or_default() += variant.count;
                     }
                 }
                 Move::Sync(_) => {}
@@ -149,9 +197,6 @@ pub fn align_variants(
             cases: variant.cases,
             ..aligned
         });
-        if let Some(callback) = progress.as_mut() {
-            callback(done + 1, total);
-        }
     }
     report
 }
