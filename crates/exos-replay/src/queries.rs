@@ -64,7 +64,7 @@ const LIMITS: QueryLimits = QueryLimits {
     timeout: Duration::from_secs(120),
 };
 
-/// Which record bodies to read.
+/// The record bodies to read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Bodies {
     /// Every body: what playback needs.
@@ -185,7 +185,7 @@ fn time_literal(dialect: Dialect, ms: i64) -> String {
     }
 }
 
-/// How the sessions list is sorted.
+/// The order of the sessions list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SessionSort {

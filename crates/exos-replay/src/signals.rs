@@ -64,7 +64,7 @@ pub enum SignalKind {
 }
 
 impl SignalKind {
-    /// The name stored and shown.
+    /// Returns the name stored and shown.
     pub fn as_str(self) -> &'static str {
         match self {
             SignalKind::RageClick => "rage_click",
@@ -97,7 +97,7 @@ struct Click {
     node: i64,
 }
 
-/// What the detectors need from a recording, read once.
+/// The clicks, mutations, reactions and inputs of a recording, read once for the detectors.
 #[derive(Debug, Default)]
 struct Timeline {
     clicks: Vec<Click>,

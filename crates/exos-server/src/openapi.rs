@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::Caller;
 
-/// Where a parameter goes.
+/// The place of a parameter in a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum In {
     Query,

@@ -442,36 +442,10 @@ fn end_to_end(
     let (store, flags) = target.open(dir.path())?;
     // The server opens the store itself: the embedded one allows a single process.
     drop(store);
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("serve")
-        .args(&flags)
-        .args([
-            "--http-addr",
-            "127.0.0.1:0",
-            "--otlp-http-addr",
-            "127.0.0.1:0",
-            "--otlp-grpc-addr",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let (mut key, mut url) = (String::new(), String::new());
-    for line in lines.by_ref() {
-        let line = line?;
-        if let Some(value) = line.strip_prefix("ingest key: ") {
-            key = value.to_string();
-        }
-        if let Some(rest) = line.strip_prefix("exos ready: ") {
-            let addr = rest
-                .split(' ')
-                .find_map(|p| p.strip_prefix("otlp_http="))
-                .unwrap_or_default();
-            url = format!("http://{addr}/v1/traces");
-            break;
-        }
-    }
+    let server = spawn_server(&flags)?;
+    let mut child = server.child;
+    let url = format!("{}/v1/traces", server.otlp_http);
+    let key = server.ingest_key;
     anyhow::ensure!(!url.is_empty(), "benchmark server did not start");
     let pid = child.id();
 
@@ -627,6 +601,69 @@ fn queries(spans: usize, seed: u64, targets: &[Target]) -> anyhow::Result<()> {
         println!("{table}");
     }
     Ok(())
+}
+
+/// A benchmark's own `exos serve` process and what it printed at start.
+pub(crate) struct BenchServer {
+    pub child: std::process::Child,
+    pub password: String,
+    pub ingest_key: String,
+    /// Base URL of the UI/API port.
+    pub http: String,
+    /// Base URL of the OTLP/HTTP receiver.
+    pub otlp_http: String,
+}
+
+/// Starts `exos serve` with `flags` on ports chosen by the system and waits for its ready line.
+pub(crate) fn spawn_server(flags: &[String]) -> anyhow::Result<BenchServer> {
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("serve")
+        .args(flags)
+        .args([
+            "--http-addr",
+            "127.0.0.1:0",
+            "--otlp-http-addr",
+            "127.0.0.1:0",
+            "--otlp-grpc-addr",
+            "127.0.0.1:0",
+        ])
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
+    let (mut password, mut ingest_key) = (String::new(), String::new());
+    let mut ready = None;
+    for line in lines.by_ref() {
+        let line = line?;
+        if let Some(value) = line.strip_prefix("admin password: ") {
+            password = value.to_string();
+        } else if let Some(value) = line.strip_prefix("ingest key: ") {
+            ingest_key = value.to_string();
+        } else if let Some(rest) = line.strip_prefix("exos ready: ") {
+            ready = Some(rest.to_string());
+            break;
+        }
+    }
+    // Keep reading stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    let Some(ready) = ready else {
+        let _ = child.kill();
+        anyhow::bail!("benchmark server did not start");
+    };
+    let field = |name: &str| {
+        ready
+            .split(' ')
+            .find_map(|part| part.strip_prefix(&format!("{name}=")))
+            .map(|addr| format!("http://{addr}"))
+            .unwrap_or_default()
+    };
+    Ok(BenchServer {
+        http: field("http"),
+        otlp_http: field("otlp_http"),
+        child,
+        password,
+        ingest_key,
+    })
 }
 
 /// Writes `spans` generated spans, spread over the last day, straight into a store.

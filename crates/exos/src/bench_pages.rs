@@ -6,12 +6,11 @@
 //! figures include HTTP, auth, SQL building and JSON. Paint times come from
 //! `tests/browser/paint.mjs`, which drives the system Chromium.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-use crate::bench_cmd::{load_spans, Target};
+use crate::bench_cmd::{load_spans, spawn_server, Target};
 
 /// The calls each page makes when it opens, with the default range (the last 24 hours).
 const CALLS: &[(&str, &str)] = &[
@@ -70,34 +69,8 @@ fn run_on(
 ) -> anyhow::Result<String> {
     let dir = tempfile::tempdir()?;
     let flags = load(target, dir.path(), spans, seed)?;
-    let mut child = Command::new(std::env::current_exe()?)
-        .arg("serve")
-        .args(&flags)
-        .args([
-            "--http-addr",
-            "127.0.0.1:0",
-            "--otlp-http-addr",
-            "127.0.0.1:0",
-            "--otlp-grpc-addr",
-            "127.0.0.1:0",
-        ])
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-    let mut password = String::new();
-    let mut http = String::new();
-    for line in lines.by_ref() {
-        let line = line?;
-        if let Some(value) = line.strip_prefix("admin password: ") {
-            password = value.to_string();
-        }
-        if let Some(rest) = line.strip_prefix("exos ready: http=") {
-            http = format!("http://{}", rest.split(' ').next().unwrap_or_default());
-            break;
-        }
-    }
-    std::thread::spawn(move || for _ in lines {});
+    let server = spawn_server(&flags)?;
+    let (mut child, http, password) = (server.child, server.http, server.password);
     let outcome = measure(&http, &password, runs, paint);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::{basic, Server};
 use serde_json::{json, Value};
 
-/// An HTTP answer with the headers these tests read.
+/// An HTTP response with the headers these tests read.
 #[derive(Debug)]
 struct Answer {
     status: u16,
@@ -311,7 +311,8 @@ fn repeated_failures_lock_the_login() {
     assert_eq!(locked.status, 429, "even the right password waits");
     assert_eq!(locked.body["error"]["kind"], "locked");
     let wait = locked.body["error"]["retry_after_s"].as_u64().unwrap();
-    assert!(wait > 800 && wait <= 900, "{wait}");
+    assert!(wait > 800, "{wait}");
+    assert!(wait <= 900, "{wait}");
     assert!(locked
         .headers
         .iter()
@@ -473,7 +474,7 @@ fn tls_serves_https_with_secure_cookies() {
         "{text}"
     );
     assert!(text.contains("strict-transport-security"), "{text}");
-    // Plain HTTP on the TLS port gets no answer.
+    // Plain HTTP on the TLS port gets no response.
     let plain = ureq::get(&format!("{}/health", server.http)).call();
     assert!(plain.is_err());
 }
