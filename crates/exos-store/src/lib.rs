@@ -116,6 +116,14 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes replay records older than `before_ms`; returns how many went.
     /// Stores with their own expiry (ClickHouse TTL) do nothing here.
     fn expire_replay(&self, before_ms: i64) -> Result<u64, StoreError>;
+
+    /// A new connection to the embedded DuckDB database, for engines that stream
+    /// Arrow batches instead of reading a [`QueryResult`] (funnels, process mining).
+    /// Only trusted, internally built SQL may run on it: it bypasses the guard and
+    /// the row limit. `None` on stores that are not DuckDB.
+    fn duckdb_connection(&self) -> Option<Result<duckdb::Connection, StoreError>> {
+        None
+    }
 }
 
 /// Names of every table and view user SQL may read.

@@ -176,6 +176,10 @@ impl Store for DuckStore {
         Dialect::DuckDb
     }
 
+    fn duckdb_connection(&self) -> Option<Result<Connection, StoreError>> {
+        Some(self.connection())
+    }
+
     fn write(&self, batch: &Batch) -> Result<(), StoreError> {
         if batch.is_empty() {
             return Ok(());
