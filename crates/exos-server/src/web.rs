@@ -40,6 +40,7 @@ pub const PAGES: &[&str] = &[
     "/visitor",
     "/sessions",
     "/replay",
+    "/compare",
     "/query",
     "/workspaces",
     "/docs",
