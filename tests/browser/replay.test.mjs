@@ -338,8 +338,6 @@ test("no secret from the page reaches the store", async () => {
   assert.ok(await replayRows(`Body LIKE '%${SHOP_HEADING}%'`) >= 1, "the recording holds the page text");
 });
 
-test("hidden input value set by a script is scrubbed", {
-  todo: "ingest scrubs hidden input values in snapshots and added nodes, but not in later attribute mutations or input events of that node",
-}, async () => {
+test("hidden input value set by a script is scrubbed", async () => {
   assert.deepEqual(await placesHolding(HIDDEN_BY_SCRIPT), []);
 });

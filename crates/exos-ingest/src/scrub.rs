@@ -13,14 +13,17 @@
 //!   (attribute values, log bodies, status messages, replay events). By default:
 //!   bearer and basic credentials, and `password`/`token`/`secret` fields in
 //!   captured JSON or form bodies.
-//! - **Replay events**: in whole rrweb events, the `value` of hidden and password
-//!   inputs in DOM snapshots and mutations is masked. Events that arrive in
-//!   several chunks are masked by the value rules only, since no chunk is JSON
-//!   on its own.
+//! - **Replay events**: in whole rrweb events, the values of hidden and password
+//!   inputs are masked: in DOM snapshots, added nodes, later attribute changes
+//!   and input events ([`crate::replay_mask`]). Events that arrive in several
+//!   chunks are masked by the value rules only, since no chunk is JSON on its own.
 
 use exos_core::{Attributes, Batch};
+use std::sync::Arc;
+
 use regex::Regex;
-use serde_json::Value;
+
+use crate::replay_mask::SecretInputs;
 
 /// What scrubbed text is replaced with.
 pub const REDACTED: &str = "[scrubbed]";
@@ -61,6 +64,8 @@ pub struct ScrubRules {
     /// Patterns and their replacement templates.
     values: Vec<(Regex, String)>,
     mask_replay_inputs: bool,
+    /// Secret input ids per replay session, shared by every clone of the rules.
+    secret_inputs: Arc<SecretInputs>,
 }
 
 fn compile(patterns: &[String]) -> Result<Vec<Regex>, PatternError> {
@@ -107,6 +112,7 @@ impl ScrubRules {
             keys: compile(&keys)?,
             values,
             mask_replay_inputs: true,
+            secret_inputs: Arc::default(),
         })
     }
 
@@ -164,7 +170,8 @@ impl ScrubRules {
         for record in &mut batch.sessions {
             changed += self.scrub_attributes(&mut record.log_attributes);
             if self.mask_replay_inputs {
-                changed += usize::from(mask_replay_event(&mut record.body));
+                let session = &record.keys.rum_session_id;
+                changed += usize::from(self.secret_inputs.mask(session, &mut record.body));
             }
             changed += usize::from(self.scrub_text(&mut record.body));
         }
@@ -177,79 +184,6 @@ fn resource_needs_scrub(rules: &ScrubRules, attributes: &Attributes) -> bool {
         (rules.key_matches(key) && value != REDACTED)
             || rules.values.iter().any(|(p, _)| p.is_match(value))
     })
-}
-
-/// Input types whose values a replay must never show.
-const SECRET_INPUT_TYPES: &[&str] = &["hidden", "password"];
-
-fn mask(value: &mut Value) -> bool {
-    match value {
-        Value::String(text) if !text.is_empty() && text.chars().any(|c| c != '*') => {
-            *text = "*".repeat(text.chars().count().min(32));
-            true
-        }
-        _ => false,
-    }
-}
-
-/// Masks hidden and password input values in a serialized DOM node and its children.
-fn mask_node(node: &mut Value) -> bool {
-    let mut changed = false;
-    if let Some(attributes) = node.get_mut("attributes").and_then(Value::as_object_mut) {
-        let secret = attributes
-            .get("type")
-            .and_then(Value::as_str)
-            .is_some_and(|t| SECRET_INPUT_TYPES.contains(&t.to_ascii_lowercase().as_str()));
-        if secret {
-            if let Some(value) = attributes.get_mut("value") {
-                changed |= mask(value);
-            }
-        }
-    }
-    if let Some(children) = node.get_mut("childNodes").and_then(Value::as_array_mut) {
-        for child in children {
-            changed |= mask_node(child);
-        }
-    }
-    changed
-}
-
-/// Masks secret inputs in one whole rrweb event (snapshot or mutation). Returns whether it changed.
-pub fn mask_replay_event(body: &mut String) -> bool {
-    // Cheap test first: most events mention no secret input at all.
-    if !(body.contains("hidden") || body.contains("password")) {
-        return false;
-    }
-    let Ok(mut event) = serde_json::from_str::<Value>(body) else {
-        return false; // A chunk of a larger event: the value rules still apply.
-    };
-    let mut changed = false;
-    match event.get("type").and_then(Value::as_u64) {
-        // Full snapshot.
-        Some(2) => {
-            if let Some(node) = event.pointer_mut("/data/node") {
-                changed |= mask_node(node);
-            }
-        }
-        // Incremental snapshot: added nodes of a mutation.
-        Some(3) => {
-            if let Some(adds) = event
-                .pointer_mut("/data/adds")
-                .and_then(Value::as_array_mut)
-            {
-                for add in adds {
-                    if let Some(node) = add.get_mut("node") {
-                        changed |= mask_node(node);
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-    if changed {
-        *body = event.to_string();
-    }
-    changed
 }
 
 #[cfg(test)]
@@ -313,38 +247,5 @@ mod tests {
         assert_eq!(attributes[1].1, "card [scrubbed] used");
         let bad = ScrubRules::new(&["(".into()], &[]).unwrap_err();
         assert!(bad.to_string().contains("\"(\""), "{bad}");
-    }
-
-    #[test]
-    fn hidden_and_password_inputs_are_masked_in_snapshots() {
-        let mut body = serde_json::json!({
-            "type": 2, "timestamp": 1,
-            "data": {"node": {"type": 0, "id": 1, "childNodes": [
-                {"type": 2, "id": 2, "tagName": "input", "attributes": {"type": "hidden", "value": "csrf-secret"}, "childNodes": []},
-                {"type": 2, "id": 3, "tagName": "input", "attributes": {"type": "text", "value": "visible"}, "childNodes": []},
-                {"type": 2, "id": 4, "tagName": "input", "attributes": {"type": "PASSWORD", "value": "pw"}, "childNodes": []}
-            ]}}
-        })
-        .to_string();
-        assert!(mask_replay_event(&mut body));
-        assert!(
-            !body.contains("csrf-secret") && !body.contains("\"pw\""),
-            "{body}"
-        );
-        assert!(body.contains("visible"));
-        let mut mutation = serde_json::json!({
-            "type": 3, "timestamp": 2,
-            "data": {"source": 0, "adds": [{"parentId": 1, "node": {"type": 2, "id": 9, "tagName": "input",
-                "attributes": {"type": "hidden", "value": "token-123"}, "childNodes": []}}]}
-        })
-        .to_string();
-        assert!(mask_replay_event(&mut mutation));
-        assert!(!mutation.contains("token-123"));
-        let mut chunk =
-            "{\"type\":2,\"data\":{\"node\":{\"attributes\":{\"type\":\"hidden\",\"val".to_string();
-        assert!(
-            !mask_replay_event(&mut chunk),
-            "a chunk is left to the value rules"
-        );
     }
 }

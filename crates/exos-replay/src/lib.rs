@@ -11,4 +11,4 @@ pub mod queries;
 pub mod signals;
 
 pub use chunks::{reassemble, ChunkRecord, Gap, Reassembled, ReplayEvent};
-pub use signals::{activity, detect, Activity, Signal, SignalKind, SignalSettings};
+pub use signals::{activity, detect, Activity, EventHead, Signal, SignalKind, SignalSettings};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use exos_store::{Dialect, QueryLimits, ReplayAnalysis, SignalRecord, Store, StoreError};
 use serde_json::Value;
 
-use crate::{ChunkRecord, SignalSettings};
+use crate::{ChunkRecord, EventHead, SignalSettings};
 
 /// Quotes a value as an SQL string literal for either dialect.
 pub fn literal(dialect: Dialect, value: &str) -> String {
@@ -137,11 +137,11 @@ pub fn analyse(
     }
     let reassembled = crate::reassemble(records);
     // Full snapshots (type 2) carry no input, so detection skips parsing them.
-    let events: Vec<Value> = reassembled
+    let events: Vec<EventHead> = reassembled
         .events
         .iter()
         .filter(|event| !event.json.is_empty() && !event.json.starts_with("{\"type\":2,"))
-        .filter_map(|event| serde_json::from_str(&event.json).ok())
+        .filter_map(|event| EventHead::parse(&event.json))
         .collect();
     let snapshots = reassembled
         .events
@@ -211,6 +211,12 @@ pub struct SessionQuery {
     pub has_replay: Option<bool>,
     /// Only sessions with a span of this name ("did event X").
     pub did: Option<String>,
+    /// Only sessions of this browser, as [`browser_of`] names it.
+    pub browser: Option<String>,
+    /// Only sessions of this device class, as [`device_of`] names it.
+    pub device: Option<String>,
+    /// Only sessions from this country code.
+    pub country: Option<String>,
     #[serde(default)]
     pub sort: SessionSort,
     pub limit: Option<usize>,
@@ -237,6 +243,10 @@ pub struct SessionRow {
     pub error_clicks: u64,
     pub has_replay: bool,
     pub browser: String,
+    /// `desktop`, `mobile` or `tablet`, from the user agent; "" when unknown.
+    pub device: String,
+    /// ISO 3166 country code when the client or a collector set one; "" otherwise.
+    pub country: String,
 }
 
 fn count(value: &Value) -> u64 {
@@ -247,6 +257,13 @@ fn count(value: &Value) -> u64 {
 /// `http.user_agent` span attribute that `@hyperdx/browser` 0.26 puts on page loads and fetches.
 const AGENT: &str = "max(CASE WHEN coalesce(ResourceAttributes['user_agent.original'], '') != '' \
      THEN ResourceAttributes['user_agent.original'] ELSE SpanAttributes['http.user_agent'] END)";
+
+/// The session's country: OpenTelemetry's `geo.country.iso_code` (or the older
+/// `client.geo.country_iso_code`) on the resource or a span, set by the client or by a
+/// collector that looks up the client address. EXOS does no address lookup itself.
+const COUNTRY: &str = "max(coalesce(nullif(ResourceAttributes['geo.country.iso_code'], ''), \
+     nullif(SpanAttributes['geo.country.iso_code'], ''), \
+     nullif(SpanAttributes['client.geo.country_iso_code'], ''), ''))";
 
 /// The user that `@hyperdx/browser` names through `setGlobalAttributes({userId, userEmail})`:
 /// span attributes `userId` and `userEmail`, used when no span carries `user.id`.
@@ -302,6 +319,28 @@ pub fn list_sessions(
             literal(d, name)
         ));
     }
+    for (filter, value) in [
+        (
+            browser_condition as fn(&str) -> Option<String>,
+            &query.browser,
+        ),
+        (device_condition, &query.device),
+    ] {
+        if let Some(value) = value.as_deref().filter(|s| !s.is_empty()) {
+            conditions.push(filter(value).ok_or_else(|| {
+                StoreError::Query(format!(
+                    "unknown browser or device {value:?}: use Chrome, Edge, Firefox, Opera or \
+                     Safari, or desktop, mobile or tablet"
+                ))
+            })?);
+        }
+    }
+    if let Some(country) = query.country.as_deref().filter(|s| !s.is_empty()) {
+        conditions.push(format!(
+            "upper(coalesce(o.country, '')) = {}",
+            literal(d, &country.to_ascii_uppercase())
+        ));
+    }
     let order = match query.sort {
         SessionSort::Newest => "s.StartTime DESC",
         SessionSort::Longest => "duration_ms DESC, s.StartTime DESC",
@@ -313,11 +352,11 @@ pub fn list_sessions(
          {epoch_ms}(s.EndTime) - {epoch_ms}(s.StartTime) AS duration_ms, \
          coalesce(r.ActiveMs, 0), CASE WHEN s.UserId != '' THEN s.UserId ELSE coalesce(o.sdk_user, '') END, s.OperatorId, s.Lob, coalesce(o.orders, 0), s.PageViews, s.Actions, \
          coalesce(r.Clicks, 0), s.Errors, coalesce(r.RageClicks, 0), coalesce(r.DeadClicks, 0), \
-         coalesce(r.ErrorClicks, 0), s.HasReplay, coalesce(o.agent, ''), \
+         coalesce(r.ErrorClicks, 0), s.HasReplay, coalesce(o.agent, ''), coalesce(o.country, ''), \
          coalesce(r.RageClicks, 0) + coalesce(r.DeadClicks, 0) + coalesce(r.ErrorClicks, 0) AS frustration \
          FROM sessions s \
          LEFT JOIN {analysis} r ON r.SessionId = s.SessionId \
-         LEFT JOIN (SELECT RumSessionId, {uniq} AS orders, {any_agent} AS agent, {SDK_USER} AS sdk_user FROM otel_traces \
+         LEFT JOIN (SELECT RumSessionId, {uniq} AS orders, {any_agent} AS agent, {COUNTRY} AS country, {SDK_USER} AS sdk_user FROM otel_traces \
                     WHERE RumSessionId != '' GROUP BY RumSessionId) o ON o.RumSessionId = s.SessionId \
          WHERE {} ORDER BY {order} LIMIT {}",
         conditions.join(" AND "),
@@ -346,6 +385,8 @@ pub fn list_sessions(
             error_clicks: count(&row[15]),
             has_replay: row[16].as_bool().unwrap_or(number(&row[16]) > 0.0),
             browser: browser_of(&text(&row[17])),
+            device: device_of(&text(&row[17])),
+            country: text(&row[18]).to_ascii_uppercase(),
         })
         .collect())
 }
@@ -367,6 +408,67 @@ pub fn browser_of(agent: &str) -> String {
         "Safari"
     } else {
         ""
+    };
+    name.to_string()
+}
+
+/// `LIKE` conditions on the session's user agent, one per substring test of
+/// [`browser_of`] and [`device_of`], so that SQL filters agree with the names shown.
+fn agent_has(needles: &[&str]) -> String {
+    let tests: Vec<String> = needles
+        .iter()
+        .map(|needle| format!("coalesce(o.agent, '') LIKE '%{needle}%'"))
+        .collect();
+    format!("({})", tests.join(" OR "))
+}
+
+fn browser_condition(name: &str) -> Option<String> {
+    let (edge, opera, firefox) = (
+        agent_has(&["Edg/"]),
+        agent_has(&["OPR/"]),
+        agent_has(&["Firefox/"]),
+    );
+    let chrome = agent_has(&["Chrome/", "Chromium/", "HeadlessChrome/"]);
+    Some(match name.to_ascii_lowercase().as_str() {
+        "edge" => edge,
+        "opera" => format!("{opera} AND NOT {edge}"),
+        "firefox" => format!("{firefox} AND NOT {edge} AND NOT {opera}"),
+        "chrome" => format!("{chrome} AND NOT {edge} AND NOT {opera} AND NOT {firefox}"),
+        "safari" => format!(
+            "{} AND NOT {chrome} AND NOT {edge} AND NOT {opera} AND NOT {firefox}",
+            agent_has(&["Safari/"])
+        ),
+        _ => return None,
+    })
+}
+
+fn device_condition(name: &str) -> Option<String> {
+    let tablet_word = agent_has(&["iPad", "Tablet"]);
+    let mobile_word = agent_has(&["Mobi", "iPhone"]);
+    let android = agent_has(&["Android"]);
+    Some(match name.to_ascii_lowercase().as_str() {
+        "tablet" => format!("({tablet_word} OR ({android} AND NOT {mobile_word}))"),
+        "mobile" => format!("{mobile_word} AND NOT {tablet_word}"),
+        "desktop" => format!(
+            "coalesce(o.agent, '') != '' AND NOT {tablet_word} AND NOT {mobile_word} AND NOT {android}"
+        ),
+        _ => return None,
+    })
+}
+
+/// Names the device class of a user-agent string, or returns "" when there is none.
+pub fn device_of(agent: &str) -> String {
+    let name = if agent.is_empty() {
+        ""
+    } else if agent.contains("iPad") || agent.contains("Tablet") {
+        "tablet"
+    } else if agent.contains("Mobi") || agent.contains("iPhone") {
+        "mobile"
+    } else if agent.contains("Android") {
+        // Android browsers leave "Mobile" out on tablets.
+        "tablet"
+    } else {
+        "desktop"
     };
     name.to_string()
 }
@@ -448,8 +550,13 @@ pub fn replay(
         .iter()
         .filter_map(|event| serde_json::from_str(&event.json).ok())
         .collect();
+    let heads: Vec<EventHead> = reassembled
+        .events
+        .iter()
+        .filter_map(|event| EventHead::parse(&event.json))
+        .collect();
     let errors = error_times(store, session)?;
-    let activity = crate::activity(&events, settings);
+    let activity = crate::activity(&heads, settings);
     let millis = epoch(d, Unit::Millis);
     let value = literal(d, session);
     let sql = format!(
@@ -517,7 +624,7 @@ pub fn replay(
             }
         })
         .collect();
-    for signal in crate::detect(&events, &errors, settings) {
+    for signal in crate::detect(&heads, &errors, settings) {
         markers.push(Marker {
             time_ms: signal.time_ms,
             kind: signal.kind.as_str().to_string(),
@@ -543,4 +650,35 @@ pub fn replay(
         markers,
         activity,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const IPHONE: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1";
+    const IPAD: &str = "Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/604.1";
+    const ANDROID_TABLET: &str = "Mozilla/5.0 (Linux; Android 14; SM-X710) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36";
+    const HEADLESS: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0 Safari/537.36";
+
+    #[test]
+    fn user_agents_name_their_browser_and_device() {
+        assert_eq!(
+            (browser_of(IPHONE), device_of(IPHONE)),
+            ("Safari".into(), "mobile".into())
+        );
+        assert_eq!(device_of(IPAD), "tablet");
+        assert_eq!(
+            (browser_of(ANDROID_TABLET), device_of(ANDROID_TABLET)),
+            ("Chrome".into(), "tablet".into())
+        );
+        assert_eq!(
+            (browser_of(HEADLESS), device_of(HEADLESS)),
+            ("Chrome".into(), "desktop".into())
+        );
+        assert_eq!(
+            (browser_of(""), device_of("")),
+            (String::new(), String::new())
+        );
+    }
 }

@@ -71,6 +71,12 @@ async fn sessions(
             ApiError::BadRequest(format!("invalid limit {text:?}: give a number up to 1000"))
         })?),
     };
+    check_choice(
+        &params,
+        "browser",
+        &["chrome", "edge", "firefox", "opera", "safari"],
+    )?;
+    check_choice(&params, "device", &["desktop", "mobile", "tablet"])?;
     let query = SessionQuery {
         from_ms,
         to_ms,
@@ -79,12 +85,32 @@ async fn sessions(
         frustrated: params.get("frustrated").is_some_and(|v| v == "true"),
         has_replay,
         did: params.get("did").cloned(),
+        browser: params.get("browser").cloned(),
+        device: params.get("device").cloned(),
+        country: params.get("country").cloned(),
         sort,
         limit,
     };
     let store = state.store.clone();
     let rows = blocking(move || Ok(queries::list_sessions(store.as_ref(), &query)?)).await?;
     Ok(Json(json!({"sessions": rows})).into_response())
+}
+
+/// Rejects a filter value outside its list (compared without case), naming the choices.
+fn check_choice(
+    params: &HashMap<String, String>,
+    key: &str,
+    choices: &[&str],
+) -> Result<(), ApiError> {
+    match params.get(key).filter(|value| !value.is_empty()) {
+        Some(value) if !choices.contains(&value.to_ascii_lowercase().as_str()) => {
+            Err(ApiError::BadRequest(format!(
+                "invalid {key} {value:?}: use one of {}",
+                choices.join(", ")
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn replay(

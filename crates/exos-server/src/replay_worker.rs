@@ -7,12 +7,13 @@
 //! so long sessions show signals before they end.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use exos_replay::queries::analyse;
 use exos_replay::SignalSettings;
-use exos_store::Store;
+use exos_store::{ReplayAnalysis, Store};
 
 /// When a dirty session is analysed.
 #[derive(Debug, Clone)]
@@ -110,45 +111,89 @@ pub fn spawn(
         .spawn(move || {
             let mut last_expiry: Option<Instant> = None;
             loop {
-            let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
-            if let Some(retention) = settings.retention {
-                if last_expiry.is_none_or(|t| t.elapsed() >= EXPIRY_EVERY) {
-                    last_expiry = Some(Instant::now());
-                    let before = std::time::SystemTime::now()
-                        .checked_sub(retention)
-                        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                        .map_or(0, |d| d.as_millis() as i64);
-                    match store.expire_replay(before) {
-                        Ok(0) => {}
-                        Ok(deleted) => tracing::info!(deleted, "expired replay records past their retention"),
-                        Err(error) => tracing::warn!(%error, "expiring old replay records failed"),
+                let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
+                if let Some(retention) = settings.retention {
+                    if last_expiry.is_none_or(|t| t.elapsed() >= EXPIRY_EVERY) {
+                        last_expiry = Some(Instant::now());
+                        expire(store.as_ref(), retention);
                     }
                 }
+                for group in dirty.due(&settings).chunks(WRITE_BATCH) {
+                    analyse_and_store(store.as_ref(), group, &dirty, &settings.signals);
+                }
+                if stopping {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
             }
-            let due = dirty.due(&settings);
-            for group in due.chunks(WRITE_BATCH) {
-                let started = Instant::now();
-                let mut analyses = Vec::with_capacity(group.len());
-                for session in group {
-                    match analyse(store.as_ref(), session, &settings.signals) {
-                        Ok(Some(analysis)) => analyses.push(analysis),
+        })
+        .expect("the replay thread starts")
+}
+
+/// Deletes replay records older than the retention.
+fn expire(store: &dyn Store, retention: Duration) {
+    let before = std::time::SystemTime::now()
+        .checked_sub(retention)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    match store.expire_replay(before) {
+        Ok(0) => {}
+        Ok(deleted) => tracing::info!(deleted, "expired replay records past their retention"),
+        Err(error) => tracing::warn!(%error, "expiring old replay records failed"),
+    }
+}
+
+/// Analyses a group of sessions and stores the results in one write; a failed
+/// write marks the group dirty again so it is retried.
+fn analyse_and_store(
+    store: &dyn Store,
+    group: &[String],
+    dirty: &DirtySessions,
+    signals: &SignalSettings,
+) {
+    let started = Instant::now();
+    let analyses = analyse_all(store, group, signals);
+    match store.put_replay_analyses(&analyses) {
+        Ok(()) => {
+            tracing::debug!(sessions = analyses.len(), elapsed = ?started.elapsed(), "analysed replays")
+        }
+        Err(error) => {
+            tracing::warn!(%error, sessions = analyses.len(), "storing replay analyses failed; they are retried");
+            dirty.mark(group.iter().map(String::as_str));
+        }
+    }
+}
+
+/// Analyses sessions on up to one thread per core: each analysis is a store
+/// read plus JSON parsing, independent of the others.
+pub fn analyse_all(
+    store: &dyn Store,
+    sessions: &[String],
+    signals: &SignalSettings,
+) -> Vec<ReplayAnalysis> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(sessions.len())
+        .max(1);
+    let next = AtomicUsize::new(0);
+    let results = Mutex::new(Vec::with_capacity(sessions.len()));
+    std::thread::scope(|scope| {
+        for _ in 0..threads {
+            scope.spawn(|| {
+                while let Some(session) = sessions.get(next.fetch_add(1, Ordering::Relaxed)) {
+                    match analyse(store, session, signals) {
+                        Ok(Some(analysis)) => results
+                            .lock()
+                            .unwrap_or_else(|poisoned| poisoned.into_inner())
+                            .push(analysis),
                         Ok(None) => {}
                         Err(error) => tracing::warn!(%session, %error, "replay analysis failed; it is retried with the next data"),
                     }
                 }
-                match store.put_replay_analyses(&analyses) {
-                    Ok(()) => tracing::debug!(sessions = analyses.len(), elapsed = ?started.elapsed(), "analysed replays"),
-                    Err(error) => {
-                        tracing::warn!(%error, sessions = analyses.len(), "storing replay analyses failed; they are retried");
-                        dirty.mark(group.iter().map(String::as_str));
-                    }
-                }
-            }
-            if stopping {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(500));
-            }
-        })
-        .expect("the replay thread starts")
+            });
+        }
+    });
+    results
+        .into_inner()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -153,7 +153,7 @@ pub fn lobs() -> Vec<Lob> {
         Lob {
             name: "Appraisal",
             volume_share: 0.34,
-            sla_hours: 120.0,
+            sla_hours: 192.0,
             complexity: 1.2,
             core_steps: &[ScheduleInspection, SiteInspection, Valuation],
             request_info_rate: 0.25,
@@ -164,7 +164,7 @@ pub fn lobs() -> Vec<Lob> {
         Lob {
             name: "Title",
             volume_share: 0.26,
-            sla_hours: 72.0,
+            sla_hours: 120.0,
             complexity: 1.0,
             core_steps: &[TitleSearch],
             request_info_rate: 0.3,
@@ -175,7 +175,7 @@ pub fn lobs() -> Vec<Lob> {
         Lob {
             name: "Flood",
             volume_share: 0.18,
-            sla_hours: 24.0,
+            sla_hours: 96.0,
             complexity: 0.5,
             core_steps: &[],
             request_info_rate: 0.1,
@@ -186,7 +186,7 @@ pub fn lobs() -> Vec<Lob> {
         Lob {
             name: "Valuation",
             volume_share: 0.14,
-            sla_hours: 48.0,
+            sla_hours: 120.0,
             complexity: 0.9,
             core_steps: &[Valuation],
             request_info_rate: 0.15,
@@ -197,7 +197,7 @@ pub fn lobs() -> Vec<Lob> {
         Lob {
             name: "Closing",
             volume_share: 0.08,
-            sla_hours: 168.0,
+            sla_hours: 264.0,
             complexity: 1.4,
             core_steps: &[TitleSearch, ScheduleInspection, SiteInspection],
             request_info_rate: 0.45,

@@ -144,10 +144,21 @@ function filterControls(signal) {
   const replay = h("select", { class: "input w-auto", "aria-label": "Recording", onchange: () => updateQuery({ has_replay: replay.value || null }) },
     [["", "With or without replay"], ["true", "With replay"], ["false", "Without replay"]].map(([value, label]) =>
       h("option", { value, selected: (current.get("has_replay") || "") === value }, label)));
+  const choice = (key, label, options) => {
+    const select = h("select", { class: "input w-auto", "aria-label": label, onchange: () => updateQuery({ [key]: select.value || null }) },
+      options.map(([value, text]) => h("option", { value, selected: (current.get(key) || "") === value }, text)));
+    return select;
+  };
+  const browser = choice("browser", "Browser", [["", "Any browser"], ...["Chrome", "Edge", "Firefox", "Opera", "Safari"].map((b) => [b, b])]);
+  const device = choice("device", "Device", [["", "Any device"], ["desktop", "Desktop"], ["mobile", "Mobile"], ["tablet", "Tablet"]]);
+  const country = h("input", {
+    class: "input w-24", type: "search", placeholder: "Country", "aria-label": "Country code (ISO 3166, for example DE)", maxlength: 3,
+    value: current.get("country") || "", onchange: () => updateQuery({ country: country.value.trim().toUpperCase() || null }),
+  });
   const sort = h("select", { class: "input w-auto", "aria-label": "Sort sessions", onchange: () => updateQuery({ sort: sort.value === "newest" ? null : sort.value }) },
     SORTS.map((option) => h("option", { value: option.id, selected: (current.get("sort") || "newest") === option.id }, option.label)));
 
-  return [search, lob, did, didOptions, replay, h("label", { class: "flex items-center gap-1.5 text-sm" }, frustrated, "Frustrated only"), sort];
+  return [search, lob, did, didOptions, replay, browser, device, country, h("label", { class: "flex items-center gap-1.5 text-sm" }, frustrated, "Frustrated only"), sort];
 }
 
 async function fillOptions(select, key, selected, signal) {
@@ -215,6 +226,8 @@ function sessionsTable(sessions, navigate) {
     { label: "Errors", align: "right", value: (s) => (s.errors ? badge(formatCount(s.errors), "error") : "0") },
     { label: "Frustration", value: frustrationBadges },
     { label: "Browser", value: (s) => s.browser || "" },
+    { label: "Device", value: (s) => s.device || "" },
+    { label: "Country", value: (s) => s.country || h("span", { class: "muted", title: "No geo.country.iso_code attribute was sent" }, "—") },
   ], sessions, {
     caption: "Browser sessions",
     onRow: (s) => navigate(s.has_replay ? replayLink(s.session_id) : pageLink("/visitor", { session: s.session_id })),
@@ -239,13 +252,14 @@ export function mount(root, { me, signal, onState, navigate }) {
       const data = await api("/api/sessions", {
         params: {
           from: range.from, to: range.to, q: current.get("q"), lob: current.get("lob"), frustrated: current.get("frustrated"),
-          has_replay: current.get("has_replay"), did: current.get("did"), sort: current.get("sort"), limit: PAGE_SIZE,
+          has_replay: current.get("has_replay"), did: current.get("did"), browser: current.get("browser"),
+          device: current.get("device"), country: current.get("country"), sort: current.get("sort"), limit: PAGE_SIZE,
         },
         signal: controller.signal,
       });
       const sessions = data.sessions || [];
       if (sessions.length === 0) {
-        const filtered = ["q", "lob", "frustrated", "has_replay", "did"].some((key) => current.get(key));
+        const filtered = ["q", "lob", "frustrated", "has_replay", "did", "browser", "device", "country"].some((key) => current.get(key));
         replace(target, card(null, filtered
           ? emptyState("No sessions match these filters.", "Clear a filter or widen the time range.", { showGettingStarted: false })
           : emptyState("No browser sessions in this range.", "Sessions appear when the HyperDX browser SDK sends spans with a session ID.")));
