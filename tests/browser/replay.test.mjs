@@ -166,6 +166,8 @@ test("sessions API lists the session with its counts and signals", async () => {
   assert.ok(session.active_ms > 0, "some active time");
   assert.ok(session.duration_ms >= session.active_ms, "duration covers active time");
   assert.equal(session.browser, "Chrome");
+  assert.equal(session.device, "desktop", "headless Chromium on Linux is a desktop");
+  assert.equal(session.country, "", "no country attribute was sent");
   assert.equal(session.user, "shopper@example.com", "the user set with setGlobalAttributes");
 
   const filtered = async (query) => (await apiGet(`/api/sessions?from=${Date.now() - 3_600_000}&to=${Date.now() + 60_000}&${query}`))
@@ -175,6 +177,10 @@ test("sessions API lists the session with its counts and signals", async () => {
   assert.equal(await filtered("did=documentLoad"), true, "did documentLoad keeps it");
   assert.equal(await filtered("did=no-such-span"), false, "did an unknown event drops it");
   assert.equal(await filtered("q=shopper%40example.com"), true, "search by user finds it");
+  assert.equal(await filtered("browser=chrome&device=desktop"), true, "its browser and device keep it");
+  assert.equal(await filtered("browser=Firefox"), false, "another browser drops it");
+  assert.equal(await filtered("device=mobile"), false, "another device drops it");
+  assert.equal(await filtered("country=DE"), false, "a country it has not drops it");
 });
 
 for (const theme of ["light", "dark"]) {
