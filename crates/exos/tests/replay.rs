@@ -11,6 +11,9 @@ use serde_json::{json, Value};
 
 const SESSION: &str = "c0ffee00c0ffee00c0ffee00c0ffee00";
 
+/// A phone's Chrome, as Android sends it.
+const PIXEL_AGENT: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
+
 fn text(key: &str, value: &str) -> Value {
     json!({"key": key, "value": {"stringValue": value}})
 }
@@ -96,7 +99,8 @@ fn recordings_are_reassembled_and_analysed() {
     // A JavaScript error 300 ms after the click at t0 + 10 s, and a page view.
     let ns = |ms: i64| format!("{}", ms as i128 * 1_000_000);
     let traces = json!({"resourceSpans": [{
-        "resource": {"attributes": [text("service.name", "ops-web"), text("rum.sessionId", SESSION)]},
+        "resource": {"attributes": [text("service.name", "ops-web"), text("rum.sessionId", SESSION),
+            text("geo.country.iso_code", "de"), text("user_agent.original", PIXEL_AGENT)]},
         "scopeSpans": [{"spans": [
             {"traceId": "00000000000000000000000000000a01", "spanId": "0000000000000a01", "name": "documentLoad", "kind": 1,
              "startTimeUnixNano": ns(t0), "endTimeUnixNano": ns(t0 + 300), "attributes": [text("location.href", "http://ops.example/orders/1")]},
@@ -163,6 +167,22 @@ fn recordings_are_reassembled_and_analysed() {
         ),
     );
     assert_eq!(frustrated["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (&session["browser"], &session["device"], &session["country"]),
+        (&json!("Chrome"), &json!("mobile"), &json!("DE"))
+    );
+    let listed_with = |filter: &str| {
+        let path = format!(
+            "/api/sessions?from={}&to={}&{filter}",
+            t0 - 60_000,
+            t0 + 60_000
+        );
+        get(&server, &path)["sessions"].as_array().unwrap().len()
+    };
+    assert_eq!(listed_with("browser=Chrome&device=mobile&country=de"), 1);
+    assert_eq!(listed_with("device=desktop"), 0);
+    assert_eq!(listed_with("browser=Safari"), 0);
+    assert_eq!(listed_with("country=FR"), 0);
 
     let replay = get(&server, &format!("/api/replay/{SESSION}"));
     let events = replay["events"].as_array().unwrap();
