@@ -228,3 +228,50 @@ fn second_writer_gets_locked_error() {
     let second = DuckStore::open(dir.path(), &DuckOptions::default());
     assert!(second.is_ok() || matches!(second, Err(StoreError::Locked { .. })));
 }
+
+/// rrweb-like events: repetitive JSON, as replay bodies are.
+fn replay_rows(count: usize) -> Vec<LogRow> {
+    (0..count)
+        .map(|i| LogRow {
+            timestamp_ns: i as i64,
+            body: format!(
+                "{{\"type\":3,\"timestamp\":{i},\"data\":{{\"source\":0,\"adds\":[{{\"parentId\":5,\"node\":\
+                 {{\"type\":2,\"id\":{},\"tagName\":\"tr\",\"attributes\":{{\"class\":\"order-row status-review\"}}}}}}]}}}}",
+                i % 997
+            ),
+            ..Default::default()
+        })
+        .collect()
+}
+
+#[test]
+fn replay_bodies_are_stored_with_zstd() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let batch = Batch {
+        sessions: replay_rows(200_000),
+        ..Default::default()
+    };
+    store.write(&batch).unwrap();
+    store.checkpoint().unwrap();
+    let connection = store.duckdb_connection().expect("DuckDB").unwrap();
+    let compressions: Vec<String> = connection
+        .prepare(
+            "SELECT DISTINCT compression FROM pragma_storage_info('hyperdx_sessions') \
+             WHERE column_name = 'Body' AND segment_type = 'VARCHAR'",
+        )
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(compressions, vec!["ZSTD".to_string()]);
+    let raw: usize = batch.sessions.iter().map(|row| row.body.len()).sum();
+    let file = std::fs::metadata(dir.path().join(exos_store::duck::DATABASE_FILE))
+        .unwrap()
+        .len() as usize;
+    assert!(
+        file < raw / 2,
+        "the file ({file} bytes) should be well under the raw bodies ({raw} bytes)"
+    );
+}

@@ -26,6 +26,9 @@ use crate::{ColumnInfo, Dialect, QueryLimits, QueryResult, Store, StoreError};
 /// File name of the database inside the data folder.
 pub const DATABASE_FILE: &str = "exos.duckdb";
 
+/// The storage format new database files are written in.
+pub const STORAGE_VERSION: &str = "v1.5.0";
+
 /// How to open the embedded store.
 #[derive(Debug, Clone)]
 pub struct DuckOptions {
@@ -164,7 +167,11 @@ fn config(options: &DuckOptions) -> duckdb::Result<Config> {
         .access_mode(mode)?
         .enable_external_access(false)?
         .enable_autoload_extension(false)?
-        .max_memory(&options.memory_limit)?;
+        .max_memory(&options.memory_limit)?
+        // New files use the storage format of DuckDB 1.5, which has per-column ZSTD
+        // (replay bodies) and dictionary-FSST strings. Files created earlier keep
+        // their format, and with it uncompressed replay bodies.
+        .with("storage_compatibility_version", STORAGE_VERSION)?;
     if options.threads > 0 {
         config = config.threads(options.threads as i64)?;
     }

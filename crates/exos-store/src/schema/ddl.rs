@@ -83,8 +83,13 @@ pub fn duckdb_ddl(table: &Table) -> String {
                 Type::Text | Type::LowText => " NOT NULL DEFAULT ''",
                 _ => "",
             };
+            let compression = if table.duckdb_zstd_columns.contains(&column.name) {
+                " USING COMPRESSION zstd"
+            } else {
+                ""
+            };
             format!(
-                "    \"{}\" {}{default}",
+                "    \"{}\" {}{compression}{default}",
                 column.name,
                 duckdb_type(column.ty)
             )

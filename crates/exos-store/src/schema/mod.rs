@@ -101,4 +101,7 @@ pub struct Table {
     pub clickhouse_ttl_column: &'static str,
     /// DuckDB indexes (ART) worth having for point lookups.
     pub duckdb_indexes: Vec<(&'static str, &'static str)>,
+    /// Columns DuckDB stores with ZSTD: large, repetitive text that its own
+    /// choice (FSST, dictionary) leaves uncompressed, such as rrweb events.
+    pub duckdb_zstd_columns: Vec<&'static str>,
 }

@@ -145,6 +145,7 @@ fn traces() -> Table {
         clickhouse_order_by: "(ServiceName, SpanName, toDateTime(Timestamp), Timestamp)",
         clickhouse_ttl_column: "toDateTime(Timestamp)",
         duckdb_indexes: vec![],
+        duckdb_zstd_columns: vec![],
     }
 }
 
@@ -209,6 +210,13 @@ fn logs(name: &'static str) -> Table {
         clickhouse_order_by: "(ServiceName, TimestampTime, Timestamp)",
         clickhouse_ttl_column: "TimestampTime",
         duckdb_indexes: vec![],
+        // Replay bodies are JSON of DOM snapshots and events: ZSTD keeps about
+        // a ninth of their size (docs/BENCHMARKS.md, replay storage).
+        duckdb_zstd_columns: if name == "hyperdx_sessions" {
+            vec!["Body"]
+        } else {
+            vec![]
+        },
     }
 }
 
@@ -254,6 +262,7 @@ fn metric_table(name: &'static str, body: Vec<Column>) -> Table {
             "(ServiceName, MetricName, Attributes, toUnixTimestamp64Nano(TimeUnix))",
         clickhouse_ttl_column: "toDateTime(TimeUnix)",
         duckdb_indexes: vec![],
+        duckdb_zstd_columns: vec![],
     }
 }
 
