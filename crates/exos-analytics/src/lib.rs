@@ -17,6 +17,7 @@
 //!   integers and formatted here, percentiles come from integer histograms
 //!   (`latency.rs`), and ties are broken explicitly.
 
+pub mod definitions;
 pub mod error;
 pub mod errors;
 pub mod events;
@@ -24,6 +25,7 @@ pub mod facets;
 pub mod filter;
 pub mod latency;
 pub mod params;
+pub mod paths;
 pub mod rows;
 pub mod schema;
 pub mod scope;
@@ -31,13 +33,16 @@ pub mod services;
 pub mod sql;
 pub mod stats;
 pub mod time;
+pub mod trends;
 pub mod trace;
 pub mod visitor;
 pub mod visualize;
 
+pub use definitions::{EventRef, Library};
 pub use error::AnalyticsError;
 pub use errors::{error_group, errors, ErrorGroupRequest, ErrorsRequest};
 pub use events::{events, EventsRequest};
+pub use paths::{path_actors, paths, PathActorsRequest, PathsQuery};
 pub use facets::{filters, FiltersRequest};
 pub use filter::{Filter, FilterKey, Source};
 pub use schema::schema;
@@ -45,6 +50,7 @@ pub use scope::Scope;
 pub use services::{services, ServicesRequest};
 pub use stats::{stats, StatsRequest};
 pub use time::TimeRange;
+pub use trends::{trends, TrendsQuery};
 pub use trace::{trace, TraceRequest};
 pub use visitor::{visitor, VisitorRequest};
 pub use visualize::{visualize, VisualizeRequest};
