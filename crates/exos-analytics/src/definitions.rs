@@ -153,7 +153,7 @@ fn render_filter(sql: &Sql, filter: &EventFilter, depth: usize) -> Result<String
             format!("filters nest more than {MAX_FILTER_DEPTH} levels deep; flatten the all/any lists"),
         ));
     }
-    let joined = |filters: &[EventFilter], separator: &str, empty: &str| {
+    let joined = |filters: &[EventFilter], separator: &str, empty: &str| -> Result<String, AnalyticsError> {
         if filters.is_empty() {
             return Ok(empty.to_string());
         }

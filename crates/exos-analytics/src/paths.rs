@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::definitions::{actor_link, check_actor, property_sql, Column, EventRef, Library, Property};
 use crate::error::AnalyticsError;
-use crate::rows::{query, query_all};
+use crate::rows::query_all;
 use crate::sql::Sql;
 
 /// Steps of a path at most.
@@ -498,7 +498,7 @@ pub fn actor_paths(
         steps_sql(&sql, query, library)?
     );
     let mut paths: BTreeMap<String, Vec<(usize, String)>> = BTreeMap::new();
-    for row in query(store, &text, 1_000_000)? {
+    for row in crate::rows::query(store, &text, 1_000_000)? {
         let step = (row.count(1)? as usize, row.text(2));
         paths.entry(row.text(0)).or_default().push(step);
     }
@@ -533,6 +533,7 @@ mod tests {
             group(0, "A", "", 2),
             group(1, "B", "D", 3),
             group(1, "C", "", 1),
+            group(2, "D", "", 3),
         ];
         let response = sankey(&paths_query(), &groups);
         assert_eq!(response.actors, 8);
@@ -547,7 +548,7 @@ mod tests {
             .iter()
             .map(|n| (n.id.as_str(), n.actors, n.dropoffs))
             .collect();
-        assert_eq!(nodes, [("0:A", 8, 2), ("1:B", 3, 0), ("2:D", 0, 0)]);
+        assert_eq!(nodes, [("0:A", 8, 2), ("1:B", 3, 0), ("2:D", 3, 3)]);
     }
 
     #[test]

@@ -242,7 +242,8 @@ impl TrendsQuery {
                 format!("{} series; give 1 to {MAX_SERIES}", self.series.len()),
             ));
         }
-        let buckets = self.bucket_numbers().count() as i64;
+        let numbers = self.bucket_numbers();
+        let buckets = numbers.end() - numbers.start() + 1;
         if buckets > MAX_BUCKETS {
             return Err(AnalyticsError::bad(
                 "interval",
