@@ -150,19 +150,22 @@ fn render_filter(sql: &Sql, filter: &EventFilter, depth: usize) -> Result<String
     if depth > MAX_FILTER_DEPTH {
         return Err(AnalyticsError::bad(
             "event",
-            format!("filters nest more than {MAX_FILTER_DEPTH} levels deep; flatten the all/any lists"),
+            format!(
+                "filters nest more than {MAX_FILTER_DEPTH} levels deep; flatten the all/any lists"
+            ),
         ));
     }
-    let joined = |filters: &[EventFilter], separator: &str, empty: &str| -> Result<String, AnalyticsError> {
-        if filters.is_empty() {
-            return Ok(empty.to_string());
-        }
-        let parts = filters
-            .iter()
-            .map(|filter| render_filter(sql, filter, depth + 1))
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(format!("({})", parts.join(separator)))
-    };
+    let joined =
+        |filters: &[EventFilter], separator: &str, empty: &str| -> Result<String, AnalyticsError> {
+            if filters.is_empty() {
+                return Ok(empty.to_string());
+            }
+            let parts = filters
+                .iter()
+                .map(|filter| render_filter(sql, filter, depth + 1))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(format!("({})", parts.join(separator)))
+        };
     match filter {
         EventFilter::SpanName(name) => Ok(format!("(SpanName = {})", sql.text(name))),
         EventFilter::Equals { property, value } => Ok(format!(
@@ -295,8 +298,7 @@ pub fn check_action_body(body: &serde_json::Value) -> Result<ActionBody, String>
     let action: ActionBody = serde_json::from_value(body.clone()).map_err(|e| {
         format!("an action's body needs \"event\", for example {{\"event\": {{\"span_name\": \"Approve\"}}}}: {e}")
     })?;
-    filter_sql(&Sql::new(exos_store::Dialect::DuckDb), &action.event)
-        .map_err(|e| e.to_string())?;
+    filter_sql(&Sql::new(exos_store::Dialect::DuckDb), &action.event).map_err(|e| e.to_string())?;
     Ok(action)
 }
 
@@ -370,7 +372,11 @@ mod tests {
         let missing = EventRef::Action(ActionRef {
             action: "nope".into(),
         });
-        assert!(library().event(&missing).unwrap_err().to_string().contains("nope"));
+        assert!(library()
+            .event(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("nope"));
     }
 
     #[test]
@@ -387,7 +393,10 @@ mod tests {
             filter_sql(&sql, &filter).unwrap(),
             r"((SpanName = 'it''s') AND (SpanAttributes['page'] = 'a\x3Fb'))"
         );
-        assert_eq!(filter_sql(&sql, &EventFilter::Any(vec![])).unwrap(), "false");
+        assert_eq!(
+            filter_sql(&sql, &EventFilter::Any(vec![])).unwrap(),
+            "false"
+        );
     }
 
     #[test]
@@ -403,14 +412,21 @@ mod tests {
             .unwrap();
         assert!(dynamic.contains("HAVING count(*) >= 2"), "{dynamic}");
         assert!(dynamic.contains("(SpanName = 'Approve')"), "{dynamic}");
-        let wrong_actor = library.cohort_sql(&sql, "c1", Column::UserId, 0).unwrap_err();
-        assert!(wrong_actor.to_string().contains("same actor"), "{wrong_actor}");
+        let wrong_actor = library
+            .cohort_sql(&sql, "c1", Column::UserId, 0)
+            .unwrap_err();
+        assert!(
+            wrong_actor.to_string().contains("same actor"),
+            "{wrong_actor}"
+        );
     }
 
     #[test]
     fn cohort_bodies_are_checked() {
         let bad = serde_json::json!({"actor": "Lob", "static": []});
-        assert!(check_cohort_body(&bad).unwrap_err().contains("cannot identify actors"));
+        assert!(check_cohort_body(&bad)
+            .unwrap_err()
+            .contains("cannot identify actors"));
         let good = serde_json::json!({"actor": "UserId", "dynamic": {"event": {"span_name": "x"}, "days": 30}});
         assert_eq!(check_cohort_body(&good).unwrap().actor, Column::UserId);
     }

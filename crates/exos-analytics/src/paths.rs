@@ -2,10 +2,10 @@
 //!
 //! An actor's path is its events in time order (ties broken by span id, then
 //! label), each labelled by a span property after the cleaning rules ran, with
-//! consecutive repeats collapsed. The path is anchored at the actor's first
-//! `start` event, or at its first `end` event, or runs from the first `start` to
-//! the first `end` after it, or, without either, starts at the actor's first
-//! event; it is cut after `depth` steps. The store does all of it in one SQL
+//! consecutive repeats collapsed. The path starts at the actor's first `start`
+//! event, or ends at its first `end` event. With both, it runs from the first
+//! `start` to the first `end` after it. Without either, it starts at the actor's
+//! first event. Every path is cut after `depth` steps. The store does all of it in one SQL
 //! statement with window functions and returns (step, event, next event, actors)
 //! groups; Rust turns them into Sankey nodes and links. The statement is written
 //! once and rendered per dialect, so DuckDB and ClickHouse return the same groups.
@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use exos_store::Store;
 use serde::{Deserialize, Serialize};
 
-use crate::definitions::{actor_link, check_actor, property_sql, Column, EventRef, Library, Property};
+use crate::definitions::{
+    actor_link, check_actor, property_sql, Column, EventRef, Library, Property,
+};
 use crate::error::AnalyticsError;
 use crate::rows::query_all;
 use crate::sql::Sql;
@@ -132,7 +134,7 @@ pub struct PathsResponse {
     pub sql: String,
 }
 
-/// The node or link a drill asks about.
+/// The node or link whose actors a drill lists.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DrillTarget {
@@ -214,7 +216,10 @@ fn check_rule(rule: &CleaningRule) -> Result<(), AnalyticsError> {
     if let Err(error) = regex::Regex::new(&rule.pattern) {
         return Err(AnalyticsError::bad(
             "cleaning",
-            format!("pattern {:?} is not a valid regular expression: {error}", rule.pattern),
+            format!(
+                "pattern {:?} is not a valid regular expression: {error}",
+                rule.pattern
+            ),
         ));
     }
     if rule.replacement.contains('\\') {
@@ -231,7 +236,11 @@ fn check_rule(rule: &CleaningRule) -> Result<(), AnalyticsError> {
 
 /// Renders the statement whose rows are `(actor, position, label, next_label)`: one
 /// per actor and step of its path, `next_label` `''` where the path ends.
-pub fn steps_sql(sql: &Sql, query: &PathsQuery, library: &Library) -> Result<String, AnalyticsError> {
+pub fn steps_sql(
+    sql: &Sql,
+    query: &PathsQuery,
+    library: &Library,
+) -> Result<String, AnalyticsError> {
     query.check()?;
     let events = events_sql(sql, query, library)?;
     let order = "ts, sid, label";
@@ -260,7 +269,11 @@ fn events_sql(sql: &Sql, query: &PathsQuery, library: &Library) -> Result<String
         label = sql.regexp_replace_all(&label, &rule.pattern, &rule.replacement);
     }
     let mut conditions = vec![
-        sql.time_range("Timestamp", query.time_range.from_ns, query.time_range.to_ns),
+        sql.time_range(
+            "Timestamp",
+            query.time_range.from_ns,
+            query.time_range.to_ns,
+        ),
         format!("{actor} != ''"),
     ];
     if !query.include.is_empty() {
@@ -383,7 +396,9 @@ pub fn sankey(query: &PathsQuery, groups: &[Group]) -> PathsResponse {
     let mut nodes: BTreeMap<(usize, String), (u64, u64)> = BTreeMap::new();
     let mut links = Vec::new();
     for group in groups {
-        let totals = nodes.entry((group.position, group.label.clone())).or_default();
+        let totals = nodes
+            .entry((group.position, group.label.clone()))
+            .or_default();
         totals.0 += group.actors;
         if group.next.is_empty() {
             totals.1 += group.actors;
@@ -395,9 +410,7 @@ pub fn sankey(query: &PathsQuery, groups: &[Group]) -> PathsResponse {
             });
         }
     }
-    links.sort_by(|a, b| {
-        (b.actors, &a.source, &a.target).cmp(&(a.actors, &b.source, &b.target))
-    });
+    links.sort_by(|a, b| (b.actors, &a.source, &a.target).cmp(&(a.actors, &b.source, &b.target)));
     links.truncate(query.max_edges);
     let anchor = anchor_column(query);
     let actors = nodes
@@ -431,7 +444,7 @@ pub fn sankey(query: &PathsQuery, groups: &[Group]) -> PathsResponse {
     }
 }
 
-/// The column every path passes: the end with only an `end`, else the first.
+/// Returns the column every path passes: the end with only an `end`, else the first.
 fn anchor_column(query: &PathsQuery) -> usize {
     match (&query.start, &query.end) {
         (None, Some(_)) => query.depth - 1,
@@ -453,6 +466,7 @@ pub fn path_actors(
     }
     let sql = Sql::new(store.dialect());
     let steps = steps_sql(&sql, &request.query, library)?;
+
     let at = &request.at;
     let mut condition = format!("position = {} AND label = {}", at.step, sql.text(&at.name));
     if let Some(target) = &at.target {
@@ -463,6 +477,7 @@ pub fn path_actors(
     let on_target = format!("SELECT DISTINCT actor FROM ({steps}) AS steps WHERE {condition}");
     let list = format!("{on_target} ORDER BY actor LIMIT {}", request.limit);
     let count = format!("SELECT count(*) AS n FROM ({on_target}) AS found");
+
     let results = query_all(store, &[(list.clone(), request.limit), (count, 1)])?;
     let column = request.query.actor;
     let actors = results[0]
@@ -561,15 +576,27 @@ mod tests {
             pattern: "(".into(),
             replacement: "x".into(),
         });
-        assert!(query.check().unwrap_err().to_string().contains("not a valid regular expression"));
+        assert!(query
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("not a valid regular expression"));
         query.cleaning[0] = CleaningRule {
             pattern: "[0-9]+".into(),
             replacement: r"\1".into(),
         };
-        assert!(query.check().unwrap_err().to_string().contains("back-references"));
+        assert!(query
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("back-references"));
         query.cleaning.clear();
         query.actor = Column::Lob;
-        assert!(query.check().unwrap_err().to_string().contains("cannot identify actors"));
+        assert!(query
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("cannot identify actors"));
     }
 
     #[test]

@@ -355,7 +355,9 @@ impl Sql {
     /// ClickHouse's `lagInFrame` reads only inside the frame, so the frame is spelled out.
     pub fn lag(&self, expr: &str, default: &str, partition: &str, order: &str) -> String {
         self.pick(
-            format!("coalesce(lag({expr}) OVER (PARTITION BY {partition} ORDER BY {order}), {default})"),
+            format!(
+                "coalesce(lag({expr}) OVER (PARTITION BY {partition} ORDER BY {order}), {default})"
+            ),
             format!(
                 "lagInFrame({expr}, 1, {default}) OVER (PARTITION BY {partition} ORDER BY {order} \
                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"

@@ -5,8 +5,8 @@
 //! statistic of a numeric property. A breakdown splits each series by a property
 //! (its top values by events, the rest as `$other`), and `compare` adds the same
 //! series over the period just before. Stickiness counts actors by the number of
-//! buckets they were active in; lifecycle sorts active actors into new, returning
-//! and resurrecting, and counts those gone dormant, with PostHog's definitions.
+//! buckets they were active in. Lifecycle sorts active actors into new, returning
+//! and resurrecting, and counts those gone dormant, as PostHog defines them.
 //!
 //! The stores aggregate; Rust only places values in buckets. Values are rounded to
 //! six decimals so floating-point sums agree on both stores, and percentiles use
@@ -79,7 +79,7 @@ impl Interval {
     }
 }
 
-/// What a trend shows.
+/// The kind of chart a question asks for.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum View {
@@ -122,7 +122,7 @@ pub enum NumericProperty {
     Attribute(String),
 }
 
-/// What a series counts per bucket.
+/// The value a series computes per bucket.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
 pub enum Measure {
@@ -234,7 +234,10 @@ impl TrendsQuery {
         check_actor(self.actor)?;
         let QueryRange { from_ns, to_ns } = self.time_range;
         if from_ns >= to_ns {
-            return Err(AnalyticsError::bad("time_range", "from_ns must be before to_ns"));
+            return Err(AnalyticsError::bad(
+                "time_range",
+                "from_ns must be before to_ns",
+            ));
         }
         if self.series.is_empty() || self.series.len() > MAX_SERIES {
             return Err(AnalyticsError::bad(
@@ -264,7 +267,7 @@ impl TrendsQuery {
         self.interval.number(from_ns)..=self.interval.number(to_ns - 1)
     }
 
-    /// The range just before this one, of the same length.
+    /// Returns the range just before this one, of the same length.
     fn previous(&self) -> QueryRange {
         let QueryRange { from_ns, to_ns } = self.time_range;
         QueryRange {
@@ -329,7 +332,7 @@ fn series_label(series: &SeriesQuery, index: usize) -> String {
     }
 }
 
-/// What the statements of one series share.
+/// The parts that every statement of one series shares.
 struct SeriesContext<'a> {
     sql: Sql,
     query: &'a TrendsQuery,
@@ -370,14 +373,23 @@ impl SeriesContext<'_> {
         }
         for (range, previous) in ranges {
             let text = self.trend_sql(&series.measure, range, breakdown.as_deref());
-            let rows = query_all(store, &[(text.clone(), 100_000)])?.pop().unwrap_or_default();
+            let rows = query_all(store, &[(text.clone(), 100_000)])?
+                .pop()
+                .unwrap_or_default();
             response.sql.push(text);
             let shift = if previous {
                 buckets[0] - self.query.interval.number(range.from_ns)
             } else {
                 0
             };
-            self.place(&rows, buckets, shift, previous, breakdown.is_some(), response)?;
+            self.place(
+                &rows,
+                buckets,
+                shift,
+                previous,
+                breakdown.is_some(),
+                response,
+            )?;
         }
         Ok(())
     }
@@ -456,7 +468,10 @@ impl SeriesContext<'_> {
                         sql.try_float(&sql.map_value("SpanAttributes", key))
                     }
                 };
-                let numbers = format!("SELECT * FROM ({}) AS raw WHERE value IS NOT NULL", spans(&value));
+                let numbers = format!(
+                    "SELECT * FROM ({}) AS raw WHERE value IS NOT NULL",
+                    spans(&value)
+                );
                 let aggregate = match stat {
                     PropertyStat::Sum => "sum(value)".to_string(),
                     PropertyStat::Avg => "avg(value)".to_string(),
@@ -486,7 +501,9 @@ impl SeriesContext<'_> {
             let Some(slot) = bucket_slot(buckets, row.int(0)? + shift) else {
                 continue;
             };
-            let values = lines.entry(row.text(1)).or_insert_with(|| vec![0.0; buckets.len()]);
+            let values = lines
+                .entry(row.text(1))
+                .or_insert_with(|| vec![0.0; buckets.len()]);
             values[slot] = round6(row.float(2));
         }
         if lines.is_empty() {
@@ -571,7 +588,11 @@ impl SeriesContext<'_> {
                 "returning" => lifecycle.returning[slot] = count,
                 "resurrecting" => lifecycle.resurrecting[slot] = count,
                 "dormant" => lifecycle.dormant[slot] = -count,
-                other => return Err(AnalyticsError::Result(format!("lifecycle status {other:?}"))),
+                other => {
+                    return Err(AnalyticsError::Result(format!(
+                        "lifecycle status {other:?}"
+                    )))
+                }
             }
         }
         response.lifecycle.push(lifecycle);
@@ -619,7 +640,9 @@ impl SeriesContext<'_> {
 
 fn bucket_slot(buckets: &[i64], number: i64) -> Option<usize> {
     let slot = number - buckets.first()?;
-    (0..buckets.len() as i64).contains(&slot).then_some(slot as usize)
+    (0..buckets.len() as i64)
+        .contains(&slot)
+        .then_some(slot as usize)
 }
 
 fn round6(value: f64) -> f64 {
@@ -637,7 +660,10 @@ mod tests {
         let week = Interval::Week.number(monday);
         assert_eq!(Interval::Week.start_ns(week), monday);
         assert_eq!(Interval::Week.number(monday - 1), week - 1);
-        assert_eq!(Interval::Day.start_ns(Interval::Day.number(monday + 5)), monday);
+        assert_eq!(
+            Interval::Day.start_ns(Interval::Day.number(monday + 5)),
+            monday
+        );
     }
 
     #[test]
@@ -652,7 +678,11 @@ mod tests {
         assert_eq!(query.bucket_numbers().count(), 24);
         let mut long = query.clone();
         long.time_range.to_ns = 100 * DAY_NS;
-        assert!(long.check().unwrap_err().to_string().contains("wider interval"));
+        assert!(long
+            .check()
+            .unwrap_err()
+            .to_string()
+            .contains("wider interval"));
         let mut none = query;
         none.series.clear();
         assert!(none.check().unwrap_err().to_string().contains("series"));

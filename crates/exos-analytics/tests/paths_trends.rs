@@ -2,7 +2,7 @@
 //!
 //! Runs on DuckDB, or on ClickHouse with `EXOS_TEST_STORE=clickhouse`; every
 //! expected number below is worked out by hand from the fixture, so both stores
-//! must return the same answers.
+//! must return the same results.
 
 mod common;
 
@@ -60,7 +60,10 @@ fn paths_query(extra: serde_json::Value) -> PathsQuery {
 }
 
 /// Returns the links as (source, target, actors) and nodes as (id, actors, dropoffs).
-fn shape(store: &TestStore, query: &PathsQuery) -> (Vec<(String, String, u64)>, Vec<(String, u64, u64)>, u64) {
+fn shape(
+    store: &TestStore,
+    query: &PathsQuery,
+) -> (Vec<(String, String, u64)>, Vec<(String, u64, u64)>, u64) {
     let response = paths(store.get(), query, &Library::default()).unwrap();
     assert!(response.sql.contains("otel_traces"));
     let links = response
@@ -139,21 +142,30 @@ fn paths_from_a_start_to_an_end() {
 fn paths_keep_repeats_and_weights_on_request() {
     let store = TestStore::empty();
     store.store.write(&path_fixture()).unwrap();
-    let query = paths_query(json!({"collapse_repeats": false, "start": "/b", "min_edge_weight": 2}));
+    let query =
+        paths_query(json!({"collapse_repeats": false, "start": "/b", "min_edge_weight": 2}));
     let (links, nodes, actors) = shape(&store, &query);
     assert_eq!(actors, 3);
     assert!(links.is_empty(), "no link has two actors: {links:?}");
     assert_eq!(nodes, counts(&[("0:/b", 3, 0)]), "the first column stays");
     let query = paths_query(json!({"collapse_repeats": false, "start": "/b"}));
     let (links, _, _) = shape(&store, &query);
-    assert!(links.contains(&("0:/b".into(), "1:/b".into(), 1)), "{links:?}");
-    let excluded = paths_query(json!({"exclude": [{"equals": {"property": {"attribute": "page"}, "value": "/b/6"}}]}));
+    assert!(
+        links.contains(&("0:/b".into(), "1:/b".into(), 1)),
+        "{links:?}"
+    );
+    let excluded = paths_query(
+        json!({"exclude": [{"equals": {"property": {"attribute": "page"}, "value": "/b/6"}}]}),
+    );
     let (links, _, _) = shape(&store, &excluded);
-    assert!(links.contains(&("0:/a".into(), "1:/d".into(), 1)), "{links:?}");
+    assert!(
+        links.contains(&("0:/a".into(), "1:/d".into(), 1)),
+        "{links:?}"
+    );
 }
 
 #[test]
-fn drilling_lists_the_actors_on_a_node_and_a_link() {
+fn drill_lists_node_and_link_actors() {
     let store = TestStore::empty();
     store.store.write(&path_fixture()).unwrap();
     let drill = |at: DrillTarget| {
@@ -164,7 +176,11 @@ fn drilling_lists_the_actors_on_a_node_and_a_link() {
         };
         let response = path_actors(store.get(), &request, &Library::default()).unwrap();
         let ids: Vec<String> = response.actors.iter().map(|a| a.actor.clone()).collect();
-        (ids, response.total, response.actors.first().map(|a| a.link.clone()))
+        (
+            ids,
+            response.total,
+            response.actors.first().map(|a| a.link.clone()),
+        )
     };
     let node = DrillTarget {
         step: 1,
@@ -208,7 +224,11 @@ fn actions_and_cohorts_restrict_paths() {
     let store = TestStore::empty();
     store.store.write(&path_fixture()).unwrap();
     let library = Library::from_items(&[
-        saved("static", "cohort", json!({"actor": "OrderId", "static": ["O2", "O3"]})),
+        saved(
+            "static",
+            "cohort",
+            json!({"actor": "OrderId", "static": ["O2", "O3"]}),
+        ),
         saved(
             "busy",
             "cohort",
@@ -221,13 +241,25 @@ fn actions_and_cohorts_restrict_paths() {
         response.actors
     };
     assert_eq!(starts(paths_query(json!({"cohort": "static"}))), 2);
-    assert_eq!(starts(paths_query(json!({"cohort": "busy"}))), 2, "O1 and O2 have 3+ views");
-    assert_eq!(starts(paths_query(json!({"include": [{"action": "view"}]}))), 4);
-    let unknown = paths(store.get(), &paths_query(json!({"cohort": "nope"})), &library).unwrap_err();
+    assert_eq!(
+        starts(paths_query(json!({"cohort": "busy"}))),
+        2,
+        "O1 and O2 have 3+ views"
+    );
+    assert_eq!(
+        starts(paths_query(json!({"include": [{"action": "view"}]}))),
+        4
+    );
+    let unknown = paths(
+        store.get(),
+        &paths_query(json!({"cohort": "nope"})),
+        &library,
+    )
+    .unwrap_err();
     assert!(unknown.to_string().contains("no saved cohort"), "{unknown}");
 }
 
-/// Users and their clicks over three days from T0 (a day start is not needed: buckets are UTC days):
+/// Users and their clicks over the three UTC days from the day of T0.
 /// u1 clicks on days 0, 1 and 2 (twice on day 0), u2 on days 0 and 2, u3 on day 2 only,
 /// and u3 clicked once on the day before the range.
 fn trend_fixture() -> Batch {
@@ -291,14 +323,25 @@ fn values(store: &TestStore, query: &TrendsQuery) -> Vec<(String, Vec<f64>)> {
 fn trends_count_events_actors_and_properties() {
     let store = TestStore::empty();
     store.store.write(&trend_fixture()).unwrap();
-    assert_eq!(values(&store, &trends_query(json!({}))), [("click".to_string(), vec![3.0, 1.0, 3.0])]);
+    assert_eq!(
+        values(&store, &trends_query(json!({}))),
+        [("click".to_string(), vec![3.0, 1.0, 3.0])]
+    );
     let measure = |measure: serde_json::Value| {
-        let query = trends_query(json!({"series": [{"event": {"span_name": "click"}, "measure": measure}]}));
+        let query = trends_query(
+            json!({"series": [{"event": {"span_name": "click"}, "measure": measure}]}),
+        );
         values(&store, &query).remove(0).1
     };
     assert_eq!(measure(json!({"kind": "unique_actors"})), [2.0, 1.0, 3.0]);
-    assert_eq!(measure(json!({"kind": "per_actor", "stat": "avg"})), [1.5, 1.0, 1.0]);
-    assert_eq!(measure(json!({"kind": "per_actor", "stat": "max"})), [2.0, 1.0, 1.0]);
+    assert_eq!(
+        measure(json!({"kind": "per_actor", "stat": "avg"})),
+        [1.5, 1.0, 1.0]
+    );
+    assert_eq!(
+        measure(json!({"kind": "per_actor", "stat": "max"})),
+        [2.0, 1.0, 1.0]
+    );
     assert_eq!(
         measure(json!({"kind": "property", "property": "duration_ms", "stat": "sum"})),
         [90.0, 20.0, 170.0]
@@ -328,30 +371,59 @@ fn trends_break_down_and_compare() {
             ("click · Title".to_string(), vec![1.0, 1.0, 1.0]),
         ]
     );
-    let compared = trends(store.get(), &trends_query(json!({"compare": true})), &Library::default()).unwrap();
+    let compared = trends(
+        store.get(),
+        &trends_query(json!({"compare": true})),
+        &Library::default(),
+    )
+    .unwrap();
     let previous = compared.series.iter().find(|s| s.previous).unwrap();
-    assert_eq!(previous.values, [0.0, 0.0, 1.0], "u3's click the day before the range");
+    assert_eq!(
+        previous.values,
+        [0.0, 0.0, 1.0],
+        "u3's click the day before the range"
+    );
 }
 
 #[test]
 fn stickiness_and_lifecycle_follow_posthog() {
     let store = TestStore::empty();
     store.store.write(&trend_fixture()).unwrap();
-    let sticky = trends(store.get(), &trends_query(json!({"view": "stickiness"})), &Library::default()).unwrap();
-    assert_eq!(sticky.stickiness[0].actors, [1, 1, 1], "u3 one day, u2 two, u1 three");
-    let lifecycle = trends(store.get(), &trends_query(json!({"view": "lifecycle"})), &Library::default()).unwrap();
+    let sticky = trends(
+        store.get(),
+        &trends_query(json!({"view": "stickiness"})),
+        &Library::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        sticky.stickiness[0].actors,
+        [1, 1, 1],
+        "u3 one day, u2 two, u1 three"
+    );
+    let lifecycle = trends(
+        store.get(),
+        &trends_query(json!({"view": "lifecycle"})),
+        &Library::default(),
+    )
+    .unwrap();
     let l = &lifecycle.lifecycle[0];
     assert_eq!(l.new, [2, 0, 0], "u1 and u2 start on day 0");
     assert_eq!(l.returning, [0, 1, 1], "u1 on day 1 and day 2");
     assert_eq!(l.resurrecting, [0, 0, 2], "u2 and u3 come back on day 2");
-    assert_eq!(l.dormant, [-1, -1, 0], "u3 (active the day before) on day 0, u2 on day 1");
+    assert_eq!(
+        l.dormant,
+        [-1, -1, 0],
+        "u3 (active the day before) on day 0, u2 on day 1"
+    );
 }
 
 #[test]
 fn event_filters_reach_both_stores_quoted() {
     let store = TestStore::empty();
     store.store.write(&trend_fixture()).unwrap();
-    let query = trends_query(json!({"series": [{"event": {"all": [{"span_name": "click"}, {"equals": {"property": {"column": "Lob"}, "value": "it's \\ ?"}}]}}]}));
+    let query = trends_query(
+        json!({"series": [{"event": {"all": [{"span_name": "click"}, {"equals": {"property": {"column": "Lob"}, "value": "it's \\ ?"}}]}}]}),
+    );
     assert_eq!(values(&store, &query)[0].1, [0.0, 0.0, 0.0]);
     let filter = EventRef::Filter(EventFilter::Equals {
         property: Property::Column(Column::Lob),
