@@ -85,6 +85,8 @@ test("an action saved from the library view, and sequences compared by LOB", asy
   await settle(page);
   const columns = await page.locator("section.card h2", { hasText: "actors" }).allTextContents();
   assert.deepEqual(columns.map((text) => text.split(" · ")[0]).sort(), ["Appraisal", "Flood", "Title"]);
+  const sequences = await page.locator("section.card ol li").count();
+  assert.ok(sequences >= 3, `each LOB lists its sequences (${sequences} in all)`);
   await page.screenshot({ path: join(folder, "compare-sequences.png"), fullPage: true });
   assert.deepEqual(problems, [], problems.join("\n"));
   await context.close();

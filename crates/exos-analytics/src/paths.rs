@@ -82,6 +82,10 @@ pub struct PathsQuery {
     /// Only actors in this saved cohort.
     #[serde(default)]
     pub cohort: Option<String>,
+    /// Only actors with at least one span in the range that matches this event, such as
+    /// `{"equals": {"property": {"column": "Lob"}, "value": "Title"}}`.
+    #[serde(default)]
+    pub actors_with: Option<EventRef>,
 }
 
 fn span_name() -> Property {
@@ -284,6 +288,13 @@ fn events_sql(sql: &Sql, query: &PathsQuery, library: &Library) -> Result<String
     }
     if let Some(cohort) = &query.cohort {
         conditions.push(library.cohort_sql(sql, cohort, query.actor, query.time_range.to_ns)?);
+    }
+    if let Some(event) = &query.actors_with {
+        conditions.push(format!(
+            "{actor} IN (SELECT {actor} FROM otel_traces WHERE {} AND {})",
+            sql.time_range("Timestamp", query.time_range.from_ns, query.time_range.to_ns),
+            library.event_sql(sql, event)?
+        ));
     }
     Ok(format!(
         "SELECT actor, label, ts, sid FROM (SELECT {actor} AS actor, {label} AS label, \

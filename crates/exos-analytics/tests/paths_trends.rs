@@ -241,6 +241,8 @@ fn actions_and_cohorts_restrict_paths() {
         response.actors
     };
     assert_eq!(starts(paths_query(json!({"cohort": "static"}))), 2);
+    let with_d = json!({"actors_with": {"equals": {"property": {"attribute": "page"}, "value": "/d/7"}}});
+    assert_eq!(starts(paths_query(with_d)), 1, "only O2 visited /d/7");
     assert_eq!(
         starts(paths_query(json!({"cohort": "busy"}))),
         2,

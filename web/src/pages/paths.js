@@ -96,8 +96,11 @@ export function sankeyChart(response, { height = 460, onPick } = {}) {
   nodes.append("rect").attr("x", (node) => node.x0).attr("y", (node) => node.y0)
     .attr("width", (node) => node.x1 - node.x0).attr("height", (node) => Math.max(1, node.y1 - node.y0)).attr("fill", (node) => fill(node.name));
   nodes.append("title").text((node) => `Step ${node.step + 1}: ${node.name}\n${formatCount(node.actors)} actors, ${formatCount(node.dropoffs)} end here`);
-  nodes.append("text").attr("x", (node) => node.x1 + 6).attr("y", (node) => (node.y0 + node.y1) / 2).attr("dy", "0.35em")
-    .attr("font-size", 11).attr("fill", "currentColor").text((node) => `${node.name} (${formatCount(node.actors)})`);
+  // Labels sit right of their node, except in the last column, where they sit left of it.
+  const lastX = Math.max(...graph.nodes.map((node) => node.x0));
+  const inLast = (node) => node.x0 >= lastX;
+  nodes.append("text").attr("x", (node) => (inLast(node) ? node.x0 - 6 : node.x1 + 6)).attr("y", (node) => (node.y0 + node.y1) / 2).attr("dy", "0.35em")
+    .attr("text-anchor", (node) => (inLast(node) ? "end" : "start")).attr("font-size", 11).attr("fill", "currentColor").text((node) => `${node.name} (${formatCount(node.actors)})`);
   return h("div", { class: "overflow-x-auto" }, svg.node());
 }
 

@@ -1,7 +1,7 @@
 // Compare › Sequences: the most common steps from one event to the next, side by side for
 // the top values of an attribute (LOB by default). Each column is one POST /api/paths
-// question restricted to spans with that value; its links are the actors' consecutive
-// event pairs, heaviest first. `by` (column) and `actor` live in the URL.
+// question; its links are the actors' consecutive
+// event pairs, heaviest first, among the actors with a span of that value. `by` (column) and `actor` live in the URL.
 
 import { h, replace } from "../../lib/dom.js";
 import { api } from "../../lib/api.js";
@@ -42,7 +42,7 @@ export function mount(root, { signal, onState }) {
       const values = (found?.values || []).map((item) => item.value).filter(Boolean).slice(0, COLUMNS);
       const answers = await Promise.all(values.map((value) => postQuestion("/api/paths", {
         actor, time_range: timeRange(), depth: 4, max_edges: 50,
-        include: [{ equals: { property: { column: by }, value } }],
+        actors_with: { equals: { property: { column: by }, value } },
       }, signal)));
       return values.map((value, index) => ({ value, response: answers[index] }));
     }, (groups) => {
