@@ -292,7 +292,11 @@ fn events_sql(sql: &Sql, query: &PathsQuery, library: &Library) -> Result<String
     if let Some(event) = &query.actors_with {
         conditions.push(format!(
             "{actor} IN (SELECT {actor} FROM otel_traces WHERE {} AND {})",
-            sql.time_range("Timestamp", query.time_range.from_ns, query.time_range.to_ns),
+            sql.time_range(
+                "Timestamp",
+                query.time_range.from_ns,
+                query.time_range.to_ns
+            ),
             library.event_sql(sql, event)?
         ));
     }

@@ -59,11 +59,13 @@ fn paths_query(extra: serde_json::Value) -> PathsQuery {
     serde_json::from_value(query).unwrap()
 }
 
+/// A link as (source, target, actors).
+type LinkRow = (String, String, u64);
+/// A node as (id, actors, dropoffs).
+type NodeRow = (String, u64, u64);
+
 /// Returns the links as (source, target, actors) and nodes as (id, actors, dropoffs).
-fn shape(
-    store: &TestStore,
-    query: &PathsQuery,
-) -> (Vec<(String, String, u64)>, Vec<(String, u64, u64)>, u64) {
+fn shape(store: &TestStore, query: &PathsQuery) -> (Vec<LinkRow>, Vec<NodeRow>, u64) {
     let response = paths(store.get(), query, &Library::default()).unwrap();
     assert!(response.sql.contains("otel_traces"));
     let links = response
@@ -241,7 +243,8 @@ fn actions_and_cohorts_restrict_paths() {
         response.actors
     };
     assert_eq!(starts(paths_query(json!({"cohort": "static"}))), 2);
-    let with_d = json!({"actors_with": {"equals": {"property": {"attribute": "page"}, "value": "/d/7"}}});
+    let with_d =
+        json!({"actors_with": {"equals": {"property": {"attribute": "page"}, "value": "/d/7"}}});
     assert_eq!(starts(paths_query(with_d)), 1, "only O2 visited /d/7");
     assert_eq!(
         starts(paths_query(json!({"cohort": "busy"}))),
