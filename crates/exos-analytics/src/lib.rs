@@ -17,6 +17,7 @@
 //!   integers and formatted here, percentiles come from integer histograms
 //!   (`latency.rs`), and ties are broken explicitly.
 
+pub mod definitions;
 pub mod error;
 pub mod errors;
 pub mod events;
@@ -24,6 +25,7 @@ pub mod facets;
 pub mod filter;
 pub mod latency;
 pub mod params;
+pub mod paths;
 pub mod rows;
 pub mod schema;
 pub mod scope;
@@ -32,19 +34,23 @@ pub mod sql;
 pub mod stats;
 pub mod time;
 pub mod trace;
+pub mod trends;
 pub mod visitor;
 pub mod visualize;
 
+pub use definitions::{EventRef, Library};
 pub use error::AnalyticsError;
 pub use errors::{error_group, errors, ErrorGroupRequest, ErrorsRequest};
 pub use events::{events, EventsRequest};
 pub use facets::{filters, FiltersRequest};
 pub use filter::{Filter, FilterKey, Source};
+pub use paths::{path_actors, paths, PathActorsRequest, PathsQuery};
 pub use schema::schema;
 pub use scope::Scope;
 pub use services::{services, ServicesRequest};
 pub use stats::{stats, StatsRequest};
 pub use time::TimeRange;
 pub use trace::{trace, TraceRequest};
+pub use trends::{trends, TrendsQuery};
 pub use visitor::{visitor, VisitorRequest};
 pub use visualize::{visualize, VisualizeRequest};

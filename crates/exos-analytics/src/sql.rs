@@ -350,6 +350,86 @@ impl Sql {
         )
     }
 
+    /// Renders the value of `expr` on the previous row of the window, `default` on the first.
+    ///
+    /// ClickHouse's `lagInFrame` reads only inside the frame, so the frame is spelled out.
+    pub fn lag(&self, expr: &str, default: &str, partition: &str, order: &str) -> String {
+        self.pick(
+            format!(
+                "coalesce(lag({expr}) OVER (PARTITION BY {partition} ORDER BY {order}), {default})"
+            ),
+            format!(
+                "lagInFrame({expr}, 1, {default}) OVER (PARTITION BY {partition} ORDER BY {order} \
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)"
+            ),
+        )
+    }
+
+    /// Renders the value of `expr` on the next row of the window, `default` on the last.
+    pub fn lead(&self, expr: &str, default: &str, partition: &str, order: &str) -> String {
+        self.pick(
+            format!("coalesce(lead({expr}) OVER (PARTITION BY {partition} ORDER BY {order}), {default})"),
+            format!(
+                "leadInFrame({expr}, 1, {default}) OVER (PARTITION BY {partition} ORDER BY {order} \
+                 ROWS BETWEEN CURRENT ROW AND 1 FOLLOWING)"
+            ),
+        )
+    }
+
+    /// Renders the 1-based row number in the window, as a signed 64-bit integer.
+    pub fn row_number(&self, partition: &str, order: &str) -> String {
+        self.int64(&format!(
+            "row_number() OVER (PARTITION BY {partition} ORDER BY {order})"
+        ))
+    }
+
+    /// Renders a text expression as plain text (ClickHouse: not `LowCardinality`), so window
+    /// functions can mix it with literal defaults.
+    pub fn plain_text(&self, expr: &str) -> String {
+        self.pick(expr.to_string(), format!("CAST({expr} AS String)"))
+    }
+
+    /// Renders the integer quotient of two integer expressions (the floor for non-negative ones).
+    pub fn int_div(&self, dividend: &str, divisor: &str) -> String {
+        self.pick(
+            format!("({dividend} // {divisor})"),
+            format!("intDiv({dividend}, {divisor})"),
+        )
+    }
+
+    /// Renders a cast to a signed 64-bit integer, so differences of counters never wrap.
+    pub fn int64(&self, expr: &str) -> String {
+        self.pick(
+            format!("CAST({expr} AS BIGINT)"),
+            format!("toInt64({expr})"),
+        )
+    }
+
+    /// Renders a cast to a 64-bit float; `NULL` when the text is no number.
+    pub fn try_float(&self, expr: &str) -> String {
+        self.pick(
+            format!("TRY_CAST({expr} AS DOUBLE)"),
+            format!("toFloat64OrNull({expr})"),
+        )
+    }
+
+    /// Renders the `q` quantile of `expr` with linear interpolation between the closest
+    /// ranks (type 7 of Hyndman and Fan, as numpy's default), the same on both stores.
+    pub fn quantile(&self, expr: &str, q: f64) -> String {
+        self.pick(
+            format!("quantile_cont({expr}, {q})"),
+            format!("quantileExactInclusive({q})({expr})"),
+        )
+    }
+
+    /// Renders the number of distinct values of `expr`.
+    pub fn count_distinct(&self, expr: &str) -> String {
+        self.pick(
+            format!("count(DISTINCT {expr})"),
+            format!("uniqExact({expr})"),
+        )
+    }
+
     /// Renders a `LIMIT` clause.
     pub fn limit(&self, rows: usize) -> String {
         format!("LIMIT {rows}")

@@ -15,6 +15,7 @@ pub mod ingest;
 pub mod openapi;
 pub mod otlp_grpc;
 pub mod otlp_http;
+pub mod paths_api;
 pub mod replay_api;
 pub mod replay_worker;
 pub mod session;

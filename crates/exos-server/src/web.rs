@@ -35,6 +35,8 @@ struct Assets;
 pub const PAGES: &[&str] = &[
     "/",
     "/events",
+    "/paths",
+    "/analytics",
     "/errors",
     "/engineering",
     "/visitor",

@@ -1,4 +1,4 @@
-//! Workspaces: saved queries and dashboards, per user or shared.
+//! Workspaces: saved queries, dashboards, actions and cohorts, per user or shared.
 //!
 //! Everyone sees their own items and every shared one, admins see all. Only
 //! the owner or an admin may change or delete an item. Bodies are checked for their shape
@@ -20,7 +20,7 @@ use crate::session::now_seconds;
 use crate::state::AppState;
 
 /// The kinds of workspace items.
-pub const KINDS: &[&str] = &["query", "dashboard"];
+pub const KINDS: &[&str] = &["query", "dashboard", "action", "cohort"];
 
 /// Largest body accepted for one item, in bytes of JSON.
 const MAX_BODY_BYTES: usize = 256 * 1024;
@@ -70,7 +70,7 @@ const EXPECTED: &str =
 fn check_item(kind: &str, request: &ItemRequest) -> Result<String, ApiError> {
     if !KINDS.contains(&kind) {
         return Err(ApiError::BadRequest(format!(
-            "invalid kind {kind:?}: use query or dashboard"
+            "invalid kind {kind:?}: use query, dashboard, action or cohort"
         )));
     }
     let name = request.name.trim();
@@ -98,11 +98,18 @@ fn check_item(kind: &str, request: &ItemRequest) -> Result<String, ApiError> {
                     .into(),
             ))
         }
+        "action" => exos_analytics::definitions::check_action_body(&request.body)
+            .map(|_| body)
+            .map_err(ApiError::BadRequest),
+        "cohort" => exos_analytics::definitions::check_cohort_body(&request.body)
+            .map(|_| body)
+            .map_err(ApiError::BadRequest),
         _ => Ok(body),
     }
 }
 
-fn visible(item: &SavedItem, caller: &Principal) -> bool {
+/// Whether `caller` may see `item`: shared items, their own, and every item for admins.
+pub(crate) fn visible(item: &SavedItem, caller: &Principal) -> bool {
     KINDS.contains(&item.kind.as_str())
         && (item.shared || item.owner == caller.user || caller.is_admin())
 }

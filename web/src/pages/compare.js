@@ -8,6 +8,7 @@ import { card, emptyState, tabList } from "../lib/ui.js";
 
 // Tabs in display order. Analytics tabs come first, then process-mining ones.
 const TABS = [
+  { id: "sequences", label: "Sequences", load: () => import("./compare/sequences.js") },
 ];
 
 export function mount(root, context) {

@@ -1,0 +1,93 @@
+// The Paths, Analytics and Compare › Sequences pages in headless Chromium, through the real
+// binary with the known data of harness.mjs (12 orders, each with order-api and
+// document-service spans): build a path and drill into a node's actors, draw a trend with a
+// breakdown, the lifecycle view, save an action, and compare sequences by LOB. Screenshots
+// go to the screenshot folder; each test fails on a console error or a request leaving the host.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+
+import { launchBrowser, screenshotFolder, seed, settle, signIn, sql, startServer, watchedPage } from "./harness.mjs";
+
+let server;
+let browser;
+const folder = screenshotFolder();
+
+before(async () => {
+  server = await startServer();
+  await seed(server);
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function open(path) {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}${path}`);
+  await settle(page);
+  return { context, page, problems };
+}
+
+test("a path of orders, drilled into a node's actors", async () => {
+  const { context, page, problems } = await open("/paths?actor=OrderId&from=now-1h&depth=4");
+  const orders = Number((await sql(server, "SELECT count(DISTINCT OrderId) FROM otel_traces WHERE OrderId != ''"))[0][0]);
+  const summary = await page.locator("text=/actors\\b.*Click a node/").first().textContent();
+  assert.match(summary, new RegExp(`^${orders} actors`), summary);
+  const nodes = await page.locator("svg.paths-sankey .sankey-node").count();
+  assert.ok(nodes >= 4, `the Sankey has ${nodes} nodes`);
+  assert.ok(await page.locator("svg.paths-sankey .sankey-link").count() >= 3);
+  await page.screenshot({ path: join(folder, "paths-sankey.png"), fullPage: true });
+
+  await page.locator("svg.paths-sankey .sankey-node rect").first().click();
+  const panel = page.locator(".side-panel");
+  await panel.locator("table tbody tr").first().waitFor();
+  const rows = await panel.locator("table tbody tr").count();
+  assert.ok(rows >= 1, "the node lists its orders");
+  const link = await panel.locator("a.btn").first().getAttribute("href");
+  assert.match(link, /^\/events\?filter=OrderId%3DORD-2026-/);
+  await page.screenshot({ path: join(folder, "paths-drill.png"), fullPage: true });
+  assert.deepEqual(problems, [], problems.join("\n"));
+  await context.close();
+});
+
+test("a trend broken down by LOB, and the lifecycle view", async () => {
+  const series = encodeURIComponent("POST /orders/{id}/steps|total");
+  const { context, page, problems } = await open(`/analytics?series=${series}&breakdown=Lob&interval=hour&from=now-1h`);
+  assert.equal(await page.locator("canvas").count(), 1, "one trend chart");
+  const labels = await page.locator("table tbody tr td:first-child").allTextContents();
+  assert.deepEqual(labels.map((text) => text.split(" · ")[1]).sort(), ["Appraisal", "Flood", "Title"]);
+  const sums = (await page.locator("table tbody tr td:nth-child(2)").allTextContents()).map(Number);
+  assert.equal(sums.reduce((a, b) => a + b, 0), 24, "24 order-api step spans in all");
+  await page.screenshot({ path: join(folder, "analytics-trend.png"), fullPage: true });
+
+  await page.goto(`${server.http}/analytics?view=lifecycle&actor=OrderId&series=${series}&interval=hour&from=now-1h`);
+  await settle(page);
+  assert.equal(await page.locator("canvas").count(), 1, "one lifecycle chart");
+  await page.screenshot({ path: join(folder, "analytics-lifecycle.png"), fullPage: true });
+  assert.deepEqual(problems, [], problems.join("\n"));
+  await context.close();
+});
+
+test("an action saved from the library view, and sequences compared by LOB", async () => {
+  const { context, page, problems } = await open("/analytics?view=library");
+  await page.fill("input[placeholder='Approved']", "Order step");
+  await page.fill("input[placeholder='span name, e.g. Approve']", "POST /orders/{id}/steps");
+  await page.click("text=Save action");
+  await page.locator("td", { hasText: "Order step" }).waitFor();
+  await page.screenshot({ path: join(folder, "analytics-library.png"), fullPage: true });
+
+  await page.goto(`${server.http}/compare?tab=sequences&from=now-1h`);
+  await settle(page);
+  const columns = await page.locator("section.card h2", { hasText: "actors" }).allTextContents();
+  assert.deepEqual(columns.map((text) => text.split(" · ")[0]).sort(), ["Appraisal", "Flood", "Title"]);
+  const sequences = await page.locator("section.card ol li").count();
+  assert.ok(sequences >= 3, `each LOB lists its sequences (${sequences} in all)`);
+  await page.screenshot({ path: join(folder, "compare-sequences.png"), fullPage: true });
+  assert.deepEqual(problems, [], problems.join("\n"));
+  await context.close();
+});

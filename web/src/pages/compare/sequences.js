@@ -1,0 +1,56 @@
+// Compare › Sequences: the most common steps from one event to the next, side by side for
+// the top values of an attribute (LOB by default). Each column is one POST /api/paths
+// question; its links are the actors' consecutive
+// event pairs, heaviest first, among the actors with a span of that value. `by` (column) and `actor` live in the URL.
+
+import { h, replace } from "../../lib/dom.js";
+import { api } from "../../lib/api.js";
+import { apiParams, params, updateQuery } from "../../lib/state.js";
+import { card, emptyState, field, load } from "../../lib/ui.js";
+import { color } from "../../lib/charts.js";
+import { formatCount } from "../../lib/format.js";
+import { ACTORS, choiceSelect, postQuestion, timeRange } from "../../lib/product.js";
+
+const GROUPS = [{ id: "Lob", label: "LOB" }, { id: "ServiceName", label: "Service" }, { id: "OperatorId", label: "Operator" }];
+const COLUMNS = 4;
+const ROWS = 10;
+
+function sequenceList(response, index) {
+  if (!response.links.length) return emptyState("No sequences.", null, { compact: true, showGettingStarted: false });
+  const names = Object.fromEntries(response.nodes.map((node) => [node.id, node.name]));
+  const top = response.links.slice(0, ROWS);
+  const heaviest = top[0].actors;
+  return h("ol", { class: "space-y-2 text-sm" }, top.map((link) => h("li", {},
+    h("div", { class: "flex justify-between gap-2" }, h("span", { class: "truncate" }, `${names[link.source]} → ${names[link.target]}`), h("span", { class: "tabular-nums" }, formatCount(link.actors))),
+    h("div", { class: "h-1.5 rounded", style: { width: `${(100 * link.actors) / heaviest}%`, background: color(index) } }))));
+}
+
+export function mount(root, { signal, onState }) {
+  function draw() {
+    const by = params().get("by") || "Lob";
+    const actor = params().get("actor") || "OrderId";
+    const groupSelect = choiceSelect(GROUPS, by, "Compare by");
+    const actorSelect = choiceSelect(ACTORS, actor, "Actor");
+    const onChange = () => updateQuery({ by: groupSelect.value, actor: actorSelect.value });
+    groupSelect.onchange = onChange;
+    actorSelect.onchange = onChange;
+    const columns = h("div");
+    replace(root, h("div", { class: "space-y-4" },
+      card(null, h("div", { class: "grid gap-3 md:grid-cols-4" }, field("Compare by", groupSelect), field("Actor", actorSelect))), columns));
+    load(columns, async () => {
+      const found = await api("/api/filters", { params: { ...apiParams(), key: by }, signal });
+      const values = (found?.values || []).map((item) => item.value).filter(Boolean).slice(0, COLUMNS);
+      const answers = await Promise.all(values.map((value) => postQuestion("/api/paths", {
+        actor, time_range: timeRange(), depth: 4, max_edges: 50,
+        actors_with: { equals: { property: { column: by }, value } },
+      }, signal)));
+      return values.map((value, index) => ({ value, response: answers[index] }));
+    }, (groups) => {
+      if (!groups.length) return card(null, emptyState(`No ${by} values in this range.`, "Widen the range, or compare by another attribute.", { showGettingStarted: false }));
+      return h("div", { class: "grid gap-4 md:grid-cols-2 xl:grid-cols-4" }, groups.map(({ value, response }, index) =>
+        card(`${value} · ${formatCount(response.actors)} actors`, sequenceList(response, index))));
+    });
+  }
+  onState(draw);
+  draw();
+}
