@@ -1,7 +1,8 @@
 // The Funnels, Retention and Compare › Funnel / By LOB pages in headless Chromium, over
-// `exos simulate` data (orders moving through activities, browser sessions with replays):
-// build a funnel step by step, break it down by LOB, open the actors who dropped off and
-// follow their trace and replay links, build a retention table, and open the Compare tabs.
+// `exos simulate` data: orders moving through activities, and browser sessions with replays.
+// The tests build a funnel step by step and break it down by LOB. They open the actors who
+// dropped off and follow their trace and replay links, build a retention table, and open the
+// Compare tabs.
 // Screenshots of each state go to the screenshot folder.
 
 import { after, before, test } from "node:test";
@@ -54,7 +55,8 @@ test("build a funnel, break it down, open drop-offs and follow their links", asy
   await settle(page);
   assert.equal(await page.locator("ol[aria-label='Funnel steps'] li").count(), 2);
   const entered = await kpiNumber(page, "Entered");
-  assert.ok(entered > 0 && entered <= ORDERS, `entered ${entered}`);
+  assert.ok(entered > 0, `entered ${entered}`);
+  assert.ok(entered <= ORDERS, `entered ${entered} of ${ORDERS} orders`);
 
   // Add a third step through the builder; the definition moves into the URL.
   await page.fill("input[aria-label='New step event']", "Approve");

@@ -1,7 +1,8 @@
-// Funnels (/funnels): build a funnel from span names (POST /api/funnels), see per-step
-// conversion, time to convert and conversion over time, split it by an attribute, find what
-// goes with converting (POST /api/funnels/correlation) and list the actors who dropped off at
-// a step with links to their trace, replay and visitor page (POST /api/funnels/actors).
+// Funnels (/funnels): build a funnel from span names and see per-step conversion, time to
+// convert and conversion over time, split by an attribute (POST /api/funnels). The page also
+// shows which events and values go with converting (POST /api/funnels/correlation). It lists
+// the actors who dropped off at a step, with links to their trace, replay and visitor page
+// (POST /api/funnels/actors).
 // The whole definition lives in the URL (see lib/funnel-query.js), so a link reloads the view.
 
 import { h, replace } from "../lib/dom.js";
@@ -184,6 +185,12 @@ function sqlDetails(sql) {
     sql.map((text) => h("pre", { class: "code-block mt-2 whitespace-pre-wrap" }, text)));
 }
 
+function significanceBadge(row) {
+  if (!row.significant) return h("span", { class: "muted text-xs" }, "not significant");
+  if (row.correlation === "success") return badge("converts more", "brand");
+  return badge("converts less", "error");
+}
+
 function correlationTable(data) {
   if (!data.rows.length) return emptyState("Nothing to correlate.", "No actor entered the funnel, or every actor had the same events.", { compact: true, showGettingStarted: false });
   return h("div", { class: "space-y-2" },
@@ -195,7 +202,7 @@ function correlationTable(data) {
       { label: "Dropped with it", align: "right", value: (row) => formatCount(row.failure_actors) },
       { label: "Odds ratio", align: "right", value: (row) => row.odds_ratio.toFixed(2) },
       { label: "p-value", align: "right", value: (row) => (row.p_value < 0.0001 ? "<0.0001" : row.p_value.toFixed(4)) },
-      { label: "", value: (row) => (row.significant ? badge(row.correlation === "success" ? "converts more" : "converts less", row.correlation === "success" ? "brand" : "error") : h("span", { class: "muted text-xs" }, "not significant")) },
+      { label: "", value: significanceBadge },
     ], data.rows, { caption: "Correlation with conversion" }));
 }
 

@@ -1,8 +1,8 @@
 // Compare › By LOB: key order metrics per line of business side by side: orders received,
 // conversion to Approve and to Close, and the median time from Order Received to each. Two
-// order funnels (actor order.id, breakdown lob) through POST /api/funnels; the step names are
-// the order process's activity names, which the `received`, `approve` and `close` URL
-// parameters can replace.
+// order funnels (actor order.id, breakdown lob) through POST /api/funnels. The step names are
+// the order process's activity names, and the `received`, `approve` and `close` URL
+// parameters can replace them.
 
 import { h, replace } from "../../lib/dom.js";
 import { api, isAbort } from "../../lib/api.js";

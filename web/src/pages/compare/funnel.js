@@ -1,6 +1,7 @@
-// Compare › Funnel: the funnel of the Funnels page (same URL parameters), one column per value
-// of an attribute (the `breakdown` parameter, `lob` by default), side by side: actors per step
-// and conversion from the first step for each value, from one POST /api/funnels call.
+// Compare › Funnel: the funnel of the Funnels page (same URL parameters) with one column per
+// value of an attribute, side by side. The attribute is the `breakdown` parameter, `lob` by
+// default. Each column shows actors per step and conversion from the first step, all from one
+// POST /api/funnels call.
 
 import { h, replace } from "../../lib/dom.js";
 import { api, isAbort } from "../../lib/api.js";
