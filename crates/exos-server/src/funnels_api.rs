@@ -76,7 +76,13 @@ async fn correlation(
     _caller: Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    answer(&state, &body, CORRELATION_EXAMPLE, funnels::funnel_correlation).await
+    answer(
+        &state,
+        &body,
+        CORRELATION_EXAMPLE,
+        funnels::funnel_correlation,
+    )
+    .await
 }
 
 async fn retention(

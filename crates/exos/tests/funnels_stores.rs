@@ -121,7 +121,10 @@ fn funnel(steps: &[&str], extra: Value) -> Value {
 
 fn funnel_cases() -> Vec<Value> {
     vec![
-        funnel(&["view", "cart", "checkout", "buy"], json!({"breakdown": "lob"})),
+        funnel(
+            &["view", "cart", "checkout", "buy"],
+            json!({"breakdown": "lob"}),
+        ),
         funnel(&["view", "cart", "buy"], json!({"kind": "strict"})),
         funnel(
             &["view", "cart", "buy"],
@@ -244,5 +247,8 @@ fn funnel_errors_name_the_field() {
     assert_eq!(status, 400);
     let message = response.into_string().unwrap_or_default();
     assert!(message.contains("customer"), "{message}");
-    assert!(message.contains("order.id"), "the message shows an example: {message}");
+    assert!(
+        message.contains("order.id"),
+        "the message shows an example: {message}"
+    );
 }

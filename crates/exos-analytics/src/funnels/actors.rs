@@ -216,10 +216,12 @@ fn read_spans(
 ) -> Result<BTreeMap<String, Vec<LinkSpan>>, AnalyticsError> {
     let mut spans: BTreeMap<String, Vec<LinkSpan>> = BTreeMap::new();
     for row in query_all_rows(store, text, MAX_LINK_ROWS, "spans for the listed actors")? {
-        spans
-            .entry(row.text(0))
-            .or_default()
-            .push((row.int(1)?, row.text(2), row.text(3), row.text(4)));
+        spans.entry(row.text(0)).or_default().push((
+            row.int(1)?,
+            row.text(2),
+            row.text(3),
+            row.text(4),
+        ));
     }
     Ok(spans)
 }
@@ -242,7 +244,8 @@ fn fill_links(actor: &mut FunnelActor, spans: &[LinkSpan]) {
     actor.session_id = latest(|span| &span.2);
     actor.user_id = latest(|span| &span.3);
     actor.links = ActorLinks {
-        trace: (!actor.trace_id.is_empty()).then(|| format!("/engineering?trace={}", actor.trace_id)),
+        trace: (!actor.trace_id.is_empty())
+            .then(|| format!("/engineering?trace={}", actor.trace_id)),
         replay: (!actor.session_id.is_empty()).then(|| {
             format!(
                 "/replay?session={}&t={}",
@@ -307,7 +310,10 @@ mod tests {
         fill_links(&mut found, &spans);
         assert_eq!(found.trace_id, "t2");
         assert_eq!(found.session_id, "s1");
-        assert_eq!(found.links.replay.as_deref(), Some("/replay?session=s1&t=20"));
+        assert_eq!(
+            found.links.replay.as_deref(),
+            Some("/replay?session=s1&t=20")
+        );
         assert_eq!(
             found.links.visitor.as_deref(),
             Some("/visitor?user=ann%40example.com")
@@ -319,7 +325,10 @@ mod tests {
     #[test]
     fn later_session_is_used_when_none_before() {
         let mut found = actor(10);
-        fill_links(&mut found, &[span(10, "t1", "", ""), span(50, "t2", "s9", "")]);
+        fill_links(
+            &mut found,
+            &[span(10, "t1", "", ""), span(50, "t2", "s9", "")],
+        );
         assert_eq!(found.session_id, "s9");
         assert_eq!(found.links.visitor.as_deref(), Some("/visitor?session=s9"));
     }

@@ -134,7 +134,10 @@ pub fn funnel_correlation(
 fn property_keys(request: &CorrelationRequest) -> Result<Vec<(String, Property)>, AnalyticsError> {
     let keys: Vec<String> = match &request.properties {
         Some(keys) => keys.clone(),
-        None => DEFAULT_PROPERTIES.iter().map(|key| key.to_string()).collect(),
+        None => DEFAULT_PROPERTIES
+            .iter()
+            .map(|key| key.to_string())
+            .collect(),
     };
     if keys.len() > MAX_PROPERTIES {
         return Err(AnalyticsError::bad(
@@ -243,7 +246,11 @@ fn correlation_row(kind: String, value: String, counts: [u64; 4]) -> Correlation
         odds_ratio,
         p_value,
         significant: p_value < SIGNIFICANCE,
-        correlation: if odds_ratio >= 1.0 { "success" } else { "failure" },
+        correlation: if odds_ratio >= 1.0 {
+            "success"
+        } else {
+            "failure"
+        },
     }
 }
 
@@ -260,7 +267,9 @@ pub fn fisher_two_sided(a: u64, b: u64, c: u64, d: u64) -> f64 {
     let row = (a + b) as usize;
     let column = (a + c) as usize;
     let log_probability = |x: usize| {
-        log_factorial[row] + log_factorial[total - row] + log_factorial[column]
+        log_factorial[row]
+            + log_factorial[total - row]
+            + log_factorial[column]
             + log_factorial[total - column]
             - log_factorial[total]
             - log_factorial[x]

@@ -45,7 +45,10 @@ pub struct FunnelResponse {
 }
 
 /// Computes the funnel report for the request.
-pub fn funnel(store: &dyn Store, request: &FunnelRequest) -> Result<FunnelResponse, AnalyticsError> {
+pub fn funnel(
+    store: &dyn Store,
+    request: &FunnelRequest,
+) -> Result<FunnelResponse, AnalyticsError> {
     let started = Instant::now();
     let with_breakdown = request.query()?;
     let limit = request.breakdown_values()?;
@@ -91,7 +94,13 @@ pub fn funnel(store: &dyn Store, request: &FunnelRequest) -> Result<FunnelRespon
     if dialect(store) == exos_funnels::sql::Dialect::ClickHouse
         && clickhouse::funnel_is_native(&with_breakdown)
     {
-        apply_native_counts(store, &total_query, &with_breakdown, &mut response, &mut sql)?;
+        apply_native_counts(
+            store,
+            &total_query,
+            &with_breakdown,
+            &mut response,
+            &mut sql,
+        )?;
     }
     response.sql = sql;
     response.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -120,11 +129,7 @@ fn run_series(
 fn empty_series(query: &FunnelQuery) -> FunnelSeries {
     let mut report = FunnelReport::new(query).expect("the definition was checked");
     report.add_level_count("", 0, 0);
-    report
-        .finish()
-        .series
-        .pop()
-        .expect("one series was added")
+    report.finish().series.pop().expect("one series was added")
 }
 
 fn entered(series: &FunnelSeries) -> u64 {

@@ -185,7 +185,9 @@ pub fn property(key: &str) -> Result<Property, AnalyticsError> {
 pub fn filter_label(filter: &EventFilter) -> String {
     match filter {
         EventFilter::SpanName(name) => name.clone(),
-        EventFilter::Equals { property, value } => format!("{} = {value}", property_label(property)),
+        EventFilter::Equals { property, value } => {
+            format!("{} = {value}", property_label(property))
+        }
         EventFilter::All(filters) => join_labels(filters, " and "),
         EventFilter::Any(filters) => join_labels(filters, " or "),
     }

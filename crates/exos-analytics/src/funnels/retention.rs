@@ -11,8 +11,7 @@ use std::time::Instant;
 
 use exos_funnels::sql::{self, Dialect};
 use exos_funnels::{
-    EventFilter, Period, Property, RetentionCohort, RetentionKind, RetentionQuery,
-    RetentionTable,
+    EventFilter, Period, Property, RetentionCohort, RetentionKind, RetentionQuery, RetentionTable,
 };
 use serde::{Deserialize, Serialize};
 
@@ -183,7 +182,12 @@ fn top_values(
     Ok((rows.iter().map(|row| row.text(0)).collect(), text))
 }
 
-fn top_values_sql(dialect: Dialect, query: &RetentionQuery, property: &Property, limit: usize) -> String {
+fn top_values_sql(
+    dialect: Dialect,
+    query: &RetentionQuery,
+    property: &Property,
+    limit: usize,
+) -> String {
     let first = sql::period_number(query.period, query.from_ns);
     let range = exos_funnels::TimeRange {
         from_ns: sql::period_start_ns(query.period, first),
@@ -226,7 +230,10 @@ fn retention_series(breakdown: String, table: RetentionTable, periods: usize) ->
                 .iter()
                 .filter(|cohort| cohort.period + offset < periods);
             let (returned, entered) = eligible.fold((0u64, 0u64), |(returned, entered), cohort| {
-                (returned + cohort.returned[offset], entered + cohort.returned[0])
+                (
+                    returned + cohort.returned[offset],
+                    entered + cohort.returned[0],
+                )
             });
             (entered > 0).then(|| returned as f64 / entered as f64)
         })
