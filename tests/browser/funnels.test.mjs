@@ -142,3 +142,29 @@ test("compare tabs show the funnel and order metrics per LOB", async () => {
   clean(problems);
   await context.close();
 });
+
+test("a funnel chart saved to a dashboard draws there", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}${FUNNEL}&step=Approve&breakdown=lob`);
+  await settle(page);
+  const stepsCard = page.locator("section", { has: page.locator("h2", { hasText: "Actors per step" }) });
+  await stepsCard.locator("button", { hasText: "Save to dashboard" }).click();
+  await page.fill("input[placeholder='Name of the new dashboard']", "Order funnel");
+  await page.click("dialog button[type='submit']");
+  await page.waitForSelector("text=Saved “Actors per step”");
+
+  const items = await page.evaluate(async () => (await fetch("/api/workspaces")).json());
+  const list = Array.isArray(items) ? items : items.items;
+  const dashboard = list.find((item) => item.kind === "dashboard" && item.name === "Order funnel");
+  assert.ok(dashboard, "the dashboard was created");
+  assert.equal(dashboard.body.panels[0].analysis.page, "funnels");
+  await page.goto(`${server.http}/workspaces?dashboard=${encodeURIComponent(dashboard.id)}`);
+  await settle(page);
+  const panel = page.locator("section[aria-label='Actors per step']");
+  await panel.locator("canvas").waitFor();
+  assert.equal(await panel.locator(".error-box").count(), 0);
+  await shot(page, "dashboard");
+  clean(problems);
+  await context.close();
+});
