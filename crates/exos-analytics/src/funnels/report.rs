@@ -5,7 +5,7 @@
 //! breakdown counts an actor once per value and the values do not add up to
 //! the total. On ClickHouse, funnels that `windowFunnel` can compute alone
 //! (sequential or strict, no exclusions) take their step counts from the
-//! native function; the per-actor pass still supplies times and trends.
+//! native function. The per-actor pass still supplies times and trends.
 
 use std::time::Instant;
 
@@ -44,6 +44,9 @@ pub struct FunnelResponse {
     pub elapsed_ms: f64,
 }
 
+/// Series of one engine run and the SQL that produced them.
+type RunOutput = (Vec<FunnelSeries>, Vec<String>);
+
 /// Computes the funnel report for the request.
 pub fn funnel(
     store: &dyn Store,
@@ -56,14 +59,7 @@ pub fn funnel(
         breakdown: None,
         ..with_breakdown.clone()
     };
-    let (total, breakdown) = std::thread::scope(|scope| {
-        let breakdown = scope.spawn(|| match with_breakdown.breakdown {
-            Some(_) => run_series(store, &with_breakdown).map(Some),
-            None => Ok(None),
-        });
-        let total = run_series(store, &total_query);
-        (total, breakdown.join().expect("funnel thread panicked"))
-    });
+    let (total, breakdown) = run_both(store, &total_query, &with_breakdown);
     let (total_series, mut sql) = total?;
     let mut response = FunnelResponse {
         store: store_name(store),
@@ -80,15 +76,9 @@ pub fn funnel(
         sql: Vec::new(),
         elapsed_ms: 0.0,
     };
-    if let Some((mut series, breakdown_sql)) = breakdown? {
-        series.sort_by(|a, b| {
-            entered(b)
-                .cmp(&entered(a))
-                .then_with(|| a.breakdown.cmp(&b.breakdown))
-        });
-        response.other_breakdown_values = series.len().saturating_sub(limit);
-        series.truncate(limit);
-        response.series = series;
+
+    if let Some((series, breakdown_sql)) = breakdown? {
+        attach_breakdown(&mut response, series, limit);
         sql.extend(breakdown_sql);
     }
     if dialect(store) == exos_funnels::sql::Dialect::ClickHouse
@@ -107,11 +97,39 @@ pub fn funnel(
     Ok(response)
 }
 
-/// Runs the engine over every actor and returns its series and the SQL.
-fn run_series(
+/// Runs the total and, when there is one, the breakdown at the same time.
+fn run_both(
     store: &dyn Store,
-    query: &FunnelQuery,
-) -> Result<(Vec<FunnelSeries>, Vec<String>), AnalyticsError> {
+    total_query: &FunnelQuery,
+    with_breakdown: &FunnelQuery,
+) -> (
+    Result<RunOutput, AnalyticsError>,
+    Result<Option<RunOutput>, AnalyticsError>,
+) {
+    std::thread::scope(|scope| {
+        let breakdown = scope.spawn(|| match with_breakdown.breakdown {
+            Some(_) => run_series(store, with_breakdown).map(Some),
+            None => Ok(None),
+        });
+        let total = run_series(store, total_query);
+        (total, breakdown.join().expect("funnel thread panicked"))
+    })
+}
+
+/// Keeps the `limit` breakdown values with the most actors at step 1.
+fn attach_breakdown(response: &mut FunnelResponse, mut series: Vec<FunnelSeries>, limit: usize) {
+    series.sort_by(|a, b| {
+        entered(b)
+            .cmp(&entered(a))
+            .then_with(|| a.breakdown.cmp(&b.breakdown))
+    });
+    response.other_breakdown_values = series.len().saturating_sub(limit);
+    series.truncate(limit);
+    response.series = series;
+}
+
+/// Runs the engine over every actor and returns its series and the SQL.
+fn run_series(store: &dyn Store, query: &FunnelQuery) -> Result<RunOutput, AnalyticsError> {
     let mut report = FunnelReport::new(query)
         .map_err(|error| AnalyticsError::bad("steps", error.to_string()))?;
     let text = for_each_actor(store, query, |spans| {

@@ -20,7 +20,7 @@ pub const MAX_BREAKDOWN_VALUES: usize = 50;
 pub const DEFAULT_BREAKDOWN_VALUES: usize = 10;
 /// Nanoseconds in a second.
 const NS_PER_S: u64 = 1_000_000_000;
-/// The longest conversion window accepted: 366 days.
+/// The maximum conversion window: 366 days.
 const MAX_WINDOW_S: u64 = 366 * 86_400;
 
 /// Whose journey a funnel or retention table follows.
@@ -37,7 +37,7 @@ pub enum Actor {
 }
 
 impl Actor {
-    /// Returns the plain column that holds the actor's id.
+    /// Returns the plain column that contains the actor's id.
     pub fn column(self) -> Column {
         match self {
             Actor::User => Column::UserId,
@@ -154,7 +154,7 @@ impl FunnelRequest {
     }
 }
 
-/// Maps an attribute key to the plain column that holds it, or to a
+/// Maps an attribute key to the plain column that contains it, or to a
 /// `SpanAttributes` entry. `SpanAttributes.` in front is accepted and dropped.
 pub fn property(key: &str) -> Result<Property, AnalyticsError> {
     let key = key.trim();
