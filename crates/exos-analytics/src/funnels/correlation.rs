@@ -199,13 +199,16 @@ fn features_sql(
     parts.join("\nUNION ALL\n")
 }
 
+/// Converted and not converted actors per (kind, value).
+type FeatureCounts = BTreeMap<(String, String), (u64, u64)>;
+
 /// Counts successful and failed actors per (kind, value).
 fn count_features(
     store: &dyn Store,
     text: &str,
     outcomes: &HashMap<String, bool>,
-) -> Result<BTreeMap<(String, String), (u64, u64)>, AnalyticsError> {
-    let mut counts: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+) -> Result<FeatureCounts, AnalyticsError> {
+    let mut counts = FeatureCounts::new();
     for row in query_all_rows(store, text, MAX_FEATURE_ROWS, "actor attribute values")? {
         let Some(&converted) = outcomes.get(&row.text(0)) else {
             continue;
