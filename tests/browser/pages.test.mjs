@@ -16,6 +16,8 @@ const PAGES = [
   ["events", "/events"],
   ["events-logs", "/events?source=logs"],
   ["errors", "/errors"],
+  ["funnels-empty", "/funnels"],
+  ["retention", "/retention"],
   ["engineering", "/engineering"],
   ["visitor", "/visitor?user=operator1%40example.com"],
   ["query", "/query"],

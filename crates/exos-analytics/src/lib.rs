@@ -1,4 +1,5 @@
-//! The query layer behind the overview, explorer, errors, services, trace and visitor pages.
+//! The query layer behind the overview, explorer, errors, services, trace and visitor pages,
+//! and the funnel and retention routes (`funnels`, over the `exos-funnels` engines).
 //!
 //! Each route of the HTTP API has a module here with three parts. A request type
 //! parses itself from the query string's pairs (`from_query`), so the server
@@ -23,6 +24,7 @@ pub mod errors;
 pub mod events;
 pub mod facets;
 pub mod filter;
+pub mod funnels;
 pub mod latency;
 pub mod params;
 pub mod paths;

@@ -134,7 +134,7 @@ pub fn run_retention(
 /// Streams the rows of `sql::duckdb::funnel_input`, sorted by actor hash,
 /// and calls `visit` once per (actor, breakdown value) with (actor,
 /// breakdown, timestamps, steps, exclusions).
-fn for_each_funnel_actor(
+pub fn for_each_funnel_actor(
     connection: &Connection,
     query: &FunnelQuery,
     mut visit: impl FnMut(&str, &str, &[i64], &[u32], &[u32]),

@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::docs::routes(api);
     let api = crate::replay_api::routes(api);
     let api = crate::analytics_api::routes(api);
+    let api = crate::funnels_api::routes(api);
     let api = crate::paths_api::routes(api);
     crate::web::routes(api)
         .fallback(not_found)

@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod config;
 pub mod docs;
+pub mod funnels_api;
 pub mod ingest;
 pub mod openapi;
 pub mod otlp_grpc;

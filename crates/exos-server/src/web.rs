@@ -35,6 +35,8 @@ struct Assets;
 pub const PAGES: &[&str] = &[
     "/",
     "/events",
+    "/funnels",
+    "/retention",
     "/paths",
     "/analytics",
     "/errors",

@@ -69,6 +69,8 @@ pub struct Truth {
     pub transitions: BTreeMap<String, u64>,
     /// Orders per variant: the order's activity names in order, joined with ",".
     pub variants: BTreeMap<String, u64>,
+    /// `variants` split by the order's line of business.
+    pub variants_by_lob: BTreeMap<String, BTreeMap<String, u64>>,
     pub activity_counts: BTreeMap<String, u64>,
     pub orders_by_lob: BTreeMap<String, u64>,
     pub orders_closed: u64,
@@ -110,6 +112,7 @@ impl Truth {
             lobs: model.lobs.clone(),
             transitions: BTreeMap::new(),
             variants: BTreeMap::new(),
+            variants_by_lob: BTreeMap::new(),
             activity_counts: BTreeMap::new(),
             orders_by_lob: BTreeMap::new(),
             orders_closed: 0,
@@ -137,7 +140,15 @@ impl Truth {
             .iter()
             .map(|step| step.activity.name())
             .collect();
-        *self.variants.entry(names.join(",")).or_default() += 1;
+        let variant = names.join(",");
+        let lob = model.lobs[order.lob].name.to_string();
+        *self
+            .variants_by_lob
+            .entry(lob)
+            .or_default()
+            .entry(variant.clone())
+            .or_default() += 1;
+        *self.variants.entry(variant).or_default() += 1;
         for name in &names {
             *self.activity_counts.entry(name.to_string()).or_default() += 1;
         }

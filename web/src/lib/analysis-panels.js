@@ -13,6 +13,8 @@ import { load, modal, field, toast } from "./ui.js";
 // that offers "Save to dashboard" adds one line here, e.g.
 // `funnels: () => import("../pages/funnels.js")`, and exports `renderPanel`.
 const PAGE_MODULES = {
+  funnels: () => import("../pages/funnels.js"),
+  retention: () => import("../pages/retention.js"),
   paths: () => import("../pages/paths.js"),
   analytics: () => import("../pages/analytics.js"),
 };

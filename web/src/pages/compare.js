@@ -8,6 +8,8 @@ import { card, emptyState, tabList } from "../lib/ui.js";
 
 // Tabs in display order. Analytics tabs come first, then process-mining ones.
 const TABS = [
+  { id: "funnel", label: "Funnel", load: () => import("./compare/funnel.js") },
+  { id: "by-lob", label: "By LOB", load: () => import("./compare/by-lob.js") },
   { id: "sequences", label: "Sequences", load: () => import("./compare/sequences.js") },
 ];
 

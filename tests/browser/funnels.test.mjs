@@ -1,0 +1,170 @@
+// The Funnels, Retention and Compare › Funnel / By LOB pages in headless Chromium, over
+// `exos simulate` data: orders moving through activities, and browser sessions with replays.
+// The tests build a funnel step by step and break it down by LOB. They open the actors who
+// dropped off and follow their trace and replay links, build a retention table, and open the
+// Compare tabs.
+// Screenshots of each state go to the screenshot folder.
+
+import { after, before, test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+
+import { EXOS_BIN, launchBrowser, screenshotFolder, settle, signIn, startServer, watchedPage } from "./harness.mjs";
+
+const ORDERS = 80;
+const folder = screenshotFolder();
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  const simulated = spawnSync(EXOS_BIN, [
+    "simulate", "--url", server.otlpHttp, "--key", server.ingestKey, "--orders", String(ORDERS), "--days", "3",
+    "--seed", "11", "--truth", join(server.dataDir, "truth.json"),
+  ], { encoding: "utf8", timeout: 180_000 });
+  assert.equal(simulated.status, 0, `exos simulate failed: ${simulated.stderr?.slice(-3000)}`);
+  browser = await launchBrowser();
+  console.log(`screenshots: ${folder}`);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+function clean(problems) {
+  assert.deepEqual(problems, [], problems.join("\n"));
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(folder, `funnels-${name}.png`), fullPage: true });
+}
+
+async function kpiNumber(page, label) {
+  const tile = page.locator(".kpi", { has: page.locator(".kpi-label", { hasText: label }) }).first();
+  return Number((await tile.locator(".kpi-value").textContent()).replace(/[^0-9.]/g, ""));
+}
+
+const FUNNEL = "/funnels?from=now-7d&actor=order.id&step=Order%20Received&step=Review%20Documents&window=1209600";
+
+test("build a funnel, break it down, open drop-offs and follow their links", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}${FUNNEL}`);
+  await settle(page);
+  assert.equal(await page.locator("ol[aria-label='Funnel steps'] li").count(), 2);
+  const entered = await kpiNumber(page, "Entered");
+  assert.ok(entered > 0, `entered ${entered}`);
+  assert.ok(entered <= ORDERS, `entered ${entered} of ${ORDERS} orders`);
+
+  // Add a third step through the builder; the definition moves into the URL.
+  await page.fill("input[aria-label='New step event']", "Approve");
+  await page.click("text=Add step");
+  await page.waitForURL(/step=Approve/);
+  await settle(page);
+  assert.equal(await page.locator("ol[aria-label='Funnel steps'] li").count(), 3);
+  assert.equal(await page.locator("table[class='data-table'] caption", { hasText: "Funnel steps" }).count(), 1);
+  await page.waitForSelector("text=What goes with converting");
+  await settle(page);
+  await shot(page, "steps");
+
+  // Break the funnel down by line of business.
+  await page.fill("input[aria-label='Breakdown attribute']", "lob");
+  await page.press("input[aria-label='Breakdown attribute']", "Enter");
+  await page.waitForURL(/breakdown=lob/);
+  await settle(page);
+  const byLob = page.locator("section", { has: page.locator("h2", { hasText: "By lob" }) });
+  assert.ok(await byLob.locator("tbody tr").count() >= 2, "at least two lines of business");
+  await shot(page, "breakdown");
+
+  // A reload shows the same funnel.
+  await page.reload();
+  await settle(page);
+  assert.equal(await page.locator("ol[aria-label='Funnel steps'] li").count(), 3);
+  assert.equal(await page.inputValue("input[aria-label='Breakdown attribute']"), "lob");
+
+  // Orders that never got past step 2: the side panel lists them with links.
+  await page.click("button[data-dropped='3']");
+  const panel = page.locator(".side-panel");
+  await panel.locator("table").waitFor();
+  await settle(page);
+  await shot(page, "dropped-actors");
+  const traceLink = panel.locator("a", { hasText: "Trace" }).first();
+  await traceLink.waitFor();
+  const replayHref = await panel.locator("a", { hasText: "Replay" }).first().getAttribute("href");
+  assert.match(replayHref, /^\/replay\?.*session=[0-9a-f]+.*&t=\d+|^\/replay\?.*t=\d+.*session=/);
+  await traceLink.click();
+  await page.waitForURL(/\/engineering\?.*trace=[0-9a-f]{32}/);
+  await settle(page);
+  await shot(page, "trace");
+
+  await page.goto(`${server.http}${replayHref}`);
+  await settle(page);
+  assert.match(page.url(), /\/replay\?/);
+  await shot(page, "replay");
+  clean(problems);
+  await context.close();
+});
+
+test("retention table and curve", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}/retention?from=now-4d&actor=user.id&start=documentLoad&return=documentLoad&period=day&periods=4`);
+  await settle(page);
+  const rows = page.locator("table[aria-label^='Retention cohorts'] tbody tr");
+  assert.ok(await rows.count() >= 1, "at least one cohort");
+  const firstCell = await rows.first().locator("td").nth(1).textContent();
+  assert.equal(firstCell.trim(), "100%", "period 0 of a cohort is the cohort itself");
+  await shot(page, "retention");
+
+  await page.selectOption("select[aria-label='Cohort kind']", "recurring");
+  await page.waitForURL(/rkind=recurring/);
+  await settle(page);
+  assert.ok(await rows.count() >= 1);
+  clean(problems);
+  await context.close();
+});
+
+test("compare tabs show the funnel and order metrics per LOB", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}/compare?tab=funnel&from=now-7d&actor=order.id&step=Order%20Received&step=Approve&window=1209600`);
+  await settle(page);
+  assert.ok(await page.locator("section .chart-box").count() >= 2, "one chart per LOB");
+  await shot(page, "compare-funnel");
+  await page.click("#tab-by-lob");
+  await page.waitForURL(/tab=by-lob/);
+  await settle(page);
+  const table = page.locator("table", { has: page.locator("caption", { hasText: "Order metrics by line of business" }) });
+  assert.ok(await table.locator("tbody tr").count() >= 2);
+  await shot(page, "compare-by-lob");
+  clean(problems);
+  await context.close();
+});
+
+test("a funnel chart saved to a dashboard draws there", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}${FUNNEL}&step=Approve&breakdown=lob`);
+  await settle(page);
+  const stepsCard = page.locator("section", { has: page.locator("h2", { hasText: "Actors per step" }) });
+  await stepsCard.locator("button", { hasText: "Save to dashboard" }).click();
+  await page.fill("input[placeholder='Name of the new dashboard']", "Order funnel");
+  await page.click("dialog button[type='submit']");
+  await page.waitForSelector("text=Saved “Actors per step”");
+
+  const items = await page.evaluate(async () => (await fetch("/api/workspaces")).json());
+  const list = Array.isArray(items) ? items : items.items;
+  const dashboard = list.find((item) => item.kind === "dashboard" && item.name === "Order funnel");
+  assert.ok(dashboard, "the dashboard was created");
+  assert.equal(dashboard.body.panels[0].analysis.page, "funnels");
+  await page.goto(`${server.http}/workspaces?dashboard=${encodeURIComponent(dashboard.id)}`);
+  await settle(page);
+  const panel = page.locator("section[aria-label='Actors per step']");
+  await panel.locator("canvas").waitFor();
+  assert.equal(await panel.locator(".error-box").count(), 0);
+  await shot(page, "dashboard");
+  clean(problems);
+  await context.close();
+});
