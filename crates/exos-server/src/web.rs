@@ -40,6 +40,7 @@ pub const PAGES: &[&str] = &[
     "/visitor",
     "/sessions",
     "/replay",
+    "/processes",
     "/compare",
     "/query",
     "/workspaces",

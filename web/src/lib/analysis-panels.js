@@ -13,6 +13,7 @@ import { load, modal, field, toast } from "./ui.js";
 // that offers "Save to dashboard" adds one line here, e.g.
 // `funnels: () => import("../pages/funnels.js")`, and exports `renderPanel`.
 const PAGE_MODULES = {
+  processes: () => import("../pages/processes.js"),
 };
 
 // Draws one saved analysis panel into `body`.

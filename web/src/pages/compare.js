@@ -8,6 +8,8 @@ import { card, emptyState, tabList } from "../lib/ui.js";
 
 // Tabs in display order. Analytics tabs come first, then process-mining ones.
 const TABS = [
+  { id: "bottlenecks", label: "Bottlenecks", load: () => import("./compare/bottlenecks.js") },
+  { id: "orders", label: "Order traces", load: () => import("./compare/order-traces.js") },
 ];
 
 export function mount(root, context) {
