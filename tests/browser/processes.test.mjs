@@ -1,7 +1,7 @@
 // The Processes page and the Compare page's process tabs in headless Chromium, over data
-// from `exos simulate`: the map matches the API, the sliders thin it, a selected variant is
-// highlighted, discovery draws a model, conformance streams to a result, an order's trace
-// opens with links to its spans, and the map saves to a dashboard that draws it again.
+// from `exos simulate`. The map matches the API and the sliders thin it. A selected variant
+// is highlighted, discovery draws a model and conformance streams to a result. An order's
+// trace opens with links to its spans, and the map saves to a dashboard that draws it again.
 // Screenshots go to the screenshot folder. Each test fails on a console error or a
 // request that leaves the host.
 

@@ -3,7 +3,7 @@
 One seeded `exos simulate` run (400 orders over 14 days, as in test_demo_truth.py) goes
 through the OTLP receivers of a fresh `exos serve`; the tests then ask only the
 `/api/process/*` routes with the default log definition (orders by `order.id`,
-activities by span name, root spans outside browser sessions) and compare the answers
+activities by span name, root spans outside browser sessions) and compare the responses
 with the truth file: variants, transitions and activity counts exactly, the slowed-down
 activity and its release time, and the operator with injected high rework.
 """
@@ -97,9 +97,9 @@ def test_sliders_thin_the_map(run):
     thin = run.ask("map", {"scope": run.scope(), "activity_share": 0.5, "path_share": 0.2})
     assert len(thin["nodes"]) == -(-full["total_activities"] // 2)
     assert len(thin["edges"]) < len(full["edges"])
-    shown = {node["name"] for node in thin["nodes"]}
+    kept = {node["name"] for node in thin["nodes"]}
     counts = sorted((node["count"] for node in full["nodes"]), reverse=True)
-    assert min(node["count"] for node in thin["nodes"]) >= counts[len(shown) - 1]
+    assert min(node["count"] for node in thin["nodes"]) >= counts[len(kept) - 1]
 
 
 def test_highlighted_variant_is_the_most_frequent(run):

@@ -1,11 +1,11 @@
 //! Bottlenecks: where cases wait, and which steps became slower.
 //!
 //! Edges and activities are ranked by their contribution to the total
-//! waiting time of all cases: the wait on an edge runs from the end of one
-//! activity to the start of the next, and an activity's wait is the wait on
-//! its incoming edges (its queue). Slowdowns find, per activity, the moment
-//! after which its processing time rose the most (a release, a new tool),
-//! and rank activities by the extra processing time since then.
+//! waiting time of all cases. The wait on an edge runs from the end of one
+//! activity to the start of the next. An activity's wait is the wait on its
+//! incoming edges (its queue). Slowdowns find, per activity, the moment its
+//! processing time changed level (a release, a new tool), and rank the
+//! activities that became slower by the extra processing time since then.
 
 use exos_mining::analysis::Summary;
 use exos_mining::log::Sym;
@@ -22,8 +22,6 @@ const DEFAULT_LIMIT: usize = 10;
 const CASES_PER_ITEM: usize = 5;
 /// A slowdown needs this many events before and after its start.
 const MIN_SIDE: usize = 20;
-/// Split points tried per activity.
-const SPLITS: usize = 60;
 /// A rise in median processing time below this factor is not a slowdown.
 const MIN_FACTOR: f64 = 1.5;
 
@@ -84,7 +82,7 @@ pub struct Slowdown {
     pub cases: Vec<CaseTime>,
 }
 
-/// The bottlenecks answer.
+/// The bottlenecks response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct BottlenecksAnswer {
     pub cases: u64,
@@ -197,8 +195,8 @@ pub fn bottlenecks(log: &EventLog, request: &BottlenecksRequest) -> BottlenecksA
     }
 }
 
-/// The split of `activity`'s events in start order that maximises the
-/// extra processing time after it, when the median rose by [`MIN_FACTOR`].
+/// Finds the change point of `activity`'s processing times (events in start
+/// order), when the median after it is [`MIN_FACTOR`] times the one before.
 fn slowdown(log: &EventLog, activity: Sym) -> Option<Slowdown> {
     let mut events: Vec<(i64, f64, usize)> = Vec::new();
     for case in 0..log.case_count() {
@@ -213,20 +211,15 @@ fn slowdown(log: &EventLog, activity: Sym) -> Option<Slowdown> {
     if events.len() < 2 * MIN_SIDE {
         return None;
     }
+
     events.sort_by_key(|e| e.0);
     let durations: Vec<f64> = events.iter().map(|e| e.1).collect();
-    let candidates = MIN_SIDE..=events.len() - MIN_SIDE;
-    let step = (candidates.end() - candidates.start()).div_ceil(SPLITS).max(1);
-    let (split, before, after) = candidates
-        .step_by(step)
-        .map(|k| (k, median(&durations[..k]), median(&durations[k..])))
-        .max_by(|x, y| {
-            let gain = |s: &(usize, f64, f64)| (s.2 - s.1) * (durations.len() - s.0) as f64;
-            gain(x).total_cmp(&gain(y))
-        })?;
+    let split = change_point(&durations)?;
+    let (before, after) = (median(&durations[..split]), median(&durations[split..]));
     if before <= 0.0 || after / before < MIN_FACTOR {
         return None;
     }
+
     let after_events = &events[split..];
     let mut slowest: Vec<&(i64, f64, usize)> = after_events.iter().collect();
     slowest.sort_by(|a, b| b.1.total_cmp(&a.1));
@@ -247,6 +240,29 @@ fn slowdown(log: &EventLog, activity: Sym) -> Option<Slowdown> {
             })
             .collect(),
     })
+}
+
+/// The index that splits `durations` into two runs whose log-durations are
+/// each closest to their own mean (least squares, the classic single
+/// change-point in mean); logs because processing times are skewed and a
+/// slowdown multiplies them. Each run keeps at least [`MIN_SIDE`] values.
+fn change_point(durations: &[f64]) -> Option<usize> {
+    let logs: Vec<f64> = durations.iter().map(|d| d.max(1e-3).ln()).collect();
+    let mut sum = vec![0.0; logs.len() + 1];
+    let mut squares = vec![0.0; logs.len() + 1];
+    for (i, x) in logs.iter().enumerate() {
+        sum[i + 1] = sum[i] + x;
+        squares[i + 1] = squares[i] + x * x;
+    }
+    let n = logs.len();
+    let cost = |from: usize, to: usize| {
+        let (s, q, m) = (sum[to] - sum[from], squares[to] - squares[from], (to - from) as f64);
+        q - s * s / m
+    };
+    (MIN_SIDE..=n.checked_sub(MIN_SIDE)?)
+        .map(|k| (k, cost(0, k) + cost(k, n)))
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map(|(k, _)| k)
 }
 
 fn median(values: &[f64]) -> f64 {

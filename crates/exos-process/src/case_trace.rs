@@ -1,9 +1,9 @@
 //! One case's timeline: its activities with their spans, the logs written
 //! in those traces, and the browser sessions of its operators at the time.
 //!
-//! Sessions are those with spans of the case (browser spans carry the case
-//! attribute too) or of one of the case's operators while the case ran;
-//! each links to its replay, positioned at the session's first span.
+//! A session is listed when it has spans of the case (browser spans carry
+//! the case attribute too) or of one of the case's operators while the case
+//! ran, from an hour before its first activity to an hour after its last.
 
 use std::collections::BTreeMap;
 

@@ -2,14 +2,17 @@
 //! in it: token-based replay fitness and optimal alignments per variant.
 //!
 //! Alignments can take long on a log with many variants, so they run under
-//! a time budget and report progress through a callback; variants not
-//! started within the budget are counted as skipped and the answer says it
-//! is partial.
+//! a time budget and report progress through a callback. Variants not
+//! started within the budget are counted as skipped, and the response marks
+//! itself incomplete.
 
+use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use exos_mining::conformance::alignments::DEVIATION_COST;
-use exos_mining::conformance::{align_variants, token_replay, AlignmentOptions, Replayer};
+use exos_mining::conformance::{
+    align_variants, token_replay, AlignmentOptions, AlignmentReport, Replayer, VariantAlignment,
+};
 use exos_mining::discovery::{inductive_miner, tree_to_petri_net, ImfOptions};
 use exos_mining::EventLog;
 use serde::{Deserialize, Serialize};
@@ -19,9 +22,9 @@ use crate::request::LogScope;
 
 /// Time budget of the alignments by default, seconds.
 const DEFAULT_BUDGET_S: f64 = 10.0;
-/// Longest time budget accepted, seconds.
+/// Maximum time budget, seconds.
 const MAX_BUDGET_S: f64 = 300.0;
-/// Variants listed in the answer at most.
+/// Maximum number of variants listed in the response.
 const LISTED_VARIANTS: usize = 200;
 
 /// A conformance request.
@@ -69,7 +72,7 @@ pub struct ActivityDeviation {
     pub model_moves: u64,
 }
 
-/// The conformance answer.
+/// The conformance response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ConformanceAnswer {
     pub cases: u64,
@@ -127,50 +130,19 @@ pub fn conformance(
     let tree = inductive_miner(log, ImfOptions { noise_threshold: request.noise_threshold });
     let net = tree_to_petri_net(&tree);
     let fitness = token_replay(log, &net);
+
     let options = AlignmentOptions {
         time_budget: Some(Duration::from_secs_f64(request.time_budget_seconds)),
         ..AlignmentOptions::default()
     };
     let mut report_progress = |done: usize, total: usize| progress(Progress { done, total });
     let report = align_variants(log, &net, options, Some(&mut report_progress));
+
     let replayer = Replayer::new(&net);
-    let names = |activities: &[u32]| -> Vec<String> {
-        activities.iter().map(|&a| log.activity_name(a).to_string()).collect()
-    };
-    let (mut fit_sum, mut aligned_cases) = (0.0, 0u64);
-    let mut variants: Vec<VariantConformance> = Vec::new();
-    for (rank, aligned) in report.variants.iter().enumerate() {
-        let count = aligned.cases.len() as u64;
-        if aligned.cost.is_some() {
-            fit_sum += aligned.fitness * count as f64;
-            aligned_cases += count;
-        }
-        if rank < LISTED_VARIANTS {
-            variants.push(VariantConformance {
-                rank,
-                activities: names(&aligned.activities),
-                count,
-                cost: aligned.cost,
-                deviations: aligned.cost.map(|c| c / DEVIATION_COST),
-                alignment_fitness: aligned.cost.map(|_| aligned.fitness),
-                replay_fitness: replayer.replay(&aligned.activities).fitness,
-            });
-        }
-    }
-    let mut deviations: Vec<ActivityDeviation> = report
-        .log_moves
-        .keys()
-        .chain(report.model_moves.keys())
-        .copied()
-        .collect::<std::collections::BTreeSet<u32>>()
-        .into_iter()
-        .map(|a| ActivityDeviation {
-            activity: log.activity_name(a).into(),
-            log_moves: report.log_moves.get(&a).copied().unwrap_or(0),
-            model_moves: report.model_moves.get(&a).copied().unwrap_or(0),
-        })
-        .collect();
-    deviations.sort_by(|a, b| (b.log_moves + b.model_moves).cmp(&(a.log_moves + a.model_moves)));
+    let variants = variant_rows(log, &report, &replayer);
+    let aligned: Vec<&VariantAlignment> = report.variants.iter().filter(|v| v.cost.is_some()).collect();
+    let aligned_cases: usize = aligned.iter().map(|v| v.cases.len()).sum();
+    let fitness_sum: f64 = aligned.iter().map(|v| v.fitness * v.cases.len() as f64).sum();
     let aligned_variants = report.variants.len();
     Ok(ConformanceAnswer {
         cases: log.case_count() as u64,
@@ -181,9 +153,52 @@ pub fn conformance(
         perc_fit_traces: fitness.perc_fit_traces,
         average_trace_fitness: fitness.average_trace_fitness,
         log_fitness: fitness.log_fitness,
-        alignment_fitness: if aligned_cases > 0 { fit_sum / aligned_cases as f64 } else { 0.0 },
+        alignment_fitness: if aligned_cases > 0 { fitness_sum / aligned_cases as f64 } else { 0.0 },
         variants,
-        deviations,
+        deviations: deviation_rows(log, &report),
         elapsed_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+fn names(log: &EventLog, activities: &[u32]) -> Vec<String> {
+    activities.iter().map(|&a| log.activity_name(a).to_string()).collect()
+}
+
+/// The first [`LISTED_VARIANTS`] aligned variants, most frequent first.
+fn variant_rows(log: &EventLog, report: &AlignmentReport, replayer: &Replayer) -> Vec<VariantConformance> {
+    report
+        .variants
+        .iter()
+        .take(LISTED_VARIANTS)
+        .enumerate()
+        .map(|(rank, aligned)| VariantConformance {
+            rank,
+            activities: names(log, &aligned.activities),
+            count: aligned.cases.len() as u64,
+            cost: aligned.cost,
+            deviations: aligned.cost.map(|c| c / DEVIATION_COST),
+            alignment_fitness: aligned.cost.map(|_| aligned.fitness),
+            replay_fitness: replayer.replay(&aligned.activities).fitness,
+        })
+        .collect()
+}
+
+/// Log and model moves per activity, most deviations first.
+fn deviation_rows(log: &EventLog, report: &AlignmentReport) -> Vec<ActivityDeviation> {
+    let activities: BTreeSet<u32> = report
+        .log_moves
+        .keys()
+        .chain(report.model_moves.keys())
+        .copied()
+        .collect();
+    let mut rows: Vec<ActivityDeviation> = activities
+        .into_iter()
+        .map(|a| ActivityDeviation {
+            activity: log.activity_name(a).into(),
+            log_moves: report.log_moves.get(&a).copied().unwrap_or(0),
+            model_moves: report.model_moves.get(&a).copied().unwrap_or(0),
+        })
+        .collect();
+    rows.sort_by(|a, b| (b.log_moves + b.model_moves).cmp(&(a.log_moves + a.model_moves)));
+    rows
 }

@@ -27,7 +27,7 @@ impl Default for DiscoveryRequest {
     }
 }
 
-/// The discovery answer.
+/// The discovery response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DiscoveryAnswer {
     pub cases: u64,
@@ -64,8 +64,8 @@ pub fn discover(log: &EventLog, request: &DiscoveryRequest) -> Result<DiscoveryA
     })
 }
 
-/// Mermaid text of a Petri net, left to right; the initial place is marked
-/// with a filled circle and the final place with a double circle.
+/// Renders a Petri net as a left-to-right Mermaid flowchart. The initial place
+/// shows a filled circle (its token) and the final place a double circle.
 pub fn petri_mermaid(net: &PetriNet, names: &Symbols) -> String {
     let mut out = String::from("flowchart LR\n");
     for (p, _) in net.places.iter().enumerate() {

@@ -1,6 +1,6 @@
 //! Process mining over spans: the bridge between the store and `exos-mining`.
 //!
-//! A [`LogDefinition`] says which spans are events and which attributes give
+//! A [`LogDefinition`] selects which spans are events and which attributes give
 //! the case (`order.id`), the activity (the span name), the resource
 //! (`operator.id`) and the case attributes (`lob`). [`load_span_log`] runs it
 //! on a store (DuckDB or ClickHouse, through `Store::query`) and builds a

@@ -62,7 +62,7 @@ pub struct GroupRework {
     pub rate: f64,
 }
 
-/// The rework answer.
+/// The rework response.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReworkAnswer {
     pub cases: u64,

@@ -1,6 +1,6 @@
 //! The process-mining routes: thin handlers over `exos-process`.
 //!
-//! Every route takes a JSON body whose `scope` holds the log definition, the
+//! Every route takes a JSON body whose `scope` contains the log definition, the
 //! time range and the filters (an empty body means the defaults: orders by
 //! `order.id` over the last 30 days), loads the log through the server's
 //! log cache and answers JSON. Conformance streams its progress as JSON
@@ -144,7 +144,7 @@ enum ConformanceLine {
 
 /// Streams `{"kind": "progress", …}` lines while aligning, then one
 /// `{"kind": "result", …}` line (or `{"kind": "error", …}`). Bad requests
-/// fail before the stream starts, with the usual error answer.
+/// fail before the stream starts, with the usual error response.
 async fn conformance(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
     let request: process::conformance::ConformanceRequest = request(&body)?;
     request.validate()?;

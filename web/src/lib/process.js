@@ -71,9 +71,9 @@ function highlightKeys(highlight) {
   return { keys, nodes: new Set(highlight.activities) };
 }
 
-// The process map as an SVG in a scrollable box: edge width and node shade follow the
-// frequency or the mean wait and processing time (`measure`); a highlighted variant's
-// path is drawn in orange and the rest faded. Drag to pan, scroll to zoom.
+// Draws the process map as an SVG in a box. Edge width and node shade follow the frequency
+// or the mean wait and processing time (`measure`). A highlighted variant's path is drawn
+// in orange and the rest faded. Drag to pan, scroll to zoom.
 export function processMapGraph(map, { measure = "frequency", height = 560, onNode } = {}) {
   if (!map.nodes.length) return emptyState("No activities to draw.", "No case in this range matches the filters.", { showGettingStarted: false, compact: true });
   const graph = layout(map, measure);
@@ -150,8 +150,8 @@ export function processMapGraph(map, { measure = "frequency", height = 560, onNo
   return container;
 }
 
-// One order's activities as a table with links to each activity's trace and to the
-// browser sessions of its operators; `trace` is the answer of /api/process/case/{id}.
+// Renders one order's activities as a table with links to each activity's trace and to
+// the browser sessions of its operators. `trace` is the response of /api/process/case/{id}.
 export function caseTimeline(trace) {
   const attributes = Object.entries(trace.attributes || {}).filter(([, value]) => value);
   const first = trace.events[0]?.start_ms || 0;
