@@ -106,7 +106,7 @@ function variantList(answer, selected, onSelect) {
     },
     h("div", { class: "flex justify-between text-sm" },
       h("span", { class: "font-medium" }, `Variant ${variant.rank + 1}`),
-      h("span", { class: "muted text-xs" }, `${formatCount(variant.count)} cases · ${variant.activities.length} steps · median ${formatWait(variant.duration.median)}`)),
+      h("span", { class: "muted text-xs" }, `${formatCount(variant.count)} cases · ${variant.activities.length} ${variant.activities.length === 1 ? "step" : "steps"} · median ${formatWait(variant.duration.median)}`)),
     shareBar(variant.share))));
   return h("div", {},
     h("p", { class: "muted text-xs mb-2" }, `${formatCount(answer.total_variants)} variants over ${formatCount(answer.cases)} cases`),
@@ -212,9 +212,9 @@ export function mount(root, context) {
   const toolbar = h("div", { class: "flex flex-wrap items-center gap-4" });
   const mapActions = h("div", { class: "flex gap-2" });
   const casesActions = h("div", { class: "flex gap-2" });
-  const lobSelect = h("select", { class: "input input-sm", "aria-label": "Line of business", onchange: () => updateQuery({ lob: lobSelect.value || null, variant: null }) },
+  const lobSelect = h("select", { class: "input input-sm w-auto", "aria-label": "Line of business", onchange: () => updateQuery({ lob: lobSelect.value || null, variant: null }) },
     h("option", { value: "" }, "All lines of business"));
-  const orderInput = h("input", { class: "input input-sm w-48", placeholder: "Order id, e.g. ORD-2026-000123", "aria-label": "Order id" });
+  const orderInput = h("input", { class: "input input-sm w-64", placeholder: "Order id, e.g. ORD-2026-000123", "aria-label": "Order id" });
   const orderForm = h("form", { class: "flex gap-2", onsubmit: (event) => { event.preventDefault(); if (orderInput.value.trim()) updateQuery({ case: orderInput.value.trim() }); } },
     orderInput, h("button", { class: "btn btn-sm", type: "submit" }, "Open order"));
 
