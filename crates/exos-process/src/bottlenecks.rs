@@ -145,7 +145,13 @@ pub fn bottlenecks(log: &EventLog, request: &BottlenecksRequest) -> BottlenecksA
         }
     }
     let total: f64 = queue.values().flat_map(|t| &t.values).sum();
-    let share = |summary: &Summary| if total > 0.0 { summary.sum / total } else { 0.0 };
+    let share = |summary: &Summary| {
+        if total > 0.0 {
+            summary.sum / total
+        } else {
+            0.0
+        }
+    };
 
     let mut edges: Vec<EdgeBottleneck> = edge_waits
         .iter()
@@ -256,7 +262,11 @@ fn change_point(durations: &[f64]) -> Option<usize> {
     }
     let n = logs.len();
     let cost = |from: usize, to: usize| {
-        let (s, q, m) = (sum[to] - sum[from], squares[to] - squares[from], (to - from) as f64);
+        let (s, q, m) = (
+            sum[to] - sum[from],
+            squares[to] - squares[from],
+            (to - from) as f64,
+        );
         q - s * s / m
     };
     (MIN_SIDE..=n.checked_sub(MIN_SIDE)?)

@@ -62,7 +62,11 @@ pub struct CaseTrace {
 }
 
 /// Builds the timeline of case `case` of `loaded`, reading logs and sessions from `store`.
-pub fn case_trace(store: &dyn Store, loaded: &SpanLog, case: &str) -> Result<CaseTrace, ProcessError> {
+pub fn case_trace(
+    store: &dyn Store,
+    loaded: &SpanLog,
+    case: &str,
+) -> Result<CaseTrace, ProcessError> {
     let log = &loaded.log;
     let index = log.case_ids.iter().position(|c| c == case).ok_or_else(|| {
         ProcessError::NotFound(format!(

@@ -105,7 +105,10 @@ impl ConformanceRequest {
         if !(0.0..=1.0).contains(&self.noise_threshold) {
             return Err(ProcessError::bad(
                 "noise_threshold",
-                format!("{} is not a share; give a number from 0 to 1", self.noise_threshold),
+                format!(
+                    "{} is not a share; give a number from 0 to 1",
+                    self.noise_threshold
+                ),
             ));
         }
         let budget = self.time_budget_seconds;
@@ -127,7 +130,12 @@ pub fn conformance(
 ) -> Result<ConformanceAnswer, ProcessError> {
     request.validate()?;
     let started = Instant::now();
-    let tree = inductive_miner(log, ImfOptions { noise_threshold: request.noise_threshold });
+    let tree = inductive_miner(
+        log,
+        ImfOptions {
+            noise_threshold: request.noise_threshold,
+        },
+    );
     let net = tree_to_petri_net(&tree);
     let fitness = token_replay(log, &net);
 
@@ -140,9 +148,16 @@ pub fn conformance(
 
     let replayer = Replayer::new(&net);
     let variants = variant_rows(log, &report, &replayer);
-    let aligned: Vec<&VariantAlignment> = report.variants.iter().filter(|v| v.cost.is_some()).collect();
+    let aligned: Vec<&VariantAlignment> = report
+        .variants
+        .iter()
+        .filter(|v| v.cost.is_some())
+        .collect();
     let aligned_cases: usize = aligned.iter().map(|v| v.cases.len()).sum();
-    let fitness_sum: f64 = aligned.iter().map(|v| v.fitness * v.cases.len() as f64).sum();
+    let fitness_sum: f64 = aligned
+        .iter()
+        .map(|v| v.fitness * v.cases.len() as f64)
+        .sum();
     let aligned_variants = report.variants.len();
     Ok(ConformanceAnswer {
         cases: log.case_count() as u64,
@@ -153,7 +168,11 @@ pub fn conformance(
         perc_fit_traces: fitness.perc_fit_traces,
         average_trace_fitness: fitness.average_trace_fitness,
         log_fitness: fitness.log_fitness,
-        alignment_fitness: if aligned_cases > 0 { fitness_sum / aligned_cases as f64 } else { 0.0 },
+        alignment_fitness: if aligned_cases > 0 {
+            fitness_sum / aligned_cases as f64
+        } else {
+            0.0
+        },
         variants,
         deviations: deviation_rows(log, &report),
         elapsed_ms: started.elapsed().as_millis() as u64,
@@ -161,11 +180,18 @@ pub fn conformance(
 }
 
 fn names(log: &EventLog, activities: &[u32]) -> Vec<String> {
-    activities.iter().map(|&a| log.activity_name(a).to_string()).collect()
+    activities
+        .iter()
+        .map(|&a| log.activity_name(a).to_string())
+        .collect()
 }
 
 /// The first [`LISTED_VARIANTS`] aligned variants, most frequent first.
-fn variant_rows(log: &EventLog, report: &AlignmentReport, replayer: &Replayer) -> Vec<VariantConformance> {
+fn variant_rows(
+    log: &EventLog,
+    report: &AlignmentReport,
+    replayer: &Replayer,
+) -> Vec<VariantConformance> {
     report
         .variants
         .iter()

@@ -172,7 +172,10 @@ mod tests {
     #[test]
     fn business_keys_read_plain_columns_and_others_the_map() {
         let sql = Sql::new(Dialect::DuckDb);
-        assert_eq!(Attribute::parse("f", "order.id").unwrap().expr(&sql), "OrderId");
+        assert_eq!(
+            Attribute::parse("f", "order.id").unwrap().expr(&sql),
+            "OrderId"
+        );
         let custom = Attribute::parse("f", "ticket's id").unwrap().expr(&sql);
         assert_eq!(custom, "coalesce(SpanAttributes['ticket''s id'], '')");
     }

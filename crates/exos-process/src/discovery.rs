@@ -43,7 +43,10 @@ pub struct DiscoveryAnswer {
 }
 
 /// Discovers a model of `log`.
-pub fn discover(log: &EventLog, request: &DiscoveryRequest) -> Result<DiscoveryAnswer, ProcessError> {
+pub fn discover(
+    log: &EventLog,
+    request: &DiscoveryRequest,
+) -> Result<DiscoveryAnswer, ProcessError> {
     let noise = request.noise_threshold;
     if !(0.0..=1.0).contains(&noise) {
         return Err(ProcessError::bad(
@@ -51,7 +54,12 @@ pub fn discover(log: &EventLog, request: &DiscoveryRequest) -> Result<DiscoveryA
             format!("{noise} is not a share; give a number from 0 to 1"),
         ));
     }
-    let tree = inductive_miner(log, ImfOptions { noise_threshold: noise });
+    let tree = inductive_miner(
+        log,
+        ImfOptions {
+            noise_threshold: noise,
+        },
+    );
     let net = tree_to_petri_net(&tree);
     Ok(DiscoveryAnswer {
         cases: log.case_count() as u64,

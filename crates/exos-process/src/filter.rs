@@ -171,8 +171,16 @@ pub fn time_frame(log: &EventLog, range: TimeRange, frame: TimeFrame) -> EventLo
     let keep: Vec<bool> = (0..log.case_count())
         .map(|case| {
             let events = log.case_range(case);
-            let first = events.clone().map(|e| log.start[e]).min().unwrap_or(NO_TIME);
-            let last = events.clone().map(|e| log.timestamp[e]).max().unwrap_or(NO_TIME);
+            let first = events
+                .clone()
+                .map(|e| log.start[e])
+                .min()
+                .unwrap_or(NO_TIME);
+            let last = events
+                .clone()
+                .map(|e| log.timestamp[e])
+                .max()
+                .unwrap_or(NO_TIME);
             match frame {
                 TimeFrame::Intersecting => events.clone().any(|e| inside(log.start[e])),
                 TimeFrame::Contained => inside(first) && inside(last),
@@ -212,10 +220,16 @@ fn rework(log: &EventLog, rule: &ReworkFilter) -> Result<EventLog, ProcessError>
     if rule.min_occurrences < 2 {
         return Err(ProcessError::bad(
             "filters.rework.min_occurrences",
-            format!("{} never means rework; give 2 or more", rule.min_occurrences),
+            format!(
+                "{} never means rework; give 2 or more",
+                rule.min_occurrences
+            ),
         ));
     }
-    let only = rule.activity.as_deref().map(|name| log.activities.get(name));
+    let only = rule
+        .activity
+        .as_deref()
+        .map(|name| log.activities.get(name));
     let mut counts: FxHashMap<Sym, u32> = FxHashMap::default();
     let keep: Vec<bool> = log
         .traces()
@@ -274,7 +288,10 @@ fn exact_variants(log: &EventLog, wanted: &[Vec<String>]) -> EventLog {
             .iter()
             .map(|&a| log.activity_name(a))
             .collect();
-        if wanted.iter().any(|w| w.iter().map(String::as_str).eq(names.iter().copied())) {
+        if wanted
+            .iter()
+            .any(|w| w.iter().map(String::as_str).eq(names.iter().copied()))
+        {
             for case in variant.cases {
                 keep[case as usize] = true;
             }

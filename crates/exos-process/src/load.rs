@@ -67,7 +67,11 @@ pub fn load_span_log(
 }
 
 /// The query of a log: one row per event span, ordered by case and start.
-fn log_sql(sql: &Sql, definition: &LogDefinition, range: TimeRange) -> Result<String, ProcessError> {
+fn log_sql(
+    sql: &Sql,
+    definition: &LogDefinition,
+    range: TimeRange,
+) -> Result<String, ProcessError> {
     let case = Attribute::parse("log.case", &definition.case)?.expr(sql);
     let activity = Attribute::parse("log.activity", &definition.activity)?.expr(sql);
     let resource = Attribute::parse("log.resource", &definition.resource)?.expr(sql);
@@ -210,7 +214,10 @@ mod tests {
         assert_eq!(log.start[0], 1_000);
         assert_eq!(log.timestamp[0], 1_500);
         assert_eq!(log.resource[1], NO_SYM);
-        assert_eq!(attribute_text(&log, &log.case_attributes[1], "lob"), "Flood");
+        assert_eq!(
+            attribute_text(&log, &log.case_attributes[1], "lob"),
+            "Flood"
+        );
         assert_eq!(attribute_text(&log, log.attributes_of(2), SPAN_ID), "s3");
     }
 }

@@ -172,10 +172,30 @@ fn fixture() -> Batch {
         spans.push(span(&trace, &root, "", name, start, *length, pairs));
         // A child request of the step; it carries the order id too and is no event.
         let child = format!("{:016x}", n + 101);
-        spans.push(span(&trace, &child, &root, "POST /api/orders", start, 0, pairs));
+        spans.push(span(
+            &trace,
+            &child,
+            &root,
+            "POST /api/orders",
+            start,
+            0,
+            pairs,
+        ));
     }
-    let browser = [("order.id", "A"), ("operator.id", "op-1"), ("rum.session_id", SESSION)];
-    spans.push(span(&trace_id(99), "00000000000000ff", "", "documentLoad", T0 + 9 * MINUTE, 0, &browser));
+    let browser = [
+        ("order.id", "A"),
+        ("operator.id", "op-1"),
+        ("rum.session_id", SESSION),
+    ];
+    spans.push(span(
+        &trace_id(99),
+        "00000000000000ff",
+        "",
+        "documentLoad",
+        T0 + 9 * MINUTE,
+        0,
+        &browser,
+    ));
     let log = LogRow {
         timestamp_ns: T0 + 12 * MINUTE,
         trace_id: trace_id(2),
@@ -210,7 +230,10 @@ fn business_spans_become_events_and_children_do_not() {
     let store = TestStore::with_fixture();
     let loaded = load_span_log(store.store.as_ref(), &LogDefinition::default(), range()).unwrap();
     assert_eq!(loaded.log.case_ids, ["A", "B", "C"]);
-    assert_eq!(trace_names(&loaded.log, "A"), ["Receive", "Check", "Check", "Close"]);
+    assert_eq!(
+        trace_names(&loaded.log, "A"),
+        ["Receive", "Check", "Check", "Close"]
+    );
     assert_eq!(trace_names(&loaded.log, "C"), ["Receive", "Close"]);
     assert_eq!(loaded.log.event_count(), 8);
 }
@@ -250,7 +273,10 @@ fn map_waits_run_from_one_end_to_the_next_start() {
     assert_eq!(edge("Check", "Check").wait.mean, 900.0);
     // B waits 14 min, C 129 min.
     let close = edge("Receive", "Close");
-    assert_eq!((close.count, close.wait.min, close.wait.max), (2, 840.0, 7740.0));
+    assert_eq!(
+        (close.count, close.wait.min, close.wait.max),
+        (2, 840.0, 7740.0)
+    );
     let check = map.nodes.iter().find(|n| n.name == "Check").unwrap();
     assert_eq!((check.count, check.duration.mean), (2, 300.0));
 }
@@ -266,7 +292,10 @@ fn case_attributes_come_from_a_chosen_attribute() {
     assert_eq!(loaded.log.case_ids, ["op-1", "op-2"]);
     let filters: LogFilters =
         serde_json::from_value(serde_json::json!({"case_attributes": {"lob": ["Flood"]}})).unwrap();
-    assert_eq!(filters.apply(&loaded.log, range()).unwrap().case_ids, ["op-2"]);
+    assert_eq!(
+        filters.apply(&loaded.log, range()).unwrap().case_ids,
+        ["op-2"]
+    );
 }
 
 #[test]

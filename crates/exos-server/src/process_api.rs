@@ -50,7 +50,8 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/process/conformance", post(conformance))
 }
 
-const SCOPE_EXAMPLE: &str = r#"{"scope": {"log": {"case": "order.id"}, "from": "2026-03-01T00:00:00Z", "filters": {}}}"#;
+const SCOPE_EXAMPLE: &str =
+    r#"{"scope": {"log": {"case": "order.id"}, "from": "2026-03-01T00:00:00Z", "filters": {}}}"#;
 
 /// Parses a request body; an empty body is the request's defaults.
 fn request<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
@@ -76,34 +77,69 @@ async fn answer<T: Serialize + Send + 'static>(
     Ok(Json(result).into_response())
 }
 
-async fn map(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn map(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: process::map::MapRequest = request(&body)?;
     let scope = request.scope.clone();
-    answer(&state, scope, move |s| process::map::process_map(&s.log, &request)).await
+    answer(&state, scope, move |s| {
+        process::map::process_map(&s.log, &request)
+    })
+    .await
 }
 
-async fn variants(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn variants(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: process::variants::VariantsRequest = request(&body)?;
     let scope = request.scope.clone();
-    answer(&state, scope, move |s| Ok(process::variants::variant_list(&s.log, &request))).await
+    answer(&state, scope, move |s| {
+        Ok(process::variants::variant_list(&s.log, &request))
+    })
+    .await
 }
 
-async fn cases(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn cases(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: process::cases::CasesRequest = request(&body)?;
     let scope = request.scope.clone();
-    answer(&state, scope, move |s| Ok(process::cases::case_charts(&s.log, &request))).await
+    answer(&state, scope, move |s| {
+        Ok(process::cases::case_charts(&s.log, &request))
+    })
+    .await
 }
 
-async fn bottlenecks(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn bottlenecks(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: process::bottlenecks::BottlenecksRequest = request(&body)?;
     let scope = request.scope.clone();
-    answer(&state, scope, move |s| Ok(process::bottlenecks::bottlenecks(&s.log, &request))).await
+    answer(&state, scope, move |s| {
+        Ok(process::bottlenecks::bottlenecks(&s.log, &request))
+    })
+    .await
 }
 
-async fn rework(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn rework(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: process::rework::ReworkRequest = request(&body)?;
     let scope = request.scope.clone();
-    answer(&state, scope, move |s| Ok(process::rework::rework(&s.log, &request))).await
+    answer(&state, scope, move |s| {
+        Ok(process::rework::rework(&s.log, &request))
+    })
+    .await
 }
 
 async fn case(
@@ -127,10 +163,17 @@ struct CaseRequest {
     scope: LogScope,
 }
 
-async fn discovery(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn discovery(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: process::discovery::DiscoveryRequest = request(&body)?;
     let scope = request.scope.clone();
-    answer(&state, scope, move |s| process::discovery::discover(&s.log, &request)).await
+    answer(&state, scope, move |s| {
+        process::discovery::discover(&s.log, &request)
+    })
+    .await
 }
 
 /// One line of the conformance stream.
@@ -145,7 +188,11 @@ enum ConformanceLine {
 /// Streams `{"kind": "progress", …}` lines while aligning, then one
 /// `{"kind": "result", …}` line (or `{"kind": "error", …}`). Bad requests
 /// fail before the stream starts, with the usual error response.
-async fn conformance(State(state): State<AppState>, _caller: Caller, body: Bytes) -> Result<Response, ApiError> {
+async fn conformance(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let request: process::conformance::ConformanceRequest = request(&body)?;
     request.validate()?;
     let store = state.store.clone();

@@ -211,7 +211,8 @@ export function mount(root, context) {
   const conformanceBody = h("div", {}, h("p", { class: "muted text-sm" }, "Check how well the cases fit the discovered model."));
   const toolbar = h("div", { class: "flex flex-wrap items-center gap-4" });
   const mapActions = h("div", { class: "flex gap-2" });
-  const casesActions = h("div", { class: "flex gap-2" });
+  const histogramActions = h("div", {});
+  const throughputActions = h("div", {});
   const lobSelect = h("select", { class: "input input-sm w-auto", "aria-label": "Line of business", onchange: () => updateQuery({ lob: lobSelect.value || null, variant: null }) },
     h("option", { value: "" }, "All lines of business"));
   const orderInput = h("input", { class: "input input-sm w-64", placeholder: "Order id, e.g. ORD-2026-000123", "aria-label": "Order id" });
@@ -243,9 +244,8 @@ export function mount(root, context) {
     load(variantsBody, () => api("/api/process/variants", { method: "POST", body: { scope, limit: 30 }, signal: requestSignal }),
       (answer) => variantList(answer, state.variant, (rank) => updateQuery({ variant: rank }, { replace: true })));
     const casesRequest = { scope, bins: 30, bucket: "day" };
-    replace(casesActions,
-      savePanel("Case durations", "/api/process/cases", casesRequest, "histogram"),
-      savePanel("Throughput", "/api/process/cases", casesRequest, "throughput"));
+    replace(histogramActions, savePanel("Case durations", "/api/process/cases", casesRequest, "histogram"));
+    replace(throughputActions, savePanel("Throughput", "/api/process/cases", casesRequest, "throughput"));
     const casesAnswer = api("/api/process/cases", { method: "POST", body: casesRequest, signal: requestSignal });
     load(histogramBody, () => casesAnswer, (answer) => h("div", {},
       h("p", { class: "muted text-xs mb-1" }, `median ${formatWait(answer.duration.median)} · mean ${formatWait(answer.duration.mean)} · p95 ${formatWait(answer.duration.p95)}`),
@@ -280,7 +280,7 @@ export function mount(root, context) {
     load(discoveryBody, () => api("/api/process/discovery", { method: "POST", body: request, signal: controller.signal }), (answer) => discoveryView(answer, state.model));
   }
 
-  const budget = h("select", { class: "input input-sm", "aria-label": "Time budget" },
+  const budget = h("select", { class: "input input-sm w-auto", "aria-label": "Time budget" },
     [5, 10, 30, 60].map((seconds) => h("option", { value: String(seconds), selected: seconds === 10 }, `${seconds} s budget`)));
 
   async function runConformance() {
@@ -305,7 +305,9 @@ export function mount(root, context) {
     h("div", { class: "grid grid-cols-1 xl:grid-cols-3 gap-4" },
       h("div", { class: "xl:col-span-2" }, card("Process map", mapBody, { actions: mapActions, id: "process-map-title" })),
       card("Variants", variantsBody, { id: "process-variants-title" })),
-    card("Case durations and throughput", h("div", { class: "grid grid-cols-1 lg:grid-cols-2 gap-4" }, histogramBody, throughputBody), { actions: casesActions, id: "process-cases-title" }),
+    h("div", { class: "grid grid-cols-1 lg:grid-cols-2 gap-4" },
+      card("Case durations", histogramBody, { actions: histogramActions, id: "process-durations-title" }),
+      card("Throughput", throughputBody, { actions: throughputActions, id: "process-throughput-title" })),
     card("Discovery", h("div", { class: "space-y-3" },
       h("div", { class: "flex flex-wrap items-center gap-3" },
         h("label", { class: "flex items-center gap-2 text-sm" }, h("span", { class: "muted" }, "Noise"), noiseInput, noiseOutput),
