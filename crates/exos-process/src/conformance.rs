@@ -225,6 +225,6 @@ fn deviation_rows(log: &EventLog, report: &AlignmentReport) -> Vec<ActivityDevia
             model_moves: report.model_moves.get(&a).copied().unwrap_or(0),
         })
         .collect();
-    rows.sort_by(|a, b| (b.log_moves + b.model_moves).cmp(&(a.log_moves + a.model_moves)));
+    rows.sort_by_key(|row| std::cmp::Reverse(row.log_moves + row.model_moves));
     rows
 }

@@ -115,7 +115,7 @@ pub fn rework(log: &EventLog, request: &ReworkRequest) -> ReworkAnswer {
         }
     }
     activities.retain(|a| a.repetitions > 0);
-    activities.sort_by(|a, b| b.repetitions.cmp(&a.repetitions));
+    activities.sort_by_key(|row| std::cmp::Reverse(row.repetitions));
     ReworkAnswer {
         cases: total.cases,
         rework_cases: total.rework_cases,

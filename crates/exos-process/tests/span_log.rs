@@ -150,11 +150,14 @@ fn trace_id(n: u32) -> String {
     format!("{n:032x}")
 }
 
+/// A business step: (name, start minute from T0, minutes long, attributes).
+type Step<'a> = (&'a str, i64, i64, &'a [(&'a str, &'a str)]);
+
 fn fixture() -> Batch {
     let a = [("order.id", "A"), ("operator.id", "op-1"), ("lob", "Title")];
     let b = [("order.id", "B"), ("operator.id", "op-2"), ("lob", "Flood")];
     let c = [("order.id", "C"), ("operator.id", "op-2"), ("lob", "Flood")];
-    let steps: [(&str, i64, i64, &[(&str, &str)]); 8] = [
+    let steps: [Step; 8] = [
         ("Receive", 0, 1, &a),
         ("Check", 10, 5, &a),
         ("Check", 30, 5, &a),
