@@ -32,6 +32,7 @@ const ROUTES = [
   { path: "/engineering", title: "Engineering", group: "Engineering", icon: "engineering", range: true, filters: true, load: () => import("./pages/engineering.js") },
   { path: "/errors", title: "Errors", group: "Engineering", icon: "errors", range: true, filters: true, load: () => import("./pages/errors.js") },
   { path: "/architecture", title: "Architecture", group: "Engineering", icon: "architecture", range: true, filters: false, load: () => import("./pages/architecture.js") },
+  { path: "/processes", title: "Processes", group: "Processes", icon: "processes", range: true, filters: false, load: () => import("./pages/processes.js") },
   { path: "/compare", title: "Compare", group: "Processes", icon: "compare", range: true, filters: true, load: () => import("./pages/compare.js") },
   { path: "/query", title: "Query studio", group: "Query", icon: "query", range: false, filters: false, load: () => import("./pages/query.js") },
   { path: "/workspaces", title: "Workspaces", group: "Query", icon: "workspaces", range: false, filters: false, load: () => import("./pages/workspaces.js") },

@@ -17,6 +17,7 @@ pub mod openapi;
 pub mod otlp_grpc;
 pub mod otlp_http;
 pub mod paths_api;
+pub mod process_api;
 pub mod replay_api;
 pub mod replay_worker;
 pub mod session;
@@ -96,6 +97,7 @@ pub async fn serve(
         metrics: telemetry::install(),
         bound,
         dirty_sessions: replay_worker::DirtySessions::default(),
+        process_cache: Arc::default(),
     };
     let replay_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
     let replay = replay_worker::spawn(

@@ -21,4 +21,6 @@ pub struct AppState {
     pub bound: crate::Bound,
     /// Browser sessions with new data, waiting for replay analysis.
     pub dirty_sessions: crate::replay_worker::DirtySessions,
+    /// Event logs built from spans, reused for a minute by the process routes.
+    pub process_cache: Arc<exos_process::LogCache>,
 }

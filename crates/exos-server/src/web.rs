@@ -44,6 +44,7 @@ pub const PAGES: &[&str] = &[
     "/visitor",
     "/sessions",
     "/replay",
+    "/processes",
     "/compare",
     "/query",
     "/workspaces",

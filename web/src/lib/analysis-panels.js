@@ -17,6 +17,7 @@ const PAGE_MODULES = {
   retention: () => import("../pages/retention.js"),
   paths: () => import("../pages/paths.js"),
   analytics: () => import("../pages/analytics.js"),
+  processes: () => import("../pages/processes.js"),
 };
 
 // Draws one saved analysis panel into `body`.

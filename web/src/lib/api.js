@@ -8,6 +8,11 @@ export function setCsrfToken(token) {
   csrfToken = token;
 }
 
+// The CSRF header for requests made with fetch directly (streamed answers).
+export function csrfHeaders() {
+  return csrfToken ? { "x-csrf-token": csrfToken } : {};
+}
+
 export class ApiError extends Error {
   constructor(status, kind, message, body) {
     super(message);

@@ -11,6 +11,8 @@ const TABS = [
   { id: "funnel", label: "Funnel", load: () => import("./compare/funnel.js") },
   { id: "by-lob", label: "By LOB", load: () => import("./compare/by-lob.js") },
   { id: "sequences", label: "Sequences", load: () => import("./compare/sequences.js") },
+  { id: "bottlenecks", label: "Bottlenecks", load: () => import("./compare/bottlenecks.js") },
+  { id: "orders", label: "Order traces", load: () => import("./compare/order-traces.js") },
 ];
 
 export function mount(root, context) {
