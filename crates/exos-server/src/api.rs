@@ -123,6 +123,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::docs::routes(api);
     let api = crate::replay_api::routes(api);
     let api = crate::analytics_api::routes(api);
+    let api = crate::ocpm_api::routes(api);
     crate::web::routes(api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(count_requests))

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod config;
 pub mod docs;
 pub mod ingest;
+pub mod ocpm_api;
 pub mod openapi;
 pub mod otlp_grpc;
 pub mod otlp_http;

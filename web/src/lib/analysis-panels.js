@@ -13,6 +13,9 @@ import { load, modal, field, toast } from "./ui.js";
 // that offers "Save to dashboard" adds one line here, e.g.
 // `funnels: () => import("../pages/funnels.js")`, and exports `renderPanel`.
 const PAGE_MODULES = {
+  ocpm: () => import("../pages/ocpm.js"),
+  operators: () => import("../pages/operators.js"),
+  opportunities: () => import("../pages/opportunities.js"),
 };
 
 // Draws one saved analysis panel into `body`.
