@@ -81,7 +81,7 @@ function operatorsTable(data) {
     { label: "Waiting (median)", align: "right", value: (o) => minutes(o.waiting_median_min) },
     { label: "Rework rate", align: "right", value: (o) => h("span", {}, formatPercent(o.rework_rate), " ", zBadge(o.rework_vs_peers)) },
     { label: "Variants", align: "right", value: (o) => h("span", { title: (o.top_variant || []).join(" → ") }, formatCount(o.variants)) },
-    { label: "Looping orders", value: (o) => (o.example_orders || []).map((id) => h("a", { class: "mr-2 text-xs", href: pageLink("/events", { q: id }) }, id)) },
+    { label: "Looping orders", value: (o) => h("span", {}, (o.example_orders || []).map((id) => h("a", { class: "mr-2 text-xs", href: pageLink("/events", { q: id }) }, id))) },
   ], data.operators || [], { caption: "Operators", onRow: (o) => toggle(o.operator) });
 }
 
