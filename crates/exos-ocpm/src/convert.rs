@@ -416,14 +416,38 @@ mod tests {
             },
         ];
         ocel.event_object = vec![
-            EventObjectLink { event: 0, object: 0, qualifier: "placed".into() },
-            EventObjectLink { event: 0, object: 1, qualifier: "contains".into() },
-            EventObjectLink { event: 0, object: 1, qualifier: "reserved".into() },
-            EventObjectLink { event: 1, object: 1, qualifier: "picked".into() },
+            EventObjectLink {
+                event: 0,
+                object: 0,
+                qualifier: "placed".into(),
+            },
+            EventObjectLink {
+                event: 0,
+                object: 1,
+                qualifier: "contains".into(),
+            },
+            EventObjectLink {
+                event: 0,
+                object: 1,
+                qualifier: "reserved".into(),
+            },
+            EventObjectLink {
+                event: 1,
+                object: 1,
+                qualifier: "picked".into(),
+            },
         ];
         ocel.object_object = vec![
-            ObjectObjectLink { source: 0, target: 1, qualifier: "has".into() },
-            ObjectObjectLink { source: 0, target: 1, qualifier: "ships".into() },
+            ObjectObjectLink {
+                source: 0,
+                target: 1,
+                qualifier: "has".into(),
+            },
+            ObjectObjectLink {
+                source: 0,
+                target: 1,
+                qualifier: "ships".into(),
+            },
         ];
         ocel
     }

@@ -135,10 +135,20 @@ pub fn write_csv(log: &EventLog, out: &mut impl Write) -> Result<(), OcpmError> 
     }
     let mut writer = csv::Writer::from_writer(out);
     let csv_error = |e: csv::Error| OcpmError::Io(format!("cannot write CSV: {e}"));
-    let mut header: Vec<String> = ["case:concept:name", "concept:name", "time:timestamp", "org:resource", "lifecycle:transition"]
-        .map(String::from)
-        .to_vec();
-    header.extend(case_keys.iter().map(|&k| format!("case:{}", log.keys.name(k))));
+    let mut header: Vec<String> = [
+        "case:concept:name",
+        "concept:name",
+        "time:timestamp",
+        "org:resource",
+        "lifecycle:transition",
+    ]
+    .map(String::from)
+    .to_vec();
+    header.extend(
+        case_keys
+            .iter()
+            .map(|&k| format!("case:{}", log.keys.name(k))),
+    );
     header.extend(event_keys.iter().map(|&k| log.keys.name(k).to_string()));
     writer.write_record(&header).map_err(csv_error)?;
     for case in 0..log.case_count() {
@@ -154,12 +164,20 @@ pub fn write_csv(log: &EventLog, out: &mut impl Write) -> Result<(), OcpmError> 
             .collect();
         for event in log.case_range(case) {
             let symbol = |table: &exos_mining::log::Symbols, id: u32| {
-                if id == NO_SYM { String::new() } else { table.name(id).to_string() }
+                if id == NO_SYM {
+                    String::new()
+                } else {
+                    table.name(id).to_string()
+                }
             };
             let mut record = vec![
                 log.case_ids[case].clone(),
                 log.activity_name(log.activity[event]).to_string(),
-                if log.timestamp[event] == NO_TIME { String::new() } else { format_rfc3339(log.timestamp[event]) },
+                if log.timestamp[event] == NO_TIME {
+                    String::new()
+                } else {
+                    format_rfc3339(log.timestamp[event])
+                },
                 symbol(&log.resources, log.resource[event]),
                 symbol(&log.lifecycles, log.lifecycle[event]),
             ];
@@ -174,7 +192,9 @@ pub fn write_csv(log: &EventLog, out: &mut impl Write) -> Result<(), OcpmError> 
             writer.write_record(&record).map_err(csv_error)?;
         }
     }
-    writer.flush().map_err(|e| OcpmError::Io(format!("cannot write CSV: {e}")))
+    writer
+        .flush()
+        .map_err(|e| OcpmError::Io(format!("cannot write CSV: {e}")))
 }
 
 /// The SQLite table suffix of a type: its name without characters other than letters, digits and `_`.
@@ -259,7 +279,10 @@ fn create_type_table(
     declaration: &TypeDeclaration,
     object: bool,
 ) -> rusqlite::Result<()> {
-    let mut columns = vec!["ocel_id TEXT".to_string(), "ocel_time TIMESTAMP".to_string()];
+    let mut columns = vec![
+        "ocel_id TEXT".to_string(),
+        "ocel_time TIMESTAMP".to_string(),
+    ];
     if object {
         columns.push("ocel_changed_field TEXT".into());
     }
@@ -308,14 +331,25 @@ fn write_type_tables(transaction: &rusqlite::Transaction, ocel: &Ocel) -> rusqli
     }
     for event in &ocel.events {
         let declaration = &ocel.event_types[event.event_type];
-        transaction.execute("INSERT INTO event VALUES (?, ?)", (&event.id, &declaration.name))?;
+        transaction.execute(
+            "INSERT INTO event VALUES (?, ?)",
+            (&event.id, &declaration.name),
+        )?;
         let mut columns = vec!["ocel_id".to_string(), "ocel_time".to_string()];
-        let mut values = vec![Value::Text(event.id.clone()), Value::Text(sqlite_time(event.time))];
+        let mut values = vec![
+            Value::Text(event.id.clone()),
+            Value::Text(sqlite_time(event.time)),
+        ];
         for (name, value) in &event.attributes {
             columns.push(name.clone());
             values.push(sqlite_value(value));
         }
-        insert_row(transaction, &event_tables[event.event_type], &columns, values)?;
+        insert_row(
+            transaction,
+            &event_tables[event.event_type],
+            &columns,
+            values,
+        )?;
     }
     let mut object_tables = Vec::new();
     taken.clear();
@@ -331,7 +365,10 @@ fn write_type_tables(transaction: &rusqlite::Transaction, ocel: &Ocel) -> rusqli
     }
     for object in &ocel.objects {
         let declaration = &ocel.object_types[object.object_type];
-        transaction.execute("INSERT INTO object VALUES (?, ?)", (&object.id, &declaration.name))?;
+        transaction.execute(
+            "INSERT INTO object VALUES (?, ?)",
+            (&object.id, &declaration.name),
+        )?;
         write_object_rows(transaction, &object_tables[object.object_type], object)?;
     }
     Ok(())

@@ -209,11 +209,16 @@ fn csv_mapping(columns: &ColumnOptions) -> CsvMapping {
         timestamp: columns.timestamp.clone().unwrap_or(defaults.timestamp),
         start_timestamp: columns.start_timestamp.clone(),
         // The PM4Py column names are looked for only when the caller named no columns.
-        resource: columns
-            .resource
-            .clone()
-            .or(if has_own_columns { None } else { defaults.resource }),
-        lifecycle: if has_own_columns { None } else { defaults.lifecycle },
+        resource: columns.resource.clone().or(if has_own_columns {
+            None
+        } else {
+            defaults.resource
+        }),
+        lifecycle: if has_own_columns {
+            None
+        } else {
+            defaults.lifecycle
+        },
         delimiter: columns.delimiter.unwrap_or(b','),
         format: match &columns.timestamp_format {
             Some(pattern) => TimestampFormat::Pattern(pattern.clone()),
@@ -225,10 +230,7 @@ fn csv_mapping(columns: &ColumnOptions) -> CsvMapping {
 /// Copies a Parquet file to CSV with DuckDB; times are written in RFC 3339, UTC.
 fn parquet_to_csv(path: &Path, csv: &Path) -> Result<(), OcpmError> {
     let failed = |e: duckdb::Error| {
-        OcpmError::BadInput(format!(
-            "cannot read {} as Parquet: {e}",
-            path.display()
-        ))
+        OcpmError::BadInput(format!("cannot read {} as Parquet: {e}", path.display()))
     };
     let quote = |p: &Path| format!("'{}'", p.display().to_string().replace('\'', "''"));
     let connection = duckdb::Connection::open_in_memory().map_err(failed)?;
@@ -294,10 +296,20 @@ pub fn log_id_for(request: &ImportRequest) -> Result<String, OcpmError> {
         .next()
         .unwrap_or_default()
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .take(exos_store::eventlogs::MAX_LOG_ID_CHARS)
         .collect::<String>();
-    let id = if stem.is_empty() { "log".to_string() } else { stem };
+    let id = if stem.is_empty() {
+        "log".to_string()
+    } else {
+        stem
+    };
     check_log_id(&id).map_err(OcpmError::BadInput)?;
     Ok(id)
 }
@@ -368,8 +380,14 @@ mod tests {
     #[test]
     fn format_detects_from_name() {
         assert_eq!(Format::detect(Path::new("a.xes.gz")).unwrap(), Format::Xes);
-        assert_eq!(Format::detect(Path::new("b.jsonocel")).unwrap(), Format::OcelJson);
-        assert_eq!(Format::detect(Path::new("c.sqlite")).unwrap(), Format::OcelSqlite);
+        assert_eq!(
+            Format::detect(Path::new("b.jsonocel")).unwrap(),
+            Format::OcelJson
+        );
+        assert_eq!(
+            Format::detect(Path::new("c.sqlite")).unwrap(),
+            Format::OcelSqlite
+        );
         assert!(Format::detect(Path::new("d.txt")).is_err());
     }
 }

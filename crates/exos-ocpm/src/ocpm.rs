@@ -212,7 +212,10 @@ fn convergence(ocel: &Ocel, type_index: usize) -> FxHashMap<usize, (u64, u64)> {
     let mut objects_per_event: FxHashMap<usize, Vec<usize>> = FxHashMap::default();
     for link in &ocel.event_object {
         if ocel.objects[link.object].object_type == type_index {
-            objects_per_event.entry(link.event).or_default().push(link.object);
+            objects_per_event
+                .entry(link.event)
+                .or_default()
+                .push(link.object);
         }
     }
     let mut per_activity: FxHashMap<usize, (u64, u64)> = FxHashMap::default();
@@ -250,7 +253,11 @@ fn object_type_view(ocel: &Ocel, type_index: usize) -> ObjectTypeView {
     let mut edges: Vec<DfgEdge> = dfg
         .edges
         .into_iter()
-        .map(|((source, target), count)| DfgEdge { source, target, count })
+        .map(|((source, target), count)| DfgEdge {
+            source,
+            target,
+            count,
+        })
         .collect();
     edges.sort_by(|a, b| {
         b.count
@@ -292,17 +299,26 @@ fn object_type_view(ocel: &Ocel, type_index: usize) -> ObjectTypeView {
     let variant_count = variants.len() as u64;
     let mut variants: Vec<LifecycleVariant> = variants
         .into_iter()
-        .map(|(activities, objects)| LifecycleVariant { activities, objects })
+        .map(|(activities, objects)| LifecycleVariant {
+            activities,
+            objects,
+        })
         .collect();
-    variants.sort_by(|a, b| b.objects.cmp(&a.objects).then_with(|| a.activities.cmp(&b.activities)));
+    variants.sort_by(|a, b| {
+        b.objects
+            .cmp(&a.objects)
+            .then_with(|| a.activities.cmp(&b.activities))
+    });
     variants.truncate(MAX_VARIANTS);
 
     let converging = convergence(ocel, type_index);
     let mut activities: Vec<ActivityView> = converging
         .iter()
         .map(|(&activity, &(events, convergent_events))| {
-            let (objects, divergent_objects) =
-                per_activity_objects.get(&activity).copied().unwrap_or_default();
+            let (objects, divergent_objects) = per_activity_objects
+                .get(&activity)
+                .copied()
+                .unwrap_or_default();
             ActivityView {
                 activity: ocel.event_types[activity].name.clone(),
                 events,
@@ -312,7 +328,11 @@ fn object_type_view(ocel: &Ocel, type_index: usize) -> ObjectTypeView {
             }
         })
         .collect();
-    activities.sort_by(|a, b| b.events.cmp(&a.events).then_with(|| a.activity.cmp(&b.activity)));
+    activities.sort_by(|a, b| {
+        b.events
+            .cmp(&a.events)
+            .then_with(|| a.activity.cmp(&b.activity))
+    });
 
     ObjectTypeView {
         object_type: name,
@@ -324,7 +344,11 @@ fn object_type_view(ocel: &Ocel, type_index: usize) -> ObjectTypeView {
         activities,
         lifecycles: Lifecycles {
             objects_with_events: with_events,
-            mean_events: if with_events == 0 { 0.0 } else { event_total as f64 / with_events as f64 },
+            mean_events: if with_events == 0 {
+                0.0
+            } else {
+                event_total as f64 / with_events as f64
+            },
             median_duration_s: median(&mut durations),
             mean_duration_s,
             max_duration_s,
@@ -367,7 +391,13 @@ pub fn ocpm(store: &dyn Store, request: &OcpmRequest) -> Result<OcpmResponse, Oc
         ),
         OcpmSource::Spans { range, keys } => {
             let (spans, truncated) = read_step_spans(store, *range, keys)?;
-            (spans_to_ocel(&spans, keys), "spans", None, keys.clone(), truncated)
+            (
+                spans_to_ocel(&spans, keys),
+                "spans",
+                None,
+                keys.clone(),
+                truncated,
+            )
         }
     };
     Ok(OcpmResponse {
@@ -393,30 +423,63 @@ mod tests {
         let place = ocel.event_type_index("place");
         let pick = ocel.event_type_index("pick");
         for (id, object_type) in [("o1", order), ("i1", item), ("i2", item)] {
-            ocel.objects.push(OcelObject { id: id.into(), object_type, attributes: Vec::new() });
+            ocel.objects.push(OcelObject {
+                id: id.into(),
+                object_type,
+                attributes: Vec::new(),
+            });
         }
         for (id, event_type, time) in [("e1", place, 1), ("e2", pick, 2), ("e3", pick, 3)] {
-            ocel.events.push(OcelEvent { id: id.into(), event_type, time, attributes: Vec::new() });
+            ocel.events.push(OcelEvent {
+                id: id.into(),
+                event_type,
+                time,
+                attributes: Vec::new(),
+            });
         }
-        let link = |event, object| EventObjectLink { event, object, qualifier: String::new() };
-        ocel.event_object = vec![link(0, 0), link(0, 1), link(0, 2), link(1, 0), link(1, 1), link(2, 0), link(2, 2)];
+        let link = |event, object| EventObjectLink {
+            event,
+            object,
+            qualifier: String::new(),
+        };
+        ocel.event_object = vec![
+            link(0, 0),
+            link(0, 1),
+            link(0, 2),
+            link(1, 0),
+            link(1, 1),
+            link(2, 0),
+            link(2, 2),
+        ];
         ocel
     }
 
     #[test]
     fn convergence_counts_events_on_several_items() {
         let views = analyse(&order_with_items(), &["item".to_string()]).unwrap();
-        let place = views[0].activities.iter().find(|a| a.activity == "place").unwrap();
+        let place = views[0]
+            .activities
+            .iter()
+            .find(|a| a.activity == "place")
+            .unwrap();
         assert_eq!(place.events, 1);
         assert_eq!(place.convergent_events, 1);
-        let pick = views[0].activities.iter().find(|a| a.activity == "pick").unwrap();
+        let pick = views[0]
+            .activities
+            .iter()
+            .find(|a| a.activity == "pick")
+            .unwrap();
         assert_eq!(pick.convergent_events, 0);
     }
 
     #[test]
     fn divergence_counts_repeated_activity_per_order() {
         let views = analyse(&order_with_items(), &["order".to_string()]).unwrap();
-        let pick = views[0].activities.iter().find(|a| a.activity == "pick").unwrap();
+        let pick = views[0]
+            .activities
+            .iter()
+            .find(|a| a.activity == "pick")
+            .unwrap();
         assert_eq!(pick.objects, 1);
         assert_eq!(pick.divergent_objects, 1);
         assert_eq!(views[0].edges.len(), 2);

@@ -72,20 +72,29 @@ pub struct OperatorsRequest {
 impl OperatorsRequest {
     /// Reads `from`, `to`, `lob`, `sort`, `min_cases` and `operator` (repeatable).
     pub fn from_query(pairs: &[(String, String)]) -> Result<Self, OcpmError> {
-        let params = Params::new(pairs, &["from", "to", "lob", "sort", "min_cases", "operator"])?;
+        let params = Params::new(
+            pairs,
+            &["from", "to", "lob", "sort", "min_cases", "operator"],
+        )?;
         let lob = params.one("lob")?.map(str::to_string);
         if let Some(lob) = &lob {
             check_text("lob", lob)?;
         }
-        let workload_operators: Vec<String> =
-            params.all("operator").iter().filter(|o| !o.is_empty()).map(|o| o.to_string()).collect();
+        let workload_operators: Vec<String> = params
+            .all("operator")
+            .iter()
+            .filter(|o| !o.is_empty())
+            .map(|o| o.to_string())
+            .collect();
         for operator in &workload_operators {
             check_text("operator", operator)?;
         }
         Ok(Self {
             range: TimeRange::parse(params.one("from")?, params.one("to")?, now_ns())?,
             lob,
-            sort: params.one("sort")?.map_or(Ok(SortKey::ReworkRate), SortKey::parse)?,
+            sort: params
+                .one("sort")?
+                .map_or(Ok(SortKey::ReworkRate), SortKey::parse)?,
             min_cases: params.count("min_cases", DEFAULT_MIN_CASES, 100_000)?,
             workload_operators,
         })
@@ -230,7 +239,11 @@ fn case_facts(spans: &[StepSpan]) -> CaseFacts {
 
 fn tally_spans(
     spans: &[StepSpan],
-) -> (FxHashMap<String, Tally>, Vec<CaseFacts>, FxHashMap<String, Vec<usize>>) {
+) -> (
+    FxHashMap<String, Tally>,
+    Vec<CaseFacts>,
+    FxHashMap<String, Vec<usize>>,
+) {
     let mut tallies: FxHashMap<String, Tally> = FxHashMap::default();
     let mut facts = Vec::new();
     let mut cases_of: FxHashMap<String, Vec<usize>> = FxHashMap::default();
@@ -242,12 +255,17 @@ fn tally_spans(
         for step in steps {
             let tally = tallies.entry(step.operator.clone()).or_default();
             if tally.cases.insert(case) {
-                cases_of.entry(step.operator.clone()).or_default().push(case);
+                cases_of
+                    .entry(step.operator.clone())
+                    .or_default()
+                    .push(case);
             }
             *tally.lob_steps.entry(step.lob.clone()).or_default() += 1;
             tally.handling.push(step.duration_ns as f64 / NS_PER_MINUTE);
             if let Some(end) = previous_end {
-                tally.waiting.push((step.start_ns - end).max(0) as f64 / NS_PER_MINUTE);
+                tally
+                    .waiting
+                    .push((step.start_ns - end).max(0) as f64 / NS_PER_MINUTE);
             }
             if !seen.insert(step.activity.as_str()) {
                 tally.reworks += 1;
@@ -295,10 +313,21 @@ fn operator_view(
         .map(|(v, c)| (v.to_vec(), *c))
         .unwrap_or_default();
     let case_count = cases.len() as u64;
-    let share = |part: u64| if case_count == 0 { 0.0 } else { part as f64 / case_count as f64 };
+    let share = |part: u64| {
+        if case_count == 0 {
+            0.0
+        } else {
+            part as f64 / case_count as f64
+        }
+    };
     let mut lobs: Vec<String> = tally.lob_steps.keys().cloned().collect();
     lobs.sort();
-    let empty = Compared { value: 0.0, peer_mean: 0.0, z: 0.0, percentile: 0.0 };
+    let empty = Compared {
+        value: 0.0,
+        peer_mean: 0.0,
+        z: 0.0,
+        percentile: 0.0,
+    };
     OperatorView {
         lob: main_lob(&tally.lob_steps),
         lobs,
@@ -339,8 +368,16 @@ fn compare(value: f64, peers: &[f64]) -> Compared {
     Compared {
         value,
         peer_mean,
-        z: if deviation > 0.0 { (value - peer_mean) / deviation } else { 0.0 },
-        percentile: if peers.is_empty() { 0.0 } else { 100.0 * below as f64 / peers.len() as f64 },
+        z: if deviation > 0.0 {
+            (value - peer_mean) / deviation
+        } else {
+            0.0
+        },
+        percentile: if peers.is_empty() {
+            0.0
+        } else {
+            100.0 * below as f64 / peers.len() as f64
+        },
     }
 }
 
@@ -396,14 +433,18 @@ fn sort_operators(operators: &mut [OperatorView], key: SortKey) {
 fn workload(spans: &[StepSpan], range: &TimeRange, operators: &[String]) -> Workload {
     let starts = range.bucket_starts();
     let width = range.bucket_ns();
-    let position: FxHashMap<&str, usize> =
-        operators.iter().enumerate().map(|(i, o)| (o.as_str(), i)).collect();
+    let position: FxHashMap<&str, usize> = operators
+        .iter()
+        .enumerate()
+        .map(|(i, o)| (o.as_str(), i))
+        .collect();
     let mut series: Vec<Vec<u64>> = vec![vec![0; starts.len()]; operators.len()];
     for span in spans {
         let Some(&row) = position.get(span.operator.as_str()) else {
             continue;
         };
-        let bucket = ((span.start_ns - starts.first().copied().unwrap_or(0)) / width.max(1)) as usize;
+        let bucket =
+            ((span.start_ns - starts.first().copied().unwrap_or(0)) / width.max(1)) as usize;
         if let Some(count) = series[row].get_mut(bucket) {
             *count += 1;
         }
@@ -413,33 +454,58 @@ fn workload(spans: &[StepSpan], range: &TimeRange, operators: &[String]) -> Work
         series: operators
             .iter()
             .zip(series)
-            .map(|(operator, steps)| WorkloadSeries { operator: operator.clone(), steps })
+            .map(|(operator, steps)| WorkloadSeries {
+                operator: operator.clone(),
+                steps,
+            })
             .collect(),
     }
 }
 
 /// Answers `/api/operators`.
-pub fn operators(store: &dyn Store, request: &OperatorsRequest) -> Result<OperatorsResponse, OcpmError> {
+pub fn operators(
+    store: &dyn Store,
+    request: &OperatorsRequest,
+) -> Result<OperatorsResponse, OcpmError> {
     let (mut spans, truncated) = read_step_spans(store, request.range, &[])?;
     if let Some(lob) = &request.lob {
         spans.retain(|s| &s.lob == lob);
     }
     let (tallies, facts, cases_of) = tally_spans(&spans);
-    let orders: Vec<String> = case_ranges(&spans).iter().map(|r| spans[r.start].order.clone()).collect();
+    let orders: Vec<String> = case_ranges(&spans)
+        .iter()
+        .map(|r| spans[r.start].order.clone())
+        .collect();
     let days = (request.range.span_ns() as f64 / NS_PER_DAY).max(1.0 / 24.0);
     let mut views: Vec<OperatorView> = tallies
         .into_iter()
         .map(|(operator, tally)| {
             let cases = cases_of.get(&operator).cloned().unwrap_or_default();
-            operator_view(operator, tally, &cases, &facts, &orders, days, request.min_cases)
+            operator_view(
+                operator,
+                tally,
+                &cases,
+                &facts,
+                &orders,
+                days,
+                request.min_cases,
+            )
         })
         .collect();
     let lobs = add_peer_comparison(&mut views);
     sort_operators(&mut views, request.sort);
     let chosen: Vec<String> = if request.workload_operators.is_empty() {
         let mut busiest: Vec<&OperatorView> = views.iter().collect();
-        busiest.sort_by(|a, b| b.steps.cmp(&a.steps).then_with(|| a.operator.cmp(&b.operator)));
-        busiest.iter().take(WORKLOAD_SERIES).map(|o| o.operator.clone()).collect()
+        busiest.sort_by(|a, b| {
+            b.steps
+                .cmp(&a.steps)
+                .then_with(|| a.operator.cmp(&b.operator))
+        });
+        busiest
+            .iter()
+            .take(WORKLOAD_SERIES)
+            .map(|o| o.operator.clone())
+            .collect()
     } else {
         request.workload_operators.clone()
     };
@@ -489,7 +555,15 @@ mod tests {
         let (tallies, facts, cases_of) = tally_spans(&spans);
         let orders = vec!["o1".to_string(), "o2".to_string()];
         let mut tallies = tallies;
-        let a = operator_view("a".into(), tallies.remove("a").unwrap(), &cases_of["a"], &facts, &orders, 1.0, 1);
+        let a = operator_view(
+            "a".into(),
+            tallies.remove("a").unwrap(),
+            &cases_of["a"],
+            &facts,
+            &orders,
+            1.0,
+            1,
+        );
         assert_eq!(a.cases, 2);
         assert_eq!(a.reworked_cases, 1);
         assert_eq!(a.rework_rate, 0.5);

@@ -64,7 +64,14 @@ impl OpportunitiesRequest {
     pub fn from_query(pairs: &[(String, String)]) -> Result<Self, OcpmError> {
         let params = Params::new(
             pairs,
-            &["from", "to", "min_count", "max_cv", "min_determinism", "min_sessions"],
+            &[
+                "from",
+                "to",
+                "min_count",
+                "max_cv",
+                "min_determinism",
+                "min_sessions",
+            ],
         )?;
         Ok(Self {
             range: TimeRange::parse(params.one("from")?, params.one("to")?, now_ns())?,
@@ -155,13 +162,22 @@ fn tally_activities(spans: &[StepSpan]) -> FxHashMap<String, ActivityTally> {
         let tally = tallies.entry(span.activity.clone()).or_default();
         tally.durations.push(span.duration_ns as f64 / 1e9);
         let same_order = |other: usize| spans[other].order == span.order;
-        let before = (index > 0 && same_order(index - 1)).then(|| spans[index - 1].activity.clone());
+        let before =
+            (index > 0 && same_order(index - 1)).then(|| spans[index - 1].activity.clone());
         let after = (index + 1 < spans.len() && same_order(index + 1))
             .then(|| spans[index + 1].activity.clone());
-        *tally.before.entry(before.unwrap_or_else(|| "(start)".into())).or_default() += 1;
-        *tally.after.entry(after.unwrap_or_else(|| "(end)".into())).or_default() += 1;
+        *tally
+            .before
+            .entry(before.unwrap_or_else(|| "(start)".into()))
+            .or_default() += 1;
+        *tally
+            .after
+            .entry(after.unwrap_or_else(|| "(end)".into()))
+            .or_default() += 1;
         if tally.examples.len() < 3 && !tally.examples.iter().any(|(o, _)| o == &span.order) {
-            tally.examples.push((span.order.clone(), span.trace_id.clone()));
+            tally
+                .examples
+                .push((span.order.clone(), span.trace_id.clone()));
         }
     }
     tallies
@@ -196,9 +212,15 @@ fn step_candidates(
             .map(|n| n.share)
             .fold(0.0, f64::max);
         let reason = if (count as usize) < request.min_count {
-            Some(format!("only {count} executions (min_count {})", request.min_count))
+            Some(format!(
+                "only {count} executions (min_count {})",
+                request.min_count
+            ))
         } else if cv > request.max_cv {
-            Some(format!("duration varies too much (cv {cv:.2} > max_cv {})", request.max_cv))
+            Some(format!(
+                "duration varies too much (cv {cv:.2} > max_cv {})",
+                request.max_cv
+            ))
         } else if determinism < request.min_determinism {
             Some(format!(
                 "no deterministic neighbour ({:.0}% < min_determinism {:.0}%)",
@@ -209,7 +231,13 @@ fn step_candidates(
             None
         };
         if let Some(reason) = reason {
-            rejected.push(RejectedStep { activity, count, duration_cv: cv, determinism, reason });
+            rejected.push(RejectedStep {
+                activity,
+                count,
+                duration_cv: cv,
+                determinism,
+                reason,
+            });
             continue;
         }
         candidates.push(Candidate {
@@ -226,11 +254,18 @@ fn step_candidates(
             examples: tally
                 .examples
                 .into_iter()
-                .map(|(order, trace)| Example { id: order, link: format!("/engineering?trace={trace}") })
+                .map(|(order, trace)| Example {
+                    id: order,
+                    link: format!("/engineering?trace={trace}"),
+                })
                 .collect(),
         });
     }
-    rejected.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.activity.cmp(&b.activity)));
+    rejected.sort_by(|a, b| {
+        b.count
+            .cmp(&a.count)
+            .then_with(|| a.activity.cmp(&b.activity))
+    });
     (candidates, rejected)
 }
 
@@ -264,7 +299,11 @@ pub fn read_interactions(
     let truncated = rows.len() > MAX_INTERACTIONS;
     let mut interactions = Vec::with_capacity(rows.len().min(MAX_INTERACTIONS));
     for row in rows.into_iter().take(MAX_INTERACTIONS) {
-        let target = if row.text(2).is_empty() { row.text(3) } else { row.text(2) };
+        let target = if row.text(2).is_empty() {
+            row.text(3)
+        } else {
+            row.text(2)
+        };
         let start_ns = row.int(4)?;
         interactions.push(Interaction {
             session: row.text(0),
@@ -346,7 +385,10 @@ fn sequence_candidates(interactions: &[Interaction], min_sessions: usize) -> Vec
                 examples: sessions
                     .into_iter()
                     .take(3)
-                    .map(|s| Example { id: s.clone(), link: format!("/replay?session={s}") })
+                    .map(|s| Example {
+                        id: s.clone(),
+                        link: format!("/replay?session={s}"),
+                    })
                     .collect(),
             }
         })
@@ -415,14 +457,21 @@ mod tests {
         assert_eq!(titles, vec!["Stamp"]);
         assert!((candidates[0].hours_saved - 240.0 / 3600.0).abs() < 1e-9);
         assert_eq!(rejected[0].activity, "Receive");
-        assert!(rejected[0].reason.contains("varies"), "{}", rejected[0].reason);
+        assert!(
+            rejected[0].reason.contains("varies"),
+            "{}",
+            rejected[0].reason
+        );
     }
 
     #[test]
     fn repeated_click_run_becomes_one_candidate() {
         let mut interactions = Vec::new();
         for session in ["s1", "s2", "s3"] {
-            for (index, label) in ["click A", "click B", "click C", "click D"].iter().enumerate() {
+            for (index, label) in ["click A", "click B", "click C", "click D"]
+                .iter()
+                .enumerate()
+            {
                 let start_ns = index as i64 * 1_000_000_000;
                 interactions.push(Interaction {
                     session: session.into(),

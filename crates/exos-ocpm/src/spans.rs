@@ -141,9 +141,7 @@ pub fn spans_to_ocel(spans: &[StepSpan], keys: &[String]) -> Ocel {
             }
             let object_type = type_indices[position];
             let next = ocel.objects.len();
-            let object = *objects
-                .entry((object_type, value.clone()))
-                .or_insert(next);
+            let object = *objects.entry((object_type, value.clone())).or_insert(next);
             if object == next {
                 ocel.objects.push(OcelObject {
                     id: value.clone(),

@@ -33,9 +33,7 @@ impl From<OcpmError> for ApiError {
             OcpmError::NotFound(message) => ApiError::NotFound(message),
             OcpmError::Store(store) => ApiError::Store(store),
             OcpmError::Analytics(analytics) => analytics.into(),
-            OcpmError::Io(message) => {
-                ApiError::Store(exos_store::StoreError::Other(message))
-            }
+            OcpmError::Io(message) => ApiError::Store(exos_store::StoreError::Other(message)),
             other => ApiError::BadRequest(other.to_string()),
         }
     }
@@ -53,7 +51,10 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/logs/{log}/export", get(export))
         .route("/api/ocpm", get(ocpm_route).post(ocpm_post))
         .route("/api/operators", get(operators_route).post(operators_post))
-        .route("/api/opportunities", get(opportunities_route).post(opportunities_post))
+        .route(
+            "/api/opportunities",
+            get(opportunities_route).post(opportunities_post),
+        )
 }
 
 /// The response body of `GET /api/logs`.
@@ -71,8 +72,19 @@ async fn list(State(state): State<AppState>, _caller: Caller) -> Result<Response
 /// Reads the import parameters; `file` names the upload (for the format and the default name).
 fn import_request(pairs: &[(String, String)]) -> Result<ImportRequest, ApiError> {
     let known = [
-        "file", "name", "format", "on_error", "replace", "case", "activity", "timestamp",
-        "start_timestamp", "resource", "timestamp_format", "timezone", "delimiter",
+        "file",
+        "name",
+        "format",
+        "on_error",
+        "replace",
+        "case",
+        "activity",
+        "timestamp",
+        "start_timestamp",
+        "resource",
+        "timestamp_format",
+        "timezone",
+        "delimiter",
     ];
     let params = exos_analytics::params::Params::new(pairs, &known)?;
     let text = |name: &str| -> Result<Option<String>, ApiError> {
@@ -83,12 +95,18 @@ fn import_request(pairs: &[(String, String)]) -> Result<ImportRequest, ApiError>
         Ok(value)
     };
     let file_name = text("file")?.ok_or_else(|| {
-        ApiError::BadRequest("missing `file`: pass the uploaded file's name, e.g. ?file=orders.xes".into())
+        ApiError::BadRequest(
+            "missing `file`: pass the uploaded file's name, e.g. ?file=orders.xes".into(),
+        )
     })?;
     let delimiter = match text("delimiter")? {
         None => None,
         Some(d) if d.len() == 1 => Some(d.as_bytes()[0]),
-        Some(d) => return Err(ApiError::BadRequest(format!("invalid delimiter {d:?}: give one character"))),
+        Some(d) => {
+            return Err(ApiError::BadRequest(format!(
+                "invalid delimiter {d:?}: give one character"
+            )))
+        }
     };
     Ok(ImportRequest {
         path: std::path::PathBuf::new(),
@@ -134,9 +152,16 @@ async fn import(
         let mut file = tempfile::Builder::new()
             .suffix(&suffix)
             .tempfile()
-            .map_err(|e| ApiError::Store(exos_store::StoreError::Other(format!("cannot save the upload: {e}"))))?;
-        file.write_all(&body)
-            .map_err(|e| ApiError::Store(exos_store::StoreError::Other(format!("cannot save the upload: {e}"))))?;
+            .map_err(|e| {
+                ApiError::Store(exos_store::StoreError::Other(format!(
+                    "cannot save the upload: {e}"
+                )))
+            })?;
+        file.write_all(&body).map_err(|e| {
+            ApiError::Store(exos_store::StoreError::Other(format!(
+                "cannot save the upload: {e}"
+            )))
+        })?;
         request.path = file.path().to_path_buf();
         Ok(import_file(store.as_ref(), &request)?)
     })
@@ -179,7 +204,13 @@ async fn export(
         exos_store::eventlogs::check_log_id(&log_id).map_err(ApiError::BadRequest)?;
         let file = tempfile::NamedTempFile::new()
             .map_err(|e| ApiError::Store(exos_store::StoreError::Other(e.to_string())))?;
-        export_log(store.as_ref(), &log_id, format, object_type.as_deref(), file.path())?;
+        export_log(
+            store.as_ref(),
+            &log_id,
+            format,
+            object_type.as_deref(),
+            file.path(),
+        )?;
         std::fs::read(file.path())
             .map_err(|e| ApiError::Store(exos_store::StoreError::Other(e.to_string())))
     })
@@ -209,7 +240,9 @@ fn body_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
     let expected = "a JSON object of parameters, e.g. {\"from\": \"2026-12-01T00:00:00Z\", \"lob\": \"Title\"}";
     let value: serde_json::Value = crate::api::json_body(body, expected)?;
     let serde_json::Value::Object(object) = value else {
-        return Err(ApiError::BadRequest(format!("invalid request body: send {expected}")));
+        return Err(ApiError::BadRequest(format!(
+            "invalid request body: send {expected}"
+        )));
     };
     let text = |value: &serde_json::Value| match value {
         serde_json::Value::String(text) => Some(text.clone()),
@@ -225,7 +258,9 @@ fn body_pairs(body: &[u8]) -> Result<Vec<(String, String)>, ApiError> {
             other => text(other).map(|t| vec![t]),
         };
         let values = values.ok_or_else(|| {
-            ApiError::BadRequest(format!("invalid value of {key:?}: use text, a number, true/false or a list of them"))
+            ApiError::BadRequest(format!(
+                "invalid value of {key:?}: use text, a number, true/false or a list of them"
+            ))
         })?;
         pairs.extend(values.into_iter().map(|v| (key.clone(), v)));
     }

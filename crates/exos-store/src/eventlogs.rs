@@ -199,10 +199,7 @@ fn number(value: &serde_json::Value) -> Option<i64> {
     }
 }
 
-fn rows(
-    store: &dyn Store,
-    sql: &str,
-) -> Result<Vec<Vec<serde_json::Value>>, StoreError> {
+fn rows(store: &dyn Store, sql: &str) -> Result<Vec<Vec<serde_json::Value>>, StoreError> {
     let result = store.query(sql, &read_limits())?;
     if result.truncated {
         return Err(StoreError::Other(format!(
@@ -215,7 +212,11 @@ fn rows(
 /// Lists the catalogue, newest import first.
 pub fn list_event_logs(store: &dyn Store) -> Result<Vec<EventLogEntry>, StoreError> {
     let dialect = store.dialect();
-    let final_clause = if dialect == Dialect::ClickHouse { " FINAL" } else { "" };
+    let final_clause = if dialect == Dialect::ClickHouse {
+        " FINAL"
+    } else {
+        ""
+    };
     let sql = format!(
         "SELECT LogId, Name, SourceFile, Format, {}, Events, Objects, EventObjectLinks, \
          ObjectObjectLinks, Issues FROM exos_event_logs{final_clause} ORDER BY ImportedAt DESC, LogId",
@@ -239,7 +240,10 @@ pub fn list_event_logs(store: &dyn Store) -> Result<Vec<EventLogEntry>, StoreErr
 }
 
 /// Returns the catalogue row of one log, if it exists.
-pub fn find_event_log(store: &dyn Store, log_id: &str) -> Result<Option<EventLogEntry>, StoreError> {
+pub fn find_event_log(
+    store: &dyn Store,
+    log_id: &str,
+) -> Result<Option<EventLogEntry>, StoreError> {
     check_log_id(log_id).map_err(StoreError::Query)?;
     Ok(list_event_logs(store)?
         .into_iter()
@@ -261,12 +265,16 @@ pub fn read_event_log(store: &dyn Store, log_id: &str) -> Result<EventLogRows, S
     )?;
     let objects = rows(
         store,
-        &format!("SELECT ObjectId, ObjectType FROM exos_log_objects WHERE {of_log} ORDER BY Ordinal"),
+        &format!(
+            "SELECT ObjectId, ObjectType FROM exos_log_objects WHERE {of_log} ORDER BY Ordinal"
+        ),
     )?;
     let links = |table: &str, source: &str, target: &str| -> Result<Vec<LogLinkRow>, StoreError> {
         Ok(rows(
             store,
-            &format!("SELECT {source}, {target}, Qualifier FROM {table} WHERE {of_log} ORDER BY Ordinal"),
+            &format!(
+                "SELECT {source}, {target}, Qualifier FROM {table} WHERE {of_log} ORDER BY Ordinal"
+            ),
         )?
         .iter()
         .map(|row| LogLinkRow {

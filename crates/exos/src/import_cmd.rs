@@ -183,7 +183,10 @@ fn progress_bar(total: u64) -> ProgressBar {
 
 fn import_request(args: &ImportArgs) -> anyhow::Result<ImportRequest> {
     if !args.csv_delimiter.is_ascii() {
-        anyhow::bail!("invalid --csv-delimiter {:?}: use one ASCII character", args.csv_delimiter);
+        anyhow::bail!(
+            "invalid --csv-delimiter {:?}: use one ASCII character",
+            args.csv_delimiter
+        );
     }
     Ok(ImportRequest {
         path: args.file.clone(),
@@ -275,7 +278,9 @@ fn answer(
     response: Result<ureq::Response, ureq::Error>,
     endpoint: &str,
 ) -> anyhow::Result<serde_json::Value> {
-    Ok(response.map_err(|e| request_failed(e, endpoint))?.into_json()?)
+    Ok(response
+        .map_err(|e| request_failed(e, endpoint))?
+        .into_json()?)
 }
 
 /// Turns a failed request into an error naming the endpoint and the server's message.
@@ -357,9 +362,7 @@ pub fn run_export(args: ExportArgs) -> anyhow::Result<()> {
             if let Some(object_type) = &args.object_type {
                 request = request.query("type", object_type);
             }
-            let response = request
-                .call()
-                .map_err(|e| request_failed(e, &endpoint))?;
+            let response = request.call().map_err(|e| request_failed(e, &endpoint))?;
             let mut file = std::fs::File::create(&args.out)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", args.out.display()))?;
             std::io::copy(&mut response.into_reader(), &mut file)?;

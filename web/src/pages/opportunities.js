@@ -56,7 +56,7 @@ function candidatesTable(candidates) {
     { label: "Candidate", className: "max-w-[28rem]", value: (c) => h("span", { title: c.steps.join(" → ") }, c.title) },
     { label: "Hours saved", align: "right", value: (c) => h("strong", {}, hours(c.hours_saved)) },
     { label: "Evidence", className: "max-w-[28rem]", value: evidence },
-    { label: "Examples", value: (c) => h("span", {}, (c.examples || []).map((e) => h("a", { class: "mr-2 text-xs font-mono", href: e.link, title: e.id }, e.id.slice(0, 14)))) },
+    { label: "Examples", value: (c) => h("span", {}, (c.examples || []).map((e) => h("a", { class: "mr-2 text-xs font-mono", href: e.link, title: e.id }, e.id.length > 20 ? `${e.id.slice(0, 12)}…` : e.id))) },
   ], candidates, { caption: "Automation candidates, most hours first" });
 }
 

@@ -117,8 +117,18 @@ macro_rules! link_insert {
     };
 }
 
-link_insert!(EventObjectInsert, "exos_log_event_objects", "EventId", "ObjectId");
-link_insert!(ObjectObjectInsert, "exos_log_object_objects", "SourceId", "TargetId");
+link_insert!(
+    EventObjectInsert,
+    "exos_log_event_objects",
+    "EventId",
+    "ObjectId"
+);
+link_insert!(
+    ObjectObjectInsert,
+    "exos_log_object_objects",
+    "SourceId",
+    "TargetId"
+);
 
 /// One `exos_log_event_attributes` row.
 #[derive(Row, Serialize)]

@@ -201,7 +201,9 @@ use insert_rows;
 macro_rules! insert_log_table {
     ($client:expr, $table:literal, $log_id:expr, $rows:expr, $row:ident) => {
         if !$rows.is_empty() {
-            let mut insert = $client.insert::<eventlog_rows::$row<'static>>($table).await?;
+            let mut insert = $client
+                .insert::<eventlog_rows::$row<'static>>($table)
+                .await?;
             for (ordinal, row) in $rows.iter().enumerate() {
                 insert
                     .write(&eventlog_rows::$row::new($log_id, ordinal, row))
@@ -220,15 +222,47 @@ async fn insert_event_log(
 ) -> Result<(), clickhouse::error::Error> {
     let log_id = entry.log_id.as_str();
     insert_log_table!(client, "exos_log_events", log_id, rows.events, EventInsert);
-    insert_log_table!(client, "exos_log_objects", log_id, rows.objects, ObjectInsert);
-    insert_log_table!(client, "exos_log_event_objects", log_id, rows.event_objects, EventObjectInsert);
-    insert_log_table!(client, "exos_log_object_objects", log_id, rows.object_objects, ObjectObjectInsert);
-    insert_log_table!(client, "exos_log_event_attributes", log_id, rows.event_attributes, EventAttributeInsert);
-    insert_log_table!(client, "exos_log_object_attributes", log_id, rows.object_attributes, ObjectAttributeInsert);
+    insert_log_table!(
+        client,
+        "exos_log_objects",
+        log_id,
+        rows.objects,
+        ObjectInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_event_objects",
+        log_id,
+        rows.event_objects,
+        EventObjectInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_object_objects",
+        log_id,
+        rows.object_objects,
+        ObjectObjectInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_event_attributes",
+        log_id,
+        rows.event_attributes,
+        EventAttributeInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_object_attributes",
+        log_id,
+        rows.object_attributes,
+        ObjectAttributeInsert
+    );
     let mut insert = client
         .insert::<eventlog_rows::CatalogueInsert<'static>>("exos_event_logs")
         .await?;
-    insert.write(&eventlog_rows::CatalogueInsert::from(entry)).await?;
+    insert
+        .write(&eventlog_rows::CatalogueInsert::from(entry))
+        .await?;
     insert.end().await
 }
 

@@ -100,7 +100,10 @@ fn links(log_id: &str, names: [&str; 2], rows: &[LogLinkRow]) -> Result<RecordBa
         ("LogId", repeated(log_id, rows.len())),
         (names[0], strings(rows.iter().map(|r| r.source_id.as_str()))),
         (names[1], strings(rows.iter().map(|r| r.target_id.as_str()))),
-        ("Qualifier", strings(rows.iter().map(|r| r.qualifier.as_str()))),
+        (
+            "Qualifier",
+            strings(rows.iter().map(|r| r.qualifier.as_str())),
+        ),
         ("Ordinal", ordinals(rows.len())),
     ])
 }
@@ -139,8 +142,14 @@ pub fn tables(
             "exos_log_events",
             batch(vec![
                 ("LogId", repeated(log_id, events.len())),
-                ("EventId", strings(events.iter().map(|e| e.event_id.as_str()))),
-                ("EventType", strings(events.iter().map(|e| e.event_type.as_str()))),
+                (
+                    "EventId",
+                    strings(events.iter().map(|e| e.event_id.as_str())),
+                ),
+                (
+                    "EventType",
+                    strings(events.iter().map(|e| e.event_type.as_str())),
+                ),
                 ("Time", times(events.iter().map(|e| &e.time_us))),
                 ("Ordinal", ordinals(events.len())),
             ])?,
@@ -152,8 +161,14 @@ pub fn tables(
             "exos_log_objects",
             batch(vec![
                 ("LogId", repeated(log_id, objects.len())),
-                ("ObjectId", strings(objects.iter().map(|o| o.object_id.as_str()))),
-                ("ObjectType", strings(objects.iter().map(|o| o.object_type.as_str()))),
+                (
+                    "ObjectId",
+                    strings(objects.iter().map(|o| o.object_id.as_str())),
+                ),
+                (
+                    "ObjectType",
+                    strings(objects.iter().map(|o| o.object_type.as_str())),
+                ),
                 ("Ordinal", ordinals(objects.len())),
             ])?,
         ));

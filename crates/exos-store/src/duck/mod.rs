@@ -385,8 +385,11 @@ impl Store for DuckStore {
     }
 
     fn put_event_log(&self, entry: &EventLogEntry, rows: &EventLogRows) -> Result<(), StoreError> {
-        let write_error = |e: &dyn std::fmt::Display| StoreError::Write(format!("event log {}: {e}", entry.log_id));
-        let mut batches = eventlog_rows::tables(&entry.log_id, rows).map_err(|e| write_error(&e))?;
+        let write_error = |e: &dyn std::fmt::Display| {
+            StoreError::Write(format!("event log {}: {e}", entry.log_id))
+        };
+        let mut batches =
+            eventlog_rows::tables(&entry.log_id, rows).map_err(|e| write_error(&e))?;
         // The catalogue row goes last: a log listed there is complete.
         batches.push((
             "exos_event_logs",
