@@ -231,13 +231,14 @@ fn convergence(ocel: &Ocel, type_index: usize) -> FxHashMap<usize, (u64, u64)> {
     per_activity
 }
 
-fn median(values: &mut [f64]) -> f64 {
+/// Returns the median (the mean of the middle two for an even count); 0 for no values.
+pub(crate) fn median(values: &mut [f64]) -> f64 {
     if values.is_empty() {
         return 0.0;
     }
     values.sort_by(|a, b| a.total_cmp(b));
     let middle = values.len() / 2;
-    if values.len() % 2 == 0 {
+    if values.len().is_multiple_of(2) {
         (values[middle - 1] + values[middle]) / 2.0
     } else {
         values[middle]

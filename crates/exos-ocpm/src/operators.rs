@@ -22,6 +22,7 @@ use exos_store::Store;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
+use crate::ocpm::median;
 use crate::spans::{read_step_spans, StepSpan};
 use crate::OcpmError;
 
@@ -187,19 +188,6 @@ struct Tally {
     reworks: u64,
 }
 
-fn median(values: &mut [f64]) -> f64 {
-    if values.is_empty() {
-        return 0.0;
-    }
-    values.sort_by(|a, b| a.total_cmp(b));
-    let middle = values.len() / 2;
-    if values.len() % 2 == 0 {
-        (values[middle - 1] + values[middle]) / 2.0
-    } else {
-        values[middle]
-    }
-}
-
 fn mean(values: &[f64]) -> f64 {
     if values.is_empty() {
         0.0
@@ -237,13 +225,14 @@ fn case_facts(spans: &[StepSpan]) -> CaseFacts {
     }
 }
 
-fn tally_spans(
-    spans: &[StepSpan],
-) -> (
+/// Per-operator sums, per-case facts, and each operator's cases (indices into the facts).
+type Tallies = (
     FxHashMap<String, Tally>,
     Vec<CaseFacts>,
     FxHashMap<String, Vec<usize>>,
-) {
+);
+
+fn tally_spans(spans: &[StepSpan]) -> Tallies {
     let mut tallies: FxHashMap<String, Tally> = FxHashMap::default();
     let mut facts = Vec::new();
     let mut cases_of: FxHashMap<String, Vec<usize>> = FxHashMap::default();
