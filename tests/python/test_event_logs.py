@@ -175,6 +175,20 @@ def test_csv_export_reads_back_in_pm4py(server, tmp_path):
     assert ends == expected_ends
 
 
+def test_parquet_import_matches_pm4py(server, tmp_path):
+    frame = pm4py.read_xes(str(LOGS / "running-example.xes"))
+    frame = frame[["case:concept:name", "concept:name", "time:timestamp", "org:resource"]].rename(
+        columns={"case:concept:name": "case_id", "concept:name": "step", "time:timestamp": "at", "org:resource": "who"})
+    source = tmp_path / "running.parquet"
+    frame.to_parquet(source)
+    summary = imported(server, source, name="running-parquet", case="case_id", activity="step", timestamp="at", resource="who")
+    assert summary["issue_count"] == 0, summary
+    assert summary["log"]["events"] == len(frame)
+    back = pm4py.read_xes(str(export_log(server, "running-parquet", "xes", tmp_path / "parquet-back.xes")))
+    original = pm4py.read_xes(str(LOGS / "running-example.xes"))
+    assert traces(back) == traces(original)
+
+
 def test_stored_tables_are_readable_with_sql(server):
     imported(server, LOGS / "ocel20_example.jsonocel", name="p2p-sql")
     rows = server.sql(
