@@ -1,9 +1,9 @@
 //! Importing a log file into the store: read, convert, write in one batch.
 //!
 //! The readers are `exos-mining`'s, with their issue reports and
-//! [`OnError`] policy. Parquet has no reader there: DuckDB (in memory, on
-//! a connection that runs only the SQL written here) copies the file to a
-//! temporary CSV, which the CSV reader then maps with the same column
+//! [`OnError`] policy. Parquet has no reader there, so DuckDB copies the
+//! file to a temporary CSV first. That DuckDB is in memory and runs only the
+//! SQL written here. The CSV reader then maps the copy with the same column
 //! options, so both formats report problems the same way.
 
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub enum Format {
 }
 
 impl Format {
-    /// The name used in flags, the API and the catalogue.
+    /// Returns the name used in flags, the API and the catalogue.
     pub fn name(self) -> &'static str {
         match self {
             Format::Xes => "xes",
@@ -150,7 +150,7 @@ fn issue_kind(kind: IssueKind) -> &'static str {
     }
 }
 
-/// What an import did: the catalogue row and the importer's report.
+/// The result of an import: the catalogue row and the importer's report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ImportSummary {
     pub log: EventLogEntry,
@@ -284,7 +284,7 @@ pub fn read_file(
     Ok((ocel, report))
 }
 
-/// The log id to use: the given name, or the file name's stem made safe.
+/// Returns the log id to use: the given name, or the file name's stem made safe.
 pub fn log_id_for(request: &ImportRequest) -> Result<String, OcpmError> {
     if let Some(name) = &request.name {
         check_log_id(name).map_err(OcpmError::BadInput)?;

@@ -12,8 +12,8 @@
 //!   activity already done in the order;
 //! - variants: the distinct activity sequences of the orders they touched.
 //!
-//! Peers are the operators whose main LOB (the LOB of most of their steps) is
-//! the same; each figure gets a z-score against them (0 with fewer than two peers).
+//! Peers are the operators with the same main LOB (the LOB of most of their
+//! steps). Each figure gets a z-score against them, 0 with fewer than two peers.
 
 use exos_analytics::params::{check_text, Params};
 use exos_analytics::time::{format_ns, now_ns, RangeInfo};
@@ -196,7 +196,7 @@ fn mean(values: &[f64]) -> f64 {
     }
 }
 
-/// The orders of the spans: index ranges of one order each (spans arrive sorted by order).
+/// Splits the spans, which arrive sorted by order, into one index range per order.
 fn case_ranges(spans: &[StepSpan]) -> Vec<std::ops::Range<usize>> {
     let mut ranges = Vec::new();
     let mut start = 0;

@@ -2,8 +2,8 @@
 //!
 //! A log imported from a file (XES, CSV, Parquet or OCEL 2.0) is kept as
 //! events, objects, qualified event-object and object-object links, event
-//! attributes and object attribute values over time, all keyed by the log's
-//! id, plus one catalogue row per log. A classic (case-centric) log becomes an
+//! attributes and object attribute values over time. Every row is keyed by
+//! the log's id, and the catalogue has one row per log. A classic (case-centric) log becomes an
 //! object-centric one with one object type, `case`. OCEL's SQLite layout has
 //! one table per event and object type; a fixed schema cannot, so attributes
 //! are rows of (owner, name, type, value text) instead.
@@ -80,7 +80,7 @@ pub struct LogLinkRow {
 pub struct LogAttributeRow {
     pub owner_id: String,
     pub name: String,
-    /// For object attributes, the time from which the value holds (microseconds).
+    /// For object attributes, the time from which the value applies (microseconds).
     pub time_us: Option<i64>,
     /// `string`, `integer`, `float`, `boolean` or `time` (OCEL 2.0 type names).
     pub value_type: String,
@@ -168,7 +168,7 @@ fn read_limits() -> QueryLimits {
     }
 }
 
-/// The SQL expression of a time column as microseconds since the epoch (NULL stays NULL).
+/// Renders a time column as microseconds since the epoch (NULL stays NULL).
 fn epoch_us(dialect: Dialect, column: &str) -> String {
     match dialect {
         Dialect::DuckDb => format!("epoch_us({column})"),
@@ -254,7 +254,7 @@ pub fn find_event_log(
 pub fn read_event_log(store: &dyn Store, log_id: &str) -> Result<EventLogRows, StoreError> {
     check_log_id(log_id).map_err(StoreError::Query)?;
     let dialect = store.dialect();
-    // The id passed the check above: it holds no quote or backslash.
+    // The id passed the check above: it contains no quote or backslash.
     let of_log = format!("LogId = '{log_id}'");
     let events = rows(
         store,
@@ -327,7 +327,7 @@ pub fn read_event_log(store: &dyn Store, log_id: &str) -> Result<EventLogRows, S
     })
 }
 
-/// The statements that delete one log's rows from every table (catalogue last).
+/// Builds the statements that delete one log's rows from every table (catalogue last).
 pub fn delete_statements(log_id: &str) -> Vec<String> {
     TABLES
         .iter()
