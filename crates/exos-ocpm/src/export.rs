@@ -197,7 +197,7 @@ pub fn write_csv(log: &EventLog, out: &mut impl Write) -> Result<(), OcpmError> 
         .map_err(|e| OcpmError::Io(format!("cannot write CSV: {e}")))
 }
 
-/// The SQLite table suffix of a type: its name without characters other than letters, digits and `_`.
+/// Builds the SQLite table suffix of a type: its name with only letters, digits and `_` kept.
 fn table_suffix(name: &str, taken: &mut Vec<String>) -> String {
     let mut suffix: String = name
         .chars()

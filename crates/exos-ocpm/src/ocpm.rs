@@ -9,7 +9,7 @@
 //! Mining: Dealing with Divergence and Convergence in Event Data" (SEFM 2019):
 //! an event of activity `a` converges on type `t` when it is linked to more
 //! than one object of `t` (flattening on `t` copies it once per object); an
-//! object of type `t` diverges on `a` when its lifecycle holds `a` more than
+//! object of type `t` diverges on `a` when its lifecycle contains `a` more than
 //! once (flattening makes it look like a loop).
 
 use exos_analytics::params::Params;
@@ -30,7 +30,7 @@ pub const MAX_EDGES: usize = 200;
 /// Lifecycle variants returned at most per object type.
 pub const MAX_VARIANTS: usize = 10;
 
-/// Where the events come from.
+/// The source of the events.
 #[derive(Debug, Clone, PartialEq)]
 pub enum OcpmSource {
     /// A stored log, by id.
@@ -113,9 +113,9 @@ pub struct ActivityView {
     pub events: u64,
     /// Of those, events linked to more than one object of the type.
     pub convergent_events: u64,
-    /// Objects of the type whose lifecycle holds the activity.
+    /// Objects of the type whose lifecycle contains the activity.
     pub objects: u64,
-    /// Of those, objects whose lifecycle holds it more than once.
+    /// Of those, objects whose lifecycle contains it more than once.
     pub divergent_objects: u64,
 }
 

@@ -20,7 +20,7 @@ use crate::OcpmError;
 /// The condition that selects business spans.
 pub const BUSINESS_SPANS: &str = "OrderId != '' AND OperatorId != '' AND RumSessionId = ''";
 
-/// Business spans read at most per request; more are cut and the response says so.
+/// Business spans read at most per request; beyond it the response sets `truncated`.
 pub const MAX_SPANS: usize = 500_000;
 
 /// Object types read from spans when the request names none.
@@ -43,7 +43,7 @@ pub struct StepSpan {
     pub objects: Vec<String>,
 }
 
-/// The SQL of one attribute key: a business-key column when there is one, else the span map.
+/// Renders one attribute key: its business-key column when there is one, else the span map.
 fn key_expression(sql: &Sql, key: &str) -> String {
     match key {
         "order.id" => "OrderId".into(),

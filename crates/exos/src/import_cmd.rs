@@ -41,7 +41,7 @@ impl From<ImportFormat> for Format {
     }
 }
 
-/// What to do with a broken record.
+/// The policy for a broken record.
 #[derive(Debug, Clone, Copy, ValueEnum)]
 pub enum OnErrorFlag {
     /// Drop the record and go on.
@@ -61,7 +61,7 @@ pub enum ExportFormatFlag {
     OcelSqlite,
 }
 
-/// Where the store is: the data folder, or a running server.
+/// The store to use: the data folder, or a running server.
 #[derive(Debug, clap::Args)]
 pub struct Target {
     /// Folder of the embedded store, used when --url is not given.
@@ -92,7 +92,7 @@ pub struct ImportArgs {
     /// File format; guessed from the file name when absent.
     #[arg(long, value_enum)]
     pub format: Option<ImportFormat>,
-    /// What to do with a broken record (bad timestamp, dangling reference, integer id, …).
+    /// Policy for a broken record (bad timestamp, dangling reference, integer id, …).
     #[arg(long, value_enum, default_value_t = OnErrorFlag::Skip)]
     pub on_error: OnErrorFlag,
     /// Replace a stored log of the same name.
@@ -170,7 +170,7 @@ fn file_name(path: &Path) -> String {
         .unwrap_or_else(|| "log".into())
 }
 
-/// A byte-count bar for the file being read.
+/// Creates a byte-count bar for the file being read.
 fn progress_bar(total: u64) -> ProgressBar {
     let bar = ProgressBar::new(total);
     if let Ok(style) = ProgressStyle::with_template(

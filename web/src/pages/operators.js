@@ -30,7 +30,7 @@ function currentRequest() {
 
 const minutes = (value) => (value >= 90 ? `${(value / 60).toFixed(1)} h` : `${value.toFixed(1)} min`);
 
-// A z-score against LOB peers, coloured when it stands out (|z| ≥ 2).
+// A z-score against LOB peers, coloured when |z| ≥ 2.
 function zBadge(compared, { higherIsWorse = true } = {}) {
   const z = compared?.z || 0;
   const text = `${z >= 0 ? "+" : ""}${z.toFixed(1)}σ`;
