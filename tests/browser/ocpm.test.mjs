@@ -8,6 +8,8 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 
@@ -24,7 +26,8 @@ const folder = screenshotFolder();
 before(async () => {
   server = await startServer();
   await run(EXOS_BIN, ["simulate", "--url", server.otlpHttp, "--key", server.ingestKey,
-    "--orders", "120", "--days", String(DAYS), "--seed", "7", "--end", new Date().toISOString()], { timeout: 120_000 });
+    "--orders", "120", "--days", String(DAYS), "--seed", "7", "--end", new Date().toISOString(),
+    "--truth", join(mkdtempSync(join(tmpdir(), "exos-ocpm-")), "truth.json")], { timeout: 120_000 });
   browser = await launchBrowser();
   console.log(`screenshots: ${folder}`);
 });
