@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
     let api = crate::funnels_api::routes(api);
     let api = crate::paths_api::routes(api);
     let api = crate::process_api::routes(api);
+    let api = crate::ocpm_api::routes(api);
     crate::web::routes(api)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(count_requests))

@@ -13,6 +13,7 @@ pub mod config;
 pub mod docs;
 pub mod funnels_api;
 pub mod ingest;
+pub mod ocpm_api;
 pub mod openapi;
 pub mod otlp_grpc;
 pub mod otlp_http;

@@ -11,6 +11,7 @@
 pub mod clickhouse;
 pub mod credentials;
 pub mod duck;
+pub mod eventlogs;
 pub mod replay;
 pub mod saved;
 pub mod schema;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 pub use clickhouse::{ClickHouseSettings, ClickHouseStore};
 pub use credentials::{Credential, CredentialKind};
 pub use duck::{DuckOptions, DuckStore};
+pub use eventlogs::{EventLogEntry, EventLogRows};
 pub use exos_sqlguard::Dialect;
 pub use replay::{ReplayAnalysis, SignalRecord};
 pub use saved::SavedItem;
@@ -117,6 +119,13 @@ pub trait Store: Send + Sync + 'static {
     /// Stores with their own expiry (ClickHouse TTL) do nothing here.
     fn expire_replay(&self, before_ms: i64) -> Result<u64, StoreError>;
 
+    /// Writes one imported log (catalogue row and every table) in one batched write.
+    /// The caller deletes an earlier log of the same id first.
+    fn put_event_log(&self, entry: &EventLogEntry, rows: &EventLogRows) -> Result<(), StoreError>;
+
+    /// Deletes one imported log from every table; returns false when it did not exist.
+    fn delete_event_log(&self, log_id: &str) -> Result<bool, StoreError>;
+
     /// A new connection to the embedded DuckDB database, for engines that stream
     /// Arrow batches instead of reading a [`QueryResult`] (funnels, process mining).
     /// Only trusted, internally built SQL may run on it: it bypasses the guard and
@@ -134,6 +143,7 @@ pub fn readable_relations() -> Vec<String> {
         .collect();
     names.extend(schema::view_names().into_iter().map(String::from));
     names.extend(["exos_replay_sessions", "exos_session_signals"].map(String::from));
+    names.extend(eventlogs::TABLES.map(String::from));
     names
 }
 

@@ -9,6 +9,7 @@ mod bench_pages;
 mod bench_replay;
 mod credentials_cmd;
 mod demo_cmd;
+mod import_cmd;
 mod progress;
 mod serve_cmd;
 mod simulate_cmd;
@@ -53,6 +54,10 @@ enum Command {
     Demo(Box<demo_cmd::DemoArgs>),
     /// Send simulated order-processing telemetry to a running EXOS, with a truth file.
     Simulate(simulate_cmd::SimulateArgs),
+    /// Import an event log file (XES, CSV, Parquet, OCEL 2.0) into the store, printing its report.
+    Import(Box<import_cmd::ImportArgs>),
+    /// Export a stored event log as XES, CSV or OCEL 2.0 (JSON or SQLite).
+    Export(Box<import_cmd::ExportArgs>),
     /// Run one read-only SQL query, on a running server (--url) or on the data folder.
     Sql(sql_cmd::SqlArgs),
     /// Manage ingest keys (stop `exos serve` first, or use the /api/keys endpoints).
@@ -128,6 +133,8 @@ fn main() -> anyhow::Result<()> {
         Command::Demo(args) => demo_cmd::run(*args),
         Command::Simulate(args) => simulate_cmd::run(args),
         Command::Sql(args) => sql_cmd::run(args),
+        Command::Import(args) => import_cmd::run_import(*args),
+        Command::Export(args) => import_cmd::run_export(*args),
         Command::Keys { action, data } => credentials_cmd::run(
             exos_store::CredentialKind::IngestKey,
             action,

@@ -18,6 +18,9 @@ const PAGE_MODULES = {
   paths: () => import("../pages/paths.js"),
   analytics: () => import("../pages/analytics.js"),
   processes: () => import("../pages/processes.js"),
+  ocpm: () => import("../pages/ocpm.js"),
+  operators: () => import("../pages/operators.js"),
+  opportunities: () => import("../pages/opportunities.js"),
 };
 
 // Draws one saved analysis panel into `body`.

@@ -9,6 +9,7 @@
 //! query. Credentials live in a `ReplacingMergeTree` table, so several
 //! `exos serve` processes share them.
 
+mod eventlog_rows;
 mod results;
 mod rows;
 
@@ -19,6 +20,7 @@ use clickhouse::Client;
 use exos_core::Batch;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::eventlogs::{EventLogEntry, EventLogRows};
 use crate::replay::ReplayAnalysis;
 use crate::saved::SavedItem;
 use crate::schema::{self, ClickHouseOptions};
@@ -138,6 +140,9 @@ impl ClickHouseStore {
         for table in crate::replay::CLICKHOUSE_TABLES {
             self.execute(table.to_string())?;
         }
+        for table in crate::eventlogs::CLICKHOUSE_TABLES {
+            self.execute(table.to_string())?;
+        }
         Ok(())
     }
 
@@ -191,6 +196,75 @@ macro_rules! insert_rows {
     };
 }
 use insert_rows;
+
+/// Sends all rows of `$rows` to `$table` in one insert, each made by `$row::new(log_id, ordinal, row)`.
+macro_rules! insert_log_table {
+    ($client:expr, $table:literal, $log_id:expr, $rows:expr, $row:ident) => {
+        if !$rows.is_empty() {
+            let mut insert = $client
+                .insert::<eventlog_rows::$row<'static>>($table)
+                .await?;
+            for (ordinal, row) in $rows.iter().enumerate() {
+                insert
+                    .write(&eventlog_rows::$row::new($log_id, ordinal, row))
+                    .await?;
+            }
+            insert.end().await?;
+        }
+    };
+}
+
+/// Writes one log's tables, then its catalogue row, so a listed log is complete.
+async fn insert_event_log(
+    client: Client,
+    entry: &EventLogEntry,
+    rows: &EventLogRows,
+) -> Result<(), clickhouse::error::Error> {
+    let log_id = entry.log_id.as_str();
+    insert_log_table!(client, "exos_log_events", log_id, rows.events, EventInsert);
+    insert_log_table!(
+        client,
+        "exos_log_objects",
+        log_id,
+        rows.objects,
+        ObjectInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_event_objects",
+        log_id,
+        rows.event_objects,
+        EventObjectInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_object_objects",
+        log_id,
+        rows.object_objects,
+        ObjectObjectInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_event_attributes",
+        log_id,
+        rows.event_attributes,
+        EventAttributeInsert
+    );
+    insert_log_table!(
+        client,
+        "exos_log_object_attributes",
+        log_id,
+        rows.object_attributes,
+        ObjectAttributeInsert
+    );
+    let mut insert = client
+        .insert::<eventlog_rows::CatalogueInsert<'static>>("exos_event_logs")
+        .await?;
+    insert
+        .write(&eventlog_rows::CatalogueInsert::from(entry))
+        .await?;
+    insert.end().await
+}
 
 fn clickhouse_error(what: &str, error: clickhouse::error::Error) -> StoreError {
     StoreError::Other(format!(
@@ -381,6 +455,23 @@ impl Store for ClickHouseStore {
     fn expire_replay(&self, _before_ms: i64) -> Result<u64, StoreError> {
         // ClickHouse drops expired replay parts itself, by the table's TTL.
         Ok(0)
+    }
+
+    fn put_event_log(&self, entry: &EventLogEntry, rows: &EventLogRows) -> Result<(), StoreError> {
+        let client = self.client.clone();
+        let entry = entry.clone();
+        let rows = rows.clone();
+        self.run(async move { insert_event_log(client, &entry, &rows).await })
+            .map_err(|e| clickhouse_error("event log write failed", e))
+    }
+
+    fn delete_event_log(&self, log_id: &str) -> Result<bool, StoreError> {
+        crate::eventlogs::check_log_id(log_id).map_err(StoreError::Write)?;
+        let existed = crate::eventlogs::find_event_log(self, log_id)?.is_some();
+        for statement in crate::eventlogs::delete_statements(log_id) {
+            self.execute(statement)?;
+        }
+        Ok(existed)
     }
 
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {

@@ -37,6 +37,10 @@ fn replay_analysis() -> String {
     crate::replay::DUCKDB_TABLES.to_string()
 }
 
+fn event_logs() -> String {
+    crate::eventlogs::DUCKDB_TABLES.to_string()
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -52,6 +56,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 3,
         description: "replay analysis: session activity and frustration signals",
         sql: replay_analysis,
+    },
+    Migration {
+        version: 4,
+        description: "imported event logs in the OCEL 2.0 layout",
+        sql: event_logs,
     },
 ];
 

@@ -7,6 +7,7 @@
 //! files, reach the network, load extensions or change settings.
 
 mod arrow_rows;
+mod eventlog_rows;
 mod json;
 mod migrations;
 
@@ -19,6 +20,7 @@ use duckdb::{params, AccessMode, Config, Connection};
 use exos_core::Batch;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::eventlogs::{EventLogEntry, EventLogRows};
 use crate::replay::ReplayAnalysis;
 use crate::saved::SavedItem;
 use crate::{ColumnInfo, Dialect, QueryLimits, QueryResult, Store, StoreError};
@@ -387,6 +389,41 @@ impl Store for DuckStore {
             )
             .map_err(other)?;
         Ok(deleted as u64)
+    }
+
+    fn put_event_log(&self, entry: &EventLogEntry, rows: &EventLogRows) -> Result<(), StoreError> {
+        let write_error = |e: &dyn std::fmt::Display| {
+            StoreError::Write(format!("event log {}: {e}", entry.log_id))
+        };
+        let mut batches =
+            eventlog_rows::tables(&entry.log_id, rows).map_err(|e| write_error(&e))?;
+        // The catalogue row goes last: a log listed there is complete.
+        batches.push((
+            "exos_event_logs",
+            eventlog_rows::catalogue(entry).map_err(|e| write_error(&e))?,
+        ));
+        let mut connection = self.writer.lock().expect("writer lock poisoned");
+        let transaction = connection.transaction().map_err(other)?;
+        for (table, batch) in batches {
+            let mut appender = transaction.appender(table).map_err(|e| write_error(&e))?;
+            appender
+                .append_record_batch(batch)
+                .and_then(|_| appender.flush())
+                .map_err(|e| write_error(&format!("{table}: {e}")))?;
+        }
+        transaction.commit().map_err(other)
+    }
+
+    fn delete_event_log(&self, log_id: &str) -> Result<bool, StoreError> {
+        crate::eventlogs::check_log_id(log_id).map_err(StoreError::Write)?;
+        let mut connection = self.writer.lock().expect("writer lock poisoned");
+        let transaction = connection.transaction().map_err(other)?;
+        let mut deleted = 0;
+        for statement in crate::eventlogs::delete_statements(log_id) {
+            deleted = transaction.execute(&statement, []).map_err(other)?;
+        }
+        transaction.commit().map_err(other)?;
+        Ok(deleted > 0)
     }
 
     fn put_saved_item(&self, item: &SavedItem) -> Result<(), StoreError> {

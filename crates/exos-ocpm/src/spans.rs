@@ -1,0 +1,193 @@
+//! Business spans read from `otel_traces`, and the object-centric log they form.
+//!
+//! A business span is one step of an order's work: it carries both
+//! `order.id` and `operator.id` and no browser session id (browser spans
+//! repeat the order and operator of the page, and HTTP spans carry the
+//! order only). Its span name is the activity, its start and duration the
+//! step's time. For object-centric mining each chosen attribute key is an
+//! object type and each distinct non-empty value an object: a span is
+//! linked to the order, the operator, and so on, with the key as qualifier.
+
+use exos_analytics::rows::query;
+use exos_analytics::sql::Sql;
+use exos_analytics::TimeRange;
+use exos_mining::ocel::{EventObjectLink, Ocel, OcelEvent, OcelObject};
+use exos_store::Store;
+use rustc_hash::FxHashMap;
+
+use crate::OcpmError;
+
+/// The condition that selects business spans.
+pub const BUSINESS_SPANS: &str = "OrderId != '' AND OperatorId != '' AND RumSessionId = ''";
+
+/// Business spans read at most per request; beyond it the response sets `truncated`.
+pub const MAX_SPANS: usize = 500_000;
+
+/// Object types read from spans when the request names none.
+pub const DEFAULT_OBJECT_KEYS: [&str; 2] = ["order.id", "operator.id"];
+
+/// Object-type keys accepted at most in one request.
+pub const MAX_OBJECT_KEYS: usize = 6;
+
+/// One business span.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepSpan {
+    pub order: String,
+    pub operator: String,
+    pub lob: String,
+    pub activity: String,
+    pub start_ns: i64,
+    pub duration_ns: i64,
+    pub trace_id: String,
+    /// Values of the object-type keys passed to [`read_step_spans`], in their order.
+    pub objects: Vec<String>,
+}
+
+/// Renders one attribute key: its business-key column when there is one, else the span map.
+fn key_expression(sql: &Sql, key: &str) -> String {
+    match key {
+        "order.id" => "OrderId".into(),
+        "operator.id" => "OperatorId".into(),
+        "lob" => "Lob".into(),
+        "user.id" => "UserId".into(),
+        _ => sql.map_value("SpanAttributes", key),
+    }
+}
+
+/// Reads business spans in `range`, ordered by order then start, with the values of `keys`.
+/// Returns the spans and whether more existed than [`MAX_SPANS`].
+pub fn read_step_spans(
+    store: &dyn Store,
+    range: TimeRange,
+    keys: &[String],
+) -> Result<(Vec<StepSpan>, bool), OcpmError> {
+    let sql = Sql::new(store.dialect());
+    let extra: String = keys
+        .iter()
+        .map(|key| format!(", {}", key_expression(&sql, key)))
+        .collect();
+    let statement = format!(
+        "SELECT OrderId, OperatorId, Lob, SpanName, {}, Duration, TraceId{extra} \
+         FROM otel_traces WHERE {} AND {BUSINESS_SPANS} \
+         ORDER BY OrderId, Timestamp, SpanId LIMIT {}",
+        sql.epoch_ns("Timestamp"),
+        sql.time_range("Timestamp", range.from_ns, range.to_ns),
+        MAX_SPANS + 1
+    );
+    let rows = query(store, &statement, MAX_SPANS + 1)?;
+    let truncated = rows.len() > MAX_SPANS;
+    let mut spans = Vec::with_capacity(rows.len().min(MAX_SPANS));
+    for row in rows.into_iter().take(MAX_SPANS) {
+        spans.push(StepSpan {
+            order: row.text(0),
+            operator: row.text(1),
+            lob: row.text(2),
+            activity: row.text(3),
+            start_ns: row.int(4)?,
+            duration_ns: row.int(5)?,
+            trace_id: row.text(6),
+            objects: (0..keys.len()).map(|i| row.text(7 + i)).collect(),
+        });
+    }
+    Ok((spans, truncated))
+}
+
+/// Checks and completes the object-type keys of a request.
+pub fn object_keys(requested: &[String]) -> Result<Vec<String>, OcpmError> {
+    let keys: Vec<String> = if requested.is_empty() {
+        DEFAULT_OBJECT_KEYS.map(String::from).to_vec()
+    } else {
+        requested.to_vec()
+    };
+    if keys.len() > MAX_OBJECT_KEYS {
+        return Err(OcpmError::BadInput(format!(
+            "too many object types ({}); pass at most {MAX_OBJECT_KEYS} `objects` keys",
+            keys.len()
+        )));
+    }
+    for key in &keys {
+        let valid = !key.is_empty()
+            && key.len() <= 128
+            && key
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+        if !valid {
+            return Err(OcpmError::BadInput(format!(
+                "invalid object key {key:?}: use an attribute key such as order.id"
+            )));
+        }
+    }
+    Ok(keys)
+}
+
+/// Builds an OCEL log from business spans: one event per span, one object per
+/// distinct value of each key (its type is the key), linked with the key as qualifier.
+pub fn spans_to_ocel(spans: &[StepSpan], keys: &[String]) -> Ocel {
+    let mut ocel = Ocel::default();
+    let mut objects: FxHashMap<(usize, String), usize> = FxHashMap::default();
+    let type_indices: Vec<usize> = keys.iter().map(|k| ocel.object_type_index(k)).collect();
+    for (index, span) in spans.iter().enumerate() {
+        let event_type = ocel.event_type_index(&span.activity);
+        ocel.events.push(OcelEvent {
+            id: format!("s{}", index + 1),
+            event_type,
+            time: span.start_ns.div_euclid(1000),
+            attributes: Vec::new(),
+        });
+        for (position, key) in keys.iter().enumerate() {
+            let value = &span.objects[position];
+            if value.is_empty() {
+                continue;
+            }
+            let object_type = type_indices[position];
+            let next = ocel.objects.len();
+            let object = *objects.entry((object_type, value.clone())).or_insert(next);
+            if object == next {
+                ocel.objects.push(OcelObject {
+                    id: value.clone(),
+                    object_type,
+                    attributes: Vec::new(),
+                });
+            }
+            ocel.event_object.push(EventObjectLink {
+                event: index,
+                object,
+                qualifier: key.clone(),
+            });
+        }
+    }
+    ocel
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(order: &str, operator: &str, activity: &str, start_ns: i64) -> StepSpan {
+        StepSpan {
+            order: order.into(),
+            operator: operator.into(),
+            lob: "Title".into(),
+            activity: activity.into(),
+            start_ns,
+            duration_ns: 10,
+            trace_id: String::new(),
+            objects: vec![order.into(), operator.into()],
+        }
+    }
+
+    #[test]
+    fn spans_link_to_each_object_type() {
+        let spans = vec![span("o1", "op-1", "A", 1000), span("o1", "op-2", "B", 2000)];
+        let keys = object_keys(&[]).unwrap();
+        let ocel = spans_to_ocel(&spans, &keys);
+        assert_eq!(ocel.events.len(), 2);
+        assert_eq!(ocel.objects.len(), 3);
+        assert_eq!(ocel.event_object.len(), 4);
+    }
+
+    #[test]
+    fn object_keys_reject_sql_text() {
+        assert!(object_keys(&["order.id' OR 1=1".to_string()]).is_err());
+    }
+}
