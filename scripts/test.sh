@@ -59,9 +59,9 @@ fi
 
 echo "==> Rust end-to-end and analytics tests on ClickHouse"
 if command -v cargo-nextest >/dev/null 2>&1; then
-  EXOS_TEST_STORE=clickhouse cargo nextest run -p exos -p exos-analytics --no-fail-fast
+  EXOS_TEST_STORE=clickhouse cargo nextest run -p exos -p exos-analytics -p exos-process --no-fail-fast
 else
-  EXOS_TEST_STORE=clickhouse cargo test -p exos -p exos-analytics --no-fail-fast
+  EXOS_TEST_STORE=clickhouse cargo test -p exos -p exos-analytics -p exos-process --no-fail-fast
 fi
 
 echo "==> ClickHouse HTTP harness tests"
