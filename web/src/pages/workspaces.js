@@ -148,7 +148,9 @@ function dashboardView(id, me, signal) {
         actions: editable ? h("div", { class: "flex gap-1" },
           h("button", { class: "btn btn-sm btn-ghost", "aria-label": `Make ${panel.title} ${Number(panel.w) >= 12 ? "half" : "full"} width`, onclick: () => { panel.w = Number(panel.w) >= 12 ? 6 : 12; changed(); } }, Number(panel.w) >= 12 ? "Half width" : "Full width"),
           index > 0 ? h("button", { class: "btn btn-sm btn-ghost", "aria-label": `Move ${panel.title} earlier`, onclick: () => { panels.splice(index - 1, 0, panels.splice(index, 1)[0]); changed(); } }, "◀") : null,
-          h("a", { class: "btn btn-sm btn-ghost", href: `/query?sql=${encodeURIComponent(panel.sql)}&chart=${encodeURIComponent(JSON.stringify(panel.chart || null))}` }, "Edit SQL"),
+          panel.analysis
+            ? null
+            : h("a", { class: "btn btn-sm btn-ghost", href: `/query?sql=${encodeURIComponent(panel.sql)}&chart=${encodeURIComponent(JSON.stringify(panel.chart || null))}` }, "Edit SQL"),
           h("button", { class: "btn btn-sm btn-ghost btn-danger", "aria-label": `Remove ${panel.title}`, onclick: () => { panels.splice(index, 1); changed(); } }, "Remove")) : null,
       })));
     }
