@@ -59,7 +59,7 @@ impl SecretInputs {
     pub fn mask(&self, session: &str, body: &mut String) -> bool {
         let names_secret_type = body.contains("hidden") || body.contains("password");
         let may_reference =
-            (body.contains("\"value\"") || body.contains("\"source\":5")) && self.knows(session);
+            (body.contains("\"value\"") || body.contains("\"source\":5")) && self.tracks(session);
         if !names_secret_type && !may_reference {
             return false;
         }
@@ -73,7 +73,7 @@ impl SecretInputs {
         changed
     }
 
-    /// Number of sessions remembered.
+    /// Returns the number of sessions remembered.
     pub fn sessions(&self) -> usize {
         self.lock().sessions.len()
     }
@@ -84,7 +84,7 @@ impl SecretInputs {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn knows(&self, session: &str) -> bool {
+    fn tracks(&self, session: &str) -> bool {
         self.lock().sessions.contains_key(session)
     }
 
@@ -143,7 +143,7 @@ impl SecretInputs {
             {
                 index.extend(session, HashSet::from([id]));
             }
-            if index.holds(session, id) {
+            if index.contains(session, id) {
                 if let Some(value) = attributes.get_mut("value") {
                     changed |= mask(value);
                 }
@@ -156,7 +156,7 @@ impl SecretInputs {
         let Some(id) = data.get("id").and_then(Value::as_u64) else {
             return false;
         };
-        if !self.lock().holds(session, id) {
+        if !self.lock().contains(session, id) {
             return false;
         }
         data.get_mut("text").is_some_and(mask)
@@ -191,7 +191,7 @@ impl SessionIndex {
         self.evict();
     }
 
-    fn holds(&mut self, session: &str, id: u64) -> bool {
+    fn contains(&mut self, session: &str, id: u64) -> bool {
         let seen_at = self.tick();
         match self.sessions.get_mut(session) {
             Some(entry) if entry.ids.contains(&id) => {
@@ -278,7 +278,7 @@ mod tests {
     }
 
     #[test]
-    fn hidden_and_password_inputs_are_masked_in_snapshots() {
+    fn snapshot_secrets_masked() {
         let inputs = SecretInputs::default();
         let body = masked(&inputs, "s1", snapshot_with_hidden_input());
         assert!(
@@ -299,7 +299,7 @@ mod tests {
     }
 
     #[test]
-    fn script_set_values_of_known_secret_inputs_are_masked() {
+    fn script_set_secret_values_masked() {
         let inputs = SecretInputs::default();
         masked(&inputs, "s1", snapshot_with_hidden_input());
         let attribute = masked(
@@ -326,7 +326,7 @@ mod tests {
     }
 
     #[test]
-    fn secret_ids_belong_to_their_own_session() {
+    fn secret_ids_are_per_session() {
         let inputs = SecretInputs::default();
         masked(&inputs, "s1", snapshot_with_hidden_input());
         let other = masked(
@@ -338,7 +338,7 @@ mod tests {
     }
 
     #[test]
-    fn an_input_that_becomes_hidden_is_masked_from_then_on() {
+    fn input_turned_secret_is_masked() {
         let inputs = SecretInputs::default();
         let change = masked(
             &inputs,
@@ -350,7 +350,7 @@ mod tests {
     }
 
     #[test]
-    fn a_chunk_is_left_to_the_value_rules() {
+    fn chunk_left_to_value_rules() {
         let inputs = SecretInputs::default();
         let mut chunk =
             "{\"type\":2,\"data\":{\"node\":{\"attributes\":{\"type\":\"hidden\",\"val".to_string();
@@ -358,7 +358,7 @@ mod tests {
     }
 
     #[test]
-    fn memory_is_bounded_by_evicting_the_least_recent_sessions() {
+    fn eviction_bounds_remembered_sessions() {
         let inputs = SecretInputs::default();
         for n in 0..(MAX_SESSIONS + 10) {
             masked(&inputs, &format!("s{n}"), snapshot_with_hidden_input());

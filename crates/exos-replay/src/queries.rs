@@ -662,7 +662,7 @@ mod tests {
     const HEADLESS: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0 Safari/537.36";
 
     #[test]
-    fn user_agents_name_their_browser_and_device() {
+    fn user_agent_browser_and_device() {
         assert_eq!(
             (browser_of(IPHONE), device_of(IPHONE)),
             ("Safari".into(), "mobile".into())

@@ -254,7 +254,7 @@ mod tests {
     /// operation: breaches are the exception the dashboards should surface, not half
     /// the work. Arrivals spread over a month of working days and hours.
     #[test]
-    fn most_closed_orders_meet_their_service_level() {
+    fn most_closed_orders_meet_sla() {
         let model = model();
         let mut closed = vec![0u64; model.lobs.len()];
         let mut breached = vec![0u64; model.lobs.len()];

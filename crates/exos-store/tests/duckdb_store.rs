@@ -245,7 +245,7 @@ fn replay_rows(count: usize) -> Vec<LogRow> {
 }
 
 #[test]
-fn replay_bodies_are_stored_with_zstd() {
+fn replay_bodies_use_zstd() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let batch = Batch {
