@@ -137,6 +137,8 @@ test("compare tabs show the funnel and order metrics per LOB", async () => {
   await page.waitForURL(/tab=by-lob/);
   await settle(page);
   const table = page.locator("table", { has: page.locator("caption", { hasText: "Order metrics by line of business" }) });
+  // The tab draws after its two funnel requests; wait for the rows, not a fixed time.
+  await table.locator("tbody tr").nth(1).waitFor({ timeout: 15_000 });
   assert.ok(await table.locator("tbody tr").count() >= 2);
   await shot(page, "compare-by-lob");
   clean(problems);

@@ -94,9 +94,14 @@ export function processMapGraph(map, { measure = "frequency", height = 560, onNo
   }
   const layer = svg.append("g");
   const scale = Math.min(1, (container.clientWidth || 900) / (graphWidth + 20), height / (graphHeight + 20));
-  const behaviour = zoom().scaleExtent([0.2, 3]).on("zoom", (event) => layer.attr("transform", event.transform));
+  // An explicit extent: d3's default reads the SVG's width, which a percentage width
+  // cannot resolve once the map is detached (redrawn while a frame was pending).
+  const behaviour = zoom().scaleExtent([0.2, 3])
+    .extent(() => [[0, 0], [container.clientWidth || 900, height]])
+    .on("zoom", (event) => layer.attr("transform", event.transform));
   svg.call(behaviour);
   requestAnimationFrame(() => {
+    if (!container.isConnected) return;
     const fit = Math.min(1, (container.clientWidth || 900) / (graphWidth + 20), height / (graphHeight + 20));
     const x = Math.max(0, ((container.clientWidth || 900) - graphWidth * fit) / 2);
     svg.call(behaviour.transform, zoomIdentity.translate(x, 8).scale(fit || scale));
