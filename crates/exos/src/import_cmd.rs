@@ -15,7 +15,7 @@ use exos_ocpm::import::{import_file, ColumnOptions, Format, ImportRequest, Impor
 use exos_store::{DuckOptions, DuckStore};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::sql_cmd::basic_header;
+use crate::sql_cmd::{authorization, Target};
 
 /// Import formats, as flags spell them.
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -59,26 +59,6 @@ pub enum ExportFormatFlag {
     Csv,
     OcelJson,
     OcelSqlite,
-}
-
-/// The store to use: the data folder, or a running server.
-#[derive(Debug, clap::Args)]
-pub struct Target {
-    /// Folder of the embedded store, used when --url is not given.
-    #[arg(long, env = "EXOS_DATA_DIR", default_value = "./exos-data")]
-    pub data_dir: PathBuf,
-    /// Base URL of a running server, e.g. http://127.0.0.1:8080.
-    #[arg(long, env = "EXOS_URL")]
-    pub url: Option<String>,
-    /// User name for --url.
-    #[arg(long, env = "EXOS_USER", default_value = "admin")]
-    pub user: String,
-    /// Password for --url (or set EXOS_PASSWORD).
-    #[arg(long, env = "EXOS_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
-    /// API token for --url, instead of user and password.
-    #[arg(long, env = "EXOS_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
 }
 
 /// Flags of `exos import`.
@@ -151,16 +131,6 @@ fn format_name(format: ExportFormatFlag) -> &'static str {
         ExportFormatFlag::Csv => "csv",
         ExportFormatFlag::OcelJson => "ocel-json",
         ExportFormatFlag::OcelSqlite => "ocel-sqlite",
-    }
-}
-
-fn authorization(target: &Target) -> anyhow::Result<String> {
-    match (&target.token, &target.password) {
-        (Some(token), _) => Ok(format!("Bearer {token}")),
-        (None, Some(password)) => Ok(basic_header(&target.user, password)),
-        (None, None) => {
-            anyhow::bail!("--url needs --password (or EXOS_PASSWORD) or --token (or EXOS_TOKEN)")
-        }
     }
 }
 

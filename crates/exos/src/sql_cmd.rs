@@ -17,21 +17,8 @@ pub struct SqlArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Folder of the embedded store, used when --url is not given.
-    #[arg(long, env = "EXOS_DATA_DIR", default_value = "./exos-data")]
-    pub data_dir: PathBuf,
-    /// Base URL of a running server's API, e.g. http://127.0.0.1:8080.
-    #[arg(long, env = "EXOS_URL")]
-    pub url: Option<String>,
-    /// User name for --url.
-    #[arg(long, env = "EXOS_USER", default_value = "admin")]
-    pub user: String,
-    /// Password for --url (or set EXOS_PASSWORD).
-    #[arg(long, env = "EXOS_PASSWORD", hide_env_values = true)]
-    pub password: Option<String>,
-    /// API token for --url, instead of user and password.
-    #[arg(long, env = "EXOS_TOKEN", hide_env_values = true)]
-    pub token: Option<String>,
+    #[command(flatten)]
+    pub target: Target,
     /// Rows returned at most.
     #[arg(long, default_value_t = 10_000)]
     pub max_rows: usize,
@@ -46,14 +33,14 @@ pub enum Format {
 
 /// Runs the query and prints the result.
 pub fn run(args: SqlArgs) -> anyhow::Result<()> {
-    let result = match &args.url {
+    let result = match &args.target.url {
         Some(url) => remote(&args, url)?,
         None => {
             let options = DuckOptions {
                 read_only: true,
                 ..DuckOptions::default()
             };
-            let store = DuckStore::open(&args.data_dir, &options)?;
+            let store = DuckStore::open(&args.target.data_dir, &options)?;
             let limits = QueryLimits {
                 max_rows: args.max_rows,
                 ..QueryLimits::default()
@@ -71,6 +58,37 @@ pub fn run(args: SqlArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The store to use: the data folder, or a running server.
+#[derive(Debug, clap::Args)]
+pub struct Target {
+    /// Folder of the embedded store, used when --url is not given.
+    #[arg(long, env = "EXOS_DATA_DIR", default_value = "./exos-data")]
+    pub data_dir: PathBuf,
+    /// Base URL of a running server's API, e.g. http://127.0.0.1:8080.
+    #[arg(long, env = "EXOS_URL")]
+    pub url: Option<String>,
+    /// User name for --url.
+    #[arg(long, env = "EXOS_USER", default_value = "admin")]
+    pub user: String,
+    /// Password for --url (or set EXOS_PASSWORD).
+    #[arg(long, env = "EXOS_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// API token for --url, instead of user and password.
+    #[arg(long, env = "EXOS_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+}
+
+/// Builds the `authorization` header for --url: the API token, or user and password.
+pub fn authorization(target: &Target) -> anyhow::Result<String> {
+    match (&target.token, &target.password) {
+        (Some(token), _) => Ok(format!("Bearer {token}")),
+        (None, Some(password)) => Ok(basic_header(&target.user, password)),
+        (None, None) => {
+            anyhow::bail!("--url needs --password (or EXOS_PASSWORD) or --token (or EXOS_TOKEN)")
+        }
+    }
+}
+
 /// Returns an HTTP Basic `authorization` header value.
 pub fn basic_header(user: &str, password: &str) -> String {
     use base64::Engine;
@@ -82,13 +100,7 @@ pub fn basic_header(user: &str, password: &str) -> String {
 
 fn remote(args: &SqlArgs, url: &str) -> anyhow::Result<QueryResult> {
     let endpoint = format!("{}/api/sql", url.trim_end_matches('/'));
-    let authorization = match (&args.token, &args.password) {
-        (Some(token), _) => format!("Bearer {token}"),
-        (None, Some(password)) => basic_header(&args.user, password),
-        (None, None) => {
-            anyhow::bail!("--url needs --password (or EXOS_PASSWORD) or --token (or EXOS_TOKEN)")
-        }
-    };
+    let authorization = authorization(&args.target)?;
     let body = serde_json::json!({"sql": args.sql, "max_rows": args.max_rows});
     let response = ureq::post(&endpoint)
         .set("authorization", &authorization)
