@@ -1,7 +1,7 @@
 // Analysis charts on dashboards. An analysis page (funnels, paths, retention, trends,
 // process maps, ...) saves its chart as a dashboard panel that keeps the API request,
 // not the result: {title, analysis: {endpoint, request, page}, w, h}. When a dashboard
-// opens, the panel re-runs POST `endpoint` with `request` and draws the answer with the
+// opens, the panel re-runs POST `endpoint` with `request` and draws the response with the
 // `renderPanel(response, panel)` export of the page module named by `page`, so a saved
 // chart always shows current data and the page owns how it looks.
 
