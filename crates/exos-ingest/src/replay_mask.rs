@@ -12,8 +12,12 @@
 //! The memory is bounded: only sessions with at least one secret input are
 //! kept, at most [`MAX_SESSIONS`], the least recently seen evicted first. An
 //! event that arrives in several chunks is not JSON on its own and is left to
-//! the value patterns of [`crate::scrub`]; so is an event of a session evicted
+//! the value patterns of [`crate::scrub`]. So is an event of a session evicted
 //! before it came.
+//!
+//! NOTE: a full snapshot sent in chunks (pages over about a megabyte) registers
+//! no secret ids, so later value changes of that page's secret inputs are not
+//! masked; reassembling chunks before masking would close this gap.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
