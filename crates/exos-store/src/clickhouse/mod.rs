@@ -419,14 +419,18 @@ impl Store for ClickHouseStore {
             .iter()
             .map(|a| (a.session_id.clone(), a.analysed_ms))
             .collect();
+        // The session row goes last: readers take it as the sign that the
+        // session's signals are in place.
         self.run(async move {
-            let mut insert = client
-                .insert::<results::ReplaySessionRow>("exos_replay_sessions")
-                .await?;
-            for session in &sessions {
-                insert.write(session).await?;
+            if !signals.is_empty() {
+                let mut insert = client
+                    .insert::<results::SignalRow>("exos_session_signals")
+                    .await?;
+                for signal in &signals {
+                    insert.write(signal).await?;
+                }
+                insert.end().await?;
             }
-            insert.end().await?;
             // Signals of an earlier analysis that this one no longer finds are removed.
             for (session_id, analysed) in stale {
                 client
@@ -438,14 +442,11 @@ impl Store for ClickHouseStore {
                     .execute()
                     .await?;
             }
-            if signals.is_empty() {
-                return Ok(());
-            }
             let mut insert = client
-                .insert::<results::SignalRow>("exos_session_signals")
+                .insert::<results::ReplaySessionRow>("exos_replay_sessions")
                 .await?;
-            for signal in &signals {
-                insert.write(signal).await?;
+            for session in &sessions {
+                insert.write(session).await?;
             }
             insert.end().await
         })
