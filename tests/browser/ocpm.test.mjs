@@ -85,6 +85,30 @@ test("OCPM page imports a log, then shows its statistics and graph", async () =>
   await context.close();
 });
 
+test("OCPM page over spans shows documents as an object type of their own", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}/ocpm?${RANGE}&type=document.id`);
+  await settle(page);
+  await page.waitForSelector("svg[aria-label='Directly-follows graph of object type document.id']");
+  const answer = await apiGet(`/api/ocpm?from=${Date.now() - (DAYS + 1) * 86_400_000}`);
+  const perType = Object.fromEntries(answer.statistics.objects_per_type.map((c) => [c.name, c.count]));
+  assert.deepEqual(Object.keys(perType).sort(), ["document.id", "operator.id", "order.id"]);
+  const options = await page.locator("select[aria-label='Object type'] option").allTextContents();
+  assert.ok(options.some((o) => o.startsWith("document.id (")), options.join(", "));
+  const documents = answer.object_types.find((t) => t.object_type === "document.id");
+  await page.screenshot({ path: join(folder, "light-ocpm-documents.png"), fullPage: true });
+  // Mermaid writes node labels as HTML inside the SVG, so read its whole text.
+  const shown = await page.locator("svg[aria-label='Directly-follows graph of object type document.id']").textContent();
+  for (const activity of ["Review Documents", "Deliver Report"]) {
+    assert.ok(documents.activities.some((a) => a.activity === activity), `${activity} touches documents`);
+    assert.ok(shown.includes(activity), `${activity} drawn in the graph`);
+  }
+  assert.deepEqual(await page.locator(".error-box:visible").allTextContents(), []);
+  clean(problems);
+  await context.close();
+});
+
 test("Operators page lists every operator the API returns", async () => {
   const { context, page, problems } = await watchedPage(browser, server);
   await signIn(page, server);

@@ -119,3 +119,26 @@ def test_strict_thresholds_reject_steps_with_reasons(run):
     answer = get(server, "/api/opportunities", min_count="1000000")
     assert not [c for c in answer["candidates"] if c["kind"] == "step"]
     assert all("min_count" in r["reason"] for r in answer["rejected_steps"])
+
+
+def test_documents_are_objects_with_their_own_flow(run):
+    """Business spans carry `document.id` as a string array: each element is one document object."""
+    server, truth = run
+    answer = get(server, "/api/ocpm")
+    stats = answer["statistics"]
+    per_type = {c["name"]: c["count"] for c in stats["objects_per_type"]}
+    assert set(per_type) == {"order.id", "document.id", "operator.id"}, per_type
+    assert per_type["document.id"] == truth["documents"]
+    links = {c["name"]: c["count"] for c in stats["links_per_qualifier"]}
+    assert links["document.id"] == truth["document_links"]
+    views = {view["object_type"]: view for view in answer["object_types"]}
+    documents = views["document.id"]
+    assert not documents["edges_truncated"]
+    edges = {f"{e['source']} -> {e['target']}": e["count"] for e in documents["edges"]}
+    assert edges == truth["document_transitions"]
+    activities = {a["activity"]: a for a in documents["activities"]}
+    # A review covers all the documents an order came with, so some reviews touch several.
+    assert activities["Review Documents"]["convergent_events"] > 0
+    # The report loops through rework: one report has Quality Check more than once.
+    assert activities["Quality Check"]["divergent_objects"] > 0
+    assert "Order Received" not in activities

@@ -7,6 +7,8 @@
 //! step's time. For object-centric mining each chosen attribute key is an
 //! object type and each distinct non-empty value an object: a span is
 //! linked to the order, the operator, and so on, with the key as qualifier.
+//! An array attribute (stored as JSON text, such as `document.id` =
+//! `["D1","D2"]`) links the span to each of its elements.
 
 use exos_analytics::rows::query;
 use exos_analytics::sql::Sql;
@@ -24,7 +26,7 @@ pub const BUSINESS_SPANS: &str = "OrderId != '' AND OperatorId != '' AND RumSess
 pub const MAX_SPANS: usize = 500_000;
 
 /// Object types read from spans when the request names none.
-pub const DEFAULT_OBJECT_KEYS: [&str; 2] = ["order.id", "operator.id"];
+pub const DEFAULT_OBJECT_KEYS: [&str; 3] = ["order.id", "document.id", "operator.id"];
 
 /// Object-type keys accepted at most in one request.
 pub const MAX_OBJECT_KEYS: usize = 6;
@@ -121,11 +123,11 @@ pub fn object_keys(requested: &[String]) -> Result<Vec<String>, OcpmError> {
 }
 
 /// Builds an OCEL log from business spans: one event per span, one object per
-/// distinct value of each key (its type is the key), linked with the key as qualifier.
+/// distinct value of each key (its type is the key), linked with the key as
+/// qualifier. A key that no span carries declares no object type.
 pub fn spans_to_ocel(spans: &[StepSpan], keys: &[String]) -> Ocel {
     let mut ocel = Ocel::default();
     let mut objects: FxHashMap<(usize, String), usize> = FxHashMap::default();
-    let type_indices: Vec<usize> = keys.iter().map(|k| ocel.object_type_index(k)).collect();
     for (index, span) in spans.iter().enumerate() {
         let event_type = ocel.event_type_index(&span.activity);
         ocel.events.push(OcelEvent {
@@ -135,28 +137,53 @@ pub fn spans_to_ocel(spans: &[StepSpan], keys: &[String]) -> Ocel {
             attributes: Vec::new(),
         });
         for (position, key) in keys.iter().enumerate() {
-            let value = &span.objects[position];
-            if value.is_empty() {
-                continue;
-            }
-            let object_type = type_indices[position];
-            let next = ocel.objects.len();
-            let object = *objects.entry((object_type, value.clone())).or_insert(next);
-            if object == next {
-                ocel.objects.push(OcelObject {
-                    id: value.clone(),
-                    object_type,
-                    attributes: Vec::new(),
+            for value in object_values(&span.objects[position]) {
+                let next = ocel.objects.len();
+                let object = *objects.entry((position, value.clone())).or_insert(next);
+                if object == next {
+                    // Types are declared by their first object, so a key no span carries lists no type.
+                    let object_type = ocel.object_type_index(key);
+                    ocel.objects.push(OcelObject {
+                        id: value,
+                        object_type,
+                        attributes: Vec::new(),
+                    });
+                }
+                ocel.event_object.push(EventObjectLink {
+                    event: index,
+                    object,
+                    qualifier: key.clone(),
                 });
             }
-            ocel.event_object.push(EventObjectLink {
-                event: index,
-                object,
-                qualifier: key.clone(),
-            });
         }
     }
     ocel
+}
+
+/// Splits a stored attribute value into object ids: the distinct non-empty
+/// elements of a JSON array, else the value itself when it is not empty.
+fn object_values(value: &str) -> Vec<String> {
+    if value.starts_with('[') {
+        if let Ok(serde_json::Value::Array(items)) = serde_json::from_str(value) {
+            let mut ids: Vec<String> = Vec::with_capacity(items.len());
+            for item in items {
+                let id = match item {
+                    serde_json::Value::String(text) => text,
+                    serde_json::Value::Null => continue,
+                    other => other.to_string(),
+                };
+                if !id.is_empty() && !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+            return ids;
+        }
+    }
+    if value.is_empty() {
+        Vec::new()
+    } else {
+        vec![value.to_string()]
+    }
 }
 
 #[cfg(test)]
@@ -178,12 +205,50 @@ mod tests {
 
     #[test]
     fn spans_link_to_each_object_type() {
-        let spans = vec![span("o1", "op-1", "A", 1000), span("o1", "op-2", "B", 2000)];
+        let mut spans = vec![span("o1", "op-1", "A", 1000), span("o1", "op-2", "B", 2000)];
+        for span in &mut spans {
+            // The default keys are order, document, operator.
+            span.objects.insert(1, String::new());
+        }
         let keys = object_keys(&[]).unwrap();
         let ocel = spans_to_ocel(&spans, &keys);
         assert_eq!(ocel.events.len(), 2);
         assert_eq!(ocel.objects.len(), 3);
         assert_eq!(ocel.event_object.len(), 4);
+        // No span carries a document: the type is not declared.
+        let types: Vec<&str> = ocel.object_types.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(types, ["order.id", "operator.id"]);
+        assert!(ocel
+            .objects
+            .iter()
+            .any(|o| o.id == "op-2" && ocel.object_types[o.object_type].name == "operator.id"));
+    }
+
+    #[test]
+    fn array_values_link_each_element_once() {
+        let mut first = span("o1", "op-1", "Review", 1000);
+        first.objects.push(r#"["o1-D1","o1-D2","o1-D1",""]"#.into());
+        let mut second = span("o1", "op-1", "Approve", 2000);
+        second.objects.push("o1-D2".into());
+        let mut third = span("o1", "op-1", "Note", 3000);
+        third.objects.push("[not json".into());
+        let keys: Vec<String> = ["order.id", "operator.id", "document.id"]
+            .map(String::from)
+            .to_vec();
+        let ocel = spans_to_ocel(&[first, second, third], &keys);
+        let documents: Vec<&str> = ocel
+            .objects
+            .iter()
+            .filter(|object| ocel.object_types[object.object_type].name == "document.id")
+            .map(|object| object.id.as_str())
+            .collect();
+        assert_eq!(documents, ["o1-D1", "o1-D2", "[not json"]);
+        let links = ocel
+            .event_object
+            .iter()
+            .filter(|link| link.qualifier == "document.id")
+            .count();
+        assert_eq!(links, 4);
     }
 
     #[test]

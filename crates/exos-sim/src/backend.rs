@@ -14,7 +14,7 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use crate::batch::Batcher;
 use crate::calendar::{HOUR_NS, MILLISECOND_NS};
 use crate::model::{Activity, Model};
-use crate::otlp::{error_status, exception_event, int, text};
+use crate::otlp::{error_status, exception_event, int, text, texts};
 use crate::process::{Order, Step};
 use crate::random::{Purpose, Random};
 
@@ -93,7 +93,8 @@ pub fn emit_step(
             text("lob", model.lobs[order.lob].name),
         ],
     };
-    let business = writer.business_span(order, step);
+    let documents = order.documents(model).swap_remove(step_index);
+    let business = writer.business_span(order, step, &documents);
     let submit_ms = writer.random.lognormal(120.0, 0.5);
     let submit_ns = ((submit_ms * MILLISECOND_NS as f64) as i64)
         .min((step.end_ns - step.start_ns) / 2)
@@ -123,7 +124,7 @@ impl TraceWriter<'_> {
         self.random.id::<8>().to_vec()
     }
 
-    fn business_span(&mut self, order: &Order, step: &Step) -> SpanRef {
+    fn business_span(&mut self, order: &Order, step: &Step, documents: &[String]) -> SpanRef {
         let operator = &self.model.operators[step.operator];
         let mut attributes = self.order_attributes.clone();
         attributes.extend([
@@ -133,6 +134,9 @@ impl TraceWriter<'_> {
         ]);
         if step.activity.is_product_event() {
             attributes.push(text("product.event", "true"));
+        }
+        if !documents.is_empty() {
+            attributes.push(texts("document.id", documents));
         }
         if step.activity == Activity::Close {
             let breached = order.sla_breached(self.model);

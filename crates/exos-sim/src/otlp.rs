@@ -1,6 +1,6 @@
 //! Small constructors for OTLP protobuf messages, so generators read as data.
 
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::Event;
 use opentelemetry_proto::tonic::trace::v1::{status, Status};
@@ -23,6 +23,17 @@ pub fn double(key: &str, value: f64) -> KeyValue {
 /// A boolean attribute.
 pub fn boolean(key: &str, value: bool) -> KeyValue {
     attribute(key, any_value::Value::BoolValue(value))
+}
+
+/// A string-array attribute (stored as a JSON array).
+pub fn texts(key: &str, values: &[String]) -> KeyValue {
+    let values = values
+        .iter()
+        .map(|value| AnyValue {
+            value: Some(any_value::Value::StringValue(value.clone())),
+        })
+        .collect();
+    attribute(key, any_value::Value::ArrayValue(ArrayValue { values }))
 }
 
 fn attribute(key: &str, value: any_value::Value) -> KeyValue {

@@ -31,6 +31,8 @@ pub struct Order {
     pub lead: usize,
     pub arrival_ns: i64,
     pub steps: Vec<Step>,
+    /// Documents that came with the order (1 to 3), reviewed in Review Documents.
+    pub intake_documents: u8,
 }
 
 impl Order {
@@ -43,6 +45,48 @@ impl Order {
             }
             _ => false,
         }
+    }
+
+    /// Returns the ids of the documents each step touches (`document.id`), step by step.
+    ///
+    /// An order brings 1 to 3 documents (`-D1`…), reviewed together. Each
+    /// information request asks for one more document (`-R1`…), which the
+    /// matching Information Received delivers. A site inspection files its
+    /// photos (`-P1`). The report (`-RPT`) is drafted by the last core step
+    /// of the line of business and then goes through quality check, rework,
+    /// approval and delivery. Other steps touch no document.
+    pub fn documents(&self, model: &Model) -> Vec<Vec<String>> {
+        let drafting = model.lobs[self.lob].core_steps.last().copied();
+        let report = format!("{}-RPT", self.id);
+        let (mut requested, mut received) = (0, 0);
+        self.steps
+            .iter()
+            .map(|step| {
+                let mut ids = match step.activity {
+                    Activity::ReviewDocuments => (1..=self.intake_documents)
+                        .map(|n| format!("{}-D{n}", self.id))
+                        .collect(),
+                    Activity::RequestInformation => {
+                        requested += 1;
+                        vec![format!("{}-R{requested}", self.id)]
+                    }
+                    Activity::InformationReceived => {
+                        received += 1;
+                        vec![format!("{}-R{received}", self.id)]
+                    }
+                    Activity::SiteInspection => vec![format!("{}-P1", self.id)],
+                    Activity::QualityCheck
+                    | Activity::Rework
+                    | Activity::Approve
+                    | Activity::DeliverReport => vec![report.clone()],
+                    _ => Vec::new(),
+                };
+                if Some(step.activity) == drafting {
+                    ids.push(report.clone());
+                }
+                ids
+            })
+            .collect()
     }
 
     /// Drops the steps that have not ended by `end_ns`: the order is still in flight then.
@@ -74,6 +118,7 @@ pub fn plan_order(model: &Model, seed: u64, index: u64, arrival_ns: i64) -> Orde
         lead,
         arrival_ns,
         steps: Vec::with_capacity(activities.len()),
+        intake_documents: Random::stream(seed, Purpose::Documents, index).below(1, 4) as u8,
     };
     schedule(model, &mut random, &mut order, &activities);
     order
@@ -241,6 +286,39 @@ mod tests {
             );
             assert_eq!(order.steps[0].activity, Activity::OrderReceived);
         }
+    }
+
+    #[test]
+    fn documents_follow_their_requests_and_the_report() {
+        let model = model();
+        let mut intake_counts = [0; 4];
+        for index in 0..300 {
+            let order = plan_order(&model, 42, index, 20_460 * DAY_NS);
+            let documents = order.documents(&model);
+            assert_eq!(documents.len(), order.steps.len());
+            intake_counts[usize::from(order.intake_documents)] += 1;
+            let mut requested = Vec::new();
+            for (step, ids) in order.steps.iter().zip(&documents) {
+                match step.activity {
+                    Activity::ReviewDocuments => {
+                        assert_eq!(ids.len(), usize::from(order.intake_documents))
+                    }
+                    Activity::RequestInformation => requested.push(ids[0].clone()),
+                    // Each arrival delivers the oldest document still asked for.
+                    Activity::InformationReceived => assert_eq!(ids[0], requested.remove(0)),
+                    Activity::DeliverReport => assert_eq!(ids, &[format!("{}-RPT", order.id)]),
+                    Activity::OrderReceived | Activity::AssignOperator | Activity::Close => {
+                        assert!(ids.is_empty())
+                    }
+                    _ => {}
+                }
+            }
+        }
+        assert_eq!(intake_counts[0], 0);
+        assert!(
+            intake_counts[1..].iter().all(|&n| n > 50),
+            "{intake_counts:?}"
+        );
     }
 
     #[test]

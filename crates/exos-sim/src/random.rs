@@ -21,6 +21,7 @@ pub enum Purpose {
     Job = 5,
     Metrics = 6,
     Arrival = 7,
+    Documents = 8,
 }
 
 /// One seeded random stream.

@@ -78,6 +78,12 @@ pub struct Truth {
     /// Orders whose later steps had not happened by the end of the window.
     pub orders_in_flight: u64,
     pub sla_breaches: u64,
+    /// Distinct documents (`document.id`) that business spans touched.
+    pub documents: u64,
+    /// Business-span-to-document links (one span may touch several documents).
+    pub document_links: u64,
+    /// Directly-follows counts within each document's own activities: "A -> B".
+    pub document_transitions: BTreeMap<String, u64>,
     pub operators: BTreeMap<String, OperatorTruth>,
     pub incidents: Incidents,
     /// Records generated per stream (spans, log records, metric data points, replay chunks).
@@ -119,6 +125,9 @@ impl Truth {
             orders_cancelled: 0,
             orders_in_flight: 0,
             sla_breaches: 0,
+            documents: 0,
+            document_links: 0,
+            document_transitions: BTreeMap::new(),
             operators,
             incidents: model.incidents.clone(),
             records: Stream::ALL
@@ -164,6 +173,29 @@ impl Truth {
             .or_default() += 1;
         self.count_outcome(model, order, complete);
         self.count_operators(model, order);
+        self.count_documents(model, order);
+    }
+
+    fn count_documents(&mut self, model: &Model, order: &Order) {
+        let mut activities: BTreeMap<String, Vec<&'static str>> = BTreeMap::new();
+        for (step, documents) in order.steps.iter().zip(order.documents(model)) {
+            for document in documents {
+                activities
+                    .entry(document)
+                    .or_default()
+                    .push(step.activity.name());
+            }
+        }
+        self.documents += activities.len() as u64;
+        for names in activities.values() {
+            self.document_links += names.len() as u64;
+            for pair in names.windows(2) {
+                *self
+                    .document_transitions
+                    .entry(format!("{} -> {}", pair[0], pair[1]))
+                    .or_default() += 1;
+            }
+        }
     }
 
     fn count_outcome(&mut self, model: &Model, order: &Order, complete: bool) {

@@ -66,7 +66,9 @@ export function formatDuration(ms) {
   if (value < 60_000) return `${(value / 1000).toFixed(value < 10_000 ? 2 : 1)} s`;
   const minutes = Math.floor(value / 60_000);
   if (minutes < 60) return `${minutes} min ${Math.round((value % 60_000) / 1000)} s`;
-  return `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 48) return `${hours} h ${minutes % 60} min`;
+  return `${Math.floor(hours / 24)} d ${hours % 24} h`;
 }
 
 // Formats a count compactly: 950, 12.4k, 3.1M.

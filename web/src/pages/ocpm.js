@@ -9,7 +9,7 @@ import { api, isAbort } from "../lib/api.js";
 import { apiParams, params, updateQuery } from "../lib/state.js";
 import { badge, card, dataTable, emptyState, errorBox, field, skeleton, toast } from "../lib/ui.js";
 import { barChart } from "../lib/charts.js";
-import { formatCount, formatPercent, formatSeconds } from "../lib/format.js";
+import { formatCount, formatDuration, formatPercent } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
 import { isDark } from "../lib/theme.js";
 
@@ -81,6 +81,11 @@ async function drawGraph(target, view) {
   element?.style.setProperty("max-width", "100%");
 }
 
+// A lifecycle's span in days, hours or minutes; a one-event lifecycle lasts 0 s.
+function lifeSpan(seconds) {
+  return seconds > 0 ? formatDuration(seconds * 1000) : "0 s";
+}
+
 function activitiesTable(view) {
   return dataTable([
     { label: "Activity", value: (a) => a.activity },
@@ -101,7 +106,7 @@ function lifecycleSection(view) {
   return h("div", { class: "space-y-3" },
     h("p", { class: "text-sm" },
       `${formatCount(life.objects_with_events)} objects with events, ${life.mean_events.toFixed(1)} events each on average; `,
-      `lifecycle duration median ${formatSeconds(life.median_duration_s)}, mean ${formatSeconds(life.mean_duration_s)}, max ${formatSeconds(life.max_duration_s)}; `,
+      `lifecycle duration median ${lifeSpan(life.median_duration_s)}, mean ${lifeSpan(life.mean_duration_s)}, max ${lifeSpan(life.max_duration_s)}; `,
       `${formatCount(life.variant_count)} distinct lifecycles.`),
     variants,
     life.examples?.length ? h("p", { class: "text-xs muted" }, "Longest: ", life.examples.join(", ")) : null);
@@ -195,7 +200,7 @@ function importReport(summary) {
 export function mount(root, { me, signal, onState }) {
   let controller = null;
   const sourcePicker = h("select", { class: "input w-auto", "aria-label": "Source" });
-  const objectsInput = h("input", { class: "input w-64", placeholder: "order.id,operator.id", "aria-label": "Object keys of spans" });
+  const objectsInput = h("input", { class: "input w-64", placeholder: "order.id,document.id,operator.id", "aria-label": "Object keys of spans" });
   const content = h("div", { class: "space-y-4" });
 
   sourcePicker.addEventListener("change", () => updateQuery({ log: sourcePicker.value || null, type: null }));
