@@ -20,7 +20,7 @@ use crate::auth::Principal;
 use crate::state::AppState;
 
 /// An example funnel body, for error messages and the OpenAPI document.
-pub const FUNNEL_EXAMPLE: &str = r#"{"actor": "order.id", "steps": [{"span_name": "Order Received"}, {"span_name": "Review Documents"}, {"span_name": "Approve"}], "kind": "sequential", "window_seconds": 1209600, "modes": [], "exclusions": [], "breakdown": "lob", "from": "2026-02-15T00:00:00Z", "to": "2026-03-01T00:00:00Z", "trend_period": "day"}"#;
+pub const FUNNEL_EXAMPLE: &str = r#"{"actor": "order.id", "steps": [{"span_name": "Order Received"}, {"span_name": "Review Documents"}, {"span_name": "Approve"}], "kind": "sequential", "window_seconds": 1209600, "modes": [], "exclusions": [{"event": {"action": "Cancelled order"}, "from_step": 1, "to_step": 3}], "filters": ["ServiceName=order-api"], "cohort": null, "breakdown": "lob", "from": "2026-02-15T00:00:00Z", "to": "2026-03-01T00:00:00Z", "trend_period": "day"}"#;
 
 /// An example body of `POST /api/funnels/actors`.
 pub const ACTORS_EXAMPLE: &str = r#"{"funnel": {"actor": "order.id", "steps": [{"span_name": "Order Received"}, {"span_name": "Approve"}], "window_seconds": 1209600, "from": "2026-02-15T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "step": 2, "outcome": "dropped", "limit": 50}"#;
@@ -29,7 +29,7 @@ pub const ACTORS_EXAMPLE: &str = r#"{"funnel": {"actor": "order.id", "steps": [{
 pub const CORRELATION_EXAMPLE: &str = r#"{"funnel": {"actor": "order.id", "steps": [{"span_name": "Order Received"}, {"span_name": "Approve"}], "window_seconds": 1209600, "from": "2026-02-15T00:00:00Z", "to": "2026-03-01T00:00:00Z"}, "properties": ["lob", "operator.id"], "events": true}"#;
 
 /// An example body of `POST /api/retention`.
-pub const RETENTION_EXAMPLE: &str = r#"{"actor": "user.id", "start_event": {"span_name": "documentLoad"}, "return_event": {"span_name": "documentLoad"}, "kind": "first_time", "period": "week", "periods": 8, "from": "2026-01-05T00:00:00Z", "breakdown": "lob"}"#;
+pub const RETENTION_EXAMPLE: &str = r#"{"actor": "user.id", "start_event": {"span_name": "documentLoad"}, "return_event": {"span_name": "documentLoad"}, "kind": "first_time", "period": "week", "periods": 8, "from": "2026-01-05T00:00:00Z", "breakdown": "lob", "filters": [], "cohort": null}"#;
 
 /// Adds the funnel and retention routes.
 pub fn routes(router: Router<AppState>) -> Router<AppState> {
