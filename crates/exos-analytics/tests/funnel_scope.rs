@@ -20,6 +20,9 @@ const RECEIVED: &str = "Order Received";
 const REVIEW: &str = "Review Documents";
 const APPROVE: &str = "Approve";
 
+/// One span of an order: (span name, lob, channel).
+type Step = (&'static str, &'static str, &'static str);
+
 /// Orders and their steps, one minute apart, as (step, lob, channel):
 ///
 /// - O1: Received, Review, Approve, all LOB A on the web.
@@ -28,7 +31,7 @@ const APPROVE: &str = "Approve";
 /// - O4: Received (phone), Review (web), Approve (phone), all LOB B.
 /// - O5: Received in LOB A, Review and Approve in LOB B, on the web.
 fn fixture() -> Batch {
-    let orders: [(&str, &[(&str, &str, &str)]); 5] = [
+    let orders: [(&str, &[Step]); 5] = [
         (
             "O1",
             &[
@@ -249,7 +252,10 @@ fn saved_actions_stand_for_steps_and_exclusions() {
     };
     let inline = counts(&store, &exclusion(json!({"span_name": REVIEW})));
     assert_eq!(inline, [1, 1], "only O3 approves without a review");
-    assert_eq!(counts(&store, &exclusion(json!({"action": "Reviewed"}))), inline);
+    assert_eq!(
+        counts(&store, &exclusion(json!({"action": "Reviewed"}))),
+        inline
+    );
 
     let unknown = funnel(
         store.get(),
@@ -258,10 +264,7 @@ fn saved_actions_stand_for_steps_and_exclusions() {
     )
     .unwrap_err();
     assert!(matches!(unknown, AnalyticsError::BadParameter { .. }));
-    assert!(
-        unknown.to_string().contains("no-such-action"),
-        "{unknown}"
-    );
+    assert!(unknown.to_string().contains("no-such-action"), "{unknown}");
 }
 
 #[test]

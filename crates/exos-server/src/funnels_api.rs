@@ -73,7 +73,14 @@ async fn actors(
     Caller(caller): Caller,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
-    answer(&state, caller, &body, ACTORS_EXAMPLE, funnels::funnel_actors).await
+    answer(
+        &state,
+        caller,
+        &body,
+        ACTORS_EXAMPLE,
+        funnels::funnel_actors,
+    )
+    .await
 }
 
 async fn correlation(

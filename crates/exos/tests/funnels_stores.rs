@@ -192,8 +192,10 @@ fn retention_cases() -> Vec<Value> {
         with(json!({"period": "day", "periods": 14})),
         with(json!({"period": "week", "periods": 3, "kind": "recurring", "breakdown": "lob"})),
         with(json!({"period": "month", "periods": 2})),
-        with(json!({"period": "day", "periods": 7, "return_event": {"action": "Bought"},
-                    "filters": ["SpanAttributes.browser=Firefox"]})),
+        with(
+            json!({"period": "day", "periods": 7, "return_event": {"action": "Bought"},
+                    "filters": ["SpanAttributes.browser=Firefox"]}),
+        ),
     ]
 }
 

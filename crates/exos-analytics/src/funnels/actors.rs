@@ -95,9 +95,7 @@ pub fn funnel_actors(
     library: &Library,
 ) -> Result<ActorsResponse, AnalyticsError> {
     let mut query = request.funnel.query(library)?;
-    let scope = request
-        .funnel
-        .scope(&Sql::new(store.dialect()), library)?;
+    let scope = request.funnel.scope(&Sql::new(store.dialect()), library)?;
     check_step(request, query.steps.len())?;
     if request.breakdown_value.is_none() {
         query.breakdown = None;

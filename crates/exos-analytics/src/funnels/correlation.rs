@@ -93,9 +93,7 @@ pub fn funnel_correlation(
     library: &Library,
 ) -> Result<CorrelationResponse, AnalyticsError> {
     let mut query = request.funnel.query(library)?;
-    let scope = request
-        .funnel
-        .scope(&Sql::new(store.dialect()), library)?;
+    let scope = request.funnel.scope(&Sql::new(store.dialect()), library)?;
     query.breakdown = None;
     let keys = property_keys(request)?;
     let limit = match request.limit {
@@ -201,7 +199,8 @@ fn features_sql(
         ));
     }
     if parts.is_empty() {
-        return "SELECT '' AS actor, '' AS kind, '' AS value FROM otel_traces WHERE false".to_string();
+        return "SELECT '' AS actor, '' AS kind, '' AS value FROM otel_traces WHERE false"
+            .to_string();
     }
     parts.join("\nUNION ALL\n")
 }

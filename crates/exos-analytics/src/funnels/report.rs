@@ -116,9 +116,8 @@ fn run_pass(
     with_breakdown: &FunnelQuery,
     scope: &SpanScope,
 ) -> Result<Pass, AnalyticsError> {
-    let definition_error = |error: exos_funnels::DefinitionError| {
-        AnalyticsError::bad("steps", error.to_string())
-    };
+    let definition_error =
+        |error: exos_funnels::DefinitionError| AnalyticsError::bad("steps", error.to_string());
     let mut total = FunnelReport::new(total_query).map_err(definition_error)?;
     let mut split = match with_breakdown.breakdown {
         Some(_) => Some(FunnelReport::new(with_breakdown).map_err(definition_error)?),

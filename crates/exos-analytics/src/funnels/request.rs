@@ -8,9 +8,7 @@
 //! actions (`{"action": "<id or name>"}`), resolved through the caller's [`Library`];
 //! the filter bar's `key=value` filters and a saved cohort narrow the spans.
 
-use exos_funnels::{
-    Column, Exclusion, FunnelKind, FunnelModes, FunnelQuery, Period, Property,
-};
+use exos_funnels::{Column, Exclusion, FunnelKind, FunnelModes, FunnelQuery, Period, Property};
 use serde::{Deserialize, Serialize};
 
 use super::source::SpanScope;

@@ -16,9 +16,7 @@ use exos_funnels::{
 use serde::{Deserialize, Serialize};
 
 use super::request::{property, Actor, TimeBound, DEFAULT_BREAKDOWN_VALUES, MAX_BREAKDOWN_VALUES};
-use super::source::{
-    dialect, query_all_rows, run_on_duckdb, scoped_text, store_name, SpanScope,
-};
+use super::source::{dialect, query_all_rows, run_on_duckdb, scoped_text, store_name, SpanScope};
 use crate::definitions::{EventRef, Library};
 use crate::error::AnalyticsError;
 use crate::filter::{Filter, Source};
@@ -185,7 +183,10 @@ fn run_table(
         let table = run_on_duckdb(connection?, scope, QUERY_TIMEOUT, |connection| {
             exos_funnels::duck::run_retention(connection, query)
         })?;
-        return Ok((table, scoped_text(scope, sql::duckdb::retention_input(query))));
+        return Ok((
+            table,
+            scoped_text(scope, sql::duckdb::retention_input(query)),
+        ));
     }
     let text = scope.apply(&sql::clickhouse::retention_table(query))?;
     let first_period = sql::period_number(query.period, query.from_ns);
