@@ -180,7 +180,7 @@ test("a funnel chart saved to a dashboard draws there", async () => {
   await context.close();
 });
 
-test("a saved action as a step and a filter-bar filter narrow the funnel and the Compare tabs", async () => {
+test("funnel with saved action and filter-bar filter", async () => {
   const { context, page, problems } = await watchedPage(browser, server);
   await signIn(page, server);
   await page.goto(`${server.http}/funnels?from=now-7d&actor=order.id&step=Order%20Received&window=1209600`);

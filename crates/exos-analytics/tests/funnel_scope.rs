@@ -205,7 +205,7 @@ fn filters_narrow_the_spans_before_the_engine() {
         ),
         [3, 2, 1]
     );
-    // A strict funnel never sees the spans the filter removes: O4's web review does
+    // A strict funnel never reads the spans the filter removes, so O4's web review does
     // not break its chain of phone spans.
     let strict = request(
         json!([{"span_name": RECEIVED}, {"span_name": APPROVE}]),
@@ -306,7 +306,7 @@ fn retention_reads_actions_filters_and_cohorts() {
 }
 
 #[test]
-fn the_duckdb_stream_stops_at_its_time_limit() {
+fn duckdb_stream_stops_at_time_limit() {
     if on_clickhouse() {
         // ClickHouse enforces the limit itself (max_execution_time, whole seconds).
         return;

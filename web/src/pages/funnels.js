@@ -4,7 +4,7 @@
 // the actors who dropped off at a step, with links to their trace, replay and visitor page
 // (POST /api/funnels/actors).
 // A step or exclusion is a span name or a saved action (`action:<name>`, offered in the step
-// list); a saved cohort and the filter bar's filters narrow the actors and spans.
+// list). A saved cohort and the filter bar's filters narrow the actors and spans.
 // The whole definition lives in the URL (see lib/funnel-query.js), so a link reloads the view.
 
 import { h, replace } from "../lib/dom.js";

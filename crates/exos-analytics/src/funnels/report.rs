@@ -100,7 +100,7 @@ pub fn funnel(
     Ok(response)
 }
 
-/// What one pass of the engine over the spans produced.
+/// The series and SQL of one pass of the engine over the spans.
 struct Pass {
     total: Vec<FunnelSeries>,
     /// One series per breakdown value; empty without a breakdown.
@@ -144,10 +144,10 @@ fn run_pass(
     })
 }
 
-/// Actors the joiner holds at once. The groups of one actor arrive one after
-/// another, except on DuckDB when two actors' 64-bit hashes collide and their
-/// groups interleave; a run of more than this many colliding actors would count
-/// the later groups of an actor as another actor in the total.
+/// Max actors the joiner keeps at once. The groups of one actor arrive one after another,
+/// except on DuckDB when two actors' 64-bit hashes collide, because then their groups
+/// interleave. A run of more than this many colliding actors would make the total count the
+/// later groups of an actor as another actor.
 const JOINED_ACTORS: usize = 8;
 
 /// Joins the (actor, breakdown value) groups of each actor into one list of spans.

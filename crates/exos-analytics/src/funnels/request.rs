@@ -103,7 +103,7 @@ pub struct FunnelRequest {
     #[serde(default)]
     pub exclusions: Vec<ExclusionRequest>,
     /// The filter bar's filters (`Lob=Appraisal`, `SpanAttributes.browser!=Firefox`):
-    /// the funnel sees only spans that pass all of them.
+    /// the funnel reads only spans that pass all of them.
     #[serde(default)]
     pub filters: Vec<String>,
     /// A saved cohort (id) of the same actor: only its members count.

@@ -48,7 +48,7 @@ pub struct RetentionRequest {
     /// Breakdown values shown, those with the most start actors first (default 10, at most 50).
     #[serde(default)]
     pub breakdown_limit: Option<usize>,
-    /// The filter bar's filters (`Lob=Appraisal`): the table sees only spans that pass all.
+    /// The filter bar's filters (`Lob=Appraisal`): the table reads only spans that pass all of them.
     #[serde(default)]
     pub filters: Vec<String>,
     /// A saved cohort (id) of the same actor: only its members count.

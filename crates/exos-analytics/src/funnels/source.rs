@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::error::AnalyticsError;
 use crate::rows::{Row, QUERY_TIMEOUT};
 
-/// How the engines' SQL reads the span table; a scope's condition follows it.
+/// The text with which the engines' SQL reads the span table. A scope's condition is added after it.
 const SPAN_TABLE_READ: &str = "FROM otel_traces WHERE ";
 
 /// Most (actor, breakdown value) rows read from ClickHouse for one funnel.
@@ -71,7 +71,7 @@ impl SpanScope {
         Self { condition }
     }
 
-    /// Returns the condition, `None` when the scope holds every span.
+    /// Returns the condition, or `None` when the scope contains every span.
     pub fn condition(&self) -> Option<&str> {
         self.condition.as_deref()
     }
@@ -137,7 +137,7 @@ pub fn for_each_actor(
     for_each_actor_within(store, query, scope, QUERY_TIMEOUT, visit)
 }
 
-/// [`for_each_actor`] with another time limit.
+/// Runs [`for_each_actor`] with another time limit.
 pub fn for_each_actor_within(
     store: &dyn Store,
     query: &FunnelQuery,
@@ -182,7 +182,7 @@ pub fn for_each_actor_within(
     Ok(text)
 }
 
-/// Runs `work` on a DuckDB connection whose `otel_traces` holds the scope's spans,
+/// Runs `work` on a DuckDB connection whose `otel_traces` contains only the scope's spans,
 /// interrupting it after `timeout`.
 pub fn run_on_duckdb<T>(
     connection: duckdb::Connection,
@@ -192,7 +192,7 @@ pub fn run_on_duckdb<T>(
 ) -> Result<T, AnalyticsError> {
     let connection = scope.duckdb_connection(connection)?;
     // The engine streams from its own statement, so it gets its own watchdog. An
-    // interrupted stream may simply end early: the watchdog's answer decides.
+    // interrupted stream may end early without an error, so the watchdog's result decides.
     let watchdog = Watchdog::start(&connection, timeout);
     let outcome = work(&connection);
     if watchdog.stop() {
