@@ -113,6 +113,12 @@ fn library() -> Library {
             "cohort",
             json!({"actor": "OrderId", "static": ["O1", "O3"]}),
         ),
+        saved(
+            "c-reviewed",
+            "Reviewed orders",
+            "cohort",
+            json!({"actor": "OrderId", "dynamic": {"event": {"action": "Reviewed"}, "days": 1}}),
+        ),
     ])
 }
 
@@ -274,6 +280,22 @@ fn cohorts_keep_their_members_only() {
         counts(&store, &three_steps(json!({"cohort": "c-static"}))),
         [2, 1, 1],
         "O1 converts, O3 stops at Received"
+    );
+    // The dynamic cohort reads every span, whatever the funnel's filters keep.
+    assert_eq!(
+        counts(&store, &three_steps(json!({"cohort": "c-reviewed"}))),
+        [4, 4, 3],
+        "O1, O2, O4 and O5 had a review"
+    );
+    assert_eq!(
+        counts(
+            &store,
+            &three_steps(
+                json!({"cohort": "c-reviewed", "filters": ["SpanAttributes.channel=phone"]})
+            )
+        ),
+        [1, 0, 0],
+        "of the reviewed orders only O4 has phone spans"
     );
     let wrong = three_steps(json!({"cohort": "act-approve"}));
     assert!(funnel(store.get(), &wrong, &library()).is_err());
