@@ -41,6 +41,15 @@ async function shot(page, name) {
   await page.screenshot({ path: join(folder, `funnels-${name}.png`), fullPage: true });
 }
 
+// Posts JSON to the server as the admin, outside the browser.
+function postJson(path, body) {
+  return fetch(`${server.http}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Basic ${Buffer.from(`admin:${server.password}`).toString("base64")}` },
+    body: JSON.stringify(body),
+  });
+}
+
 async function kpiNumber(page, label) {
   const tile = page.locator(".kpi", { has: page.locator(".kpi-label", { hasText: label }) }).first();
   return Number((await tile.locator(".kpi-value").textContent()).replace(/[^0-9.]/g, ""));
@@ -167,6 +176,75 @@ test("a funnel chart saved to a dashboard draws there", async () => {
   await panel.locator("canvas").waitFor();
   assert.equal(await panel.locator(".error-box").count(), 0);
   await shot(page, "dashboard");
+  clean(problems);
+  await context.close();
+});
+
+test("funnel with saved action and filter-bar filter", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}/funnels?from=now-7d&actor=order.id&step=Order%20Received&window=1209600`);
+  await settle(page);
+  const created = await postJson("/api/workspaces", { kind: "action", name: "Approved order", shared: true, body: { event: { span_name: "Approve" } } });
+  assert.equal(created.status, 201);
+
+  // The reference: the same funnel with the span name, split by LOB, straight from the API.
+  const referenceReply = await postJson("/api/funnels", {
+    actor: "order.id", steps: [{ span_name: "Order Received" }, { span_name: "Approve" }], window_seconds: 1209600,
+    from: Date.now() - 7 * 86_400_000, to: Date.now(), breakdown: "lob", breakdown_limit: 50,
+  });
+  assert.equal(referenceReply.status, 200);
+  const reference = await referenceReply.json();
+  assert.ok(reference.total.steps[1].actors > 0, "some orders reached Approve");
+
+  // The saved action appears among the step suggestions once the library loads.
+  await page.reload();
+  await settle(page);
+  await page.locator("#funnel-span-names option[value='action:Approved order']").waitFor({ state: "attached" });
+  await page.fill("input[aria-label='New step event']", "action:Approved order");
+  await page.click("text=Add step");
+  await page.waitForURL(/step=action%3AApproved/);
+  await settle(page);
+  const stepsTable = page.locator("table", { has: page.locator("caption", { hasText: "Funnel steps" }) });
+  await stepsTable.locator("td", { hasText: "2. Approved order" }).waitFor();
+  assert.equal(await kpiNumber(page, "Entered"), reference.total.steps[0].actors);
+  assert.equal(await kpiNumber(page, "Converted"), reference.total.steps[1].actors);
+  await shot(page, "saved-action-step");
+
+  // A filter from the filter bar: only one line of business.
+  // The line of business with the most approvals, so the filtered charts have bars to show.
+  const chosen = [...reference.series].sort((a, b) => b.steps[1].actors - a.steps[1].actors)[0];
+  const lob = chosen.breakdown;
+  await page.fill("input[aria-label='Add a filter']", `Lob=${lob}`);
+  await page.press("input[aria-label='Add a filter']", "Enter");
+  await page.waitForURL(/filter=Lob%3D/);
+  await settle(page);
+  await page.waitForFunction((expected) => {
+    const tile = [...document.querySelectorAll(".kpi")].find((item) => item.querySelector(".kpi-label")?.textContent === "Entered");
+    return tile && Number(tile.querySelector(".kpi-value").textContent.replace(/[^0-9.]/g, "")) === expected;
+  }, chosen.steps[0].actors, { timeout: 15_000 });
+  assert.equal(await kpiNumber(page, "Converted"), chosen.steps[1].actors);
+  assert.ok(chosen.steps[0].actors < reference.total.steps[0].actors, "the filter leaves orders out");
+  await page.locator("input[aria-label='Add a filter']").blur();
+  await shot(page, "filtered");
+
+  // Compare › Funnel keeps the filter: one column, the filtered LOB.
+  const filter = `filter=${encodeURIComponent(`Lob=${lob}`)}`;
+  await page.goto(`${server.http}/compare?tab=funnel&from=now-7d&actor=order.id&step=Order%20Received&step=action%3AApproved%20order&window=1209600&${filter}`);
+  await settle(page);
+  const matrix = page.locator("table", { has: page.locator("caption", { hasText: "Actors and conversion from the first step" }) });
+  await matrix.waitFor();
+  assert.deepEqual((await matrix.locator("thead th").allTextContents()).map((text) => text.trim()), ["Step", lob]);
+  await shot(page, "compare-funnel-filtered");
+
+  // Compare › By LOB keeps it too: one row.
+  await page.goto(`${server.http}/compare?tab=by-lob&from=now-7d&${filter}`);
+  await settle(page);
+  const table = page.locator("table", { has: page.locator("caption", { hasText: "Order metrics by line of business" }) });
+  await table.locator("tbody tr").first().waitFor({ timeout: 15_000 });
+  assert.equal(await table.locator("tbody tr").count(), 1);
+  assert.equal((await table.locator("tbody tr td").first().textContent()).trim(), lob);
+  await shot(page, "compare-by-lob-filtered");
   clean(problems);
   await context.close();
 });

@@ -150,3 +150,47 @@ def test_correlation_finds_cancel(run):
     assert len(cancel) == 1, [row["value"] for row in answer["rows"] if row["kind"] == "event"]
     assert cancel[0]["correlation"] == "failure"
     assert cancel[0]["odds_ratio"] < 1
+
+
+def test_filter_bar_lob_matches_truth(run):
+    """A `Lob=<value>` filter leaves the funnel of that line of business alone."""
+    server, truth = run
+    for lob, variants in truth["variants_by_lob"].items():
+        response = post(server, "/api/funnels", funnel_body(truth, REVIEW_STEPS, filters=[f"Lob={lob}"]))
+        assert reached(response["total"]) == expected_reached(variants, REVIEW_STEPS), lob
+    left_out = sorted(truth["variants_by_lob"])[0]
+    others = [lob for lob in truth["variants_by_lob"] if lob != left_out]
+    response = post(server, "/api/funnels", funnel_body(truth, APPROVE_STEPS, filters=[f"Lob!={left_out}"]))
+    merged: Counter[str] = Counter()
+    for lob in others:
+        merged.update(truth["variants_by_lob"][lob])
+    assert reached(response["total"]) == expected_reached(dict(merged), APPROVE_STEPS)
+
+
+def test_breakdown_total_is_the_plain_funnel(run):
+    """The one-pass breakdown's total is the funnel run without a breakdown."""
+    server, truth = run
+    plain = post(server, "/api/funnels", funnel_body(truth, REVIEW_STEPS, trend_period="week"))
+    split = post(server, "/api/funnels", funnel_body(truth, REVIEW_STEPS, trend_period="week", breakdown="lob"))
+    assert split["total"] == plain["total"]
+
+
+def test_saved_action_as_step_matches_truth(run):
+    server, truth = run
+    created = requests.post(
+        f"{server.http_url}/api/workspaces", auth=("admin", server.admin_password), timeout=30,
+        json={"kind": "action", "name": "Approved order", "shared": True, "body": {"event": {"span_name": "Approve"}}},
+    )
+    assert created.status_code == 201, created.text
+    expected = expected_reached(truth["variants"], APPROVE_STEPS)
+    for reference in [created.json()["id"], "Approved order"]:
+        body = funnel_body(truth, ["Order Received"])
+        body["steps"].append({"action": reference})
+        response = post(server, "/api/funnels", body)
+        assert response["steps"] == ["Order Received", "Approved order"]
+        assert reached(response["total"]) == expected, reference
+    body = funnel_body(truth, ["Order Received"])
+    body["steps"].append({"action": "no such action"})
+    missing = requests.post(f"{server.http_url}/api/funnels", json=body, auth=("admin", server.admin_password), timeout=30)
+    assert missing.status_code == 400, missing.text
+    assert "no such action" in missing.json()["error"]["message"], missing.text

@@ -27,7 +27,7 @@ pub const MAX_STATIC_ACTORS: usize = 10_000;
 /// Filters nest at most this deep, so a request cannot exhaust the stack.
 const MAX_FILTER_DEPTH: usize = 16;
 
-/// An event in a query: a filter on one span, or a saved action by id.
+/// An event in a query: a filter on one span, or a saved action by id or name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum EventRef {
@@ -35,7 +35,7 @@ pub enum EventRef {
     Filter(EventFilter),
 }
 
-/// A reference to a saved action.
+/// A reference to a saved action, by its id or, when no id matches, its name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRef {
@@ -178,6 +178,30 @@ fn render_filter(sql: &Sql, filter: &EventFilter, depth: usize) -> Result<String
     }
 }
 
+/// Returns a short label for a filter, for charts and tables.
+pub fn filter_label(filter: &EventFilter) -> String {
+    match filter {
+        EventFilter::SpanName(name) => name.clone(),
+        EventFilter::Equals { property, value } => {
+            format!("{} = {value}", property_label(property))
+        }
+        EventFilter::All(filters) => join_labels(filters, " and "),
+        EventFilter::Any(filters) => join_labels(filters, " or "),
+    }
+}
+
+fn join_labels(filters: &[EventFilter], separator: &str) -> String {
+    let labels: Vec<String> = filters.iter().map(filter_label).collect();
+    format!("({})", labels.join(separator))
+}
+
+fn property_label(property: &Property) -> String {
+    match property {
+        Property::Column(column) => column.name().to_string(),
+        Property::Attribute(key) => key.clone(),
+    }
+}
+
 /// A saved cohort, ready to restrict a query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cohort {
@@ -186,10 +210,18 @@ pub struct Cohort {
     pub body: CohortBody,
 }
 
+/// A saved action, ready to stand for its event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Action {
+    pub id: String,
+    pub name: String,
+    pub event: EventFilter,
+}
+
 /// The saved actions and cohorts a caller may use, by id.
 #[derive(Clone, Debug, Default)]
 pub struct Library {
-    actions: BTreeMap<String, EventFilter>,
+    actions: BTreeMap<String, Action>,
     cohorts: BTreeMap<String, Cohort>,
 }
 
@@ -201,7 +233,12 @@ impl Library {
             match item.kind.as_str() {
                 ACTION_KIND => {
                     if let Ok(body) = serde_json::from_str::<ActionBody>(&item.body) {
-                        library.actions.insert(item.id.clone(), body.event);
+                        let action = Action {
+                            id: item.id.clone(),
+                            name: item.name.clone(),
+                            event: body.event,
+                        };
+                        library.actions.insert(item.id.clone(), action);
                     }
                 }
                 COHORT_KIND => {
@@ -220,21 +257,54 @@ impl Library {
         library
     }
 
-    /// Returns the filter an event stands for, looking saved actions up by id.
+    /// Returns the filter an event stands for, looking saved actions up by id or name.
     pub fn event(&self, event: &EventRef) -> Result<EventFilter, AnalyticsError> {
         match event {
             EventRef::Filter(filter) => Ok(filter.clone()),
-            EventRef::Action(reference) => {
-                self.actions.get(&reference.action).cloned().ok_or_else(|| {
-                    AnalyticsError::bad(
-                        "action",
-                        format!(
-                            "no saved action with id {:?}; list them with GET /api/workspaces",
-                            reference.action
-                        ),
-                    )
-                })
-            }
+            EventRef::Action(reference) => Ok(self.action(&reference.action)?.event.clone()),
+        }
+    }
+
+    /// Returns the saved action whose id is `key` or, failing that, the one action named `key`.
+    pub fn action(&self, key: &str) -> Result<&Action, AnalyticsError> {
+        if let Some(action) = self.actions.get(key) {
+            return Ok(action);
+        }
+        let named: Vec<&Action> = self
+            .actions
+            .values()
+            .filter(|action| action.name == key)
+            .collect();
+        match named.as_slice() {
+            [action] => Ok(action),
+            [] => Err(AnalyticsError::bad(
+                "action",
+                format!(
+                    "no saved action has the id or name {key:?}; list them with GET /api/workspaces"
+                ),
+            )),
+            several => Err(AnalyticsError::bad(
+                "action",
+                format!(
+                    "{} saved actions are named {key:?}; name one by its id ({})",
+                    several.len(),
+                    several
+                        .iter()
+                        .map(|action| action.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )),
+        }
+    }
+
+    /// Returns a short label for an event: the action's name, or the filter's label.
+    pub fn event_label(&self, event: &EventRef) -> String {
+        match event {
+            EventRef::Filter(filter) => filter_label(filter),
+            EventRef::Action(reference) => self
+                .action(&reference.action)
+                .map_or_else(|_| reference.action.clone(), |action| action.name.clone()),
         }
     }
 

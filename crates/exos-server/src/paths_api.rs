@@ -29,20 +29,25 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/trends", post(trends))
 }
 
+/// Returns the saved actions and cohorts `caller` may see, as `/api/workspaces` lists them.
+pub(crate) fn caller_library(store: &dyn Store, caller: &Principal) -> Result<Library, ApiError> {
+    let items: Vec<_> = store
+        .saved_items()?
+        .into_iter()
+        .filter(|item| crate::workspaces::visible(item, caller))
+        .collect();
+    Ok(Library::from_items(&items))
+}
+
 /// Runs one question with the caller's library on a blocking thread and answers JSON.
-async fn answer<T: Serialize + Send + 'static>(
+pub(crate) async fn answer<T: Serialize + Send + 'static>(
     state: &AppState,
     caller: Principal,
     work: impl FnOnce(&dyn Store, &Library) -> Result<T, AnalyticsError> + Send + 'static,
 ) -> Result<Response, ApiError> {
     let store = state.store.clone();
     let result = blocking(move || {
-        let items: Vec<_> = store
-            .saved_items()?
-            .into_iter()
-            .filter(|item| crate::workspaces::visible(item, &caller))
-            .collect();
-        let library = Library::from_items(&items);
+        let library = caller_library(store.as_ref(), &caller)?;
         Ok(work(store.as_ref(), &library)?)
     })
     .await?;

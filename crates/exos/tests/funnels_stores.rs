@@ -142,7 +142,36 @@ fn funnel_cases() -> Vec<Value> {
             &["cart", "buy"],
             json!({"modes": ["strict_once"], "window_seconds": 3600}),
         ),
+        funnel(
+            &["view", "cart", "buy"],
+            json!({"filters": ["SpanAttributes.browser=Chrome"], "breakdown": "lob"}),
+        ),
+        funnel(
+            &["view", "cart", "buy"],
+            json!({"kind": "strict", "filters": ["Lob!=Flood"]}),
+        ),
+        funnel(
+            &["view", "checkout"],
+            json!({
+                "steps": [{"span_name": "view"}, {"action": "Checked out"}, {"action": "Bought"}],
+                "exclusions": [{"event": {"action": "Asked for help"}, "from_step": 1, "to_step": 3}],
+                "breakdown": "browser",
+            }),
+        ),
     ]
+}
+
+/// Saves the actions the funnel cases name, by name, so both servers resolve them alike.
+fn save_actions(server: &Server) {
+    for (name, span_name) in [
+        ("Checked out", "checkout"),
+        ("Bought", "buy"),
+        ("Asked for help", "help"),
+    ] {
+        let body = json!({"kind": "action", "name": name, "shared": true,
+                          "body": {"event": {"span_name": span_name}}});
+        post(server, "/api/workspaces", &body);
+    }
 }
 
 fn retention_cases() -> Vec<Value> {
@@ -163,6 +192,10 @@ fn retention_cases() -> Vec<Value> {
         with(json!({"period": "day", "periods": 14})),
         with(json!({"period": "week", "periods": 3, "kind": "recurring", "breakdown": "lob"})),
         with(json!({"period": "month", "periods": 2})),
+        with(
+            json!({"period": "day", "periods": 7, "return_event": {"action": "Bought"},
+                    "filters": ["SpanAttributes.browser=Firefox"]}),
+        ),
     ]
 }
 
@@ -179,6 +212,8 @@ fn funnels_and_retention_agree_across_stores() {
     let spans = random_spans(20_260_105);
     send_spans(&under_test, &spans);
     send_spans(&on_clickhouse, &spans);
+    save_actions(&under_test);
+    save_actions(&on_clickhouse);
 
     let clickhouse_store = post(&on_clickhouse, "/api/funnels", &funnel_cases()[0]);
     assert_eq!(clickhouse_store["store"], "clickhouse");

@@ -1,11 +1,14 @@
 // The funnel and retention definitions the Funnels, Retention and Compare pages keep in the
 // URL, and the JSON requests of POST /api/funnels and /api/retention built from them.
-// URL parameters: `actor`, repeated `step` (span names), `kind`, `window` (seconds), repeated
-// `mode`, repeated `exclude` (`name|from|to`), `breakdown`, `trend`; for retention `start`,
-// `return`, `rkind`, `period`, `periods`. The time range is the shell's `from`/`to`.
+// URL parameters: `actor`, repeated `step` (span names, or `action:<id or name>` for a saved
+// action), `kind`, `window` (seconds), repeated `mode`, repeated `exclude` (`event|from|to`),
+// `breakdown`, `trend`, `cohort`; for retention `start`, `return`, `rkind`, `period`, `periods`.
+// The time range is the shell's `from`/`to`, and the filter bar's repeated `filter` narrows the
+// spans every request reads.
 
 import { api } from "./api.js";
-import { apiParams, currentRange, globalQuery, params } from "./state.js";
+import { apiParams, currentFilters, currentRange, formatFilter, globalQuery, params } from "./state.js";
+import { parseEvent } from "./product.js";
 
 export const ACTORS = [
   { id: "order.id", label: "Orders (order.id)" },
@@ -55,6 +58,7 @@ export function funnelState(search = params()) {
     exclusions: search.getAll("exclude").map(parseExclusion).filter(Boolean),
     breakdown: search.get("breakdown") || "",
     trend: search.get("trend") || "day",
+    cohort: search.get("cohort") || "",
   };
 }
 
@@ -75,7 +79,13 @@ export function funnelParams(state) {
     exclude: state.exclusions.map((item) => `${item.name}|${item.from}|${item.to}`),
     breakdown: state.breakdown || null,
     trend: state.trend,
+    cohort: state.cohort || null,
   };
+}
+
+// Returns the filter bar's filters as the API reads them (`Lob=Appraisal`, `key!=value`).
+export function filterTexts() {
+  return currentFilters().map(formatFilter);
 }
 
 // Returns a link to the Funnels page showing `state`, keeping the range and filters.
@@ -93,11 +103,13 @@ export function funnelRequest(state, { breakdown = state.breakdown } = {}) {
   const range = currentRange();
   return {
     actor: state.actor,
-    steps: state.steps.map((name) => ({ span_name: name })),
+    steps: state.steps.map(parseEvent),
     kind: state.kind,
     window_seconds: state.windowSeconds,
     modes: state.kind === "any_order" ? [] : state.modes,
-    exclusions: state.exclusions.map((item) => ({ event: { span_name: item.name }, from_step: item.from, to_step: item.to })),
+    exclusions: state.exclusions.map((item) => ({ event: parseEvent(item.name), from_step: item.from, to_step: item.to })),
+    filters: filterTexts(),
+    cohort: state.cohort || null,
     breakdown: breakdown || null,
     from: range.from,
     to: range.to,
@@ -129,8 +141,9 @@ export function retentionParams(state) {
 export function retentionRequest(state) {
   return {
     actor: state.actor,
-    start_event: { span_name: state.start },
-    return_event: { span_name: state.returning },
+    start_event: parseEvent(state.start),
+    return_event: parseEvent(state.returning),
+    filters: filterTexts(),
     kind: state.kind,
     period: state.period,
     periods: state.periods,

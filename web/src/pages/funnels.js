@@ -3,6 +3,8 @@
 // shows which events and values go with converting (POST /api/funnels/correlation). It lists
 // the actors who dropped off at a step, with links to their trace, replay and visitor page
 // (POST /api/funnels/actors).
+// A step or exclusion is a span name or a saved action (`action:<name>`, offered in the step
+// list). A saved cohort and the filter bar's filters narrow the actors and spans.
 // The whole definition lives in the URL (see lib/funnel-query.js), so a link reloads the view.
 
 import { h, replace } from "../lib/dom.js";
@@ -12,11 +14,14 @@ import { badge, card, dataTable, emptyState, errorBox, field, load, sidePanel, s
 import { barChart, lineChart, color } from "../lib/charts.js";
 import { formatCount, formatPercent } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
+import { cohortSelect, library } from "../lib/product.js";
 import {
   ACTORS, BREAKDOWN_KEYS, KINDS, MODES, WINDOW_UNITS, formatNanos, funnelParams, funnelRequest, funnelState, spanNames,
 } from "../lib/funnel-query.js";
 
 const NONE_LABEL = "(none)";
+// The column a cohort lists for each funnel actor.
+const ACTOR_COLUMNS = { "order.id": "OrderId", "user.id": "UserId", "rum.session_id": "RumSessionId", "operator.id": "OperatorId" };
 
 function breakdownLabel(value) {
   return value === "" ? NONE_LABEL : value;
@@ -117,7 +122,21 @@ function modeControl(state, change) {
     }), mode.label, h("code", { class: "muted text-xs" }, mode.id))));
 }
 
-function builder(state, names, change) {
+// The step suggestions: saved actions first (`action:<name>`), then the span names in the range.
+function eventOptions(names, saved) {
+  return [
+    ...saved.actions.map((action) => h("option", { value: `action:${action.name}`, label: `Saved action: ${action.name}` })),
+    ...names.map((name) => h("option", { value: name })),
+  ];
+}
+
+function cohortControl(state, saved, change) {
+  const select = cohortSelect(saved.cohorts, ACTOR_COLUMNS[state.actor], state.cohort);
+  select.addEventListener("change", () => change({ cohort: select.value }));
+  return select;
+}
+
+function builder(state, names, saved, change) {
   const newStep = h("input", { class: "input flex-1", list: "funnel-span-names", placeholder: "Add a step: type an event name", "aria-label": "New step event" });
   const addStep = () => { if (newStep.value.trim()) change({ steps: [...state.steps, newStep.value.trim()] }); };
   newStep.addEventListener("keydown", (event) => { if (event.key === "Enter") addStep(); });
@@ -125,7 +144,7 @@ function builder(state, names, change) {
   breakdown.addEventListener("change", () => change({ breakdown: breakdown.value.trim() }));
   return card("Funnel definition", h("div", { class: "grid gap-4 lg:grid-cols-2" },
     h("div", { class: "space-y-2" },
-      h("datalist", { id: "funnel-span-names" }, names.map((name) => h("option", { value: name }))),
+      h("datalist", { id: "funnel-span-names" }, eventOptions(names, saved)),
       h("datalist", { id: "funnel-breakdown-keys" }, BREAKDOWN_KEYS.map((key) => h("option", { value: key }))),
       h("ol", { class: "space-y-2", "aria-label": "Funnel steps" }, state.steps.map((_, index) => stepRow(state, index, change))),
       h("div", { class: "flex gap-2" }, newStep, h("button", { class: "btn btn-sm", type: "button", onclick: addStep }, "Add step"))),
@@ -135,6 +154,7 @@ function builder(state, names, change) {
       field("Conversion window", windowControl(state, change)),
       field("Breakdown", breakdown, { hint: "Any attribute: lob, operator.id, http.user_agent, …" }),
       field("Conversion over time", select(["day", "week", "month"].map((id) => ({ id, label: `By ${id}` })), state.trend, "Trend period", (trend) => change({ trend }))),
+      field("Cohort", cohortControl(state, saved, change), { hint: "Only the members of a saved cohort of this actor." }),
       h("div", { class: "sm:col-span-2" }, field("windowFunnel modes", modeControl(state, change))),
       h("div", { class: "sm:col-span-2" }, field("Exclusions", exclusionControl(state, change))))));
 }
@@ -224,6 +244,7 @@ function actorList(data) {
 
 export function mount(root, { signal, onState }) {
   let names = [];
+  let saved = { actions: [], cohorts: [] };
   let controller = null;
   const builderSlot = h("div");
   const results = h("div", { class: "space-y-4" });
@@ -270,7 +291,7 @@ export function mount(root, { signal, onState }) {
     controller = new AbortController();
     signal.addEventListener("abort", () => controller.abort(), { once: true });
     const state = funnelState();
-    replace(builderSlot, builder(state, names, change));
+    replace(builderSlot, builder(state, names, saved, change));
     replace(results, card(null, skeleton({ lines: 8 })));
     const request = funnelRequest(state);
     try {
@@ -286,7 +307,11 @@ export function mount(root, { signal, onState }) {
   spanNames(signal).then((found) => {
     names = found;
     const list = builderSlot.querySelector("#funnel-span-names");
-    if (list) replace(list, names.map((name) => h("option", { value: name })));
+    if (list) replace(list, eventOptions(names, saved));
   }).catch((error) => { if (!isAbort(error)) console.warn("span names failed", error); });
+  library(signal).then((found) => {
+    saved = found;
+    replace(builderSlot, builder(funnelState(), names, saved, change));
+  }).catch((error) => { if (!isAbort(error)) console.warn("saved actions failed", error); });
   return () => controller?.abort();
 }

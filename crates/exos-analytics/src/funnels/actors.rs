@@ -13,8 +13,10 @@ use exos_funnels::{FunnelQuery, FunnelReport};
 use serde::{Deserialize, Serialize};
 
 use super::request::{property, FunnelRequest};
-use super::source::{dialect, for_each_actor, query_all_rows, store_name};
+use super::source::{dialect, for_each_actor, query_all_rows, store_name, SpanScope};
+use crate::definitions::Library;
 use crate::error::AnalyticsError;
+use crate::sql::Sql;
 use exos_store::Store;
 
 /// Actors listed when a request names no limit.
@@ -90,8 +92,10 @@ pub struct ActorLinks {
 pub fn funnel_actors(
     store: &dyn Store,
     request: &ActorsRequest,
+    library: &Library,
 ) -> Result<ActorsResponse, AnalyticsError> {
-    let mut query = request.funnel.query()?;
+    let mut query = request.funnel.query(library)?;
+    let scope = request.funnel.scope(&Sql::new(store.dialect()), library)?;
     check_step(request, query.steps.len())?;
     if request.breakdown_value.is_none() {
         query.breakdown = None;
@@ -106,7 +110,7 @@ pub fn funnel_actors(
             ))
         }
     };
-    let (mut matching, funnel_sql) = matching_actors(store, &query, request)?;
+    let (mut matching, funnel_sql) = matching_actors(store, &query, &scope, request)?;
     let total = matching.len() as u64;
     matching.sort_by(|a, b| (&a.actor, &a.breakdown).cmp(&(&b.actor, &b.breakdown)));
     matching.truncate(limit);
@@ -158,12 +162,13 @@ fn check_step(request: &ActorsRequest, steps: usize) -> Result<(), AnalyticsErro
 fn matching_actors(
     store: &dyn Store,
     query: &FunnelQuery,
+    scope: &SpanScope,
     request: &ActorsRequest,
 ) -> Result<(Vec<FunnelActor>, String), AnalyticsError> {
     let mut report = FunnelReport::new(query)
         .map_err(|error| AnalyticsError::bad("funnel", error.to_string()))?;
     let mut matching = Vec::new();
-    let text = for_each_actor(store, query, |spans| {
+    let text = for_each_actor(store, query, scope, |spans| {
         if let Some(value) = &request.breakdown_value {
             if spans.breakdown != value {
                 return;

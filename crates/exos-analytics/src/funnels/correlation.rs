@@ -17,8 +17,10 @@ use exos_funnels::{EventFilter, FunnelQuery, FunnelReport, Property};
 use serde::{Deserialize, Serialize};
 
 use super::request::{property, FunnelRequest};
-use super::source::{dialect, for_each_actor, query_all_rows, store_name};
+use super::source::{dialect, for_each_actor, query_all_rows, store_name, SpanScope};
+use crate::definitions::Library;
 use crate::error::AnalyticsError;
+use crate::sql::Sql;
 use exos_store::Store;
 
 /// Attribute keys analysed when a request names none.
@@ -88,8 +90,10 @@ pub struct CorrelationRow {
 pub fn funnel_correlation(
     store: &dyn Store,
     request: &CorrelationRequest,
+    library: &Library,
 ) -> Result<CorrelationResponse, AnalyticsError> {
-    let mut query = request.funnel.query()?;
+    let mut query = request.funnel.query(library)?;
+    let scope = request.funnel.scope(&Sql::new(store.dialect()), library)?;
     query.breakdown = None;
     let keys = property_keys(request)?;
     let limit = match request.limit {
@@ -102,10 +106,10 @@ pub fn funnel_correlation(
             ))
         }
     };
-    let (outcomes, funnel_sql) = actor_outcomes(store, &query)?;
+    let (outcomes, funnel_sql) = actor_outcomes(store, &query, &scope)?;
     let success = outcomes.values().filter(|&&converted| converted).count() as u64;
     let failure = outcomes.len() as u64 - success;
-    let features_sql = features_sql(dialect(store), &query, &keys, request.events);
+    let features_sql = scope.apply(&features_sql(dialect(store), &query, &keys, request.events))?;
     let counts = count_features(store, &features_sql, &outcomes)?;
     let step_names = step_span_names(&query);
     let mut rows: Vec<CorrelationRow> = counts
@@ -154,12 +158,13 @@ fn property_keys(request: &CorrelationRequest) -> Result<Vec<(String, Property)>
 fn actor_outcomes(
     store: &dyn Store,
     query: &FunnelQuery,
+    scope: &SpanScope,
 ) -> Result<(HashMap<String, bool>, String), AnalyticsError> {
     let mut report = FunnelReport::new(query)
         .map_err(|error| AnalyticsError::bad("funnel", error.to_string()))?;
     let steps = query.steps.len();
     let mut outcomes = HashMap::new();
-    let text = for_each_actor(store, query, |spans| {
+    let text = for_each_actor(store, query, scope, |spans| {
         let outcome = report.evaluate(spans.timestamps_ns, spans.steps, spans.exclusions);
         if outcome.level > 0 && !outcome.excluded {
             outcomes.insert(spans.actor.to_string(), outcome.level == steps);
@@ -194,7 +199,8 @@ fn features_sql(
         ));
     }
     if parts.is_empty() {
-        return "SELECT '' AS actor, '' AS kind, '' AS value WHERE false".to_string();
+        return "SELECT '' AS actor, '' AS kind, '' AS value FROM otel_traces WHERE false"
+            .to_string();
     }
     parts.join("\nUNION ALL\n")
 }

@@ -1,21 +1,26 @@
 //! `POST /api/funnels`: per-step counts, conversion, time to convert,
 //! conversion over time and breakdown series.
 //!
-//! The total and the breakdown are two runs of the engine, because a
-//! breakdown counts an actor once per value and the values do not add up to
-//! the total. On ClickHouse, funnels that `windowFunnel` can compute alone
-//! (sequential or strict, no exclusions) take their step counts from the
-//! native function. The per-actor pass still supplies times and trends.
+//! A breakdown counts an actor once per value, and the values do not add up to
+//! the total, so the total needs each actor's spans of every value together. One
+//! pass over the spans with the breakdown feeds both: each (actor, value) group
+//! goes to the breakdown's report, and the groups of one actor, joined, go to the
+//! total's report. On ClickHouse, funnels that `windowFunnel` can compute alone
+//! (sequential or strict, no exclusions) take their step counts from the native
+//! function. The per-actor pass still supplies times and trends.
 
+use std::collections::VecDeque;
 use std::time::Instant;
 
 use exos_funnels::sql::clickhouse;
 use exos_funnels::{FunnelQuery, FunnelReport, FunnelSeries};
 use serde::Serialize;
 
-use super::request::{filter_label, Actor, FunnelRequest};
-use super::source::{dialect, for_each_actor, query_all_rows, store_name};
+use super::request::{Actor, FunnelRequest};
+use super::source::{dialect, for_each_actor, query_all_rows, store_name, ActorSpans, SpanScope};
+use crate::definitions::Library;
 use crate::error::AnalyticsError;
+use crate::sql::Sql;
 use exos_store::Store;
 
 /// Most breakdown rows the native level query may return.
@@ -44,28 +49,29 @@ pub struct FunnelResponse {
     pub elapsed_ms: f64,
 }
 
-/// Series of one engine run and the SQL that produced them.
-type RunOutput = (Vec<FunnelSeries>, Vec<String>);
-
-/// Computes the funnel report for the request.
+/// Computes the funnel report for the request, resolving saved actions and the
+/// cohort through `library`.
 pub fn funnel(
     store: &dyn Store,
     request: &FunnelRequest,
+    library: &Library,
 ) -> Result<FunnelResponse, AnalyticsError> {
     let started = Instant::now();
-    let with_breakdown = request.query()?;
+    let with_breakdown = request.query(library)?;
+    let scope = request.scope(&Sql::new(store.dialect()), library)?;
     let limit = request.breakdown_values()?;
     let total_query = FunnelQuery {
         breakdown: None,
         ..with_breakdown.clone()
     };
-    let (total, breakdown) = run_both(store, &total_query, &with_breakdown);
-    let (total_series, mut sql) = total?;
+    let pass = run_pass(store, &total_query, &with_breakdown, &scope)?;
+    let mut sql = vec![pass.sql];
     let mut response = FunnelResponse {
         store: store_name(store),
         actor: request.actor,
-        steps: request.steps.iter().map(filter_label).collect(),
-        total: total_series
+        steps: request.step_labels(library),
+        total: pass
+            .total
             .into_iter()
             .next()
             .unwrap_or_else(|| empty_series(&total_query)),
@@ -76,44 +82,127 @@ pub fn funnel(
         sql: Vec::new(),
         elapsed_ms: 0.0,
     };
-
-    if let Some((series, breakdown_sql)) = breakdown? {
-        attach_breakdown(&mut response, series, limit);
-        sql.extend(breakdown_sql);
+    if with_breakdown.breakdown.is_some() {
+        attach_breakdown(&mut response, pass.series, limit);
     }
     if dialect(store) == exos_funnels::sql::Dialect::ClickHouse
         && clickhouse::funnel_is_native(&with_breakdown)
     {
-        apply_native_counts(
-            store,
-            &total_query,
-            &with_breakdown,
-            &mut response,
-            &mut sql,
-        )?;
+        let queries = NativeQueries {
+            total: &total_query,
+            with_breakdown: &with_breakdown,
+            scope: &scope,
+        };
+        apply_native_counts(store, &queries, &mut response, &mut sql)?;
     }
     response.sql = sql;
     response.elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
     Ok(response)
 }
 
-/// Runs the total and, when there is one, the breakdown at the same time.
-fn run_both(
+/// The series and SQL of one pass of the engine over the spans.
+struct Pass {
+    total: Vec<FunnelSeries>,
+    /// One series per breakdown value; empty without a breakdown.
+    series: Vec<FunnelSeries>,
+    sql: String,
+}
+
+/// Reads the spans once, with the breakdown when there is one, and fills the
+/// total's and the breakdown's reports.
+fn run_pass(
     store: &dyn Store,
     total_query: &FunnelQuery,
     with_breakdown: &FunnelQuery,
-) -> (
-    Result<RunOutput, AnalyticsError>,
-    Result<Option<RunOutput>, AnalyticsError>,
-) {
-    std::thread::scope(|scope| {
-        let breakdown = scope.spawn(|| match with_breakdown.breakdown {
-            Some(_) => run_series(store, with_breakdown).map(Some),
-            None => Ok(None),
-        });
-        let total = run_series(store, total_query);
-        (total, breakdown.join().expect("funnel thread panicked"))
+    scope: &SpanScope,
+) -> Result<Pass, AnalyticsError> {
+    let definition_error =
+        |error: exos_funnels::DefinitionError| AnalyticsError::bad("steps", error.to_string());
+    let mut total = FunnelReport::new(total_query).map_err(definition_error)?;
+    let mut split = match with_breakdown.breakdown {
+        Some(_) => Some(FunnelReport::new(with_breakdown).map_err(definition_error)?),
+        None => None,
+    };
+    let mut joiner = ActorJoiner::default();
+    let sql = for_each_actor(store, with_breakdown, scope, |spans| match &mut split {
+        None => total.add_actor("", spans.timestamps_ns, spans.steps, spans.exclusions),
+        Some(split) => {
+            split.add_actor(
+                spans.breakdown,
+                spans.timestamps_ns,
+                spans.steps,
+                spans.exclusions,
+            );
+            joiner.push(&spans, |joined| joined.add_to(&mut total));
+        }
+    })?;
+    joiner.finish(|joined| joined.add_to(&mut total));
+    Ok(Pass {
+        total: total.finish().series,
+        series: split.map_or_else(Vec::new, |split| split.finish().series),
+        sql,
     })
+}
+
+/// Max actors the joiner keeps at once. The groups of one actor arrive one after another,
+/// except on DuckDB when two actors' 64-bit hashes collide, because then their groups
+/// interleave. A run of more than this many colliding actors would make the total count the
+/// later groups of an actor as another actor.
+const JOINED_ACTORS: usize = 8;
+
+/// Joins the (actor, breakdown value) groups of each actor into one list of spans.
+#[derive(Default)]
+struct ActorJoiner {
+    pending: VecDeque<JoinedActor>,
+}
+
+/// Every span of one actor, whatever the breakdown value.
+struct JoinedActor {
+    actor: String,
+    timestamps_ns: Vec<i64>,
+    steps: Vec<u32>,
+    exclusions: Vec<u32>,
+}
+
+impl JoinedActor {
+    fn add_to(&self, report: &mut FunnelReport) {
+        report.add_actor("", &self.timestamps_ns, &self.steps, &self.exclusions);
+    }
+}
+
+impl ActorJoiner {
+    /// Adds one group; hands the oldest actor to `done` when too many are held.
+    fn push(&mut self, spans: &ActorSpans<'_>, mut done: impl FnMut(JoinedActor)) {
+        let found = self
+            .pending
+            .iter_mut()
+            .find(|joined| joined.actor == spans.actor);
+        let joined = match found {
+            Some(joined) => joined,
+            None => {
+                if self.pending.len() == JOINED_ACTORS {
+                    if let Some(oldest) = self.pending.pop_front() {
+                        done(oldest);
+                    }
+                }
+                self.pending.push_back(JoinedActor {
+                    actor: spans.actor.to_string(),
+                    timestamps_ns: Vec::new(),
+                    steps: Vec::new(),
+                    exclusions: Vec::new(),
+                });
+                self.pending.back_mut().expect("an actor was just added")
+            }
+        };
+        joined.timestamps_ns.extend_from_slice(spans.timestamps_ns);
+        joined.steps.extend_from_slice(spans.steps);
+        joined.exclusions.extend_from_slice(spans.exclusions);
+    }
+
+    /// Hands every held actor to `done`.
+    fn finish(self, done: impl FnMut(JoinedActor)) {
+        self.pending.into_iter().for_each(done);
+    }
 }
 
 /// Keeps the `limit` breakdown values with the most actors at step 1.
@@ -128,21 +217,6 @@ fn attach_breakdown(response: &mut FunnelResponse, mut series: Vec<FunnelSeries>
     response.series = series;
 }
 
-/// Runs the engine over every actor and returns its series and the SQL.
-fn run_series(store: &dyn Store, query: &FunnelQuery) -> Result<RunOutput, AnalyticsError> {
-    let mut report = FunnelReport::new(query)
-        .map_err(|error| AnalyticsError::bad("steps", error.to_string()))?;
-    let text = for_each_actor(store, query, |spans| {
-        report.add_actor(
-            spans.breakdown,
-            spans.timestamps_ns,
-            spans.steps,
-            spans.exclusions,
-        )
-    })?;
-    Ok((report.finish().series, vec![text]))
-}
-
 /// Returns a series with zero actors at every step.
 fn empty_series(query: &FunnelQuery) -> FunnelSeries {
     let mut report = FunnelReport::new(query).expect("the definition was checked");
@@ -154,21 +228,27 @@ fn entered(series: &FunnelSeries) -> u64 {
     series.steps.first().map_or(0, |step| step.actors)
 }
 
+/// The definitions whose step counts ClickHouse's `windowFunnel` computes.
+struct NativeQueries<'a> {
+    total: &'a FunnelQuery,
+    with_breakdown: &'a FunnelQuery,
+    scope: &'a SpanScope,
+}
+
 /// Replaces the step counts with those of ClickHouse's `windowFunnel`, keeping
 /// the medians of the per-actor pass.
 fn apply_native_counts(
     store: &dyn Store,
-    total_query: &FunnelQuery,
-    with_breakdown: &FunnelQuery,
+    native: &NativeQueries<'_>,
     response: &mut FunnelResponse,
     sql: &mut Vec<String>,
 ) -> Result<(), AnalyticsError> {
-    let mut queries = vec![total_query];
-    if with_breakdown.breakdown.is_some() {
-        queries.push(with_breakdown);
+    let mut queries = vec![native.total];
+    if native.with_breakdown.breakdown.is_some() {
+        queries.push(native.with_breakdown);
     }
     for query in queries {
-        let text = clickhouse::funnel_levels(query);
+        let text = native.scope.apply(&clickhouse::funnel_levels(query))?;
         let mut report = FunnelReport::new(query)
             .map_err(|error| AnalyticsError::bad("steps", error.to_string()))?;
         for row in query_all_rows(store, &text, MAX_NATIVE_ROWS, "breakdown values")? {

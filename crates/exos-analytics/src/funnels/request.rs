@@ -4,14 +4,18 @@
 //! Clients name actors and breakdowns by their OpenTelemetry attribute keys
 //! (`order.id`, `lob`, `http.user_agent`); the engine needs plain columns or
 //! `SpanAttributes` keys. Bounds are milliseconds since the epoch or RFC 3339
-//! text, as in the other routes.
+//! text, as in the other routes. Steps and exclusions are inline filters or saved
+//! actions (`{"action": "<id or name>"}`), resolved through the caller's [`Library`];
+//! the filter bar's `key=value` filters and a saved cohort narrow the spans.
 
-use exos_funnels::{
-    Column, EventFilter, Exclusion, FunnelKind, FunnelModes, FunnelQuery, Period, Property,
-};
+use exos_funnels::{Column, Exclusion, FunnelKind, FunnelModes, FunnelQuery, Period, Property};
 use serde::{Deserialize, Serialize};
 
+use super::source::SpanScope;
+use crate::definitions::{EventRef, Library};
 use crate::error::AnalyticsError;
+use crate::filter::Filter;
+use crate::sql::Sql;
 use crate::time::{parse_time, TimeRange};
 
 /// Most breakdown values a response shows, the values with the most actors first.
@@ -70,13 +74,25 @@ pub fn time_range(from: &TimeBound, to: &TimeBound) -> Result<TimeRange, Analyti
     TimeRange::new(from.nanos("from")?, to.nanos("to")?)
 }
 
+/// Actors who did `event` between two steps are left out; `event` may name a saved action.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExclusionRequest {
+    pub event: EventRef,
+    /// 1-based step after which the exclusion event counts.
+    pub from_step: usize,
+    /// 1-based step before which it counts.
+    pub to_step: usize,
+}
+
 /// A funnel as `POST /api/funnels` receives it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FunnelRequest {
     pub actor: Actor,
-    /// 1 to 32 steps, each an event filter such as `{"span_name": "Approve"}`.
-    pub steps: Vec<EventFilter>,
+    /// 1 to 32 steps, each an event filter such as `{"span_name": "Approve"}` or a
+    /// saved action such as `{"action": "approved-orders"}` (its id or name).
+    pub steps: Vec<EventRef>,
     #[serde(default)]
     pub kind: FunnelKind,
     /// Conversion window in seconds: the last step at most this long after the first.
@@ -85,7 +101,14 @@ pub struct FunnelRequest {
     #[serde(default)]
     pub modes: FunnelModes,
     #[serde(default)]
-    pub exclusions: Vec<Exclusion>,
+    pub exclusions: Vec<ExclusionRequest>,
+    /// The filter bar's filters (`Lob=Appraisal`, `SpanAttributes.browser!=Firefox`):
+    /// the funnel reads only spans that pass all of them.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// A saved cohort (id) of the same actor: only its members count.
+    #[serde(default)]
+    pub cohort: Option<String>,
     /// Attribute key to split by (`lob`, `operator.id`, `http.user_agent`, …).
     #[serde(default)]
     pub breakdown: Option<String>,
@@ -100,8 +123,8 @@ pub struct FunnelRequest {
 }
 
 impl FunnelRequest {
-    /// Checks the request and returns the engine's definition.
-    pub fn query(&self) -> Result<FunnelQuery, AnalyticsError> {
+    /// Checks the request and returns the engine's definition, with saved actions resolved.
+    pub fn query(&self, library: &Library) -> Result<FunnelQuery, AnalyticsError> {
         if self.steps.is_empty() || self.steps.len() > exos_funnels::MAX_STEPS {
             return Err(AnalyticsError::bad(
                 "steps",
@@ -124,11 +147,25 @@ impl FunnelRequest {
         let range = time_range(&self.from, &self.to)?;
         let query = FunnelQuery {
             actor: self.actor.column(),
-            steps: self.steps.clone(),
+            steps: self
+                .steps
+                .iter()
+                .map(|step| library.event(step))
+                .collect::<Result<_, _>>()?,
             kind: self.kind,
             window_ns: self.window_seconds * NS_PER_S,
             modes: self.modes,
-            exclusions: self.exclusions.clone(),
+            exclusions: self
+                .exclusions
+                .iter()
+                .map(|exclusion| {
+                    Ok(Exclusion {
+                        event: library.event(&exclusion.event)?,
+                        from_step: exclusion.from_step,
+                        to_step: exclusion.to_step,
+                    })
+                })
+                .collect::<Result<_, AnalyticsError>>()?,
             breakdown: self.breakdown.as_deref().map(property).transpose()?,
             time_range: exos_funnels::TimeRange {
                 from_ns: range.from_ns,
@@ -139,6 +176,28 @@ impl FunnelRequest {
         exos_funnels::FunnelReport::new(&query)
             .map_err(|error| AnalyticsError::bad("steps", error.to_string()))?;
         Ok(query)
+    }
+
+    /// Returns the spans the funnel may see: those passing the filters, of the cohort's actors.
+    pub fn scope(&self, sql: &Sql, library: &Library) -> Result<SpanScope, AnalyticsError> {
+        let filters: Vec<&str> = self.filters.iter().map(String::as_str).collect();
+        let mut conditions: Vec<String> = Filter::parse_all(&filters)?
+            .iter()
+            .map(|filter| filter.condition(sql, crate::filter::Source::Spans))
+            .collect();
+        if let Some(id) = &self.cohort {
+            let end_ns = time_range(&self.from, &self.to)?.to_ns;
+            conditions.push(library.cohort_sql(sql, id, self.actor.column(), end_ns)?);
+        }
+        Ok(SpanScope::new(conditions))
+    }
+
+    /// Returns one label per step: the filter's, or the saved action's name.
+    pub fn step_labels(&self, library: &Library) -> Vec<String> {
+        self.steps
+            .iter()
+            .map(|step| library.event_label(step))
+            .collect()
     }
 
     /// Returns how many breakdown values to show.
@@ -181,30 +240,6 @@ pub fn property(key: &str) -> Result<Property, AnalyticsError> {
     })
 }
 
-/// Returns a short label for a step filter, for charts and tables.
-pub fn filter_label(filter: &EventFilter) -> String {
-    match filter {
-        EventFilter::SpanName(name) => name.clone(),
-        EventFilter::Equals { property, value } => {
-            format!("{} = {value}", property_label(property))
-        }
-        EventFilter::All(filters) => join_labels(filters, " and "),
-        EventFilter::Any(filters) => join_labels(filters, " or "),
-    }
-}
-
-fn join_labels(filters: &[EventFilter], separator: &str) -> String {
-    let labels: Vec<String> = filters.iter().map(filter_label).collect();
-    format!("({})", labels.join(separator))
-}
-
-fn property_label(property: &Property) -> String {
-    match property {
-        Property::Column(column) => column.name().to_string(),
-        Property::Attribute(key) => key.clone(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,7 +255,7 @@ mod tests {
                 "window_seconds": 86400, "breakdown": "lob", "from": 0, "to": "2026-01-01T00:00:00Z"}"#,
         )
         .unwrap();
-        let query = parsed.query().unwrap();
+        let query = parsed.query(&Library::default()).unwrap();
         assert_eq!(query.actor, Column::OrderId);
         assert_eq!(query.breakdown, Some(Property::Column(Column::Lob)));
         assert_eq!(query.window_ns, 86_400 * NS_PER_S);
@@ -242,7 +277,7 @@ mod tests {
             r#"{"actor": "user.id", "steps": [{"span_name": "a"}], "window_seconds": 0, "from": 0, "to": 1000}"#,
         )
         .unwrap();
-        let error = parsed.query().unwrap_err().to_string();
+        let error = parsed.query(&Library::default()).unwrap_err().to_string();
         assert!(error.contains("window_seconds"), "{error}");
     }
 
@@ -263,6 +298,6 @@ mod tests {
                 "exclusions": [{"event": {"span_name": "x"}, "from_step": 1, "to_step": 3}], "from": 0, "to": 1000}"#,
         )
         .unwrap();
-        assert!(parsed.query().is_err());
+        assert!(parsed.query(&Library::default()).is_err());
     }
 }

@@ -16,8 +16,12 @@ use exos_funnels::{
 use serde::{Deserialize, Serialize};
 
 use super::request::{property, Actor, TimeBound, DEFAULT_BREAKDOWN_VALUES, MAX_BREAKDOWN_VALUES};
-use super::source::{dialect, query_all_rows, run_error, store_name};
+use super::source::{dialect, query_all_rows, run_on_duckdb, scoped_text, store_name, SpanScope};
+use crate::definitions::{EventRef, Library};
 use crate::error::AnalyticsError;
+use crate::filter::{Filter, Source};
+use crate::rows::QUERY_TIMEOUT;
+use crate::sql::Sql;
 use exos_store::Store;
 
 /// Most cohort rows a native ClickHouse table can have: one per period.
@@ -28,8 +32,10 @@ const MAX_COHORT_ROWS: usize = 64;
 #[serde(deny_unknown_fields)]
 pub struct RetentionRequest {
     pub actor: Actor,
-    pub start_event: EventFilter,
-    pub return_event: EventFilter,
+    /// An event filter or a saved action (`{"action": "<id or name>"}`).
+    pub start_event: EventRef,
+    /// An event filter or a saved action.
+    pub return_event: EventRef,
     #[serde(default)]
     pub kind: RetentionKind,
     pub period: Period,
@@ -42,6 +48,12 @@ pub struct RetentionRequest {
     /// Breakdown values shown, those with the most start actors first (default 10, at most 50).
     #[serde(default)]
     pub breakdown_limit: Option<usize>,
+    /// The filter bar's filters (`Lob=Appraisal`): the table reads only spans that pass all of them.
+    #[serde(default)]
+    pub filters: Vec<String>,
+    /// A saved cohort (id) of the same actor: only its members count.
+    #[serde(default)]
+    pub cohort: Option<String>,
 }
 
 /// The response body of `POST /api/retention`.
@@ -73,20 +85,22 @@ pub struct RetentionSeries {
 pub fn retention(
     store: &dyn Store,
     request: &RetentionRequest,
+    library: &Library,
 ) -> Result<RetentionResponse, AnalyticsError> {
     let started = Instant::now();
-    let base = base_query(request)?;
+    let base = base_query(request, library)?;
+    let scope = scope(store, request, &base, library)?;
     let mut sql_run = Vec::new();
-    let (total, text) = run_table(store, &base)?;
+    let (total, text) = run_table(store, &base, &scope)?;
     sql_run.push(text);
     let mut series = Vec::new();
     if let Some(key) = &request.breakdown {
         let split = property(key)?;
-        let (values, text) = top_values(store, &base, &split, breakdown_limit(request)?)?;
+        let (values, text) = top_values(store, &base, &scope, &split, breakdown_limit(request)?)?;
         sql_run.push(text);
         for value in values {
             let narrowed = narrow(&base, &split, &value);
-            let (table, text) = run_table(store, &narrowed)?;
+            let (table, text) = run_table(store, &narrowed, &scope)?;
             sql_run.push(text);
             series.push(retention_series(value, table, base.periods));
         }
@@ -105,15 +119,18 @@ pub fn retention(
     })
 }
 
-fn base_query(request: &RetentionRequest) -> Result<RetentionQuery, AnalyticsError> {
+fn base_query(
+    request: &RetentionRequest,
+    library: &Library,
+) -> Result<RetentionQuery, AnalyticsError> {
     let from_ns = match &request.from {
         TimeBound::Millis(ms) => crate::time::parse_time("from", &ms.to_string())?,
         TimeBound::Text(text) => crate::time::parse_time("from", text)?,
     };
     let query = RetentionQuery {
         actor: request.actor.column(),
-        start_event: request.start_event.clone(),
-        return_event: request.return_event.clone(),
+        start_event: library.event(&request.start_event)?,
+        return_event: library.event(&request.return_event)?,
         kind: request.kind,
         period: request.period,
         periods: request.periods,
@@ -122,6 +139,27 @@ fn base_query(request: &RetentionRequest) -> Result<RetentionQuery, AnalyticsErr
     exos_funnels::RetentionReport::new(&query)
         .map_err(|error| AnalyticsError::bad("periods", error.to_string()))?;
     Ok(query)
+}
+
+/// Returns the spans the table may see: those passing the filters, of the cohort's actors.
+fn scope(
+    store: &dyn Store,
+    request: &RetentionRequest,
+    query: &RetentionQuery,
+    library: &Library,
+) -> Result<SpanScope, AnalyticsError> {
+    let sql = Sql::new(store.dialect());
+    let filters: Vec<&str> = request.filters.iter().map(String::as_str).collect();
+    let mut conditions: Vec<String> = Filter::parse_all(&filters)?
+        .iter()
+        .map(|filter| filter.condition(&sql, Source::Spans))
+        .collect();
+    if let Some(id) = &request.cohort {
+        let first = sql::period_number(query.period, query.from_ns);
+        let end_ns = sql::period_start_ns(query.period, first + query.periods as i64);
+        conditions.push(library.cohort_sql(&sql, id, query.actor, end_ns)?);
+    }
+    Ok(SpanScope::new(conditions))
 }
 
 fn breakdown_limit(request: &RetentionRequest) -> Result<usize, AnalyticsError> {
@@ -139,13 +177,18 @@ fn breakdown_limit(request: &RetentionRequest) -> Result<usize, AnalyticsError> 
 fn run_table(
     store: &dyn Store,
     query: &RetentionQuery,
+    scope: &SpanScope,
 ) -> Result<(RetentionTable, String), AnalyticsError> {
     if let Some(connection) = store.duckdb_connection() {
-        let connection = connection?;
-        let table = exos_funnels::duck::run_retention(&connection, query).map_err(run_error)?;
-        return Ok((table, sql::duckdb::retention_input(query)));
+        let table = run_on_duckdb(connection?, scope, QUERY_TIMEOUT, |connection| {
+            exos_funnels::duck::run_retention(connection, query)
+        })?;
+        return Ok((
+            table,
+            scoped_text(scope, sql::duckdb::retention_input(query)),
+        ));
     }
-    let text = sql::clickhouse::retention_table(query);
+    let text = scope.apply(&sql::clickhouse::retention_table(query))?;
     let first_period = sql::period_number(query.period, query.from_ns);
     let mut cohorts = Vec::new();
     for row in query_all_rows(store, &text, MAX_COHORT_ROWS, "cohorts")? {
@@ -173,11 +216,12 @@ fn run_table(
 fn top_values(
     store: &dyn Store,
     query: &RetentionQuery,
+    scope: &SpanScope,
     property: &Property,
     limit: usize,
 ) -> Result<(Vec<String>, String), AnalyticsError> {
     let dialect = dialect(store);
-    let text = top_values_sql(dialect, query, property, limit);
+    let text = scope.apply(&top_values_sql(dialect, query, property, limit))?;
     let rows = query_all_rows(store, &text, limit, "breakdown values")?;
     Ok((rows.iter().map(|row| row.text(0)).collect(), text))
 }
@@ -199,8 +243,7 @@ fn top_values_sql(
         Dialect::ClickHouse => format!("uniqExact({actor})"),
     };
     format!(
-        "SELECT {value} AS value, {distinct} AS actors FROM otel_traces \
-         WHERE {range} AND {actor} <> '' AND {start} \
+        "SELECT {value} AS value, {distinct} AS actors FROM otel_traces WHERE {range} AND {actor} <> '' AND {start} \
          GROUP BY value ORDER BY actors DESC, value LIMIT {limit}",
         value = dialect.property(property),
         range = dialect.time_range(&range),
@@ -276,7 +319,9 @@ mod tests {
                 "period": "week", "periods": 1, "from": 0}"#,
         )
         .unwrap();
-        let error = base_query(&request).unwrap_err().to_string();
+        let error = base_query(&request, &Library::default())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("periods"), "{error}");
     }
 }

@@ -486,14 +486,16 @@ fn run_query(connection: &Connection, sql: &str, max_rows: usize) -> duckdb::Res
     Ok((columns, rows, truncated))
 }
 
-/// Interrupts a connection's running query when its time is up.
-struct Watchdog {
+/// Interrupts a connection's running query when its time is up. Engines that stream
+/// from their own statements on a [`Store::duckdb_connection`] use it too.
+pub struct Watchdog {
     stop: mpsc::Sender<()>,
     thread: std::thread::JoinHandle<bool>,
 }
 
 impl Watchdog {
-    fn start(connection: &Connection, timeout: Duration) -> Self {
+    /// Starts a thread that interrupts `connection` after `timeout`.
+    pub fn start(connection: &Connection, timeout: Duration) -> Self {
         let handle = connection.interrupt_handle();
         let (stop, stopped) = mpsc::channel::<()>();
         let thread = std::thread::spawn(move || match stopped.recv_timeout(timeout) {
@@ -507,7 +509,7 @@ impl Watchdog {
     }
 
     /// Stops the watchdog; returns true if it had interrupted the query.
-    fn stop(self) -> bool {
+    pub fn stop(self) -> bool {
         let _ = self.stop.send(());
         self.thread.join().unwrap_or(false)
     }
