@@ -77,9 +77,9 @@ export function makeChart(config, { height = 220, label = "Chart", className = "
   return wrapper;
 }
 
-function baseScales({ stacked = false, yFormat = formatCount, yTitle } = {}) {
+function baseScales({ stacked = false, yFormat = formatCount, yTitle, xTickLimit = 8 } = {}) {
   return {
-    x: { stacked, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: 8 } },
+    x: { stacked, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 16, maxTicksLimit: xTickLimit } },
     y: {
       stacked, beginAtZero: true,
       ticks: { callback: (value) => yFormat(value), maxTicksLimit: 5 },
@@ -88,8 +88,8 @@ function baseScales({ stacked = false, yFormat = formatCount, yTitle } = {}) {
   };
 }
 
-// A line or area chart over labels. `series` is [{label, data, color?, dashed?}].
-export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend } = {}) {
+// A line or area chart over labels. `series` is [{label, data, color?, dashed?}]; `xTickLimit` caps the time labels of narrow charts.
+export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend, xTickLimit } = {}) {
   return makeChart({
     type: "line",
     data: {
@@ -105,7 +105,7 @@ export function lineChart(labels, series, { area = false, stacked = false, heigh
     },
     options: {
       interaction: { mode: "index", intersect: false },
-      scales: baseScales({ stacked, yFormat, yTitle }),
+      scales: baseScales({ stacked, yFormat, yTitle, xTickLimit }),
       plugins: {
         legend: { display: legend ?? series.length > 1, position: "bottom", labels: { boxWidth: 10, boxHeight: 10 } },
         tooltip: { callbacks: { label: (ctx) => `${ctx.dataset.label}: ${(yFormat || formatCount)(ctx.parsed.y)}` } },

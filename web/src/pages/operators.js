@@ -52,7 +52,7 @@ function workloadChart(data) {
   if (!workload.series.length) return emptyState("No workload in this range.", null, { compact: true, showGettingStarted: false });
   const labels = workload.buckets.map((t) => formatBucket(t, data.range?.bucket_s));
   return lineChart(labels, workload.series.map((s, i) => ({ label: s.operator, data: s.steps, color: color(i) })),
-    { height: 240, label: "Steps per operator over time", yTitle: "steps" });
+    { height: 240, label: "Steps per operator over time", yTitle: "steps", xTickLimit: 4 });
 }
 
 function lobTable(data) {
