@@ -140,7 +140,8 @@ export function renderPanel(response, panel) {
   return target;
 }
 
-// The import form: uploads the raw file with a progress bar, then shows the import report.
+// The import form: uploads the raw file with a progress bar, shows that the server is
+// reading it once the upload is done, then shows the import report.
 function importForm(me, onImported) {
   const input = h("input", { type: "file", class: "input", "aria-label": "Log file" });
   const name = h("input", { class: "input", placeholder: "Name in the store (default: file name)" });
@@ -148,6 +149,7 @@ function importForm(me, onImported) {
   const onError = h("select", { class: "input" }, ["skip", "repair", "fail"].map((p) => h("option", { value: p }, p)));
   const progress = h("progress", { max: 100, value: 0, class: "w-full", hidden: true, "aria-label": "Upload progress" });
   const report = h("div", { "aria-live": "polite" });
+  const stage = h("span", { class: "text-sm muted whitespace-nowrap", role: "status" });
   const submit = h("button", { class: "btn btn-primary", type: "submit" }, "Import");
   if (me?.role !== "admin") {
     return h("p", { class: "text-sm muted" }, "Importing logs needs the admin role.");
@@ -164,11 +166,22 @@ function importForm(me, onImported) {
     request.setRequestHeader("content-type", "application/octet-stream");
     if (me?.csrf_token) request.setRequestHeader("x-csrf-token", me.csrf_token);
     progress.hidden = false;
+    progress.value = 0;
     submit.disabled = true;
+    stage.textContent = `Uploading ${file.name}…`;
     request.upload.onprogress = (e) => { if (e.lengthComputable) progress.value = (100 * e.loaded) / e.total; };
+    // Once the bytes are sent, the server parses, checks and stores the log: the bar
+    // turns indeterminate until its report arrives.
+    request.upload.onload = () => {
+      progress.removeAttribute("value");
+      progress.setAttribute("aria-label", "Reading and storing the log");
+      stage.textContent = "Reading, checking and storing the log on the server…";
+    };
     request.onloadend = () => {
       submit.disabled = false;
       progress.hidden = true;
+      progress.setAttribute("aria-label", "Upload progress");
+      stage.textContent = "";
       let body = null;
       try { body = JSON.parse(request.responseText); } catch { body = null; }
       if (request.status === 201 && body) {
@@ -182,7 +195,7 @@ function importForm(me, onImported) {
   };
   return h("form", { class: "space-y-3", onsubmit: send },
     h("div", { class: "grid gap-3 md:grid-cols-4" }, field("File", input), field("Name", name), field("Format", format), field("Broken records", onError)),
-    h("div", { class: "flex items-center gap-3" }, submit, progress), report);
+    h("div", { class: "flex items-center gap-3" }, submit, progress, stage), report);
 }
 
 function importReport(summary) {
