@@ -121,7 +121,7 @@ def test_strict_thresholds_reject_steps_with_reasons(run):
     assert all("min_count" in r["reason"] for r in answer["rejected_steps"])
 
 
-def test_documents_are_objects_with_their_own_flow(run):
+def test_documents_have_their_own_flow(run):
     """Business spans carry `document.id` as a string array: each element is one document object."""
     server, truth = run
     answer = get(server, "/api/ocpm")

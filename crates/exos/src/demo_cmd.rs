@@ -36,7 +36,7 @@ pub struct DemoArgs {
     /// Stop sending after the backfill (the server keeps running until Ctrl-C).
     #[arg(long)]
     pub no_live: bool,
-    /// New orders per second in live mode.
+    /// New orders per second in live mode, on average over a week.
     #[arg(long, default_value_t = 0.2)]
     pub live_rate: f64,
     /// Requests in flight at once.
@@ -56,6 +56,8 @@ struct Marker {
 
 const MARKER_FILE: &str = "exos-demo.json";
 const TRUTH_FILE: &str = "exos-demo-truth.json";
+/// Truth of the live traffic, written when the demo stops.
+const LIVE_TRUTH_FILE: &str = "exos-demo-live-truth.json";
 /// Name of the ingest key the demo makes for itself; it replaces the previous one at each start.
 const DEMO_KEY_NAME: &str = "exos-demo";
 
@@ -129,8 +131,9 @@ fn simulate(
         return Ok(());
     };
     sim.rate = args.live_rate;
+    sim.truth = marker_path.with_file_name(LIVE_TRUTH_FILE);
     eprintln!(
-        "sending live traffic: {} new orders per second; Ctrl-C stops",
+        "sending live traffic: {} new orders per second on average over a week (more in working hours); Ctrl-C stops",
         args.live_rate
     );
     let report = simulate_cmd::live(&sim, current.seed, current.next_order, None, stop)?;

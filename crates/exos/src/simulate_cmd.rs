@@ -2,7 +2,9 @@
 //!
 //! With `--rate 0` it backfills `--orders` orders over the `--days` before
 //! `--end` as fast as the server takes them, and writes the truth file. With a
-//! positive rate it sends live traffic at that many orders per second.
+//! positive rate it sends live traffic at that many orders per second on
+//! average over a week (more in working hours, fewer at night and on weekends),
+//! and writes the truth of what it sent when it stops.
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,7 +39,7 @@ pub struct SimulateArgs {
     /// Days of history the backfill spreads orders over, ending at `--end`.
     #[arg(long, default_value_t = 30)]
     pub days: u32,
-    /// New orders per second in live mode; 0 backfills as fast as the server accepts.
+    /// New orders per second in live mode (the mean over a week); 0 backfills as fast as the server accepts.
     #[arg(long, default_value_t = 0.0)]
     pub rate: f64,
     /// Seed of every random draw: the same seed and `--end` give the same payloads and truth.
@@ -49,7 +51,7 @@ pub struct SimulateArgs {
     /// Protocol of backend telemetry (browser spans and replay always use OTLP/HTTP).
     #[arg(long, value_enum, default_value_t = ProtocolArg::HttpProtobuf)]
     pub protocol: ProtocolArg,
-    /// Path of the truth file (JSON) the backfill writes.
+    /// Path of the truth file (JSON) the backfill, or live mode when it stops, writes.
     #[arg(long, default_value = "exos-sim-truth.json")]
     pub truth: PathBuf,
     /// Also write the final report as JSON to this file.
@@ -190,6 +192,10 @@ pub(crate) fn live(
         now_ns,
     )?;
     progress.finish();
+    // Every step sent so far was acknowledged or reported as failed: the truth
+    // covers them, and counts the orders still in progress as in flight.
+    live.truth_at(now_ns()).write(&args.truth)?;
+    eprintln!("truth of the live run written to {}", args.truth.display());
     Ok(report)
 }
 
