@@ -16,9 +16,9 @@ import subprocess
 import time
 
 EXOS_BIN = os.environ.get("EXOS_BIN", os.path.expanduser("~/.cache/exos-target/debug/exos"))
-LIVE_SECONDS = 8
-# Far above any real rate, so the few seconds of the test see many orders at any hour.
-RATE = 400
+LIVE_SECONDS = 10
+# Far above a real rate, so that even a weekend night (about 1/200 of the peak) brings several orders.
+RATE = 100
 
 
 def test_interrupted_live_run_matches_truth(exos, tmp_path):
