@@ -17,7 +17,7 @@ import time
 
 EXOS_BIN = os.environ.get("EXOS_BIN", os.path.expanduser("~/.cache/exos-target/debug/exos"))
 LIVE_SECONDS = 10
-# Far above a real rate, so that even a weekend night (about 1/200 of the peak) brings several orders.
+# Far above a real rate, so that even a Sunday night (about 1/120 of the mean rate) brings several orders.
 RATE = 100
 
 
