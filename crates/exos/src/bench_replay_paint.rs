@@ -1,0 +1,185 @@
+//! `exos bench replay-paint`: how fast the replay page shows a long recorded session.
+//!
+//! Generates one recording of M minutes with the generator of `exos bench replay`
+//! (a chunked full snapshot, then mouse moves, scrolls, inputs, clicks and
+//! mutations), sends it to a fresh `exos serve` through OTLP/HTTP as the browser
+//! SDK does (JSON log records with the `rr-web.*` attributes, large events in
+//! chunks) together with a click span per click, and waits until it is stored.
+//! Then `tests/browser/replay-paint.mjs` opens `/replay?session=…` in headless
+//! Chromium several times and reports the median milliseconds from navigation to
+//! the replay answer, the drawn timeline, the player's first frame and playback.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use serde_json::{json, Value};
+
+use crate::bench_cmd::{now_ns, spawn_server, BenchServer, Target};
+use crate::bench_replay::{session_events, CHUNK_BYTES};
+
+/// The recorded session's id.
+const SESSION: &str = "5e55104e5e55104e5e55104e5e55104e";
+/// Log records per OTLP request, about what the SDK's batch processor sends at once.
+const RECORDS_PER_REQUEST: usize = 200;
+
+/// Runs the benchmark and prints Markdown.
+pub fn run(minutes: u64, runs: usize, seed: u64) -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let (store, flags) = Target::DuckDb.open(dir.path())?;
+    drop(store);
+    let server = spawn_server(&flags)?;
+    let outcome = measure(&server, minutes, runs, seed);
+    let BenchServer { mut child, .. } = server;
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let (events, json_bytes, figures) = outcome?;
+    print_report(minutes, events, json_bytes, &figures);
+    Ok(())
+}
+
+type Measured = (usize, usize, Value);
+
+fn measure(server: &BenchServer, minutes: u64, runs: usize, seed: u64) -> anyhow::Result<Measured> {
+    let mut rng = StdRng::seed_from_u64(seed);
+    let start_ms = (now_ns() / 1_000_000) as i64 - minutes as i64 * 60_000 - 60_000;
+    let events = session_events(&mut rng, start_ms, minutes);
+    let json_bytes = events.iter().map(|(_, text)| text.len()).sum();
+    let started = Instant::now();
+    send_recording(server, &events)?;
+    send_click_spans(server, &events)?;
+    wait_until_stored(server, events.len())?;
+    eprintln!(
+        "sent and stored {} events in {:.1} s",
+        events.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let figures = paint_times(server, runs)?;
+    Ok((events.len(), json_bytes, figures))
+}
+
+fn attribute(key: &str, value: Value) -> Value {
+    json!({"key": key, "value": value})
+}
+
+/// Log records of the recording, large events cut as the SDK cuts them.
+fn log_records(events: &[(i64, String)]) -> Vec<Value> {
+    let mut records = Vec::new();
+    for (number, (time_ms, text)) in events.iter().enumerate() {
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(CHUNK_BYTES).collect();
+        for (index, chunk) in chunks.iter().enumerate() {
+            records.push(json!({
+                "timeUnixNano": format!("{}", *time_ms as i128 * 1_000_000),
+                "body": {"stringValue": String::from_utf8_lossy(chunk)},
+                "attributes": [
+                    attribute("rr-web.offset", json!({"doubleValue": records.len() + 1})),
+                    attribute("rr-web.event", json!({"doubleValue": number + 1})),
+                    attribute("rr-web.chunk", json!({"doubleValue": index + 1})),
+                    attribute("rr-web.total-chunks", json!({"doubleValue": chunks.len()})),
+                ]
+            }));
+        }
+    }
+    records
+}
+
+fn resource() -> Value {
+    json!({"attributes": [
+        attribute("service.name", json!({"stringValue": "ops-web"})),
+        attribute("rum.sessionId", json!({"stringValue": SESSION})),
+        attribute("rum.scriptInstance", json!({"stringValue": "load-1"})),
+    ]})
+}
+
+fn post(server: &BenchServer, path: &str, body: &Value) -> anyhow::Result<()> {
+    ureq::post(&format!("{}{path}", server.otlp_http))
+        .set("authorization", &server.ingest_key)
+        .set("content-type", "application/json")
+        .send_bytes(body.to_string().as_bytes())
+        .map_err(|e| anyhow::anyhow!("POST {path}: {e}"))?;
+    Ok(())
+}
+
+fn send_recording(server: &BenchServer, events: &[(i64, String)]) -> anyhow::Result<()> {
+    for records in log_records(events).chunks(RECORDS_PER_REQUEST) {
+        let body = json!({"resourceLogs": [{"resource": resource(),
+            "scopeLogs": [{"scope": {"name": "rum.rr-web"}, "logRecords": records}]}]});
+        post(server, "/v1/logs", &body)?;
+    }
+    Ok(())
+}
+
+/// A page-load span and one click span per recorded click, as the SDK sends them.
+fn send_click_spans(server: &BenchServer, events: &[(i64, String)]) -> anyhow::Result<()> {
+    let nanos = |ms: i64| format!("{}", ms as i128 * 1_000_000);
+    let span = |index: usize, name: &str, ms: i64| {
+        json!({"traceId": format!("{:032x}", index + 1), "spanId": format!("{:016x}", index + 1),
+            "name": name, "kind": 1, "startTimeUnixNano": nanos(ms), "endTimeUnixNano": nanos(ms + 5),
+            "attributes": [attribute("location.href", json!({"stringValue": "https://ops.example/orders"}))]})
+    };
+    let mut spans = vec![span(0, "documentLoad", events[0].0)];
+    for (time_ms, text) in events {
+        if text.contains("\"source\":2") {
+            spans.push(span(spans.len(), "click", *time_ms));
+        }
+    }
+    let body =
+        json!({"resourceSpans": [{"resource": resource(), "scopeSpans": [{"spans": spans}]}]});
+    post(server, "/v1/traces", &body)
+}
+
+fn wait_until_stored(server: &BenchServer, events: usize) -> anyhow::Result<()> {
+    let auth = crate::sql_cmd::basic_header("admin", &server.password);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let answer: Value = ureq::get(&format!("{}/api/replay/{SESSION}", server.http))
+            .set("authorization", &auth)
+            .call()?
+            .into_json()?;
+        let stored = answer["events"].as_array().map_or(0, Vec::len);
+        if stored == events {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "only {stored} of {events} replay events were stored after 120 s"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn paint_times(server: &BenchServer, runs: usize) -> anyhow::Result<Value> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/replay-paint.mjs");
+    let output = Command::new("node")
+        .arg(&script)
+        .args([&server.http, &server.password, SESSION, &runs.to_string()])
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|e| anyhow::anyhow!("cannot run node {}: {e}", script.display()))?;
+    anyhow::ensure!(output.status.success(), "{} failed", script.display());
+    Ok(serde_json::from_slice(&output.stdout)?)
+}
+
+fn print_report(minutes: u64, events: usize, json_bytes: usize, figures: &Value) {
+    let ms = |name: &str| figures[name].as_f64().unwrap_or(f64::NAN);
+    println!("\n## exos bench replay-paint --minutes {minutes}\n");
+    println!(
+        "One {minutes}-minute recording: {events} rrweb events, {:.1} MB of JSON. Median of {} loads.\n",
+        json_bytes as f64 / 1e6,
+        figures["runs"]
+    );
+    println!("| from navigation to | ms |\n|---|---:|");
+    println!("| replay answer received | {:.0} |", ms("answer"));
+    println!("| timeline drawn | {:.0} |", ms("timeline"));
+    println!("| first frame in the player | {:.0} |", ms("frame"));
+    println!("| playback running | {:.0} |", ms("playing"));
+    println!(
+        "\nReplay answer: {:.1} MB of JSON ({:.1} MB on the wire).",
+        figures["answer_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+        figures["answer_wire_bytes"].as_f64().unwrap_or(0.0) / 1e6
+    );
+}
