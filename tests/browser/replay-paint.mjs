@@ -49,11 +49,20 @@ const results = [];
 for (let run = 0; run <= runs; run += 1) {
   const page = await context.newPage();
   await page.goto(`${http}/replay?session=${encodeURIComponent(session)}`, { waitUntil: "commit" });
-  await page.waitForFunction(() => Object.keys(window.__replayMilestones || {}).length >= 3, null, { timeout: 120_000, polling: 200 });
+  try {
+    await page.waitForFunction(() => Object.keys(window.__replayMilestones || {}).length >= 3, null, { timeout: 120_000, polling: 200 });
+  } catch (error) {
+    const seen = await page.evaluate(() => JSON.stringify(window.__replayMilestones));
+    throw new Error(`the replay page reached only ${seen} within 120 s: ${error.message}`);
+  }
   const figures = await page.evaluate((id) => {
     const answer = performance.getEntriesByType("resource").find((entry) => entry.name.includes(`/api/replay/${id}`));
+    const sessions = performance.getEntriesByType("resource").find((entry) => entry.name.includes("/api/sessions"));
     return {
       ...window.__replayMilestones,
+      sessions_answer: sessions?.responseEnd,
+      asked: answer?.startTime,
+      first_byte: answer?.responseStart,
       answer: answer?.responseEnd,
       answer_bytes: answer?.decodedBodySize,
       answer_wire_bytes: answer?.encodedBodySize,
@@ -67,7 +76,7 @@ for (let run = 0; run <= runs; run += 1) {
 await browser.close();
 
 const summary = { runs: results.length };
-for (const name of ["answer", "timeline", "frame", "playing"]) summary[name] = Math.round(median(results.map((figures) => figures[name])));
+for (const name of ["asked", "first_byte", "answer", "sessions_answer", "timeline", "frame", "playing"]) summary[name] = Math.round(median(results.map((figures) => figures[name])));
 summary.answer_bytes = results[0].answer_bytes;
 summary.answer_wire_bytes = results[0].answer_wire_bytes;
 summary.each = results;

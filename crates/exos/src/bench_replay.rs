@@ -20,14 +20,14 @@ use serde_json::json;
 use crate::bench_cmd::{now_ns, Target};
 
 /// The SDK's chunk size for large events, in bytes.
-pub(crate) const CHUNK_BYTES: usize = 972_800;
+const CHUNK_BYTES: usize = 972_800;
 
 fn session_id(index: usize) -> String {
     format!("{index:032x}")
 }
 
 /// Builds one session's rrweb events (JSON texts with their times in ms).
-pub(crate) fn session_events(rng: &mut StdRng, start_ms: i64, minutes: u64) -> Vec<(i64, String)> {
+fn session_events(rng: &mut StdRng, start_ms: i64, minutes: u64) -> Vec<(i64, String)> {
     let mut events = Vec::new();
     events.push((
         start_ms,

@@ -1,8 +1,9 @@
 //! `exos bench replay-paint`: how fast the replay page shows a long recorded session.
 //!
-//! Generates one recording of M minutes with the generator of `exos bench replay`
-//! (a chunked full snapshot, then mouse moves, scrolls, inputs, clicks and
-//! mutations), sends it to a fresh `exos serve` through OTLP/HTTP as the browser
+//! Generates one recording of M minutes with the simulator's rrweb generator: one
+//! page load of an order page with a 4,000-row table (its full snapshot comes in
+//! chunks), on which the operator works through order after order (mouse paths,
+//! scrolls, typing into masked inputs, clicks and the page's mutations). It sends it to a fresh `exos serve` through OTLP/HTTP as the browser
 //! SDK does (JSON log records with the `rr-web.*` attributes, large events in
 //! chunks) together with a click span per click, and waits until it is stored.
 //! Then `tests/browser/replay-paint.mjs` opens `/replay?session=…` in headless
@@ -13,12 +14,11 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rand::rngs::StdRng;
-use rand::SeedableRng;
+use exos_sim::random::{Purpose, Random};
+use exos_sim::rrweb;
 use serde_json::{json, Value};
 
 use crate::bench_cmd::{now_ns, spawn_server, BenchServer, Target};
-use crate::bench_replay::{session_events, CHUNK_BYTES};
 
 /// The recorded session's id.
 const SESSION: &str = "5e55104e5e55104e5e55104e5e55104e";
@@ -39,15 +39,73 @@ pub fn run(minutes: u64, runs: usize, seed: u64) -> anyhow::Result<()> {
     let _ = child.wait();
     let (events, json_bytes, figures) = outcome?;
     print_report(minutes, events, json_bytes, &figures);
+    print_answer_breakdown(dir.path(), runs)?;
+    Ok(())
+}
+
+/// Times the steps of building the replay answer in this process, on the
+/// server's store after it stopped: reading the records, joining chunks,
+/// parsing events (which the answer no longer does, shown for comparison), the
+/// whole answer, and serializing it.
+fn print_answer_breakdown(dir: &Path, runs: usize) -> anyhow::Result<()> {
+    let (store, _) = Target::DuckDb.open(dir)?;
+    let settings = exos_replay::SignalSettings::default();
+    let median = |mut step: Box<dyn FnMut() -> anyhow::Result<()> + '_>| -> anyhow::Result<f64> {
+        let mut times = Vec::new();
+        for _ in 0..runs.max(1) {
+            let started = Instant::now();
+            step()?;
+            times.push(started.elapsed().as_secs_f64() * 1000.0);
+        }
+        times.sort_by(f64::total_cmp);
+        Ok(times[(times.len() - 1) / 2])
+    };
+    let load = || {
+        exos_replay::queries::load_records(
+            store.as_ref(),
+            SESSION,
+            exos_replay::queries::Bodies::All,
+        )
+    };
+    let records = load()?;
+    let joined = exos_replay::reassemble(records.clone());
+    let read_ms = median(Box::new(|| {
+        load()?;
+        Ok(())
+    }))?;
+    let join_ms = median(Box::new(|| {
+        exos_replay::reassemble(records.clone());
+        Ok(())
+    }))?;
+    let parse_ms = median(Box::new(|| {
+        for event in &joined.events {
+            serde_json::from_str::<Value>(&event.json)?;
+        }
+        Ok(())
+    }))?;
+    let answer = exos_replay::queries::replay(store.as_ref(), SESSION, &settings)?;
+    let whole_ms = median(Box::new(|| {
+        exos_replay::queries::replay(store.as_ref(), SESSION, &settings)?;
+        Ok(())
+    }))?;
+    let serialize_ms = median(Box::new(|| {
+        serde_json::to_vec(&answer)?;
+        Ok(())
+    }))?;
+    println!("\n| building the replay answer in-process | ms |\n|---|---:|");
+    println!("| reading the records from DuckDB | {read_ms:.0} |");
+    println!("| joining chunks (clone included) | {join_ms:.0} |");
+    println!("| parsing every event into a JSON value (not done since the answer passes events through) | {parse_ms:.0} |");
+    println!("| the whole answer (`queries::replay`) | {whole_ms:.0} |");
+    println!("| serializing the answer | {serialize_ms:.0} |");
     Ok(())
 }
 
 type Measured = (usize, usize, Value);
 
 fn measure(server: &BenchServer, minutes: u64, runs: usize, seed: u64) -> anyhow::Result<Measured> {
-    let mut rng = StdRng::seed_from_u64(seed);
     let start_ms = (now_ns() / 1_000_000) as i64 - minutes as i64 * 60_000 - 60_000;
-    let events = session_events(&mut rng, start_ms, minutes);
+    let events = recording(seed, start_ms, minutes);
     let json_bytes = events.iter().map(|(_, text)| text.len()).sum();
     let started = Instant::now();
     send_recording(server, &events)?;
@@ -58,8 +116,42 @@ fn measure(server: &BenchServer, minutes: u64, runs: usize, seed: u64) -> anyhow
         events.len(),
         started.elapsed().as_secs_f64()
     );
-    let figures = paint_times(server, runs)?;
+    let mut figures = paint_times(server, runs)?;
+    figures["server"] = json!(answer_time(server, runs)?);
     Ok((events.len(), json_bytes, figures))
+}
+
+/// Builds the recording: each pass of the simulator's page visit adds the
+/// operator's work on one more order. Only the first pass keeps its Meta and
+/// FullSnapshot events, so the whole session is one page load. Returns each
+/// event's time (ms) and JSON text.
+fn recording(seed: u64, start_ms: i64, minutes: u64) -> Vec<(i64, String)> {
+    let end_ms = start_ms + minutes as i64 * 60_000;
+    let mut random = Random::stream(seed, Purpose::Session, 0);
+    let mut events: Vec<(i64, String)> = Vec::new();
+    let mut clock = start_ms;
+    let mut pass = 0usize;
+    while clock < end_ms {
+        let order_id = format!("ORD-2026-{pass:06}");
+        let page = rrweb::Page {
+            href: "https://ops.example/orders",
+            order_id: &order_id,
+            lob: "Appraisal",
+            operator_email: "operator7@example.com",
+            table_rows: rrweb::LARGE_ROWS,
+        };
+        let visit = rrweb::record(&mut random, &page, clock, pass % 9 == 4);
+        let skip = if pass == 0 { 0 } else { 2 };
+        for event in visit.into_iter().skip(skip) {
+            let time = event["timestamp"].as_i64().unwrap_or(clock);
+            clock = clock.max(time);
+            events.push((time, event.to_string()));
+        }
+        // A pause before the next order, as an operator reads or takes a call.
+        clock += random.below(2_000, 25_000) as i64;
+        pass += 1;
+    }
+    events
 }
 
 fn attribute(key: &str, value: Value) -> Value {
@@ -70,7 +162,7 @@ fn attribute(key: &str, value: Value) -> Value {
 fn log_records(events: &[(i64, String)]) -> Vec<Value> {
     let mut records = Vec::new();
     for (number, (time_ms, text)) in events.iter().enumerate() {
-        let chunks: Vec<&[u8]> = text.as_bytes().chunks(CHUNK_BYTES).collect();
+        let chunks: Vec<&[u8]> = text.as_bytes().chunks(rrweb::CHUNK_BYTES).collect();
         for (index, chunk) in chunks.iter().enumerate() {
             records.push(json!({
                 "timeUnixNano": format!("{}", *time_ms as i128 * 1_000_000),
@@ -152,6 +244,22 @@ fn wait_until_stored(server: &BenchServer, events: usize) -> anyhow::Result<()> 
     }
 }
 
+/// Median milliseconds for `GET /api/replay/{session}` from this process, over loopback.
+fn answer_time(server: &BenchServer, runs: usize) -> anyhow::Result<f64> {
+    let auth = crate::sql_cmd::basic_header("admin", &server.password);
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let started = Instant::now();
+        ureq::get(&format!("{}/api/replay/{SESSION}", server.http))
+            .set("authorization", &auth)
+            .call()?
+            .into_string()?;
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    times.sort_by(f64::total_cmp);
+    Ok(times[(times.len() - 1) / 2])
+}
+
 fn paint_times(server: &BenchServer, runs: usize) -> anyhow::Result<Value> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/browser/replay-paint.mjs");
     let output = Command::new("node")
@@ -173,13 +281,20 @@ fn print_report(minutes: u64, events: usize, json_bytes: usize, figures: &Value)
         figures["runs"]
     );
     println!("| from navigation to | ms |\n|---|---:|");
+    println!("| replay request sent | {:.0} |", ms("asked"));
+    println!(
+        "| first byte of the replay answer | {:.0} |",
+        ms("first_byte")
+    );
     println!("| replay answer received | {:.0} |", ms("answer"));
     println!("| timeline drawn | {:.0} |", ms("timeline"));
     println!("| first frame in the player | {:.0} |", ms("frame"));
     println!("| playback running | {:.0} |", ms("playing"));
     println!(
-        "\nReplay answer: {:.1} MB of JSON ({:.1} MB on the wire).",
+        "\nReplay answer: {:.1} MB of JSON ({:.1} MB on the wire); {:.0} ms for the same \
+         request from a plain HTTP client over loopback.",
         figures["answer_bytes"].as_f64().unwrap_or(0.0) / 1e6,
-        figures["answer_wire_bytes"].as_f64().unwrap_or(0.0) / 1e6
+        figures["answer_wire_bytes"].as_f64().unwrap_or(0.0) / 1e6,
+        ms("server")
     );
 }
