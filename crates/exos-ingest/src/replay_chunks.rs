@@ -13,8 +13,8 @@
 //!   event and cut again into as many chunks ([`split`]) before storing.
 //! - Chunks spread over several batches: each is stored as it arrives, because
 //!   an accepted request is a stored request. A copy waits in a
-//!   [`ChunkBuffer`] until the last chunk arrives; then the joined event is
-//!   scanned so its secret ids are known for later events. The copy never
+//!   [`ChunkBuffer`] until the last chunk arrives. Then the joined event is
+//!   scanned, so its secret ids are known for later events. The copy never
 //!   replaces stored data, so nothing accepted is lost when a copy is dropped.
 //!
 //! The buffer is bounded in bytes and in events, and drops an event whose
@@ -48,7 +48,7 @@ pub struct EventKey {
     pub event: String,
 }
 
-/// Where one replay record sits in its event.
+/// The position of one replay record in its event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkPlace {
     pub key: EventKey,
@@ -156,12 +156,14 @@ impl ChunkBuffer {
                 touched: tick,
             });
         pending.touched = tick;
+
         if place.total != pending.total || pending.parts.contains_key(&place.chunk) {
             return None;
         }
         pending.parts.insert(place.chunk, body.to_string());
         pending.bytes += body.len();
         self.bytes += body.len();
+
         if pending.parts.len() == pending.total as usize {
             let whole = self.pending.remove(&place.key)?;
             self.bytes -= whole.bytes;

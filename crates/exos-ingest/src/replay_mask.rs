@@ -126,8 +126,8 @@ impl SecretInputs {
         chunks.len()
     }
 
-    /// Keeps copies of the chunks of an event that is not whole in this batch;
-    /// when they complete an event held from earlier batches, learns its secret ids.
+    /// Keeps copies of the chunks of an event that is not whole in this batch.
+    /// When they complete an event held from earlier batches, learns its secret ids.
     fn hold_chunks(&self, records: &[LogRow], key: &EventKey, chunks: &[(usize, ChunkPlace)]) {
         let now = Instant::now();
         let mut whole = None;
@@ -453,7 +453,7 @@ mod tests {
     }
 
     /// A full snapshot of a page over a megabyte, whose password input (id 90_001)
-    /// holds `value`, with multi-byte text so that byte cuts fall inside characters.
+    /// contains `value`, with multi-byte text so that byte cuts fall inside characters.
     fn large_snapshot(value: &str) -> String {
         let mut children: Vec<Value> = (0..12_000)
             .map(|n| json!({"type": 2, "id": 10 + n, "tagName": "p", "attributes": {}, "childNodes": [

@@ -1,9 +1,10 @@
 //! `exos bench replay-paint`: how fast the replay page shows a long recorded session.
 //!
-//! Generates one recording of M minutes with the simulator's rrweb generator: one
-//! page load of an order page with a 4,000-row table (its full snapshot comes in
-//! chunks), on which the operator works through order after order (mouse paths,
-//! scrolls, typing into masked inputs, clicks and the page's mutations). It sends it to a fresh `exos serve` through OTLP/HTTP as the browser
+//! Generates one recording of M minutes with the simulator's rrweb generator. It
+//! is one page load of an order page with a 4,000-row table, whose full snapshot
+//! comes in chunks. On that page the operator works through order after order
+//! (mouse paths, scrolls, typing into masked inputs, clicks and the page's
+//! mutations). It sends it to a fresh `exos serve` through OTLP/HTTP as the browser
 //! SDK does (JSON log records with the `rr-web.*` attributes, large events in
 //! chunks) together with a click span per click, and waits until it is stored.
 //! Then `tests/browser/replay-paint.mjs` opens `/replay?session=…` in headless
@@ -43,10 +44,9 @@ pub fn run(minutes: u64, runs: usize, seed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Times the steps of building the replay answer in this process, on the
-/// server's store after it stopped: reading the records, joining chunks,
-/// parsing events (which the answer no longer does, shown for comparison), the
-/// whole answer, and serializing it.
+/// Times the steps of building the replay response in this process, on the
+/// server's store after the server stopped. Parsing every event is timed for
+/// comparison only, because the response passes events through unparsed.
 fn print_answer_breakdown(dir: &Path, runs: usize) -> anyhow::Result<()> {
     let (store, _) = Target::DuckDb.open(dir)?;
     let settings = exos_replay::SignalSettings::default();
@@ -83,6 +83,7 @@ fn print_answer_breakdown(dir: &Path, runs: usize) -> anyhow::Result<()> {
         }
         Ok(())
     }))?;
+
     let answer = exos_replay::queries::replay(store.as_ref(), SESSION, &settings)?;
     let whole_ms = median(Box::new(|| {
         exos_replay::queries::replay(store.as_ref(), SESSION, &settings)?;
@@ -92,6 +93,7 @@ fn print_answer_breakdown(dir: &Path, runs: usize) -> anyhow::Result<()> {
         serde_json::to_vec(&answer)?;
         Ok(())
     }))?;
+
     println!("\n| building the replay answer in-process | ms |\n|---|---:|");
     println!("| reading the records from DuckDB | {read_ms:.0} |");
     println!("| joining chunks (clone included) | {join_ms:.0} |");
@@ -118,6 +120,7 @@ fn measure(server: &BenchServer, minutes: u64, runs: usize, seed: u64) -> anyhow
     );
     let mut figures = paint_times(server, runs)?;
     figures["server"] = json!(answer_time(server, runs)?);
+    figures["snapshot_bytes"] = json!(events[1].1.len());
     Ok((events.len(), json_bytes, figures))
 }
 
@@ -205,7 +208,7 @@ fn send_recording(server: &BenchServer, events: &[(i64, String)]) -> anyhow::Res
     Ok(())
 }
 
-/// A page-load span and one click span per recorded click, as the SDK sends them.
+/// Sends a page-load span and one click span per recorded click, as the SDK does.
 fn send_click_spans(server: &BenchServer, events: &[(i64, String)]) -> anyhow::Result<()> {
     let nanos = |ms: i64| format!("{}", ms as i128 * 1_000_000);
     let span = |index: usize, name: &str, ms: i64| {
@@ -279,6 +282,12 @@ fn print_report(minutes: u64, events: usize, json_bytes: usize, figures: &Value)
         "One {minutes}-minute recording: {events} rrweb events, {:.1} MB of JSON. Median of {} loads.\n",
         json_bytes as f64 / 1e6,
         figures["runs"]
+    );
+    let snapshot = figures["snapshot_bytes"].as_u64().unwrap_or(0) as usize;
+    println!(
+        "The full snapshot: {:.1} MB in {} chunks.\n",
+        snapshot as f64 / 1e6,
+        snapshot.div_ceil(rrweb::CHUNK_BYTES)
     );
     println!("| from navigation to | ms |\n|---|---:|");
     println!("| replay request sent | {:.0} |", ms("asked"));

@@ -219,8 +219,8 @@ fn recordings_are_reassembled_and_analysed() {
     assert!(matches!(missing, Err(ureq::Error::Status(404, _))));
 }
 
-/// A full snapshot of about 2.5 MB, cut as the browser SDK cuts it: by byte count,
-/// each chunk decoded leniently. The page has a password input (id 90_001) and a
+/// Builds a full snapshot of about 2.5 MB and cuts it as the browser SDK does: by
+/// byte count, each chunk decoded leniently. The page has a password input (id 90_001) and a
 /// hidden input (id 90_002) holding `secret`, after enough multi-byte text that
 /// they sit in the last chunk.
 fn chunked_snapshot(t: i64, secret: &str) -> Vec<String> {
@@ -307,7 +307,7 @@ fn secret_inputs_of_chunked_snapshots_are_masked() {
     send_replay(&server, session, "load-1", records);
 
     // Page load two: the snapshot's chunks come over three requests, the last chunk
-    // first; the typing and a value set by a script arrive with the last request.
+    // first. The typing and a value set by a script arrive with the last request.
     let t1 = t0 + 60_000;
     let chunks = chunked_snapshot(t1 + 10, "hidden-secret-two");
     send_replay(
