@@ -356,7 +356,12 @@ fn secret_inputs_of_chunked_snapshots_are_masked() {
         "typed-secret-two",
         "script-secret-two",
     ] {
-        assert_eq!(rows_holding(&server, secret), 0, "{secret} is stored");
+        assert_eq!(
+            rows_holding(&server, secret),
+            0,
+            "{secret} is stored: {}",
+            server.sql(&format!("SELECT ResourceAttributes['rum.scriptInstance'], LogAttributes, length(Body) FROM hyperdx_sessions WHERE Body LIKE '%{secret}%'"))["rows"]
+        );
     }
     // The snapshot of page load two was stored chunk by chunk as it came, before it
     // was whole, so its own hidden value is kept as sent.
