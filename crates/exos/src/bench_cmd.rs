@@ -73,7 +73,7 @@ pub enum Bench {
     /// Time for the replay page to show one long recorded session in headless Chromium
     /// (needs node and the packages of tests/browser).
     ReplayPaint {
-        /// Length of the recorded session.
+        /// Length of the recorded session, in minutes.
         #[arg(long, default_value_t = 30)]
         minutes: u64,
         /// Timed page loads (after one warm-up load); the median is reported.
