@@ -4,7 +4,8 @@
 //
 // Pages: `/` (a form with a masked input, a hidden input holding a secret, buttons for
 // clicks, a rage-click target, an error click, a console error and a failing fetch) and
-// `/archive.html` (more than 1 MB of text, so the SDK cuts its full snapshot into chunks).
+// `/archive.html` (more than 1 MB of text, so the SDK cuts its full snapshot into chunks, and a
+// hidden input after the text that the test fills by script).
 // `/api/fail` answers 500, for the failing requests. The page sends them with the header
 // `Authorization: Bearer <window.billingToken>`, which the test sets and the DOM never holds.
 
@@ -86,7 +87,9 @@ function archivePage() {
     rows.push(row);
     length += row.length;
   }
-  return page("Order archive", `<h1>${ARCHIVE_HEADING}</h1><button id="archive-back">Back</button>${rows.join("\n")}`);
+  // The hidden input comes after the text, so it sits in the snapshot's last chunk.
+  return page("Order archive", `<h1>${ARCHIVE_HEADING}</h1><button id="archive-back">Back</button>${rows.join("\n")}
+<input id="archive-token" name="archive_token" type="hidden" value="">`);
 }
 
 const PAGE_SCRIPT = `

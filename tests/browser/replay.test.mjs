@@ -22,6 +22,8 @@ const SECRETS = {
   password: secret("pinsecret"),
   hiddenHtml: secret("hiddensecret"),
   bearer: secret("bearersecret"),
+  // Set by script into a hidden input of the page whose full snapshot comes in chunks.
+  archive: secret("archivesecret"),
 };
 // A hidden input's value set by a script after the page loaded.
 const HIDDEN_BY_SCRIPT = secret("scriptsecret");
@@ -133,6 +135,7 @@ test("instrumented page sends a session with a recording", async () => {
 
   await Promise.all([page.waitForURL(/archive\.html$/), page.click("#to-archive")]);
   await page.locator("h1", { hasText: ARCHIVE_HEADING }).waitFor();
+  await page.evaluate((value) => { document.getElementById("archive-token").value = value; }, SECRETS.archive);
   await page.click("#archive-back");
 
   await waitFor("the chunked full snapshot of the archive page", async () =>

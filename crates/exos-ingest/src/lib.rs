@@ -13,6 +13,7 @@ pub mod logs;
 pub mod metrics;
 pub mod outcome;
 pub mod queue;
+pub mod replay_chunks;
 pub mod replay_mask;
 pub mod scrub;
 pub mod traces;

@@ -11,18 +11,26 @@
 //!
 //! The memory is bounded: only sessions with at least one secret input are
 //! kept, at most [`MAX_SESSIONS`], the least recently seen evicted first. An
-//! event that arrives in several chunks is not JSON on its own and is left to
-//! the value patterns of [`crate::scrub`]. So is an event of a session evicted
-//! before it came.
+//! event of a session evicted before it came is left to the value patterns of
+//! [`crate::scrub`].
 //!
-//! NOTE: a full snapshot sent in chunks (pages over about a megabyte) registers
-//! no secret ids, so later value changes of that page's secret inputs are not
-//! masked; reassembling chunks before masking would close this gap.
+//! An event sent in chunks (a full snapshot of a page over about a megabyte)
+//! is joined first ([`crate::replay_chunks`]). When all its chunks are in one
+//! batch, it is masked like a whole event and cut again. When they come in
+//! several batches, the chunks are stored as they come and only the ids are
+//! learnt once the last one arrives, so later events are masked.
+//!
+//! NOTE: the secret values inside a full snapshot whose chunks came in
+//! different batches are stored as sent, unless a value pattern matches them.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::time::Instant;
 
+use exos_core::LogRow;
 use serde_json::Value;
+
+use crate::replay_chunks::{split, ChunkBuffer, ChunkPlace, EventKey};
 
 /// Sessions whose secret node ids are remembered at once.
 pub const MAX_SESSIONS: usize = 20_000;
@@ -43,6 +51,7 @@ const SOURCE_INPUT: u64 = 5;
 #[derive(Debug, Default)]
 pub struct SecretInputs {
     index: Mutex<SessionIndex>,
+    chunks: Mutex<ChunkBuffer>,
 }
 
 #[derive(Debug, Default)]
@@ -58,6 +67,82 @@ struct Remembered {
 }
 
 impl SecretInputs {
+    /// Masks secret input values in a batch's replay records, in batch order,
+    /// joining chunked events first. Returns how many records changed.
+    pub fn mask_records(&self, records: &mut [LogRow]) -> usize {
+        let mut chunked: HashMap<EventKey, Vec<(usize, ChunkPlace)>> = HashMap::new();
+        for (index, record) in records.iter().enumerate() {
+            if let Some(place) = ChunkPlace::of(record) {
+                chunked
+                    .entry(place.key.clone())
+                    .or_default()
+                    .push((index, place));
+            }
+        }
+        let mut changed = 0;
+        for index in 0..records.len() {
+            let Some(place) = ChunkPlace::of(&records[index]) else {
+                let record = &mut records[index];
+                changed += usize::from(self.mask(&record.keys.rum_session_id, &mut record.body));
+                continue;
+            };
+            // An event is handled at its first chunk in the batch.
+            if let Some(chunks) = chunked.remove(&place.key) {
+                changed += self.mask_chunked(records, &place.key, &chunks);
+            }
+        }
+        changed
+    }
+
+    /// Masks one chunked event given the batch positions of its chunks.
+    fn mask_chunked(
+        &self,
+        records: &mut [LogRow],
+        key: &EventKey,
+        chunks: &[(usize, ChunkPlace)],
+    ) -> usize {
+        let total = chunks[0].1.total;
+        let mut parts: HashMap<u32, &str> = HashMap::new();
+        for (index, place) in chunks {
+            if place.total == total {
+                parts.entry(place.chunk).or_insert(&records[*index].body);
+            }
+        }
+        if parts.len() < total as usize {
+            self.hold_chunks(records, key, chunks);
+            return 0;
+        }
+        let mut whole: String = (1..=total).map(|n| parts[&n]).collect();
+        self.buffer().finish(key.clone());
+        if !self.mask(&key.session, &mut whole) {
+            return 0;
+        }
+        let pieces = split(&whole, total as usize);
+        for (index, place) in chunks {
+            if place.total == total {
+                records[*index].body = pieces[place.chunk as usize - 1].clone();
+            }
+        }
+        chunks.len()
+    }
+
+    /// Keeps copies of the chunks of an event that is not whole in this batch.
+    /// When they complete an event held from earlier batches, learns its secret ids.
+    fn hold_chunks(&self, records: &[LogRow], key: &EventKey, chunks: &[(usize, ChunkPlace)]) {
+        let now = Instant::now();
+        let mut whole = None;
+        {
+            let mut buffer = self.buffer();
+            for (index, place) in chunks {
+                whole = whole.or(buffer.add(place, &records[*index].body, now));
+            }
+        }
+        // Parsing megabytes happens outside the buffer's lock.
+        if let Some(mut whole) = whole {
+            self.mask(&key.session, &mut whole);
+        }
+    }
+
     /// Masks secret input values in one whole rrweb event of `session`.
     /// Returns whether the event changed.
     pub fn mask(&self, session: &str, body: &mut String) -> bool {
@@ -84,6 +169,12 @@ impl SecretInputs {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, SessionIndex> {
         self.index
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn buffer(&self) -> std::sync::MutexGuard<'_, ChunkBuffer> {
+        self.chunks
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -359,6 +450,126 @@ mod tests {
         let mut chunk =
             "{\"type\":2,\"data\":{\"node\":{\"attributes\":{\"type\":\"hidden\",\"val".to_string();
         assert!(!inputs.mask("s1", &mut chunk));
+    }
+
+    /// A full snapshot of a page over a megabyte, whose password input (id 90_001)
+    /// contains `value`, with multi-byte text so that byte cuts fall inside characters.
+    fn large_snapshot(value: &str) -> String {
+        let mut children: Vec<Value> = (0..12_000)
+            .map(|n| json!({"type": 2, "id": 10 + n, "tagName": "p", "attributes": {}, "childNodes": [
+                {"type": 3, "id": 50_000 + n, "textContent": format!("Grüße aus Köln ✓ row {n} of the archive")}]}))
+            .collect();
+        children.push(json!({"type": 2, "id": 90_001, "tagName": "input",
+            "attributes": {"type": "password", "value": value}, "childNodes": []}));
+        let snapshot = json!({"type": 2, "timestamp": 1, "data": {"node": {"type": 0, "id": 1, "childNodes": children}}});
+        snapshot.to_string()
+    }
+
+    /// Cuts `text` into chunks of `size` bytes as the browser SDK does: by byte
+    /// count, each chunk decoded leniently on its own.
+    fn sdk_chunks(text: &str, size: usize) -> Vec<String> {
+        text.as_bytes()
+            .chunks(size)
+            .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+            .collect()
+    }
+
+    fn replay_row(event: u64, chunk: usize, total: usize, body: &str) -> LogRow {
+        let mut row = LogRow {
+            body: body.to_string(),
+            resource_attributes: std::sync::Arc::new(vec![(
+                "rum.scriptInstance".into(),
+                "load-1".into(),
+            )]),
+            log_attributes: vec![
+                ("rr-web.event".into(), event.to_string()),
+                ("rr-web.chunk".into(), chunk.to_string()),
+                ("rr-web.total-chunks".into(), total.to_string()),
+            ],
+            ..LogRow::default()
+        };
+        row.keys.rum_session_id = "s1".into();
+        row
+    }
+
+    fn snapshot_rows(event: u64, value: &str) -> Vec<LogRow> {
+        let chunks = sdk_chunks(&large_snapshot(value), 400_000);
+        assert!(chunks.len() >= 3, "{} chunks", chunks.len());
+        chunks
+            .iter()
+            .enumerate()
+            .map(|(index, body)| replay_row(event, index + 1, chunks.len(), body))
+            .collect()
+    }
+
+    fn typed_into_password(event: u64, text: &str) -> LogRow {
+        let input = json!({"type": 3, "timestamp": 9, "data": {"source": 5, "id": 90_001, "text": text, "isChecked": false}});
+        replay_row(event, 1, 1, &input.to_string())
+    }
+
+    fn joined(rows: &[LogRow]) -> String {
+        rows.iter().map(|row| row.body.as_str()).collect()
+    }
+
+    #[test]
+    fn chunked_snapshot_in_one_batch_is_masked_whole() {
+        let inputs = SecretInputs::default();
+        let mut rows = snapshot_rows(2, "snapshot-secret");
+        let total = rows.len();
+        rows.reverse(); // Out of order within the batch.
+        rows.push(rows[0].clone()); // A client retry.
+        rows.push(typed_into_password(3, "typed-secret"));
+        let changed = inputs.mask_records(&mut rows);
+        assert_eq!(changed, total + 2);
+        let all = joined(&rows);
+        assert!(!all.contains("snapshot-secret"));
+        assert!(!all.contains("typed-secret"));
+
+        rows.truncate(total);
+        rows.sort_by_key(|row| row.log_attributes[1].1.parse::<usize>().unwrap());
+        let snapshot: Value =
+            serde_json::from_str(&joined(&rows)).expect("the cut chunks join to JSON");
+        let children = snapshot["data"]["node"]["childNodes"].as_array().unwrap();
+        assert_eq!(children.len(), 12_001);
+        assert_eq!(children[12_000]["attributes"]["value"], "*".repeat(15));
+        assert!(
+            rows.iter().all(|row| row.body.len() < 450_000),
+            "chunks stay about their size"
+        );
+    }
+
+    #[test]
+    fn chunked_snapshot_over_batches_registers_ids() {
+        let inputs = SecretInputs::default();
+        let rows = snapshot_rows(2, "snapshot-secret");
+        let (last, first) = rows.split_at(1);
+        // Every chunk but the first, then a retry of one of them, then the first.
+        let mut batch = first.to_vec();
+        assert_eq!(inputs.mask_records(&mut batch), 0);
+        let mut retry = vec![first[0].clone()];
+        assert_eq!(inputs.mask_records(&mut retry), 0);
+        let mut batch = vec![last[0].clone(), typed_into_password(3, "typed-secret")];
+        assert_eq!(inputs.mask_records(&mut batch), 1);
+        assert!(!batch[1].body.contains("typed-secret"), "{}", batch[1].body);
+        assert_eq!(inputs.buffer().pending(), 0);
+        assert_eq!(inputs.buffer().bytes(), 0);
+
+        let mut later = vec![typed_into_password(4, "later-secret")];
+        inputs.mask_records(&mut later);
+        assert!(!later[0].body.contains("later-secret"));
+    }
+
+    #[test]
+    fn chunks_never_completed_are_stored_as_sent() {
+        let inputs = SecretInputs::default();
+        let rows = snapshot_rows(2, "snapshot-secret");
+        let mut batch = rows[..rows.len() - 1].to_vec();
+        let sent = batch.clone();
+        assert_eq!(inputs.mask_records(&mut batch), 0);
+        assert_eq!(batch, sent);
+        let mut input = vec![typed_into_password(3, "visible-until-known")];
+        inputs.mask_records(&mut input);
+        assert!(input[0].body.contains("visible-until-known"));
     }
 
     #[test]

@@ -15,8 +15,9 @@
 //!   captured JSON or form bodies.
 //! - **Replay events**: in whole rrweb events, the values of hidden and password
 //!   inputs are masked: in DOM snapshots, added nodes, later attribute changes
-//!   and input events ([`crate::replay_mask`]). Events that arrive in several
-//!   chunks are masked by the value rules only, since no chunk is JSON on its own.
+//!   and input events ([`crate::replay_mask`]). An event sent in chunks is
+//!   joined before masking when all its chunks are in one batch
+//!   ([`crate::replay_chunks`]).
 
 use exos_core::{Attributes, Batch};
 use std::sync::Arc;
@@ -169,10 +170,11 @@ impl ScrubRules {
         }
         for record in &mut batch.sessions {
             changed += self.scrub_attributes(&mut record.log_attributes);
-            if self.mask_replay_inputs {
-                let session = &record.keys.rum_session_id;
-                changed += usize::from(self.secret_inputs.mask(session, &mut record.body));
-            }
+        }
+        if self.mask_replay_inputs {
+            changed += self.secret_inputs.mask_records(&mut batch.sessions);
+        }
+        for record in &mut batch.sessions {
             changed += usize::from(self.scrub_text(&mut record.body));
         }
         changed

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use exos_store::{Dialect, QueryLimits, ReplayAnalysis, SignalRecord, Store, StoreError};
+use serde_json::value::RawValue;
 use serde_json::Value;
 
 use crate::{ChunkRecord, EventHead, SignalSettings};
@@ -495,7 +496,9 @@ pub struct Marker {
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Replay {
     pub session_id: String,
-    pub events: Vec<Value>,
+    /// The rrweb events as stored: valid JSON, passed through unparsed, because
+    /// building and re-encoding values took most of the answer's time.
+    pub events: Vec<Box<RawValue>>,
     pub gaps: Vec<crate::Gap>,
     pub duplicates: usize,
     pub markers: Vec<Marker>,
@@ -545,10 +548,10 @@ pub fn replay(
 ) -> Result<Replay, StoreError> {
     let d = store.dialect();
     let reassembled = crate::reassemble(load_records(store, session, Bodies::All)?);
-    let events: Vec<Value> = reassembled
+    let events: Vec<Box<RawValue>> = reassembled
         .events
         .iter()
-        .filter_map(|event| serde_json::from_str(&event.json).ok())
+        .filter_map(|event| RawValue::from_string(event.json.clone()).ok())
         .collect();
     let heads: Vec<EventHead> = reassembled
         .events

@@ -70,6 +70,18 @@ pub enum Bench {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Time for the replay page to show one long recorded session in headless Chromium
+    /// (needs node and the packages of tests/browser).
+    ReplayPaint {
+        /// Length of the recorded session, in minutes.
+        #[arg(long, default_value_t = 30)]
+        minutes: u64,
+        /// Timed page loads (after one warm-up load); the median is reported.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Query latency over N stored spans (median of 5 runs each).
     Queries {
         #[arg(long, default_value_t = 10_000_000)]
@@ -260,6 +272,11 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
             minutes,
             seed,
         } => crate::bench_replay::run(sessions.max(1), minutes.max(1), seed),
+        Bench::ReplayPaint {
+            minutes,
+            runs,
+            seed,
+        } => crate::bench_replay_paint::run(minutes.max(1), runs.max(1), seed),
         Bench::Pages {
             spans,
             runs,

@@ -7,6 +7,7 @@
 mod bench_cmd;
 mod bench_pages;
 mod bench_replay;
+mod bench_replay_paint;
 mod credentials_cmd;
 mod demo_cmd;
 mod import_cmd;

@@ -218,3 +218,170 @@ fn recordings_are_reassembled_and_analysed() {
         .call();
     assert!(matches!(missing, Err(ureq::Error::Status(404, _))));
 }
+
+/// Builds a full snapshot of about 2.5 MB and cuts it as the browser SDK does: by
+/// byte count, each chunk decoded leniently. The page has a password input (id 90_001) and a
+/// hidden input (id 90_002) holding `secret`, after enough multi-byte text that
+/// they sit in the last chunk.
+fn chunked_snapshot(t: i64, secret: &str) -> Vec<String> {
+    let mut children: Vec<Value> = (0..30_000)
+        .map(|n| json!({"type": 2, "id": 10 + n, "tagName": "p", "attributes": {}, "childNodes": [
+            {"type": 3, "id": 40_000 + n, "textContent": format!("Grüße aus Köln ✓ archived order {n}")}]}))
+        .collect();
+    children.push(json!({"type": 2, "id": 90_001, "tagName": "input",
+        "attributes": {"type": "password", "value": ""}, "childNodes": []}));
+    children.push(json!({"type": 2, "id": 90_002, "tagName": "input",
+        "attributes": {"type": "hidden", "value": secret}, "childNodes": []}));
+    let snapshot = json!({"type": 2, "timestamp": t, "data": {"node": {"type": 0, "id": 1, "childNodes": children}}})
+        .to_string();
+    snapshot
+        .as_bytes()
+        .chunks(1_000_000)
+        .map(|bytes| String::from_utf8_lossy(bytes).into_owned())
+        .collect()
+}
+
+fn typed(t: i64, id: u64, text: &str) -> String {
+    json!({"type": 3, "timestamp": t, "data": {"source": 5, "id": id, "text": text, "isChecked": false}})
+        .to_string()
+}
+
+fn value_set_by_script(t: i64, id: u64, value: &str) -> String {
+    json!({"type": 3, "timestamp": t, "data": {"source": 0, "adds": [], "removes": [], "texts": [],
+        "attributes": [{"id": id, "attributes": {"value": value}}]}})
+    .to_string()
+}
+
+fn send_replay(server: &Server, session: &str, instance: &str, records: Vec<Value>) {
+    let logs = json!({"resourceLogs": [{
+        "resource": {"attributes": [text("service.name", "ops-web"), text("rum.sessionId", session), text("rum.scriptInstance", instance)]},
+        "scopeLogs": [{"scope": {"name": "rum.rr-web"}, "logRecords": records}]
+    }]});
+    let reply = server.post(
+        "/v1/logs",
+        "application/json",
+        None,
+        logs.to_string().as_bytes(),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+fn rows_holding(server: &Server, value: &str) -> u64 {
+    server
+        .scalar(&format!(
+            "SELECT count(*) FROM hyperdx_sessions WHERE Body LIKE '%{value}%'"
+        ))
+        .as_u64()
+        .unwrap()
+}
+
+#[test]
+fn secret_inputs_of_chunked_snapshots_are_masked() {
+    let server = Server::start(&["--replay-quiet-ms", "200"]);
+    let t0: i64 = 1_780_000_100_000;
+    let session = "c0ffee00c0ffee00c0ffee00c0ffee01";
+
+    // Page load one: the snapshot's chunks arrive in one request, out of order and
+    // one of them twice, followed by typing into the password input.
+    let chunks = chunked_snapshot(t0 + 10, "hidden-secret-one");
+    let total = chunks.len() as u32;
+    assert!(total >= 3, "the snapshot is cut in {total} chunks");
+    let mut records: Vec<Value> = (1..=total)
+        .rev()
+        .map(|n| record(t0 + 10, 1, n, total, &chunks[n as usize - 1]))
+        .collect();
+    records.push(record(
+        t0 + 10,
+        1,
+        total,
+        total,
+        &chunks[total as usize - 1],
+    ));
+    records.push(record(
+        t0 + 2_000,
+        2,
+        1,
+        1,
+        &typed(t0 + 2_000, 90_001, "typed-secret-one"),
+    ));
+    send_replay(&server, session, "load-1", records);
+
+    // Page load two: the snapshot's chunks come over three requests, the last chunk
+    // first. The typing and a value set by a script arrive with the last request.
+    let t1 = t0 + 60_000;
+    let chunks = chunked_snapshot(t1 + 10, "hidden-secret-two");
+    send_replay(
+        &server,
+        session,
+        "load-2",
+        vec![record(
+            t1 + 10,
+            1,
+            total,
+            total,
+            &chunks[total as usize - 1],
+        )],
+    );
+    let middle: Vec<Value> = (2..total)
+        .map(|n| record(t1 + 10, 1, n, total, &chunks[n as usize - 1]))
+        .collect();
+    send_replay(&server, session, "load-2", middle);
+    send_replay(
+        &server,
+        session,
+        "load-2",
+        vec![
+            record(t1 + 10, 1, 1, total, &chunks[0]),
+            record(t1 + 10, 1, 2, total, &chunks[1]), // a client retry
+            record(
+                t1 + 2_000,
+                2,
+                1,
+                1,
+                &typed(t1 + 2_000, 90_001, "typed-secret-two"),
+            ),
+            record(
+                t1 + 3_000,
+                3,
+                1,
+                1,
+                &value_set_by_script(t1 + 3_000, 90_002, "script-secret-two"),
+            ),
+        ],
+    );
+
+    for secret in [
+        "hidden-secret-one",
+        "typed-secret-one",
+        "typed-secret-two",
+        "script-secret-two",
+    ] {
+        assert_eq!(
+            rows_holding(&server, secret),
+            0,
+            "{secret} is stored: {}",
+            server.sql(&format!("SELECT ResourceAttributes['rum.scriptInstance'], LogAttributes, length(Body) FROM hyperdx_sessions WHERE Body LIKE '%{secret}%'"))["rows"]
+        );
+    }
+    // The snapshot of page load two was stored chunk by chunk as it came, before it
+    // was whole, so its own hidden value is kept as sent.
+    assert_eq!(rows_holding(&server, "hidden-secret-two"), 1);
+
+    let replay = get(&server, &format!("/api/replay/{session}"));
+    let events = replay["events"].as_array().unwrap();
+    assert_eq!(events.len(), 5, "two snapshots, two inputs, one mutation");
+    assert!(
+        replay["gaps"].as_array().unwrap().is_empty(),
+        "{}",
+        replay["gaps"]
+    );
+    assert_eq!(replay["duplicates"], 2);
+    let first_page = &events[0]["data"]["node"]["childNodes"];
+    assert_eq!(first_page.as_array().unwrap().len(), 30_002);
+    assert_eq!(first_page[30_001]["attributes"]["value"], "*".repeat(17));
+    assert_eq!(events[1]["data"]["text"], "*".repeat(16));
+    assert_eq!(
+        events[4]["data"]["attributes"][0]["attributes"]["value"],
+        "*".repeat(17)
+    );
+}

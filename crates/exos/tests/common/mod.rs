@@ -131,7 +131,13 @@ impl Server {
         if let Some(chdb) = &chdb {
             store_args.extend(["--clickhouse-url".to_string(), chdb.url.clone()]);
         }
-        let mut child = Command::new(env!("CARGO_BIN_EXE_exos"))
+        // EXOS_BIN runs a copy of the binary, for machines where several checkouts share one
+        // cargo target folder and another checkout's build can replace `target/debug/exos`.
+        let binary = std::env::var_os("EXOS_BIN").map_or_else(
+            || env!("CARGO_BIN_EXE_exos").into(),
+            std::path::PathBuf::from,
+        );
+        let mut child = Command::new(binary)
             .args(["serve", "--data-dir"])
             .arg(data_dir)
             .args([
