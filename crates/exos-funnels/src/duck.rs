@@ -173,7 +173,7 @@ pub fn for_each_funnel_actor(
     Ok(())
 }
 
-fn string_column<'a>(
+pub(crate) fn string_column<'a>(
     batch: &'a RecordBatch,
     column: &'static str,
 ) -> Result<&'a StringArray, RunError> {
@@ -186,7 +186,7 @@ fn string_column<'a>(
         })
 }
 
-fn primitive_column<'a, T: ArrowPrimitiveType>(
+pub(crate) fn primitive_column<'a, T: ArrowPrimitiveType>(
     batch: &'a RecordBatch,
     column: &'static str,
     expected: &'static str,

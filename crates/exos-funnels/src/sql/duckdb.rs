@@ -16,6 +16,12 @@ use crate::query::{FunnelQuery, RetentionQuery};
 /// (`actor_groups`): measured on 1,000,000 spans, DuckDB's `list` aggregates
 /// took about three times as long as sorting and streaming the rows.
 pub fn funnel_input(query: &FunnelQuery) -> String {
+    format!("{}\nORDER BY actor_hash", funnel_spans(query))
+}
+
+/// Renders the rows of [`funnel_input`] in no particular order, for
+/// `partitioned`, which groups them in Rust.
+pub fn funnel_spans(query: &FunnelQuery) -> String {
     let dialect = Dialect::DuckDb;
     let actor = query.actor.name();
     let keep = if super::keeps_every_span(query) {
@@ -28,8 +34,7 @@ pub fn funnel_input(query: &FunnelQuery) -> String {
          FROM (SELECT {actor} AS actor, {breakdown} AS breakdown, {timestamp} AS timestamp_ns, \
          {steps} AS steps, {exclusions} AS exclusions\n\
          FROM otel_traces WHERE {range} AND {actor} <> '') AS spans\n\
-         WHERE true{keep}\n\
-         ORDER BY actor_hash",
+         WHERE true{keep}",
         breakdown = super::breakdown_expression(dialect, query),
         timestamp = dialect.timestamp_ns(),
         steps = dialect.bitmask(&query.steps),
