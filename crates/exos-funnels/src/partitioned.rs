@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use duckdb::arrow::array::{Array, StringArray};
+use duckdb::arrow::array::StringArray;
 use duckdb::arrow::datatypes::{Int64Type, UInt32Type, UInt64Type};
 use duckdb::Connection;
 

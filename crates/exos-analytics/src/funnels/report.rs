@@ -1,9 +1,9 @@
 //! `POST /api/funnels`: per-step counts, conversion, time to convert,
 //! conversion over time and breakdown series.
 //!
-//! The total and the breakdown are two runs of the engine, because a
-//! breakdown counts an actor once per value and the values do not add up to
-//! the total. On ClickHouse, funnels that `windowFunnel` can compute alone
+//! The total and the breakdown are two reports, because a breakdown counts an
+//! actor once per value and the values do not add up to the total. On DuckDB
+//! one scan feeds both; on ClickHouse they are two runs of the engine. On ClickHouse, funnels that `windowFunnel` can compute alone
 //! (sequential or strict, no exclusions) take their step counts from the
 //! native function. The per-actor pass still supplies times and trends.
 
@@ -14,7 +14,7 @@ use exos_funnels::{FunnelQuery, FunnelReport, FunnelSeries};
 use serde::Serialize;
 
 use super::request::{filter_label, Actor, FunnelRequest};
-use super::source::{dialect, for_each_actor, query_all_rows, store_name};
+use super::source::{dialect, for_each_actor, query_all_rows, run_error, store_name};
 use crate::error::AnalyticsError;
 use exos_store::Store;
 
@@ -97,7 +97,8 @@ pub fn funnel(
     Ok(response)
 }
 
-/// Runs the total and, when there is one, the breakdown at the same time.
+/// Runs the total and, when there is one, the breakdown: on DuckDB in one
+/// scan (`exos_funnels::partitioned`), elsewhere as two engine runs at once.
 fn run_both(
     store: &dyn Store,
     total_query: &FunnelQuery,
@@ -106,6 +107,13 @@ fn run_both(
     Result<RunOutput, AnalyticsError>,
     Result<Option<RunOutput>, AnalyticsError>,
 ) {
+    if let Some(connection) = store.duckdb_connection() {
+        let answer = connection.map_err(AnalyticsError::from).and_then(|connection| {
+            exos_funnels::partitioned::run_funnel_split(&connection, with_breakdown)
+                .map_err(run_error)
+        });
+        return split_outputs(answer, with_breakdown);
+    }
     std::thread::scope(|scope| {
         let breakdown = scope.spawn(|| match with_breakdown.breakdown {
             Some(_) => run_series(store, with_breakdown).map(Some),
@@ -114,6 +122,26 @@ fn run_both(
         let total = run_series(store, total_query);
         (total, breakdown.join().expect("funnel thread panicked"))
     })
+}
+
+/// Shapes the one-scan answer of DuckDB like the two runs of [`run_both`].
+fn split_outputs(
+    answer: Result<exos_funnels::partitioned::SplitResult, AnalyticsError>,
+    query: &FunnelQuery,
+) -> (
+    Result<RunOutput, AnalyticsError>,
+    Result<Option<RunOutput>, AnalyticsError>,
+) {
+    match answer {
+        Ok(answer) => (
+            Ok((
+                answer.total.series,
+                vec![exos_funnels::sql::duckdb::funnel_spans(query)],
+            )),
+            Ok(answer.breakdown.map(|result| (result.series, Vec::new()))),
+        ),
+        Err(error) => (Err(error), Ok(None)),
+    }
 }
 
 /// Keeps the `limit` breakdown values with the most actors at step 1.
