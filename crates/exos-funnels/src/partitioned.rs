@@ -186,10 +186,11 @@ impl Lists {
     }
 }
 
-/// Numbers the breakdown values in the order they first appear.
+/// Numbers text values (breakdown values, path labels) in the order they first appear.
 #[derive(Default)]
-struct ValueIds {
-    names: Vec<String>,
+pub struct ValueIds {
+    /// Index: id.
+    pub names: Vec<String>,
     ids: HashMap<String, u32>,
     /// The last value looked up and its id: consecutive rows often repeat it.
     last: Option<u32>,
@@ -197,7 +198,11 @@ struct ValueIds {
 
 impl ValueIds {
     fn id(&mut self, column: &StringArray, row: usize) -> u32 {
-        let value = column.value(row);
+        self.text_id(column.value(row))
+    }
+
+    /// Returns the id of `value`, numbering it when it is new.
+    pub fn text_id(&mut self, value: &str) -> u32 {
         if let Some(last) = self.last {
             if self.names[last as usize] == value {
                 return last;
@@ -220,7 +225,7 @@ impl ValueIds {
 /// A 64-bit hash of `bytes`, unrelated to DuckDB's: 8-byte words mixed by
 /// multiplication and rotation, the length folded in, and a final avalanche
 /// (the finalizer of SplitMix64).
-fn text_hash(bytes: &[u8]) -> u64 {
+pub fn text_hash(bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
     let mut hash = bytes.len() as u64;
     let mut chunks = bytes.chunks_exact(8);
