@@ -124,8 +124,9 @@ pub fn run_retention(
     for batch in statement.query_arrow([])? {
         let starts = primitive_column::<UInt64Type>(&batch, "starts", "UBIGINT")?;
         let returns = primitive_column::<UInt64Type>(&batch, "returns", "UBIGINT")?;
+        let actors = primitive_column::<UInt64Type>(&batch, "actors", "UBIGINT")?;
         for row in 0..batch.num_rows() {
-            report.add_actor(starts.value(row), returns.value(row));
+            report.add_actors(starts.value(row), returns.value(row), actors.value(row));
         }
     }
     Ok(report.finish())

@@ -43,17 +43,19 @@ pub fn funnel_spans(query: &FunnelQuery) -> String {
     )
 }
 
-/// Renders one row per actor with two bitmasks of period numbers relative to
-/// the first period: `actor VARCHAR, starts UBIGINT, returns UBIGINT`. Bit p
-/// of `starts` is set when the actor did the start event in period p.
+/// Renders the number of actors per pair of bitmasks of period numbers
+/// relative to the first period: `starts UBIGINT, returns UBIGINT, actors
+/// UBIGINT`. Bit p of `starts` is set when the actor did the start event in
+/// period p. Counting the pairs in DuckDB streams a few thousand rows instead
+/// of one per actor.
 pub fn retention_input(query: &RetentionQuery) -> String {
     let dialect = Dialect::DuckDb;
     let spans = super::retention_spans(dialect, query);
     format!(
-        "SELECT actor, \
+        "SELECT starts, returns, CAST(count(*) AS UBIGINT) AS actors FROM (SELECT \
          CAST(bit_or(CASE WHEN is_start THEN CAST(1 AS UBIGINT) << period ELSE CAST(0 AS UBIGINT) END) AS UBIGINT) AS starts, \
          CAST(bit_or(CASE WHEN is_return THEN CAST(1 AS UBIGINT) << period ELSE CAST(0 AS UBIGINT) END) AS UBIGINT) AS returns\n\
          FROM ({spans}) AS spans\n\
-         GROUP BY actor",
+         GROUP BY actor) AS actors GROUP BY starts, returns",
     )
 }
