@@ -4,13 +4,13 @@
 //! DuckDB renders and filters the labelled events (`paths::events_sql`: the
 //! same rows the SQL statement of `paths::steps_sql` reads) and streams them
 //! unsorted. Rust keeps each event as a small record in one of [`PARTITIONS`]
-//! partitions chosen by the actor's hash; the threads sort their partitions
+//! partitions chosen by the actor's hash. The threads sort their partitions
 //! by (actor, time, span id, label), collapse repeats, cut each path as
 //! `steps_sql` does and count the groups. Measured on 10,000,000 spans of
 //! 1,000,000 actors (docs/BENCHMARKS.md), the window-function statement took
 //! 20 to 30 s under load, most of it in DuckDB's sorts.
 //!
-//! Actors are told apart by 128 bits, as in `exos_funnels::partitioned`.
+//! Actors are distinguished by 128 bits, as in `exos_funnels::partitioned`.
 //! Ties in time are broken by the span id, compared in full when the first
 //! eight bytes are equal, then by the label.
 
@@ -25,12 +25,12 @@ use exos_funnels::partitioned::{text_hash, ValueIds};
 use crate::error::AnalyticsError;
 use crate::paths::{Group, PathsQuery};
 
-/// Number of partitions; a power of two, several per core.
+/// Number of partitions: several per core, so that no thread waits on a large one.
 const PARTITIONS: usize = 16;
 /// The label id of "no next event".
 const NONE: u32 = u32::MAX;
 
-/// One event as a partition holds it.
+/// One event as a partition stores it.
 #[derive(Clone, Copy)]
 struct Event {
     /// (DuckDB's hash, `text_hash`) of the actor.
@@ -44,18 +44,20 @@ struct Event {
     label: u32,
 }
 
-/// Span ids of every row, for ties of the first eight bytes.
+/// Span ids of every row, for ties of the first eight bytes: the streamed
+/// columns themselves, so that no id is copied.
 #[derive(Default)]
 struct SpanIds {
-    bytes: Vec<u8>,
-    /// Index r: where row r's id starts; one more entry marks the end.
-    starts: Vec<usize>,
+    columns: Vec<StringArray>,
+    /// Index b: the row number of batch b's first row.
+    first_rows: Vec<u32>,
 }
 
 impl SpanIds {
     fn get(&self, row: u32) -> &[u8] {
-        let row = row as usize;
-        &self.bytes[self.starts[row]..self.starts[row + 1]]
+        let batch = self.first_rows.partition_point(|&first| first <= row) - 1;
+        let offset = (row - self.first_rows[batch]) as usize;
+        self.columns[batch].value(offset).as_bytes()
     }
 }
 
@@ -150,11 +152,11 @@ fn read_events(
         let label_texts = text(&batch, "label")?;
         let timestamps = primitive::<Int64Type>(&batch, "timestamp_ns")?.values();
         let sids = text(&batch, "sid")?;
+        span_ids.columns.push(sids.clone());
+        span_ids.first_rows.push(row_number);
         for row in 0..batch.num_rows() {
             let hash = hashes[row];
             let sid = sids.value(row).as_bytes();
-            span_ids.starts.push(span_ids.bytes.len());
-            span_ids.bytes.extend_from_slice(sid);
             let mut prefix = [0u8; 8];
             let length = sid.len().min(8);
             prefix[..length].copy_from_slice(&sid[..length]);
@@ -173,7 +175,6 @@ fn read_events(
             })?;
         }
     }
-    span_ids.starts.push(span_ids.bytes.len());
     let (labels, rank) = sorted_labels(labels.names);
     for partition in &mut partitions {
         for event in partition.iter_mut() {

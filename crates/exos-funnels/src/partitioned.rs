@@ -10,7 +10,7 @@
 //! 1,000,000 actors (docs/BENCHMARKS.md), DuckDB's sort by actor took most of
 //! the time of the earlier sorted stream (`actor_groups`).
 //!
-//! Actors are told apart by 128 bits: DuckDB's 64-bit `hash` of the actor and
+//! Actors are distinguished by 128 bits: DuckDB's 64-bit `hash` of the actor and
 //! a second, different 64-bit hash computed here from the same text. Two
 //! actors are merged only if both hashes collide, which for 10^9 actors has
 //! a probability below 10^-20.
@@ -26,7 +26,7 @@ use crate::funnel::{FunnelReport, FunnelResult};
 use crate::query::FunnelQuery;
 use crate::sql;
 
-/// Number of partitions; a power of two, several per core so threads stay busy.
+/// Number of partitions: several per core, so that no thread waits on a large one.
 const PARTITIONS: usize = 16;
 
 /// A funnel's total and, with a breakdown, its series per value.
@@ -38,7 +38,7 @@ pub struct SplitResult {
     pub breakdown: Option<FunnelResult>,
 }
 
-/// One span as a partition holds it.
+/// One span as a partition stores it.
 #[derive(Clone, Copy)]
 struct Span {
     /// (DuckDB's hash, this module's hash) of the actor.
@@ -50,7 +50,7 @@ struct Span {
     exclusions: u32,
 }
 
-/// Answers the funnel and its total in one scan of `otel_traces`.
+/// Computes the funnel and its total from one scan of `otel_traces`.
 pub fn run_funnel_split(
     connection: &Connection,
     query: &FunnelQuery,
@@ -191,7 +191,7 @@ impl Lists {
 pub struct ValueIds {
     /// Index: id.
     pub names: Vec<String>,
-    ids: HashMap<String, u32>,
+    ids: HashMap<String, u32, BuildTextHasher>,
     /// The last value looked up and its id: consecutive rows often repeat it.
     last: Option<u32>,
 }
@@ -222,12 +222,54 @@ impl ValueIds {
     }
 }
 
+/// Hashes map keys with [`seeded_text_hash`], faster than the standard
+/// SipHash on short texts. Keys are span values that clients sent, so each
+/// map gets a random seed, which makes colliding values hard to craft.
+#[derive(Clone, Copy)]
+struct BuildTextHasher {
+    seed: u64,
+}
+
+impl Default for BuildTextHasher {
+    fn default() -> Self {
+        use std::hash::BuildHasher;
+        BuildTextHasher {
+            seed: std::collections::hash_map::RandomState::new().hash_one(0u64),
+        }
+    }
+}
+
+impl std::hash::BuildHasher for BuildTextHasher {
+    type Hasher = TextHasher;
+
+    fn build_hasher(&self) -> TextHasher {
+        TextHasher(self.seed)
+    }
+}
+
+struct TextHasher(u64);
+
+impl std::hash::Hasher for TextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0 = seeded_text_hash(self.0, bytes);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A 64-bit hash of `bytes`, unrelated to DuckDB's: 8-byte words mixed by
 /// multiplication and rotation, the length folded in, and a final avalanche
 /// (the finalizer of SplitMix64).
 pub fn text_hash(bytes: &[u8]) -> u64 {
+    seeded_text_hash(0, bytes)
+}
+
+/// [`text_hash`] started from `seed` instead of 0.
+fn seeded_text_hash(seed: u64, bytes: &[u8]) -> u64 {
     const K: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut hash = bytes.len() as u64;
+    let mut hash = (seed ^ bytes.len() as u64).wrapping_mul(K);
     let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
         let word = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));

@@ -1,4 +1,4 @@
-//! `exos bench analytics`: issue 6's three product-analytics questions through
+//! `exos bench analytics`: a funnel, a paths and a retention question through
 //! the API functions, on a DuckDB store, next to native ClickHouse SQL in chdb.
 //!
 //! The questions are a 4-step funnel split by `lob` (`POST /api/funnels`), a
@@ -133,7 +133,7 @@ pub fn run(events: u64, actors: u64, runs: usize, data: Option<PathBuf>) -> anyh
 }
 
 /// Generates the spans into the store and a Parquet copy for chdb, unless the
-/// folder already holds spans of these sizes.
+/// folder already contains spans of these sizes.
 /// The store refuses file access (`enable_external_access = false`), so the
 /// spans are written through a plain connection to its database file, after
 /// the store created its tables.
