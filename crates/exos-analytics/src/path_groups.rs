@@ -77,7 +77,11 @@ pub fn count_groups(
     input: &str,
     limit: usize,
 ) -> Result<Vec<Group>, AnalyticsError> {
-    let (partitions, labels, span_ids) = read_events(connection, input)?;
+    let Events {
+        partitions,
+        labels,
+        span_ids,
+    } = read_events(connection, input)?;
     let anchors = Anchors {
         start: query.start.as_ref().map(|text| label_id(&labels, text)),
         end: query.end.as_ref().map(|text| label_id(&labels, text)),
@@ -132,15 +136,22 @@ struct Anchors {
 }
 
 fn label_id(labels: &[String], text: &str) -> Option<u32> {
-    labels.binary_search_by(|label| label.as_str().cmp(text)).ok().map(|id| id as u32)
+    labels
+        .binary_search_by(|label| label.as_str().cmp(text))
+        .ok()
+        .map(|id| id as u32)
 }
 
-/// Streams the events into partitions; returns them, the labels in text
-/// order (index: id) and the span ids.
-fn read_events(
-    connection: &Connection,
-    input: &str,
-) -> Result<(Vec<Vec<Event>>, Vec<String>, SpanIds), AnalyticsError> {
+/// The streamed events, partitioned by actor.
+struct Events {
+    partitions: Vec<Vec<Event>>,
+    /// The labels in text order (index: id).
+    labels: Vec<String>,
+    span_ids: SpanIds,
+}
+
+/// Streams the events into partitions.
+fn read_events(connection: &Connection, input: &str) -> Result<Events, AnalyticsError> {
     let mut partitions: Vec<Vec<Event>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
     let mut labels = ValueIds::default();
     let mut span_ids = SpanIds::default();
@@ -181,7 +192,11 @@ fn read_events(
             event.label = rank[event.label as usize];
         }
     }
-    Ok((partitions, labels, span_ids))
+    Ok(Events {
+        partitions,
+        labels,
+        span_ids,
+    })
 }
 
 /// Sorts the labels by text; returns them and, for each first-seen id, its new id.
@@ -304,10 +319,22 @@ mod tests {
     fn cuts_follow_the_anchors() {
         let kept = [1, 2, 3, 4, 2, 5];
         assert_eq!(cut(&kept, 3, &anchors(None, None)), Some((0, &kept[..3])));
-        assert_eq!(cut(&kept, 3, &anchors(Some(3), None)), Some((0, &kept[2..5])));
-        assert_eq!(cut(&kept, 3, &anchors(None, Some(2))), Some((1, &kept[..2])));
-        assert_eq!(cut(&kept, 3, &anchors(None, Some(4))), Some((0, &kept[1..4])));
-        assert_eq!(cut(&kept, 3, &anchors(Some(3), Some(2))), Some((0, &kept[2..5])));
+        assert_eq!(
+            cut(&kept, 3, &anchors(Some(3), None)),
+            Some((0, &kept[2..5]))
+        );
+        assert_eq!(
+            cut(&kept, 3, &anchors(None, Some(2))),
+            Some((1, &kept[..2]))
+        );
+        assert_eq!(
+            cut(&kept, 3, &anchors(None, Some(4))),
+            Some((0, &kept[1..4]))
+        );
+        assert_eq!(
+            cut(&kept, 3, &anchors(Some(3), Some(2))),
+            Some((0, &kept[2..5]))
+        );
         assert_eq!(cut(&kept, 3, &anchors(Some(1), Some(5))), None);
         assert_eq!(cut(&kept, 3, &anchors(Some(9), None)), None);
     }

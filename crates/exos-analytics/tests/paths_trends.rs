@@ -495,7 +495,8 @@ fn paths_answer_as_the_statement_does() {
         query = overrides;
         let library = Library::default();
         let response = paths(store.get(), &query, &library).unwrap();
-        let groups = exos_analytics::paths::statement_groups(store.get(), &query, &library).unwrap();
+        let groups =
+            exos_analytics::paths::statement_groups(store.get(), &query, &library).unwrap();
         let expected = exos_analytics::paths::sankey(&query, &groups);
         assert_eq!(
             (response.actors, &response.nodes, &response.links),

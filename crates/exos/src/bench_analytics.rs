@@ -111,7 +111,8 @@ pub fn run(events: u64, actors: u64, runs: usize, data: Option<PathBuf>) -> anyh
             question: "12-week retention, first time (`POST /api/retention`)",
             exos_ms: retention_ms,
             chdb_ms: timings(&chdb, "retention")?,
-            agrees: retention.as_ref().map(retention_rows).ok() == Some(chdb_retention_rows(&chdb)?),
+            agrees: retention.as_ref().map(retention_rows).ok()
+                == Some(chdb_retention_rows(&chdb)?),
         },
     ];
     println!(
@@ -249,7 +250,7 @@ fn chdb_questions() -> Value {
         modes: Default::default(),
         exclusions: Vec::new(),
         breakdown: Some(exos_funnels::Property::Column(Column::Lob)),
-        time_range: range.clone(),
+        time_range: range,
         trend_period: None,
     };
     let total = exos_funnels::FunnelQuery {
@@ -310,7 +311,10 @@ fn time_runs<T>(
         answer = question();
         timings.push(started.elapsed().as_secs_f64() * 1000.0);
         if let Err(error) = &answer {
-            eprintln!("EXOS failed after {:.0} ms: {error:#}", timings[timings.len() - 1]);
+            eprintln!(
+                "EXOS failed after {:.0} ms: {error:#}",
+                timings[timings.len() - 1]
+            );
             break;
         }
     }
@@ -407,7 +411,10 @@ fn chdb_paths(chdb: &Value, query: &PathsQuery) -> anyhow::Result<PathsResponse>
             Ok(Group {
                 position: number(&row["position"])? as usize,
                 label: row["label"].as_str().context("label")?.to_string(),
-                next: row["next_label"].as_str().context("next_label")?.to_string(),
+                next: row["next_label"]
+                    .as_str()
+                    .context("next_label")?
+                    .to_string(),
                 actors: number(&row["actors"])?,
             })
         })

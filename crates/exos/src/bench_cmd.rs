@@ -72,7 +72,7 @@ pub enum Bench {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
-    /// Issue 6's funnel, paths and retention questions through the API functions,
+    /// The funnel, paths and retention questions through the API functions,
     /// next to native ClickHouse SQL in chdb over the same spans.
     Analytics {
         /// Spans generated (loading is not timed).

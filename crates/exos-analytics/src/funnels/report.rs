@@ -108,10 +108,12 @@ fn run_both(
     Result<Option<RunOutput>, AnalyticsError>,
 ) {
     if let Some(connection) = store.duckdb_connection() {
-        let answer = connection.map_err(AnalyticsError::from).and_then(|connection| {
-            exos_funnels::partitioned::run_funnel_split(&connection, with_breakdown)
-                .map_err(run_error)
-        });
+        let answer = connection
+            .map_err(AnalyticsError::from)
+            .and_then(|connection| {
+                exos_funnels::partitioned::run_funnel_split(&connection, with_breakdown)
+                    .map_err(run_error)
+            });
         return split_outputs(answer, with_breakdown);
     }
     std::thread::scope(|scope| {
