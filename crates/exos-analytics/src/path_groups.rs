@@ -77,19 +77,19 @@ pub fn count_groups(
     input: &str,
     limit: usize,
 ) -> Result<Vec<Group>, AnalyticsError> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |count| count.get())
+        .clamp(1, PARTITIONS);
     let Events {
         partitions,
         labels,
         span_ids,
-    } = read_events(connection, input)?;
+    } = read_events(connection, input, threads)?;
     let anchors = Anchors {
         start: query.start.as_ref().map(|text| label_id(&labels, text)),
         end: query.end.as_ref().map(|text| label_id(&labels, text)),
     };
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |count| count.get())
-        .clamp(1, PARTITIONS);
-    let mut shares: Vec<Vec<Vec<Event>>> = (0..threads).map(|_| Vec::new()).collect();
+    let mut shares: Vec<Vec<Pieces>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, partition) in partitions.into_iter().enumerate() {
         shares[index % threads].push(partition);
     }
@@ -142,29 +142,100 @@ fn label_id(labels: &[String], text: &str) -> Option<u32> {
         .map(|id| id as u32)
 }
 
+/// The events of one partition, in one piece per reading thread.
+type Pieces = Vec<Vec<Event>>;
+
 /// The streamed events, partitioned by actor.
 struct Events {
-    partitions: Vec<Vec<Event>>,
+    partitions: Vec<Pieces>,
     /// The labels in text order (index: id).
     labels: Vec<String>,
     span_ids: SpanIds,
 }
 
-/// Streams the events into partitions.
-fn read_events(connection: &Connection, input: &str) -> Result<Events, AnalyticsError> {
-    let mut partitions: Vec<Vec<Event>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
-    let mut labels = ValueIds::default();
-    let mut span_ids = SpanIds::default();
+/// Reads the events into partitions on `threads` threads, each taking a
+/// share of the batches.
+fn read_events(
+    connection: &Connection,
+    input: &str,
+    threads: usize,
+) -> Result<Events, AnalyticsError> {
     let mut statement = connection.prepare(input).map_err(query_error)?;
-    let mut row_number: u32 = 0;
-    for batch in statement.query_arrow([]).map_err(query_error)? {
-        let hashes = primitive::<UInt64Type>(&batch, "actor_hash")?.values();
-        let actors = text(&batch, "actor")?;
-        let label_texts = text(&batch, "label")?;
-        let timestamps = primitive::<Int64Type>(&batch, "timestamp_ns")?.values();
-        let sids = text(&batch, "sid")?;
-        span_ids.columns.push(sids.clone());
-        span_ids.first_rows.push(row_number);
+    let batches: Vec<RecordBatch> = statement.query_arrow([]).map_err(query_error)?.collect();
+    let mut span_ids = SpanIds::default();
+    let mut rows: usize = 0;
+    for batch in &batches {
+        span_ids.columns.push(text(batch, "sid")?.clone());
+        span_ids
+            .first_rows
+            .push(u32::try_from(rows).map_err(|_| too_many_events())?);
+        rows += batch.num_rows();
+    }
+    u32::try_from(rows).map_err(|_| too_many_events())?;
+
+    let per_thread = batches.len().div_ceil(threads).max(1);
+    let pieces = std::thread::scope(|scope| {
+        let readers: Vec<_> = batches
+            .chunks(per_thread)
+            .zip(span_ids.first_rows.chunks(per_thread))
+            .map(|(share, first_rows)| scope.spawn(move || read_batches(share, first_rows)))
+            .collect();
+        readers
+            .into_iter()
+            .map(|reader| reader.join().expect("paths reader panicked"))
+            .collect::<Result<Vec<_>, AnalyticsError>>()
+    })?;
+
+    let mut all_labels = ValueIds::default();
+    let global_ids: Vec<Vec<u32>> = pieces
+        .iter()
+        .map(|(_, local)| {
+            local
+                .names
+                .iter()
+                .map(|name| all_labels.text_id(name))
+                .collect()
+        })
+        .collect();
+    let (labels, rank) = sorted_labels(all_labels.names);
+    let mut partitions: Vec<Pieces> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+    for ((piece, _), global) in pieces.into_iter().zip(global_ids) {
+        let final_ids: Vec<u32> = global.iter().map(|&id| rank[id as usize]).collect();
+        for (index, mut events) in piece.into_iter().enumerate() {
+            for event in &mut events {
+                event.label = final_ids[event.label as usize];
+            }
+            partitions[index].push(events);
+        }
+    }
+    Ok(Events {
+        partitions,
+        labels,
+        span_ids,
+    })
+}
+
+fn too_many_events() -> AnalyticsError {
+    AnalyticsError::bad(
+        "time_range",
+        "more than 4,294,967,295 events; narrow the time range",
+    )
+}
+
+/// Reads batches into partitions, numbering labels locally. `first_rows`
+/// contains the row number of each batch's first row.
+fn read_batches(
+    batches: &[RecordBatch],
+    first_rows: &[u32],
+) -> Result<(Pieces, ValueIds), AnalyticsError> {
+    let mut partitions: Pieces = (0..PARTITIONS).map(|_| Vec::new()).collect();
+    let mut labels = ValueIds::default();
+    for (batch, &first_row) in batches.iter().zip(first_rows) {
+        let hashes = primitive::<UInt64Type>(batch, "actor_hash")?.values();
+        let actors = text(batch, "actor")?;
+        let label_texts = text(batch, "label")?;
+        let timestamps = primitive::<Int64Type>(batch, "timestamp_ns")?.values();
+        let sids = text(batch, "sid")?;
         for row in 0..batch.num_rows() {
             let hash = hashes[row];
             let sid = sids.value(row).as_bytes();
@@ -175,28 +246,13 @@ fn read_events(connection: &Connection, input: &str) -> Result<Events, Analytics
                 actor: (hash, text_hash(actors.value(row).as_bytes())),
                 timestamp_ns: timestamps[row],
                 span_prefix: u64::from_be_bytes(prefix),
-                row: row_number,
+                // Checked by the caller: the total fits in u32.
+                row: first_row + row as u32,
                 label: labels.text_id(label_texts.value(row)),
             });
-            row_number = row_number.checked_add(1).ok_or_else(|| {
-                AnalyticsError::bad(
-                    "time_range",
-                    "more than 4,294,967,295 events; narrow the time range",
-                )
-            })?;
         }
     }
-    let (labels, rank) = sorted_labels(labels.names);
-    for partition in &mut partitions {
-        for event in partition.iter_mut() {
-            event.label = rank[event.label as usize];
-        }
-    }
-    Ok(Events {
-        partitions,
-        labels,
-        span_ids,
-    })
+    Ok((partitions, labels))
 }
 
 /// Sorts the labels by text; returns them and, for each first-seen id, its new id.
@@ -217,14 +273,16 @@ fn sorted_labels(names: Vec<String>) -> (Vec<String>, Vec<u32>) {
 
 /// Counts the groups of a thread's partitions.
 fn count_share(
-    share: Vec<Vec<Event>>,
+    share: Vec<Pieces>,
     query: &PathsQuery,
     anchors: &Anchors,
     span_ids: &SpanIds,
 ) -> HashMap<(usize, u32, u32), u64> {
     let mut counts = HashMap::new();
     let mut kept = Vec::new();
-    for mut partition in share {
+    for pieces in share {
+        let mut partition = pieces.concat();
+        drop(pieces);
         partition.sort_unstable_by(|a, b| event_order(a, b, span_ids));
         for actor in partition.chunk_by(|a, b| a.actor == b.actor) {
             kept.clear();

@@ -17,7 +17,7 @@
 
 use std::collections::HashMap;
 
-use duckdb::arrow::array::StringArray;
+use duckdb::arrow::array::{RecordBatch, StringArray};
 use duckdb::arrow::datatypes::{Int64Type, UInt32Type, UInt64Type};
 use duckdb::Connection;
 
@@ -61,11 +61,11 @@ pub fn run_funnel_split(
     };
     // Checks the definition before the scan.
     FunnelReport::new(&total_query)?;
-    let (partitions, values) = read_partitions(connection, query)?;
     let threads = std::thread::available_parallelism()
         .map_or(1, |count| count.get())
         .clamp(1, PARTITIONS);
-    let mut shares: Vec<Vec<Vec<Span>>> = (0..threads).map(|_| Vec::new()).collect();
+    let (partitions, values) = read_partitions(connection, query, threads)?;
+    let mut shares: Vec<Vec<Pieces>> = (0..threads).map(|_| Vec::new()).collect();
     for (index, partition) in partitions.into_iter().enumerate() {
         shares[index % threads].push(partition);
     }
@@ -97,21 +97,65 @@ pub fn run_funnel_split(
     })
 }
 
-/// Streams the spans into partitions; returns them and the breakdown values.
+/// The spans of one partition, in one piece per reading thread.
+type Pieces = Vec<Vec<Span>>;
+
+/// Reads the spans into partitions on `threads` threads, each taking a share
+/// of the batches; returns the partitions and the breakdown values.
 fn read_partitions(
     connection: &Connection,
     query: &FunnelQuery,
-) -> Result<(Vec<Vec<Span>>, Vec<String>), RunError> {
-    let mut partitions: Vec<Vec<Span>> = (0..PARTITIONS).map(|_| Vec::new()).collect();
-    let mut values = ValueIds::default();
+    threads: usize,
+) -> Result<(Vec<Pieces>, Vec<String>), RunError> {
     let mut statement = connection.prepare(&sql::duckdb::funnel_spans(query))?;
-    for batch in statement.query_arrow([])? {
-        let hashes = primitive_column::<UInt64Type>(&batch, "actor_hash", "UBIGINT")?.values();
-        let actors = string_column(&batch, "actor")?;
-        let breakdowns = string_column(&batch, "breakdown")?;
-        let timestamps = primitive_column::<Int64Type>(&batch, "timestamp_ns", "BIGINT")?.values();
-        let steps = primitive_column::<UInt32Type>(&batch, "steps", "UINTEGER")?.values();
-        let exclusions = primitive_column::<UInt32Type>(&batch, "exclusions", "UINTEGER")?.values();
+    let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
+    let per_thread = batches.len().div_ceil(threads).max(1);
+    let pieces = std::thread::scope(|scope| {
+        let readers: Vec<_> = batches
+            .chunks(per_thread)
+            .map(|share| scope.spawn(move || read_batches(share)))
+            .collect();
+        readers
+            .into_iter()
+            .map(|reader| reader.join().expect("funnel reader panicked"))
+            .collect::<Result<Vec<_>, RunError>>()
+    })?;
+
+    let mut values = ValueIds::default();
+    let mut partitions: Vec<Pieces> = (0..PARTITIONS).map(|_| Vec::new()).collect();
+    for (piece, local_values) in pieces {
+        let global: Vec<u32> = local_values
+            .names
+            .iter()
+            .map(|name| values.text_id(name))
+            .collect();
+        let same_ids = global
+            .iter()
+            .enumerate()
+            .all(|(local, &id)| local as u32 == id);
+        for (index, mut spans) in piece.into_iter().enumerate() {
+            if !same_ids {
+                for span in &mut spans {
+                    span.breakdown = global[span.breakdown as usize];
+                }
+            }
+            partitions[index].push(spans);
+        }
+    }
+    Ok((partitions, values.names))
+}
+
+/// Reads batches into partitions, numbering breakdown values locally.
+fn read_batches(batches: &[RecordBatch]) -> Result<(Pieces, ValueIds), RunError> {
+    let mut partitions: Pieces = (0..PARTITIONS).map(|_| Vec::new()).collect();
+    let mut values = ValueIds::default();
+    for batch in batches {
+        let hashes = primitive_column::<UInt64Type>(batch, "actor_hash", "UBIGINT")?.values();
+        let actors = string_column(batch, "actor")?;
+        let breakdowns = string_column(batch, "breakdown")?;
+        let timestamps = primitive_column::<Int64Type>(batch, "timestamp_ns", "BIGINT")?.values();
+        let steps = primitive_column::<UInt32Type>(batch, "steps", "UINTEGER")?.values();
+        let exclusions = primitive_column::<UInt32Type>(batch, "exclusions", "UINTEGER")?.values();
         for row in 0..batch.num_rows() {
             let hash = hashes[row];
             let span = Span {
@@ -124,12 +168,12 @@ fn read_partitions(
             partitions[(hash >> 60) as usize % PARTITIONS].push(span);
         }
     }
-    Ok((partitions, values.names))
+    Ok((partitions, values))
 }
 
 /// Evaluates the actors of a thread's partitions into (total, breakdown) reports.
 fn count_share(
-    share: Vec<Vec<Span>>,
+    share: Vec<Pieces>,
     total_query: &FunnelQuery,
     query: &FunnelQuery,
     values: &[String],
@@ -142,7 +186,9 @@ fn count_share(
         None
     };
     let mut lists = Lists::default();
-    for mut partition in share {
+    for pieces in share {
+        let mut partition = pieces.concat();
+        drop(pieces);
         partition.sort_unstable_by_key(|span| (span.actor, span.breakdown));
         for actor in partition.chunk_by(|a, b| a.actor == b.actor) {
             lists.fill(actor);
