@@ -25,8 +25,9 @@ use exos_funnels::partitioned::{text_hash, ValueIds};
 use crate::error::AnalyticsError;
 use crate::paths::{Group, PathsQuery};
 
-/// Number of partitions: several per core, so that no thread waits on a large one.
-const PARTITIONS: usize = 16;
+/// Number of partitions: many per core, so that threads finish together, and
+/// small enough to sort in the CPU cache (about 1 MB each at 10M spans).
+const PARTITIONS: usize = 256;
 /// The label id of "no next event".
 const NONE: u32 = u32::MAX;
 
@@ -242,7 +243,7 @@ fn read_batches(
             let mut prefix = [0u8; 8];
             let length = sid.len().min(8);
             prefix[..length].copy_from_slice(&sid[..length]);
-            partitions[(hash >> 60) as usize % PARTITIONS].push(Event {
+            partitions[(hash >> 56) as usize % PARTITIONS].push(Event {
                 actor: (hash, text_hash(actors.value(row).as_bytes())),
                 timestamp_ns: timestamps[row],
                 span_prefix: u64::from_be_bytes(prefix),

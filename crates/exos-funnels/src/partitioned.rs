@@ -26,8 +26,9 @@ use crate::funnel::{FunnelReport, FunnelResult};
 use crate::query::FunnelQuery;
 use crate::sql;
 
-/// Number of partitions: several per core, so that no thread waits on a large one.
-const PARTITIONS: usize = 16;
+/// Number of partitions: many per core, so that threads finish together, and
+/// small enough to sort in the CPU cache (about 1 MB each at 10M spans).
+const PARTITIONS: usize = 256;
 
 /// A funnel's total and, with a breakdown, its series per value.
 #[derive(Clone, Debug, PartialEq)]
@@ -165,7 +166,7 @@ fn read_batches(batches: &[RecordBatch]) -> Result<(Pieces, ValueIds), RunError>
                 steps: steps[row],
                 exclusions: exclusions[row],
             };
-            partitions[(hash >> 60) as usize % PARTITIONS].push(span);
+            partitions[(hash >> 56) as usize % PARTITIONS].push(span);
         }
     }
     Ok((partitions, values))
