@@ -10,8 +10,8 @@
 //! groups; Rust turns them into Sankey nodes and links. The statement is written
 //! once and rendered per dialect, so DuckDB and ClickHouse return the same groups.
 //! On DuckDB, `POST /api/paths` streams the labelled events instead and counts
-//! the same groups in Rust (`path_groups`), which is several times faster; the
-//! drill (`path_actors`) and `actor_paths` still run the statement.
+//! the same groups in Rust (`path_groups`), which is several times faster.
+//! The drill (`path_actors`) and `actor_paths` still run the statement.
 
 use std::collections::BTreeMap;
 

@@ -62,6 +62,7 @@ pub fn run_funnel_split(
     };
     // Checks the definition before the scan.
     FunnelReport::new(&total_query)?;
+
     let threads = std::thread::available_parallelism()
         .map_or(1, |count| count.get())
         .clamp(1, PARTITIONS);
@@ -70,6 +71,7 @@ pub fn run_funnel_split(
     for (index, partition) in partitions.into_iter().enumerate() {
         shares[index % threads].push(partition);
     }
+
     let with_breakdown = query.breakdown.is_some();
     let reports = std::thread::scope(|scope| {
         let workers: Vec<_> = shares
@@ -84,6 +86,7 @@ pub fn run_funnel_split(
             .map(|worker| worker.join().expect("funnel worker panicked"))
             .collect::<Result<Vec<_>, RunError>>()
     })?;
+
     let mut reports = reports.into_iter();
     let (mut total, mut split) = reports.next().expect("at least one thread");
     for (other_total, other_split) in reports {
@@ -306,9 +309,9 @@ impl std::hash::Hasher for TextHasher {
     }
 }
 
-/// A 64-bit hash of `bytes`, unrelated to DuckDB's: 8-byte words mixed by
-/// multiplication and rotation, the length folded in, and a final avalanche
-/// (the finalizer of SplitMix64).
+/// Returns a 64-bit hash of `bytes`, unrelated to DuckDB's. It mixes 8-byte
+/// words by multiplication and rotation, folds in the length, and ends with
+/// the finalizer of SplitMix64.
 pub fn text_hash(bytes: &[u8]) -> u64 {
     seeded_text_hash(0, bytes)
 }

@@ -126,7 +126,7 @@ fn run_both(
     })
 }
 
-/// Shapes the one-scan answer of DuckDB like the two runs of [`run_both`].
+/// Shapes DuckDB's one-scan result like the two runs of [`run_both`].
 fn split_outputs(
     answer: Result<exos_funnels::partitioned::SplitResult, AnalyticsError>,
     query: &FunnelQuery,
