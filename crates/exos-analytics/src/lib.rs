@@ -27,6 +27,7 @@ pub mod filter;
 pub mod funnels;
 pub mod latency;
 pub mod params;
+pub mod path_groups;
 pub mod paths;
 pub mod rows;
 pub mod schema;

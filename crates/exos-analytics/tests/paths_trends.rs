@@ -438,3 +438,73 @@ fn event_filters_reach_both_stores_quoted() {
     query.series[0].event = filter;
     assert_eq!(values(&store, &query)[0].1, [1.0, 1.0, 1.0]);
 }
+
+/// Random visits of 80 orders with ties in time, span ids sharing their first
+/// eight characters, and repeated pages.
+fn random_visits(seed: u64) -> Batch {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let pages = ["a", "b", "c", "d", "e"];
+    let spans = (0..1_500)
+        .map(|index| {
+            let order = format!("O{}", rng.gen_range(0..80));
+            let page = pages[rng.gen_range(0..pages.len())];
+            let id = format!("{:08x}{:08x}", rng.gen_range(0..3), index);
+            let attributes = [("order.id", order.as_str()), ("page", page)];
+            span(SpanSpec {
+                id: &id,
+                name: page,
+                start_ns: T0 + rng.gen_range(0..40) * SECOND,
+                attributes: &attributes,
+                ..Default::default()
+            })
+        })
+        .collect();
+    Batch {
+        spans,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn paths_answer_as_the_statement_does() {
+    let store = TestStore::empty();
+    store.get().write(&random_visits(7)).unwrap();
+    let anchors = [
+        json!({}),
+        json!({"start": "b"}),
+        json!({"end": "c"}),
+        json!({"start": "b", "end": "c"}),
+        json!({"start": "a", "collapse_repeats": false, "depth": 4}),
+        json!({"start": "missing"}),
+    ];
+    for extra in anchors {
+        let mut query: PathsQuery = serde_json::from_value(json!({
+            "actor": "OrderId",
+            "time_range": {"from_ns": T0, "to_ns": T0 + HOUR},
+            "max_edges": 1000,
+        }))
+        .unwrap();
+        let overrides: PathsQuery = {
+            let mut body = serde_json::to_value(&query).unwrap();
+            for (key, value) in extra.as_object().unwrap() {
+                body[key] = value.clone();
+            }
+            serde_json::from_value(body).unwrap()
+        };
+        query = overrides;
+        let library = Library::default();
+        let response = paths(store.get(), &query, &library).unwrap();
+        let groups =
+            exos_analytics::paths::statement_groups(store.get(), &query, &library).unwrap();
+        let expected = exos_analytics::paths::sankey(&query, &groups);
+        assert_eq!(
+            (response.actors, &response.nodes, &response.links),
+            (expected.actors, &expected.nodes, &expected.links),
+            "{extra}"
+        );
+        if extra != json!({"start": "missing"}) {
+            assert!(response.actors > 10, "{extra}");
+        }
+    }
+}

@@ -1,4 +1,5 @@
-"""Times native ClickHouse queries in chdb for `cargo run -p exos-funnels --release --example bench`.
+"""Times native ClickHouse queries in chdb for `exos bench analytics` and
+`cargo run -p exos-funnels --release --example bench`.
 
 Usage: chdb_bench.py SPANS.parquet QUESTIONS.json RUNS
 
@@ -16,7 +17,8 @@ import chdb
 
 CREATE_SPANS = """
 CREATE TABLE otel_traces (
-    Timestamp DateTime64(9), SpanName LowCardinality(String), ServiceName LowCardinality(String),
+    Timestamp DateTime64(9), SpanId String, SpanName LowCardinality(String),
+    ServiceName LowCardinality(String),
     UserId String, Lob LowCardinality(String)
 ) ENGINE = MergeTree ORDER BY (ServiceName, SpanName, toDateTime(Timestamp), Timestamp)
 """
@@ -29,7 +31,7 @@ def main() -> None:
     started = time.perf_counter()
     session.query(CREATE_SPANS)
     session.query(
-        "INSERT INTO otel_traces SELECT Timestamp, SpanName, ServiceName, UserId, Lob "
+        "INSERT INTO otel_traces SELECT Timestamp, SpanId, SpanName, ServiceName, UserId, Lob "
         f"FROM file('{spans_path}', 'Parquet')"
     )
     session.query("OPTIMIZE TABLE otel_traces FINAL")

@@ -116,6 +116,7 @@ fn generate_spans(connection: &Connection, events: u64, actors: u64) -> duckdb::
          SELECT make_timestamp_ns({START_NS} + CAST(hash(i) % {span_ns} AS BIGINT)) AS Timestamp,
                 CASE WHEN r < 40 THEN '{0}' WHEN r < 60 THEN '{1}' WHEN r < 70 THEN '{2}'
                      WHEN r < 75 THEN '{3}' ELSE 'page_' || CAST(r % 8 AS VARCHAR) END AS SpanName,
+                lpad(lower(hex(i)), 16, '0') AS SpanId,
                 'web' AS ServiceName,
                 'u' || CAST(actor AS VARCHAR) AS UserId,
                 ['Appraisal', 'Title', 'Flood', 'Closing'][actor % 4 + 1] AS Lob

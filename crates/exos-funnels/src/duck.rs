@@ -124,8 +124,9 @@ pub fn run_retention(
     for batch in statement.query_arrow([])? {
         let starts = primitive_column::<UInt64Type>(&batch, "starts", "UBIGINT")?;
         let returns = primitive_column::<UInt64Type>(&batch, "returns", "UBIGINT")?;
+        let actors = primitive_column::<UInt64Type>(&batch, "actors", "UBIGINT")?;
         for row in 0..batch.num_rows() {
-            report.add_actor(starts.value(row), returns.value(row));
+            report.add_actors(starts.value(row), returns.value(row), actors.value(row));
         }
     }
     Ok(report.finish())
@@ -173,7 +174,7 @@ pub fn for_each_funnel_actor(
     Ok(())
 }
 
-fn string_column<'a>(
+pub(crate) fn string_column<'a>(
     batch: &'a RecordBatch,
     column: &'static str,
 ) -> Result<&'a StringArray, RunError> {
@@ -186,7 +187,7 @@ fn string_column<'a>(
         })
 }
 
-fn primitive_column<'a, T: ArrowPrimitiveType>(
+pub(crate) fn primitive_column<'a, T: ArrowPrimitiveType>(
     batch: &'a RecordBatch,
     column: &'static str,
     expected: &'static str,

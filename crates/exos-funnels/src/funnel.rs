@@ -193,18 +193,34 @@ impl FunnelReport {
         exclusions: &[u32],
     ) {
         let outcome = self.evaluate(timestamps_ns, steps, exclusions);
+        self.add_outcome(breakdown, &outcome);
+    }
+
+    /// Adds an actor that [`FunnelReport::evaluate`] (of this report or of
+    /// one with the same definition) already evaluated, to the series of `breakdown`.
+    pub fn add_outcome(&mut self, breakdown: &str, outcome: &ActorOutcome) {
         let step_count = self.query.steps.len();
         let trend_period = self.query.trend_period;
         let any_order = self.query.kind == FunnelKind::AnyOrder;
-        let counters = self
-            .series
-            .entry(breakdown.to_string())
-            .or_insert_with(|| SeriesCounters {
-                level_actors: vec![0; step_count + 1],
-                step_gaps_ns: vec![Vec::new(); step_count.saturating_sub(1)],
-                ..SeriesCounters::default()
-            });
-        counters.add(&outcome, step_count, any_order, trend_period);
+        if !self.series.contains_key(breakdown) {
+            self.series
+                .insert(breakdown.to_string(), SeriesCounters::new(step_count));
+        }
+        let counters = self.series.get_mut(breakdown).expect("inserted above");
+        counters.add(outcome, step_count, any_order, trend_period);
+    }
+
+    /// Adds the actors of `other`, a report of the same definition that
+    /// counted other actors (another thread's share).
+    pub fn merge(&mut self, other: FunnelReport) {
+        for (breakdown, counters) in other.series {
+            match self.series.get_mut(&breakdown) {
+                Some(mine) => mine.merge(counters),
+                None => {
+                    self.series.insert(breakdown, counters);
+                }
+            }
+        }
     }
 
     /// Adds actors already counted by level, as ClickHouse's native query
@@ -216,11 +232,7 @@ impl FunnelReport {
         let counters = self
             .series
             .entry(breakdown.to_string())
-            .or_insert_with(|| SeriesCounters {
-                level_actors: vec![0; step_count + 1],
-                step_gaps_ns: vec![Vec::new(); step_count.saturating_sub(1)],
-                ..SeriesCounters::default()
-            });
+            .or_insert_with(|| SeriesCounters::new(step_count));
         counters.level_actors[level.min(step_count)] += actors;
     }
 
@@ -292,6 +304,30 @@ impl FunnelReport {
 }
 
 impl SeriesCounters {
+    fn new(step_count: usize) -> Self {
+        SeriesCounters {
+            level_actors: vec![0; step_count + 1],
+            step_gaps_ns: vec![Vec::new(); step_count.saturating_sub(1)],
+            ..SeriesCounters::default()
+        }
+    }
+
+    fn merge(&mut self, other: SeriesCounters) {
+        for (mine, theirs) in self.level_actors.iter_mut().zip(other.level_actors) {
+            *mine += theirs;
+        }
+        self.excluded_actors += other.excluded_actors;
+        for (mine, theirs) in self.step_gaps_ns.iter_mut().zip(other.step_gaps_ns) {
+            mine.extend(theirs);
+        }
+        self.convert_times_ns.extend(other.convert_times_ns);
+        for (period, (entered, converted)) in other.trend {
+            let point = self.trend.entry(period).or_default();
+            point.0 += entered;
+            point.1 += converted;
+        }
+    }
+
     fn add(
         &mut self,
         outcome: &ActorOutcome,

@@ -11,13 +11,15 @@
 //! Layers, bottom up: `window_funnel`, `any_order` and `retention` evaluate
 //! one actor, and `funnel` and `retention` aggregate actors into reports.
 //! `query` contains the serde definitions, `sql` renders both dialects and
-//! `duck` runs the questions on DuckDB.
+//! `duck` runs the questions on DuckDB; `partitioned` answers a funnel and its
+//! breakdown in one unsorted scan, on every core.
 
 pub mod actor_groups;
 pub mod any_order;
 pub mod duck;
 pub mod funnel;
 pub mod modes;
+pub mod partitioned;
 pub mod query;
 pub mod retention;
 pub mod sql;

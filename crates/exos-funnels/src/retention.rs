@@ -83,6 +83,11 @@ impl RetentionReport {
     /// did the start (return) event in period p. Bits of periods past the
     /// table are ignored.
     pub fn add_actor(&mut self, starts: u64, returns: u64) {
+        self.add_actors(starts, returns, 1);
+    }
+
+    /// Adds `count` actors that all have these `starts` and `returns` bits.
+    pub fn add_actors(&mut self, starts: u64, returns: u64, count: u64) {
         let in_table = if self.periods >= 64 {
             u64::MAX
         } else {
@@ -91,22 +96,22 @@ impl RetentionReport {
         let starts = starts & in_table;
         match self.kind {
             RetentionKind::FirstTime if starts != 0 => {
-                self.add_entry(starts.trailing_zeros() as usize, returns)
+                self.add_entry(starts.trailing_zeros() as usize, returns, count)
             }
             RetentionKind::FirstTime => {}
             RetentionKind::Recurring => {
                 let mut remaining = starts;
                 while remaining != 0 {
-                    self.add_entry(remaining.trailing_zeros() as usize, returns);
+                    self.add_entry(remaining.trailing_zeros() as usize, returns, count);
                     remaining &= remaining - 1;
                 }
             }
         }
     }
 
-    /// Adds one cohort entry through `retention`'s flags, as the native
+    /// Adds `count` equal cohort entries through `retention`'s flags, as the native
     /// ClickHouse query computes them.
-    fn add_entry(&mut self, cohort: usize, returns: u64) {
+    fn add_entry(&mut self, cohort: usize, returns: u64, count: u64) {
         self.conditions.clear();
         self.conditions.push(true);
         self.conditions.extend(
@@ -115,7 +120,7 @@ impl RetentionReport {
         );
         let flags = retention_flags(&self.conditions);
         for (sum, flag) in self.sums[cohort].iter_mut().zip(flags) {
-            *sum += u64::from(flag);
+            *sum += u64::from(flag) * count;
         }
     }
 

@@ -141,3 +141,70 @@ fn retention_by_week() {
         .collect();
     assert_eq!(rows, [(0, vec![2, 1, 1, 0]), (1, vec![1, 1, 0, 0])]);
 }
+
+/// Random spans: 150 actors, some with two Lob values, ties in time.
+fn random_spans(seed: u64) -> Connection {
+    use rand::{Rng, SeedableRng};
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let names = ["view", "cart", "pay", "other"];
+    let lobs = ["Title", "Flood", "Appraisal"];
+    let rows: Vec<(i64, String, String, String)> = (0..3_000)
+        .map(|_| {
+            let actor = rng.gen_range(0..150);
+            let lob = if actor % 5 == 0 {
+                lobs[rng.gen_range(0..2)]
+            } else {
+                lobs[actor % 3]
+            };
+            (
+                rng.gen_range(0..40) * DAY_NS / 4,
+                names[rng.gen_range(0..4)].to_string(),
+                format!("actor-{actor}"),
+                lob.to_string(),
+            )
+        })
+        .collect();
+    let borrowed: Vec<(i64, &str, &str, &str)> = rows
+        .iter()
+        .map(|(offset, name, user, lob)| (*offset, name.as_str(), user.as_str(), lob.as_str()))
+        .collect();
+    spans(&borrowed)
+}
+
+#[test]
+fn one_partitioned_pass_equals_two_sorted_runs() {
+    use exos_funnels::partitioned::run_funnel_split;
+    for (seed, kind) in [
+        (1, FunnelKind::Sequential),
+        (2, FunnelKind::Strict),
+        (3, FunnelKind::AnyOrder),
+    ] {
+        let connection = random_spans(seed);
+        let mut query = funnel(kind);
+        query.exclusions = vec![exos_funnels::Exclusion {
+            event: EventFilter::SpanName("other".into()),
+            from_step: 1,
+            to_step: 2,
+        }];
+        let total_query = FunnelQuery {
+            breakdown: None,
+            ..query.clone()
+        };
+        let split = run_funnel_split(&connection, &query).unwrap();
+        assert_eq!(
+            split.breakdown.as_ref(),
+            Some(&duck::run_funnel(&connection, &query).unwrap())
+        );
+        assert_eq!(
+            split.total,
+            duck::run_funnel(&connection, &total_query).unwrap()
+        );
+        let series = &split.total.series[0];
+        assert!(
+            series.steps[0].actors + series.excluded_actors > 100,
+            "{kind:?}"
+        );
+        let alone = run_funnel_split(&connection, &total_query).unwrap();
+        assert_eq!((alone.total, alone.breakdown), (split.total, None));
+    }
+}

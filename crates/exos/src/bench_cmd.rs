@@ -7,6 +7,8 @@
 //! process as the load generator posting pre-encoded OTLP/HTTP protobuf requests.
 //! `bench queries` stores N spans, then times the dashboard questions. With
 //! `--clickhouse-url`, both run on DuckDB and on ClickHouse, side by side.
+//! `bench analytics` times the funnel, paths and retention questions next to
+//! chdb (`bench_analytics`).
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -81,6 +83,22 @@ pub enum Bench {
         runs: usize,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+    },
+    /// The funnel, paths and retention questions through the API functions,
+    /// next to native ClickHouse SQL in chdb over the same spans.
+    Analytics {
+        /// Spans generated (loading is not timed).
+        #[arg(long, default_value_t = 10_000_000)]
+        events: u64,
+        /// Distinct actors (`UserId`) the spans are spread over.
+        #[arg(long, default_value_t = 1_000_000)]
+        actors: u64,
+        /// Timed runs of each question.
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Data folder to keep and reuse between runs (default: a temporary folder).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
     },
     /// Query latency over N stored spans (median of 5 runs each).
     Queries {
@@ -262,6 +280,12 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
                 &targets,
             )
         }
+        Bench::Analytics {
+            events,
+            actors,
+            runs,
+            data,
+        } => crate::bench_analytics::run(events, actors, runs, data),
         Bench::Queries {
             spans,
             seed,

@@ -4,6 +4,7 @@
 //! also an `EXOS_*` environment variable), sets up logging, opens the store and
 //! hands over to `exos-server` or runs a one-shot command.
 
+mod bench_analytics;
 mod bench_cmd;
 mod bench_pages;
 mod bench_replay;

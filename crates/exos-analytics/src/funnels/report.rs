@@ -5,7 +5,8 @@
 //! the total, so the total needs each actor's spans of every value together. One
 //! pass over the spans with the breakdown feeds both: each (actor, value) group
 //! goes to the breakdown's report, and the groups of one actor, joined, go to the
-//! total's report. On ClickHouse, funnels that `windowFunnel` can compute alone
+//! total's report. On DuckDB that pass is `exos_funnels::partitioned`, which
+//! groups the unsorted spans by actor on every core. On ClickHouse, funnels that `windowFunnel` can compute alone
 //! (sequential or strict, no exclusions) take their step counts from the native
 //! function. The per-actor pass still supplies times and trends.
 
@@ -17,9 +18,13 @@ use exos_funnels::{FunnelQuery, FunnelReport, FunnelSeries};
 use serde::Serialize;
 
 use super::request::{Actor, FunnelRequest};
-use super::source::{dialect, for_each_actor, query_all_rows, store_name, ActorSpans, SpanScope};
+use super::source::{
+    dialect, for_each_actor, query_all_rows, run_on_duckdb, scoped_text, store_name, ActorSpans,
+    SpanScope,
+};
 use crate::definitions::Library;
 use crate::error::AnalyticsError;
+use crate::rows::QUERY_TIMEOUT;
 use crate::sql::Sql;
 use exos_store::Store;
 
@@ -109,13 +114,27 @@ struct Pass {
 }
 
 /// Reads the spans once, with the breakdown when there is one, and fills the
-/// total's and the breakdown's reports.
+/// total's and the breakdown's reports. DuckDB runs the partitioned scan, within
+/// the query time limit.
 fn run_pass(
     store: &dyn Store,
     total_query: &FunnelQuery,
     with_breakdown: &FunnelQuery,
     scope: &SpanScope,
 ) -> Result<Pass, AnalyticsError> {
+    if let Some(connection) = store.duckdb_connection() {
+        let answer = run_on_duckdb(connection?, scope, QUERY_TIMEOUT, |connection| {
+            exos_funnels::partitioned::run_funnel_split(connection, with_breakdown)
+        })?;
+        return Ok(Pass {
+            total: answer.total.series,
+            series: answer.breakdown.map_or_else(Vec::new, |split| split.series),
+            sql: scoped_text(
+                scope,
+                exos_funnels::sql::duckdb::funnel_spans(with_breakdown),
+            ),
+        });
+    }
     let definition_error =
         |error: exos_funnels::DefinitionError| AnalyticsError::bad("steps", error.to_string());
     let mut total = FunnelReport::new(total_query).map_err(definition_error)?;
