@@ -73,6 +73,29 @@ test("a trend broken down by LOB, and the lifecycle view", async () => {
   await context.close();
 });
 
+test("the filter bar narrows paths and trends", async () => {
+  const lob = "Title";
+  const filter = encodeURIComponent(`Lob=${lob}`);
+  const { context, page, problems } = await open(`/paths?actor=OrderId&from=now-1h&depth=4&filter=${filter}`);
+  const orders = Number((await sql(server, `SELECT count(DISTINCT OrderId) FROM otel_traces WHERE OrderId != '' AND Lob = '${lob}'`))[0][0]);
+  assert.ok(orders > 0, `some orders of ${lob}`);
+  const summary = await page.locator("text=/actors\\b.*Click a node/").first().textContent();
+  assert.match(summary, new RegExp(`^${orders} actors`), summary);
+  assert.equal(await page.locator(".chip-value").first().textContent(), lob, "the filter shows in the bar");
+  await page.screenshot({ path: join(folder, "paths-filtered.png"), fullPage: true });
+
+  const series = encodeURIComponent("POST /orders/{id}/steps|total");
+  await page.goto(`${server.http}/analytics?series=${series}&breakdown=Lob&interval=hour&from=now-1h&filter=${filter}`);
+  await settle(page);
+  const labels = await page.locator("table tbody tr td:first-child").allTextContents();
+  assert.deepEqual(labels.map((text) => text.split(" · ")[1]), [lob]);
+  const total = (await page.locator("table tbody tr td:nth-child(2)").allTextContents()).map(Number).reduce((a, b) => a + b, 0);
+  const expected = Number((await sql(server, `SELECT count(*) FROM otel_traces WHERE SpanName = 'POST /orders/{id}/steps' AND Lob = '${lob}'`))[0][0]);
+  assert.equal(total, expected);
+  assert.deepEqual(problems, [], problems.join("\n"));
+  await context.close();
+});
+
 test("an action saved from the library view, and sequences compared by LOB", async () => {
   const { context, page, problems } = await open("/analytics?view=library");
   await page.fill("input[placeholder='Approved']", "Order step");

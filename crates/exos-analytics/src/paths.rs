@@ -82,6 +82,10 @@ pub struct PathsQuery {
     /// Consecutive events with the same label count once (default true).
     #[serde(default = "yes")]
     pub collapse_repeats: bool,
+    /// The filter bar's filters (`Lob=Appraisal`): only spans passing all of them
+    /// become path events.
+    #[serde(default)]
+    pub filters: Vec<String>,
     /// Only actors in this saved cohort.
     #[serde(default)]
     pub cohort: Option<String>,
@@ -291,6 +295,9 @@ fn events_sql(sql: &Sql, query: &PathsQuery, library: &Library) -> Result<String
     }
     if let Some(cohort) = &query.cohort {
         conditions.push(library.cohort_sql(sql, cohort, query.actor, query.time_range.to_ns)?);
+    }
+    if let Some(filters) = crate::trends::span_filters(sql, &query.filters)? {
+        conditions.push(format!("({filters})"));
     }
     if let Some(event) = &query.actors_with {
         conditions.push(format!(

@@ -174,6 +174,10 @@ pub struct TrendsQuery {
     pub compare: bool,
     #[serde(default)]
     pub cohort: Option<String>,
+    /// The filter bar's filters (`Lob=Appraisal`, `SpanAttributes.browser!=Firefox`):
+    /// only spans passing all of them count.
+    #[serde(default)]
+    pub filters: Vec<String>,
 }
 
 fn default_breakdown_limit() -> usize {
@@ -298,6 +302,7 @@ pub fn trends(
         lifecycle: Vec::new(),
         sql: Vec::new(),
     };
+    let filters = span_filters(&sql, &query.filters)?;
     for (index, series) in query.series.iter().enumerate() {
         let event = library.event_sql(&sql, &series.event)?;
         let cohort = match &query.cohort {
@@ -311,6 +316,7 @@ pub fn trends(
             label: series_label(series, index),
             event,
             cohort,
+            filters: filters.clone(),
         };
         match query.view {
             View::Trends => context.trend(store, series, &buckets, &mut response)?,
@@ -340,6 +346,22 @@ struct SeriesContext<'a> {
     label: String,
     event: String,
     cohort: Option<String>,
+    /// The filter bar's condition on spans, when it has filters.
+    filters: Option<String>,
+}
+
+/// Renders the filter bar's filters as one condition on spans, or `None` without filters.
+pub(crate) fn span_filters(sql: &Sql, filters: &[String]) -> Result<Option<String>, AnalyticsError> {
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    let texts: Vec<&str> = filters.iter().map(String::as_str).collect();
+    let parsed = crate::filter::Filter::parse_all(&texts)?;
+    Ok(Some(crate::filter::conditions(
+        &parsed,
+        sql,
+        crate::filter::Source::Spans,
+    )))
 }
 
 impl SeriesContext<'_> {
@@ -355,6 +377,9 @@ impl SeriesContext<'_> {
         }
         if let Some(cohort) = &self.cohort {
             parts.push(cohort.clone());
+        }
+        if let Some(filters) = &self.filters {
+            parts.push(format!("({filters})"));
         }
         parts.join(" AND ")
     }

@@ -391,6 +391,45 @@ fn trends_break_down_and_compare() {
 }
 
 #[test]
+fn filter_bar_narrows_trends() {
+    let store = TestStore::empty();
+    store.store.write(&trend_fixture()).unwrap();
+    let filtered = |filters: serde_json::Value| {
+        values(&store, &trends_query(json!({ "filters": filters }))).remove(0).1
+    };
+    // Title clicks: u2 on day 0, u1 on days 1 and 2.
+    assert_eq!(filtered(json!(["Lob=Title"])), [1.0, 1.0, 1.0]);
+    assert_eq!(filtered(json!(["Lob!=Flood"])), [3.0, 1.0, 1.0]);
+    assert_eq!(filtered(json!(["Lob=Title", "UserId=u1"])), [0.0, 1.0, 1.0]);
+
+    let query = trends_query(json!({"filters": ["Lob"]}));
+    let error = trends(store.get(), &query, &Library::default()).unwrap_err();
+    assert!(error.to_string().contains("Lob"), "{error}");
+}
+
+#[test]
+fn filter_bar_narrows_paths() {
+    let store = TestStore::empty();
+    store.store.write(&path_fixture()).unwrap();
+    // Only O1's spans pass, so its own path is all that is left.
+    let query = paths_query(json!({"filters": ["OrderId=O1"]}));
+    let (links, nodes, actors) = shape(&store, &query);
+    assert_eq!(actors, 1);
+    assert_eq!(
+        links,
+        triples(&[("0:/a", "1:/b", 1), ("1:/b", "2:/c", 1)])
+    );
+    assert_eq!(
+        nodes,
+        counts(&[("0:/a", 1, 0), ("1:/b", 1, 0), ("2:/c", 1, 1)])
+    );
+    // A filter on the page attribute drops the /b views, so O1 goes from /a to /c.
+    let query = paths_query(json!({"filters": ["OrderId=O1", "SpanAttributes.page!=/b/2", "SpanAttributes.page!=/b/3"]}));
+    let (links, _, _) = shape(&store, &query);
+    assert_eq!(links, triples(&[("0:/a", "1:/c", 1)]));
+}
+
+#[test]
 fn stickiness_and_lifecycle_follow_posthog() {
     let store = TestStore::empty();
     store.store.write(&trend_fixture()).unwrap();

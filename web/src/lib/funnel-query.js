@@ -10,6 +10,9 @@ import { api } from "./api.js";
 import { apiParams, currentFilters, currentRange, formatFilter, globalQuery, params } from "./state.js";
 import { parseEvent } from "./product.js";
 
+// The span column of each actor key, as saved cohorts name their actor.
+export const ACTOR_COLUMNS = { "order.id": "OrderId", "user.id": "UserId", "rum.session_id": "RumSessionId", "operator.id": "OperatorId" };
+
 export const ACTORS = [
   { id: "order.id", label: "Orders (order.id)" },
   { id: "user.id", label: "Users (user.id)" },
@@ -127,6 +130,7 @@ export function retentionState(search = params()) {
     period: PERIODS.includes(search.get("period")) ? search.get("period") : "day",
     periods: Math.min(32, Math.max(2, Number(search.get("periods")) || 8)),
     breakdown: search.get("breakdown") || "",
+    cohort: search.get("cohort") || "",
   };
 }
 
@@ -134,6 +138,7 @@ export function retentionParams(state) {
   return {
     actor: state.actor, start: state.start, return: state.returning, rkind: state.kind,
     period: state.period, periods: String(state.periods), breakdown: state.breakdown || null,
+    cohort: state.cohort || null,
   };
 }
 
@@ -149,6 +154,7 @@ export function retentionRequest(state) {
     periods: state.periods,
     from: currentRange().from,
     breakdown: state.breakdown || null,
+    cohort: state.cohort || null,
   };
 }
 

@@ -2,11 +2,12 @@
 // charts with a breakdown and the previous period overlaid; stickiness and lifecycle views;
 // and the saved actions and cohorts the questions can use (kinds `action` and `cohort` of
 // /api/workspaces). The question lives in the URL: view, series (`event|measure` per line),
-// interval, breakdown, compare, chart and cohort.
+// interval, breakdown, compare, chart and cohort; the filter bar's filters narrow the spans.
 
 import { h, replace } from "../lib/dom.js";
 import { api } from "../lib/api.js";
 import { params, updateQuery } from "../lib/state.js";
+import { filterTexts } from "../lib/funnel-query.js";
 import { badge, card, dataTable, emptyState, field, load, tabList, toast } from "../lib/ui.js";
 import { barChart, lineChart, color, alpha } from "../lib/charts.js";
 import { formatBucket, formatCount } from "../lib/format.js";
@@ -54,6 +55,8 @@ function questionFromUrl() {
   };
   if (search.get("breakdown")) query.breakdown = { column: search.get("breakdown") };
   if (search.get("cohort")) query.cohort = search.get("cohort");
+  const filters = filterTexts();
+  if (filters.length) query.filters = filters;
   return query;
 }
 

@@ -16,12 +16,11 @@ import { formatCount, formatPercent } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
 import { cohortSelect, library } from "../lib/product.js";
 import {
-  ACTORS, BREAKDOWN_KEYS, KINDS, MODES, WINDOW_UNITS, formatNanos, funnelParams, funnelRequest, funnelState, spanNames,
+  ACTORS, ACTOR_COLUMNS, BREAKDOWN_KEYS, KINDS, MODES, WINDOW_UNITS, formatNanos, funnelParams, funnelRequest, funnelState, spanNames,
 } from "../lib/funnel-query.js";
 
 const NONE_LABEL = "(none)";
 // The column a cohort lists for each funnel actor.
-const ACTOR_COLUMNS = { "order.id": "OrderId", "user.id": "UserId", "rum.session_id": "RumSessionId", "operator.id": "OperatorId" };
 
 function breakdownLabel(value) {
   return value === "" ? NONE_LABEL : value;

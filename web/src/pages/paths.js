@@ -1,13 +1,14 @@
 // Paths (/paths): the sequences of events actors go through, as a Sankey diagram from
 // POST /api/paths. Controls choose the actor, the event name, a start and/or end event,
 // depth, minimum link weight, included and excluded events, cleaning rules and a cohort;
-// all of them live in the URL. Hovering a node or link shows its actors; clicking opens
+// all of them live in the URL, and the filter bar's filters narrow the spans. Hovering a node or link shows its actors; clicking opens
 // the actors on it (POST /api/paths/actors) with links to their visitor, replay or order pages.
 
 import { select } from "d3";
 import { sankey, sankeyLinkHorizontal } from "d3-sankey";
 import { h, replace } from "../lib/dom.js";
 import { params, updateQuery } from "../lib/state.js";
+import { filterTexts } from "../lib/funnel-query.js";
 import { card, dataTable, emptyState, field, load, sidePanel } from "../lib/ui.js";
 import { color } from "../lib/charts.js";
 import { formatCount } from "../lib/format.js";
@@ -34,6 +35,8 @@ function questionFromUrl() {
   if (get("start")) query.start = get("start");
   if (get("end")) query.end = get("end");
   if (get("cohort")) query.cohort = get("cohort");
+  const filters = filterTexts();
+  if (filters.length) query.filters = filters;
   return query;
 }
 

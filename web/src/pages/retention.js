@@ -10,7 +10,8 @@ import { card, emptyState, errorBox, field, skeleton } from "../lib/ui.js";
 import { lineChart, color, alpha, PALETTE } from "../lib/charts.js";
 import { formatCount, formatPercent } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
-import { ACTORS, BREAKDOWN_KEYS, PERIODS, retentionParams, retentionRequest, retentionState, spanNames } from "../lib/funnel-query.js";
+import { ACTORS, ACTOR_COLUMNS, BREAKDOWN_KEYS, PERIODS, retentionParams, retentionRequest, retentionState, spanNames } from "../lib/funnel-query.js";
+import { cohortSelect, library } from "../lib/product.js";
 
 function periodLabel(ms, period) {
   const text = new Date(ms).toISOString();
@@ -51,7 +52,7 @@ function heatmap(series, response) {
     h("thead", {}, head), h("tbody", {}, rows)));
 }
 
-function controls(state, names, change) {
+function controls(state, names, saved, change) {
   const choose = (options, value, label, onChange) => h("select", { class: "input w-auto", "aria-label": label, onchange: (event) => onChange(event.target.value) },
     options.map((option) => h("option", { value: option.id, selected: option.id === value }, option.label)));
   const eventInput = (value, label, key) => {
@@ -63,6 +64,8 @@ function controls(state, names, change) {
   periods.addEventListener("change", () => change({ periods: Math.min(32, Math.max(2, Number(periods.value) || 8)) }));
   const breakdown = h("input", { class: "input", value: state.breakdown, list: "retention-breakdown-keys", placeholder: "None", "aria-label": "Breakdown attribute" });
   breakdown.addEventListener("change", () => change({ breakdown: breakdown.value.trim() }));
+  const cohort = cohortSelect(saved.cohorts, ACTOR_COLUMNS[state.actor], state.cohort);
+  cohort.addEventListener("change", () => change({ cohort: cohort.value }));
   return card("Retention definition", h("div", { class: "grid gap-3 sm:grid-cols-2 lg:grid-cols-4" },
     h("datalist", { id: "retention-span-names" }, names.map((name) => h("option", { value: name }))),
     h("datalist", { id: "retention-breakdown-keys" }, BREAKDOWN_KEYS.map((key) => h("option", { value: key }))),
@@ -73,11 +76,13 @@ function controls(state, names, change) {
       { hint: "First time: each actor once, in the period of its first start event." }),
     field("Period", choose(PERIODS.map((id) => ({ id, label: id })), state.period, "Period", (period) => change({ period }))),
     field("Periods", periods, { hint: "2 to 32, from the start of the time range." }),
-    field("Breakdown", breakdown)));
+    field("Breakdown", breakdown),
+    field("Cohort", cohort, { hint: "Only the members of a saved cohort of this actor." })));
 }
 
 export function mount(root, { signal, onState }) {
   let names = [];
+  let saved = { actions: [], cohorts: [] };
   let controller = null;
   const controlSlot = h("div");
   const results = h("div", { class: "space-y-4" });
@@ -99,7 +104,7 @@ export function mount(root, { signal, onState }) {
     controller = new AbortController();
     signal.addEventListener("abort", () => controller.abort(), { once: true });
     const state = retentionState();
-    replace(controlSlot, controls(state, names, change));
+    replace(controlSlot, controls(state, names, saved, change));
     replace(results, card(null, skeleton({ lines: 8 })));
     const request = retentionRequest(state);
     try {
@@ -116,5 +121,9 @@ export function mount(root, { signal, onState }) {
     const list = controlSlot.querySelector("#retention-span-names");
     if (list) replace(list, names.map((name) => h("option", { value: name })));
   }).catch((error) => { if (!isAbort(error)) console.warn("span names failed", error); });
+  library(signal).then((found) => {
+    saved = found;
+    replace(controlSlot, controls(retentionState(), names, saved, change));
+  }).catch((error) => { if (!isAbort(error)) console.warn("saved cohorts failed", error); });
   return () => controller?.abort();
 }
