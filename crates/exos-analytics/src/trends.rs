@@ -351,7 +351,10 @@ struct SeriesContext<'a> {
 }
 
 /// Renders the filter bar's filters as one condition on spans, or `None` without filters.
-pub(crate) fn span_filters(sql: &Sql, filters: &[String]) -> Result<Option<String>, AnalyticsError> {
+pub(crate) fn span_filters(
+    sql: &Sql,
+    filters: &[String],
+) -> Result<Option<String>, AnalyticsError> {
     if filters.is_empty() {
         return Ok(None);
     }

@@ -395,7 +395,9 @@ fn filter_bar_narrows_trends() {
     let store = TestStore::empty();
     store.store.write(&trend_fixture()).unwrap();
     let filtered = |filters: serde_json::Value| {
-        values(&store, &trends_query(json!({ "filters": filters }))).remove(0).1
+        values(&store, &trends_query(json!({ "filters": filters })))
+            .remove(0)
+            .1
     };
     // Title clicks: u2 on day 0, u1 on days 1 and 2.
     assert_eq!(filtered(json!(["Lob=Title"])), [1.0, 1.0, 1.0]);
@@ -415,16 +417,15 @@ fn filter_bar_narrows_paths() {
     let query = paths_query(json!({"filters": ["OrderId=O1"]}));
     let (links, nodes, actors) = shape(&store, &query);
     assert_eq!(actors, 1);
-    assert_eq!(
-        links,
-        triples(&[("0:/a", "1:/b", 1), ("1:/b", "2:/c", 1)])
-    );
+    assert_eq!(links, triples(&[("0:/a", "1:/b", 1), ("1:/b", "2:/c", 1)]));
     assert_eq!(
         nodes,
         counts(&[("0:/a", 1, 0), ("1:/b", 1, 0), ("2:/c", 1, 1)])
     );
     // A filter on the page attribute drops the /b views, so O1 goes from /a to /c.
-    let query = paths_query(json!({"filters": ["OrderId=O1", "SpanAttributes.page!=/b/2", "SpanAttributes.page!=/b/3"]}));
+    let query = paths_query(
+        json!({"filters": ["OrderId=O1", "SpanAttributes.page!=/b/2", "SpanAttributes.page!=/b/3"]}),
+    );
     let (links, _, _) = shape(&store, &query);
     assert_eq!(links, triples(&[("0:/a", "1:/c", 1)]));
 }

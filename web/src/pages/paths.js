@@ -75,6 +75,19 @@ function controls(saved, onApply) {
 }
 
 // Draws the Sankey; `onPick({step, name, target?})` is called for a clicked node or link.
+// Paths that never go past their first event have no links, and a Sankey needs links
+// to lay out its nodes: list those nodes instead, each opening its actors.
+function singleSteps(response, onPick) {
+  return h("div", { class: "space-y-2" },
+    h("p", { class: "text-sm" }, "Every path ends after its first event."),
+    dataTable([
+      { label: "Event", value: (node) => (onPick
+        ? h("button", { class: "underline decoration-dotted text-left", type: "button", onclick: () => onPick({ step: node.step, name: node.name }) }, node.name)
+        : node.name) },
+      { label: "Actors", align: "right", value: (node) => formatCount(node.actors) },
+    ], response.nodes, { caption: "Paths of one event" }));
+}
+
 export function sankeyChart(response, { height = 460, onPick } = {}) {
   const steps = Math.max(1, ...response.nodes.map((node) => node.step + 1));
   const width = Math.max(720, steps * 190);
@@ -109,8 +122,8 @@ export function sankeyChart(response, { height = 460, onPick } = {}) {
 
 // Draws a saved panel on a dashboard.
 export function renderPanel(response) {
-  if (!response.links.length) return emptyState("No paths in this range.", null, { compact: true, showGettingStarted: false });
-  return sankeyChart(response, { height: 300 });
+  if (!response.nodes.length) return emptyState("No paths in this range.", null, { compact: true, showGettingStarted: false });
+  return response.links.length ? sankeyChart(response, { height: 300 }) : singleSteps(response, null);
 }
 
 function openActors(question, at, signal) {
@@ -144,9 +157,10 @@ export function mount(root, { signal, onState }) {
       if (!response.nodes.length) {
         return emptyState("No paths in this range.", "No actor has events that match. Widen the range, choose another actor, or remove the start, end or cohort.", { showGettingStarted: false });
       }
+      const onPick = (at) => openActors(question, at, signal);
       return h("div", { class: "space-y-2" },
         h("p", { class: "text-sm muted" }, `${formatCount(response.actors)} actors${response.truncated ? " (the rarest paths were cut)" : ""}. Click a node or link to list its actors.`),
-        sankeyChart(response, { onPick: (at) => openActors(question, at, signal) }));
+        response.links.length ? sankeyChart(response, { onPick }) : singleSteps(response, onPick));
     });
   }
 

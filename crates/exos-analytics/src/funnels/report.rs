@@ -163,10 +163,9 @@ fn run_pass(
     })
 }
 
-/// Max actors the joiner keeps at once. The groups of one actor arrive one after another,
-/// except on DuckDB when two actors' 64-bit hashes collide, because then their groups
-/// interleave. A run of more than this many colliding actors would make the total count the
-/// later groups of an actor as another actor.
+/// Max actors the joiner keeps at once. Only ClickHouse rows reach the joiner (DuckDB runs
+/// the partitioned scan), and they are sorted by actor, so one actor's groups arrive
+/// together. The margin guards the total against rows that are not.
 const JOINED_ACTORS: usize = 8;
 
 /// Joins the (actor, breakdown value) groups of each actor into one list of spans.
