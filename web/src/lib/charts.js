@@ -88,7 +88,7 @@ function baseScales({ stacked = false, yFormat = formatCount, yTitle, xTickLimit
   };
 }
 
-// A line or area chart over labels. `series` is [{label, data, color?, dashed?}]; `xTickLimit` caps the time labels of narrow charts.
+// A line or area chart over labels. `series` is [{label, data, color?, dashed?}], and `xTickLimit` caps the time labels of narrow charts.
 export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend, xTickLimit } = {}) {
   return makeChart({
     type: "line",
