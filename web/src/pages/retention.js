@@ -53,14 +53,14 @@ function heatmap(series, response) {
 }
 
 function controls(state, names, saved, change) {
-  const choose = (options, value, label, onChange) => h("select", { class: "input w-auto", "aria-label": label, onchange: (event) => onChange(event.target.value) },
+  const choose = (options, value, label, onChange) => h("select", { class: "input", "aria-label": label, onchange: (event) => onChange(event.target.value) },
     options.map((option) => h("option", { value: option.id, selected: option.id === value }, option.label)));
   const eventInput = (value, label, key) => {
     const input = h("input", { class: "input", value, list: "retention-span-names", "aria-label": label });
     input.addEventListener("change", () => input.value.trim() && change({ [key]: input.value.trim() }));
     return input;
   };
-  const periods = h("input", { class: "input w-20", type: "number", min: "2", max: "32", value: String(state.periods), "aria-label": "Number of periods" });
+  const periods = h("input", { class: "input w-20 block", type: "number", min: "2", max: "32", value: String(state.periods), "aria-label": "Number of periods" });
   periods.addEventListener("change", () => change({ periods: Math.min(32, Math.max(2, Number(periods.value) || 8)) }));
   const breakdown = h("input", { class: "input", value: state.breakdown, list: "retention-breakdown-keys", placeholder: "None", "aria-label": "Breakdown attribute" });
   breakdown.addEventListener("change", () => change({ breakdown: breakdown.value.trim() }));
