@@ -1,5 +1,4 @@
-"""Times native ClickHouse queries in chdb for `exos bench analytics` and
-`cargo run -p exos-funnels --release --example bench`.
+"""Times native ClickHouse queries in chdb for `exos bench analytics`.
 
 Usage: chdb_bench.py SPANS.parquet QUESTIONS.json RUNS
 
