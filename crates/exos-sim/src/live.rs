@@ -100,8 +100,8 @@ pub struct Live {
     next_arrival_ns: Option<i64>,
     due: BinaryHeap<Reverse<(i64, u64, usize)>>,
     in_flight: HashMap<u64, Order>,
-    /// How many steps of each order in flight have been sent.
-    sent_steps: HashMap<u64, usize>,
+    /// Time of the last tick: every step that ended by then has been sent.
+    last_tick_ns: i64,
     truth: Truth,
     started_ns: i64,
     next_order: u64,
@@ -129,7 +129,7 @@ impl Live {
             model,
             due: BinaryHeap::new(),
             in_flight: HashMap::new(),
-            sent_steps: HashMap::new(),
+            last_tick_ns: now_ns,
             truth,
             started_ns: now_ns,
             next_order: 0,
@@ -139,18 +139,17 @@ impl Live {
         }
     }
 
-    /// Returns the truth of what was sent up to `now_ns`: finished orders as
-    /// they ran, orders still in progress with the steps sent so far, in flight.
-    pub fn truth_at(&self, now_ns: i64) -> Truth {
+    /// Returns the truth of what was sent up to the last tick: finished orders
+    /// as they ran, and orders still in progress, with the steps sent so far, as in flight.
+    pub fn truth(&self) -> Truth {
         let mut truth = self.truth.clone();
         truth.settings.orders = self.next_order - self.skipped;
-        truth.settings.end_ns = now_ns;
+        truth.settings.end_ns = self.last_tick_ns;
         let mut open: Vec<(&u64, &Order)> = self.in_flight.iter().collect();
         open.sort_by_key(|(index, _)| **index);
-        for (index, order) in open {
-            let sent = self.sent_steps.get(index).copied().unwrap_or(0);
+        for (_, order) in open {
             let mut partial = order.clone();
-            partial.steps.truncate(sent);
+            partial.truncate_at(self.last_tick_ns);
             truth.add_order(&self.model, &partial, false);
         }
         truth
@@ -172,6 +171,7 @@ impl Live {
     /// Starts the orders that have arrived by `now_ns`, emits every step that has
     /// ended by then, and returns the requests ready. With `flush`, partial batches are cut too.
     pub fn tick(&mut self, now_ns: i64, flush: bool) -> Vec<Payload> {
+        self.last_tick_ns = now_ns;
         self.arrivals_until(now_ns);
         self.steps_until(now_ns);
         self.background_until(now_ns);
@@ -259,12 +259,10 @@ impl Live {
             );
             self.truth.replay_events += sessions.replay_events;
             self.truth.browser_sessions += sessions.sessions;
-            *self.sent_steps.entry(index).or_default() = step + 1;
             if step + 1 == order.steps.len() {
                 if let Some(order) = self.in_flight.remove(&index) {
                     self.truth.add_order(&self.model, &order, true);
                 }
-                self.sent_steps.remove(&index);
             }
         }
     }
@@ -362,7 +360,7 @@ mod tests {
 
     #[test]
     fn arrivals_follow_the_working_week() {
-        // 2026-03-02 is a Monday. The week holds busy working days and a quiet weekend.
+        // 2026-03-02 is a Monday, so the week has five busy working days, then a quiet weekend.
         let start = crate::calendar::days_from_civil(2026, 3, 2) * DAY_NS;
         let model = Model::build(3, start - 30 * DAY_NS, start);
         let rate = 0.01;
@@ -431,7 +429,7 @@ mod tests {
             now += HOUR_NS / 4;
         }
 
-        let truth = live.truth_at(now);
+        let truth = live.truth();
         assert_eq!(truth.records["spans"], spans);
         assert_eq!(truth.settings.orders, live.orders_started());
         let finished = truth.orders_closed + truth.orders_cancelled;

@@ -194,7 +194,7 @@ pub(crate) fn live(
     progress.finish();
     // Every step sent so far was acknowledged or reported as failed: the truth
     // covers them, and counts the orders still in progress as in flight.
-    live.truth_at(now_ns()).write(&args.truth)?;
+    live.truth().write(&args.truth)?;
     eprintln!("truth of the live run written to {}", args.truth.display());
     Ok(report)
 }
