@@ -50,7 +50,7 @@ impl Order {
     /// Returns the ids of the documents each step touches (`document.id`), step by step.
     ///
     /// An order brings 1 to 3 documents (`-D1`…), reviewed together. Each
-    /// information request asks for one more document (`-R1`…), which the
+    /// information request is for one more document (`-R1`…), which the
     /// matching Information Received delivers. A site inspection files its
     /// photos (`-P1`). The report (`-RPT`) is drafted by the last core step
     /// of the line of business and then goes through quality check, rework,

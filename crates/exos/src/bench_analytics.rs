@@ -193,7 +193,7 @@ fn generate_sql(events: u64, actors: u64) -> String {
     )
 }
 
-/// The funnel as a client posts it to `/api/funnels`.
+/// Returns the funnel body a client posts to `/api/funnels`.
 fn funnel_body() -> Value {
     let steps: Vec<Value> = STEP_NAMES
         .iter()
@@ -209,7 +209,7 @@ fn funnel_body() -> Value {
     })
 }
 
-/// The paths question as a client posts it to `/api/paths`.
+/// Returns the paths body a client posts to `/api/paths`.
 fn paths_body() -> Value {
     json!({
         "actor": "UserId",
@@ -219,7 +219,7 @@ fn paths_body() -> Value {
     })
 }
 
-/// The retention table as a client posts it to `/api/retention`.
+/// Returns the retention body a client posts to `/api/retention`.
 fn retention_body() -> Value {
     json!({
         "actor": "user.id",
