@@ -108,18 +108,56 @@ pub fn reassemble(records: impl IntoIterator<Item = ChunkRecord>) -> Reassembled
             out.duplicates += 1;
         }
     }
-    // Page loads play in the order they started.
-    let mut ordered: Vec<(String, BTreeMap<u64, Pending>)> = loads.into_iter().collect();
+    walk(&loads, &mut out.gaps, |instance, number, pending| {
+        out.events.push(ReplayEvent {
+            script_instance: instance.to_string(),
+            event: number,
+            time_ns: pending.time_ns,
+            json: pending.parts.values().map(String::as_str).collect(),
+        });
+    });
+    out
+}
+
+/// What the gap walk needs to know of the records of one event number.
+pub(crate) trait Arrival {
+    /// Time of its earliest record.
+    fn time_ns(&self) -> i64;
+    /// 1-based numbers of the chunks that have not arrived; empty when complete.
+    fn missing(&self) -> Vec<u32>;
+}
+
+impl Arrival for Pending {
+    fn time_ns(&self) -> i64 {
+        self.time_ns
+    }
+
+    fn missing(&self) -> Vec<u32> {
+        (1..=self.total)
+            .filter(|n| !self.parts.contains_key(n))
+            .collect()
+    }
+}
+
+/// Walks the page loads in the order they started and each load's events in
+/// number order: pushes a gap for every skipped number and every incomplete
+/// event, and hands each complete event to `complete`.
+pub(crate) fn walk<'a, A: Arrival>(
+    loads: &'a HashMap<String, BTreeMap<u64, A>>,
+    gaps: &mut Vec<Gap>,
+    mut complete: impl FnMut(&'a str, u64, &'a A),
+) {
+    let mut ordered: Vec<(&'a String, &'a BTreeMap<u64, A>)> = loads.iter().collect();
     ordered.sort_by_key(|(instance, events)| {
-        let start = events.values().map(|p| p.time_ns).min().unwrap_or(i64::MAX);
-        (start, instance.clone())
+        let start = events.values().map(A::time_ns).min().unwrap_or(i64::MAX);
+        (start, instance.as_str())
     });
     for (instance, events) in ordered {
         let mut expected = 1u64;
-        let mut last_time = events.values().next().map_or(0, |p| p.time_ns);
-        for (number, pending) in events {
+        let mut last_time = events.values().next().map_or(0, A::time_ns);
+        for (&number, arrival) in events {
             if number > expected {
-                out.gaps.push(Gap::MissingEvents {
+                gaps.push(Gap::MissingEvents {
                     script_instance: instance.clone(),
                     first: expected,
                     last: number - 1,
@@ -127,29 +165,20 @@ pub fn reassemble(records: impl IntoIterator<Item = ChunkRecord>) -> Reassembled
                 });
             }
             expected = number + 1;
-            last_time = pending.time_ns;
-            let missing: Vec<u32> = (1..=pending.total)
-                .filter(|n| !pending.parts.contains_key(n))
-                .collect();
-            if !missing.is_empty() {
-                out.gaps.push(Gap::MissingChunks {
+            last_time = arrival.time_ns();
+            let missing = arrival.missing();
+            if missing.is_empty() {
+                complete(instance, number, arrival);
+            } else {
+                gaps.push(Gap::MissingChunks {
                     script_instance: instance.clone(),
                     event: number,
                     missing,
-                    time_ns: pending.time_ns,
+                    time_ns: arrival.time_ns(),
                 });
-                continue;
             }
-            let json: String = pending.parts.into_values().collect();
-            out.events.push(ReplayEvent {
-                script_instance: instance.clone(),
-                event: number,
-                time_ns: pending.time_ns,
-                json,
-            });
         }
     }
-    out
 }
 
 #[cfg(test)]

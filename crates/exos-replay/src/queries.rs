@@ -6,10 +6,11 @@
 
 use std::time::Duration;
 
-use exos_store::{Dialect, QueryLimits, ReplayAnalysis, SignalRecord, Store, StoreError};
+use exos_store::{Dialect, QueryLimits, ReplayAnalysis, Store, StoreError};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use crate::incremental::SessionState;
 use crate::{ChunkRecord, EventHead, SignalSettings};
 
 /// Quotes a value as an SQL string literal for either dialect.
@@ -132,51 +133,20 @@ pub fn analyse(
     session: &str,
     settings: &SignalSettings,
 ) -> Result<Option<ReplayAnalysis>, StoreError> {
+    Ok(load_state(store, session)?.map(|state| state.analysis(session, settings)))
+}
+
+/// Reads one session's recording and errors from the store into the state
+/// its analysis needs. `None` when it has no replay records.
+pub fn load_state(store: &dyn Store, session: &str) -> Result<Option<SessionState>, StoreError> {
     let records = load_records(store, session, Bodies::Unchunked)?;
     if records.is_empty() {
         return Ok(None);
     }
-    let reassembled = crate::reassemble(records);
-    // Full snapshots (type 2) carry no input, so detection skips parsing them.
-    let events: Vec<EventHead> = reassembled
-        .events
-        .iter()
-        .filter(|event| !event.json.is_empty() && !event.json.starts_with("{\"type\":2,"))
-        .filter_map(|event| EventHead::parse(&event.json))
-        .collect();
-    let snapshots = reassembled
-        .events
-        .iter()
-        .filter(|event| event.json.is_empty() || event.json.starts_with("{\"type\":2,"))
-        .count();
-    let errors = error_times(store, session)?;
-    let signals = crate::detect(&events, &errors, settings);
-    let activity = crate::activity(&events, settings);
-    let analysis = ReplayAnalysis {
-        session_id: session.to_string(),
-        start_ms: activity.start_ms.unwrap_or_default(),
-        end_ms: activity.end_ms.unwrap_or_default(),
-        active_ms: activity.active_ms,
-        clicks: activity.clicks as u64,
-        events: (events.len() + snapshots) as u64,
-        gaps: reassembled.gaps.len() as u64,
-        signals: signals
-            .iter()
-            .map(|signal| SignalRecord {
-                kind: signal.kind.as_str().to_string(),
-                time_ms: signal.time_ms,
-                x: signal.x,
-                y: signal.y,
-                node: signal.node,
-                clicks: signal.clicks as u64,
-            })
-            .collect(),
-        analysed_ms: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or_default(),
-    };
-    Ok(Some(analysis))
+    let mut state = SessionState::default();
+    state.add_records(records);
+    state.add_errors(error_times(store, session)?);
+    Ok(Some(state))
 }
 
 fn time_literal(dialect: Dialect, ms: i64) -> String {

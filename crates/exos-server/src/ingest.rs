@@ -71,6 +71,11 @@ pub async fn submit(
         .collect();
     sessions.sort_unstable();
     sessions.dedup();
+    // What the replay worker keeps of the rows, so that it need not read them back.
+    let feeds = state
+        .dirty_sessions
+        .wants_feeds()
+        .then(|| crate::replay_worker::feeds_of(&mapped.batch));
     let done = match state.queue.try_send(mapped.batch, size) {
         Ok(done) => done,
         Err(QueueError::Full) => {
@@ -87,9 +92,17 @@ pub async fn submit(
         Ok(Ok(())) => {
             metrics::counter!(telemetry::RECORDS_ACCEPTED, "signal" => signal.as_str())
                 .increment(accepted_rows);
-            state
-                .dirty_sessions
-                .mark(sessions.iter().map(String::as_str));
+            match feeds {
+                Some(mut feeds) => {
+                    for session in sessions {
+                        feeds.entry(session).or_default();
+                    }
+                    state.dirty_sessions.feed(feeds);
+                }
+                None => state
+                    .dirty_sessions
+                    .mark(sessions.iter().map(String::as_str)),
+            }
             Ok(outcome)
         }
         Ok(Err(error)) => {

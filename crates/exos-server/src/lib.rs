@@ -97,7 +97,11 @@ pub async fn serve(
         config: Arc::new(config.clone()),
         metrics: telemetry::install(),
         bound,
-        dirty_sessions: replay_worker::DirtySessions::default(),
+        // The embedded store has one writer, this process, so the replay worker
+        // can keep sessions in memory and be fed by ingest.
+        dirty_sessions: replay_worker::DirtySessions::new(
+            store.dialect() == exos_store::Dialect::DuckDb,
+        ),
         process_cache: Arc::default(),
     };
     let replay_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));

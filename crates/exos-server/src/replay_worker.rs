@@ -5,14 +5,24 @@
 //! stored. A session is analysed once it has been quiet for `quiet` (so a burst
 //! of requests costs one analysis), or every `max_delay` while it keeps sending,
 //! so long sessions show signals before they end.
+//!
+//! On the embedded store the ingest path also hands over what it stored (the
+//! records without their snapshot texts, and the times of error spans), and
+//! the worker keeps each live session's [`SessionState`] in memory. A pass
+//! then reads nothing back from the store: it adds the new records and
+//! analyses the state. The first pass over a session after a start, or after
+//! the session left the cache, reads the session from the store. ClickHouse
+//! serves several EXOS instances behind a load balancer, and one instance
+//! sees only the requests it received, so there every pass reads the store.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use exos_replay::queries::analyse;
-use exos_replay::SignalSettings;
+use exos_core::{Batch, LogRow};
+use exos_replay::queries::load_state;
+use exos_replay::{ChunkRecord, SessionState, SignalSettings};
 use exos_store::{ReplayAnalysis, Store};
 
 /// When a dirty session is analysed.
@@ -36,36 +46,150 @@ impl Default for ReplaySettings {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+/// The status of error spans as ingest writes it (the `errors` view reads both spellings).
+const ERROR_STATUS: &str = "Error";
+
+/// Records a session's feed may hold before it is dropped, and the session
+/// read from the store instead.
+const FEED_MAX_RECORDS: usize = 50_000;
+
+/// What the ingest path stored for one session since its last analysis.
+#[derive(Debug, Default)]
+pub struct Feed {
+    records: Vec<ChunkRecord>,
+    errors_ms: Vec<i64>,
+    /// More arrived than [`FEED_MAX_RECORDS`]: the feed is incomplete.
+    overflowed: bool,
+}
+
+impl Feed {
+    fn append(&mut self, mut other: Feed) {
+        self.overflowed |= other.overflowed;
+        if self.overflowed || self.records.len() + other.records.len() > FEED_MAX_RECORDS {
+            self.overflowed = true;
+            self.records = Vec::new();
+            self.errors_ms = Vec::new();
+            return;
+        }
+        self.records.append(&mut other.records);
+        self.errors_ms.append(&mut other.errors_ms);
+    }
+}
+
+/// The feeds of a batch of rows, per session: replay records (texts of
+/// chunked events left out) and the times of error spans.
+pub fn feeds_of(batch: &Batch) -> HashMap<String, Feed> {
+    let mut feeds: HashMap<String, Feed> = HashMap::new();
+    for row in &batch.sessions {
+        if !row.keys.rum_session_id.is_empty() {
+            let feed = feeds.entry(row.keys.rum_session_id.clone()).or_default();
+            feed.records.push(chunk_record(row));
+        }
+    }
+    for span in &batch.spans {
+        if !span.keys.rum_session_id.is_empty() && span.status_code == ERROR_STATUS {
+            let feed = feeds.entry(span.keys.rum_session_id.clone()).or_default();
+            feed.errors_ms.push(span.timestamp_ns.div_euclid(1_000_000));
+        }
+    }
+    feeds
+}
+
+/// The value of `key` in an attribute list, "" when absent.
+fn attribute<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
+    pairs
+        .iter()
+        .find(|(name, _)| name == key)
+        .map_or("", |(_, value)| value.as_str())
+}
+
+/// A stored replay row as the analysis reads it back from the store.
+fn chunk_record(row: &LogRow) -> ChunkRecord {
+    let number = |key: &str| {
+        attribute(&row.log_attributes, key)
+            .parse::<f64>()
+            .unwrap_or(0.0)
+    };
+    let total = number("rr-web.total-chunks").max(1.0) as u32;
+    ChunkRecord {
+        script_instance: attribute(&row.resource_attributes, "rum.scriptInstance").to_string(),
+        event: number("rr-web.event") as u64,
+        chunk: number("rr-web.chunk").max(1.0) as u32,
+        total,
+        time_ns: row.timestamp_ns,
+        body: if total <= 1 {
+            row.body.clone()
+        } else {
+            String::new()
+        },
+    }
+}
+
+#[derive(Debug)]
 struct Dirty {
     first: Instant,
     last: Instant,
+    feed: Feed,
 }
 
-/// Sessions with new data since their last analysis.
+/// Sessions with new data since their last analysis, with what the ingest
+/// path handed over of that data when the worker keeps sessions in memory.
 #[derive(Debug, Default, Clone)]
 pub struct DirtySessions {
     inner: Arc<Mutex<HashMap<String, Dirty>>>,
+    incremental: bool,
 }
 
 impl DirtySessions {
-    /// Marks sessions as having new data.
-    pub fn mark<'a>(&self, sessions: impl IntoIterator<Item = &'a str>) {
-        let now = Instant::now();
-        let mut dirty = self.inner.lock().expect("dirty sessions poisoned");
-        for session in sessions.into_iter().filter(|s| !s.is_empty()) {
-            dirty
-                .entry(session.to_string())
-                .and_modify(|d| d.last = now)
-                .or_insert(Dirty {
-                    first: now,
-                    last: now,
-                });
+    /// Dirty sessions whose worker keeps session states in memory and wants
+    /// feeds (`incremental`), or reads every session from the store.
+    pub fn new(incremental: bool) -> Self {
+        Self {
+            inner: Arc::default(),
+            incremental,
         }
     }
 
-    /// Takes the sessions due for analysis.
-    fn due(&self, settings: &ReplaySettings) -> Vec<String> {
+    /// True when the worker keeps session states and the ingest path should
+    /// hand over feeds.
+    pub fn wants_feeds(&self) -> bool {
+        self.incremental
+    }
+
+    /// Marks sessions as having new data.
+    pub fn mark<'a>(&self, sessions: impl IntoIterator<Item = &'a str>) {
+        let feeds = sessions
+            .into_iter()
+            .map(|session| (session.to_string(), Feed::default()));
+        self.feed(feeds);
+    }
+
+    /// Marks sessions as having new data and keeps what was stored of it.
+    pub fn feed(&self, feeds: impl IntoIterator<Item = (String, Feed)>) {
+        let now = Instant::now();
+        let mut dirty = self.inner.lock().expect("dirty sessions poisoned");
+        for (session, feed) in feeds.into_iter().filter(|(s, _)| !s.is_empty()) {
+            match dirty.get_mut(&session) {
+                Some(entry) => {
+                    entry.last = now;
+                    entry.feed.append(feed);
+                }
+                None => {
+                    dirty.insert(
+                        session,
+                        Dirty {
+                            first: now,
+                            last: now,
+                            feed,
+                        },
+                    );
+                }
+            }
+        }
+    }
+
+    /// Takes the sessions due for analysis, with their feeds.
+    fn due(&self, settings: &ReplaySettings) -> Vec<(String, Feed)> {
         let now = Instant::now();
         let mut dirty = self.inner.lock().expect("dirty sessions poisoned");
         let due: Vec<String> = dirty
@@ -76,10 +200,12 @@ impl DirtySessions {
             })
             .map(|(session, _)| session.clone())
             .collect();
-        for session in &due {
-            dirty.remove(session);
-        }
-        due
+        due.into_iter()
+            .filter_map(|session| {
+                let entry = dirty.remove(&session)?;
+                Some((session, entry.feed))
+            })
+            .collect()
     }
 
     /// Number of sessions waiting for analysis.
@@ -99,6 +225,17 @@ const WRITE_BATCH: usize = 64;
 /// How often old replay records are looked for.
 const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
 
+/// Longest the last pass may take when the server stops, so that a backlog
+/// (a backfill outruns analysis) does not hold the shutdown.
+const STOP_DEADLINE: Duration = Duration::from_secs(10);
+
+/// Memory the kept session states may take together.
+const CACHE_BYTES: usize = 256 * 1024 * 1024;
+
+/// A kept session not analysed for this long is dropped; it is read from the
+/// store again if it comes back.
+const CACHE_IDLE: Duration = Duration::from_secs(30 * 60);
+
 /// Starts the analysis thread. It runs until `stop` is set and the dirty set is drained.
 pub fn spawn(
     store: Arc<dyn Store>,
@@ -109,6 +246,7 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("exos-replay".into())
         .spawn(move || {
+            let mut analyser = Analyser::new(dirty.wants_feeds(), CACHE_BYTES);
             let mut last_expiry: Option<Instant> = None;
             loop {
                 let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
@@ -118,8 +256,19 @@ pub fn spawn(
                         expire(store.as_ref(), retention);
                     }
                 }
-                for group in dirty.due(&settings).chunks(WRITE_BATCH) {
-                    analyse_and_store(store.as_ref(), group, &dirty, &settings.signals);
+                let mut due = dirty.due(&settings);
+                let pass = Instant::now();
+                while !due.is_empty() {
+                    if stopping && pass.elapsed() >= STOP_DEADLINE {
+                        tracing::warn!(
+                            sessions = due.len() + dirty.len(),
+                            "stopping with replay sessions not analysed; they are analysed when they send again"
+                        );
+                        break;
+                    }
+                    let rest = due.split_off(due.len().min(WRITE_BATCH));
+                    let group = std::mem::replace(&mut due, rest);
+                    analyse_and_store(store.as_ref(), &mut analyser, group, &dirty, &settings.signals);
                 }
                 if stopping {
                     break;
@@ -147,30 +296,144 @@ fn expire(store: &dyn Store, retention: Duration) {
 /// write marks the group dirty again so it is retried.
 fn analyse_and_store(
     store: &dyn Store,
-    group: &[String],
+    analyser: &mut Analyser,
+    group: Vec<(String, Feed)>,
     dirty: &DirtySessions,
     signals: &SignalSettings,
 ) {
     let started = Instant::now();
-    let analyses = analyse_all(store, group, signals);
+    let sessions: Vec<String> = group.iter().map(|(session, _)| session.clone()).collect();
+    let analyses = analyser.analyse(store, group, signals);
     match store.put_replay_analyses(&analyses) {
         Ok(()) => {
             tracing::debug!(sessions = analyses.len(), elapsed = ?started.elapsed(), "analysed replays")
         }
         Err(error) => {
             tracing::warn!(%error, sessions = analyses.len(), "storing replay analyses failed; they are retried");
-            dirty.mark(group.iter().map(String::as_str));
+            dirty.mark(sessions.iter().map(String::as_str));
         }
     }
 }
 
-/// Analyses sessions on up to one thread per core: each analysis is a store
-/// read plus JSON parsing, independent of the others.
-pub fn analyse_all(
-    store: &dyn Store,
-    sessions: &[String],
-    signals: &SignalSettings,
-) -> Vec<ReplayAnalysis> {
+/// A kept session state.
+struct Kept {
+    state: SessionState,
+    bytes: usize,
+    used: Instant,
+}
+
+/// Analyses due sessions, keeping their states between passes when incremental.
+pub struct Analyser {
+    incremental: bool,
+    budget: usize,
+    kept: HashMap<String, Kept>,
+    kept_bytes: usize,
+}
+
+impl Analyser {
+    /// An analyser that keeps up to `budget` bytes of session states when
+    /// `incremental`, and reads every session from the store otherwise.
+    pub fn new(incremental: bool, budget: usize) -> Self {
+        Self {
+            incremental,
+            budget,
+            kept: HashMap::new(),
+            kept_bytes: 0,
+        }
+    }
+
+    /// Number of session states kept.
+    pub fn kept(&self) -> usize {
+        self.kept.len()
+    }
+
+    /// Analyses the sessions: a kept session from its state plus its feed,
+    /// the others from the store (on one thread per core).
+    pub fn analyse(
+        &mut self,
+        store: &dyn Store,
+        due: Vec<(String, Feed)>,
+        signals: &SignalSettings,
+    ) -> Vec<ReplayAnalysis> {
+        let now = Instant::now();
+        let mut analyses = Vec::with_capacity(due.len());
+        let mut unknown = Vec::new();
+        for (session, feed) in due {
+            let kept = self.kept.get_mut(&session);
+            match kept {
+                Some(kept) if self.incremental && !feed.overflowed => {
+                    kept.state.add_records(feed.records);
+                    kept.state.add_errors(feed.errors_ms);
+                    kept.used = now;
+                    let bytes = kept.state.bytes();
+                    self.kept_bytes = self.kept_bytes + bytes - kept.bytes;
+                    kept.bytes = bytes;
+                    analyses.push(kept.state.analysis(&session, signals));
+                }
+                _ => {
+                    self.forget(&session);
+                    unknown.push(session);
+                }
+            }
+        }
+        for (session, state) in load_all(store, &unknown) {
+            analyses.push(state.analysis(&session, signals));
+            if self.incremental {
+                let bytes = state.bytes();
+                self.kept_bytes += bytes;
+                self.kept.insert(
+                    session,
+                    Kept {
+                        state,
+                        bytes,
+                        used: now,
+                    },
+                );
+            }
+        }
+        self.evict(now);
+        analyses
+    }
+
+    fn forget(&mut self, session: &str) {
+        if let Some(kept) = self.kept.remove(session) {
+            self.kept_bytes -= kept.bytes;
+        }
+    }
+
+    /// Drops idle sessions, then the least recently analysed ones over the budget.
+    fn evict(&mut self, now: Instant) {
+        let idle: Vec<String> = self
+            .kept
+            .iter()
+            .filter(|(_, kept)| now.duration_since(kept.used) >= CACHE_IDLE)
+            .map(|(session, _)| session.clone())
+            .collect();
+        for session in idle {
+            self.forget(&session);
+        }
+        if self.kept_bytes <= self.budget {
+            return;
+        }
+        let mut by_use: Vec<(Instant, String)> = self
+            .kept
+            .iter()
+            .map(|(session, kept)| (kept.used, session.clone()))
+            .collect();
+        by_use.sort();
+        for (_, session) in by_use {
+            if self.kept_bytes <= self.budget {
+                break;
+            }
+            self.forget(&session);
+        }
+    }
+}
+
+/// Reads sessions from the store on up to one thread per core: each is a
+/// store read plus JSON parsing, independent of the others. Sessions without
+/// replay records, and those whose read failed, are left out.
+pub fn load_all(store: &dyn Store, sessions: &[String]) -> Vec<(String, SessionState)> {
     let threads = std::thread::available_parallelism()
         .map_or(1, usize::from)
         .min(sessions.len())
@@ -181,11 +444,11 @@ pub fn analyse_all(
         for _ in 0..threads {
             scope.spawn(|| {
                 while let Some(session) = sessions.get(next.fetch_add(1, Ordering::Relaxed)) {
-                    match analyse(store, session, signals) {
-                        Ok(Some(analysis)) => results
+                    match load_state(store, session) {
+                        Ok(Some(state)) => results
                             .lock()
                             .unwrap_or_else(|poisoned| poisoned.into_inner())
-                            .push(analysis),
+                            .push((session.clone(), state)),
                         Ok(None) => {}
                         Err(error) => tracing::warn!(%session, %error, "replay analysis failed; it is retried with the next data"),
                     }
@@ -196,4 +459,156 @@ pub fn analyse_all(
     results
         .into_inner()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exos_core::BusinessKeys;
+    use exos_store::{DuckOptions, DuckStore};
+
+    fn row(session: &str, event: u64, chunk: u32, total: u32, body: &str) -> LogRow {
+        LogRow {
+            timestamp_ns: event as i64 * 1_000_000_000,
+            body: body.to_string(),
+            scope_name: "rum.rr-web".into(),
+            resource_attributes: Arc::new(vec![
+                ("rum.sessionId".into(), session.into()),
+                ("rum.scriptInstance".into(), "load-1".into()),
+            ]),
+            log_attributes: vec![
+                ("rr-web.event".into(), format!("{event}.0")),
+                ("rr-web.chunk".into(), format!("{chunk}.0")),
+                ("rr-web.total-chunks".into(), format!("{total}.0")),
+            ],
+            keys: BusinessKeys {
+                rum_session_id: session.into(),
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn click(session: &str, event: u64) -> LogRow {
+        let t = event as i64 * 300;
+        let body = format!(
+            "{{\"type\":3,\"timestamp\":{t},\"data\":{{\"source\":2,\"type\":2,\"id\":9,\"x\":5,\"y\":5}}}}"
+        );
+        row(session, event, 1, 1, &body)
+    }
+
+    fn fresh(store: &dyn Store, session: &str) -> ReplayAnalysis {
+        let mut analysis =
+            exos_replay::queries::analyse(store, session, &SignalSettings::default())
+                .expect("the store answers")
+                .expect("the session has records");
+        analysis.analysed_ms = 0;
+        analysis
+    }
+
+    /// Writes the rows as ingest does and returns their feeds as due sessions.
+    fn ingest(store: &dyn Store, rows: Vec<LogRow>) -> Vec<(String, Feed)> {
+        let batch = Batch {
+            sessions: rows,
+            ..Default::default()
+        };
+        store.write(&batch).expect("the rows are stored");
+        feeds_of(&batch).into_iter().collect()
+    }
+
+    #[test]
+    fn kept_sessions_are_analysed_from_their_feeds_as_a_fresh_read_would() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = DuckStore::open(dir.path(), &DuckOptions::default()).expect("DuckDB opens");
+        let settings = SignalSettings::default();
+        let mut analyser = Analyser::new(true, CACHE_BYTES);
+
+        // First pass: unknown sessions are read from the store and kept.
+        let due = ingest(
+            &store,
+            vec![click("s1", 1), row("s1", 2, 1, 2, "{\"type\":2,")],
+        );
+        let first = analyser.analyse(&store, due, &settings);
+        assert_eq!(analyser.kept(), 1);
+        assert_eq!((first[0].gaps, first[0].clicks), (1, 1));
+
+        // Later passes add only the feed: the missing chunk, a rage burst, a skipped number.
+        let due = ingest(
+            &store,
+            vec![
+                row("s1", 2, 2, 2, "\"data\":{}}"),
+                click("s1", 3),
+                click("s1", 3),
+                click("s1", 4),
+                click("s1", 5),
+                click("s1", 7),
+            ],
+        );
+        let mut later = analyser.analyse(&store, due, &settings);
+        later[0].analysed_ms = 0;
+        assert_eq!(later[0], fresh(&store, "s1"));
+        assert_eq!((later[0].gaps, later[0].clicks), (1, 5));
+        assert_eq!(later[0].signals[0].kind, "rage_click");
+    }
+
+    #[test]
+    fn an_overflowed_feed_or_a_store_without_kept_states_reads_the_store() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = DuckStore::open(dir.path(), &DuckOptions::default()).expect("DuckDB opens");
+        let settings = SignalSettings::default();
+        let mut analyser = Analyser::new(true, CACHE_BYTES);
+        analyser.analyse(&store, ingest(&store, vec![click("s2", 1)]), &settings);
+        // Rows stored without a feed, then an overflowed feed: the pass must read them.
+        ingest(&store, vec![click("s2", 2), click("s2", 3)]);
+        let mut overflowed = Feed::default();
+        overflowed.append(Feed {
+            records: Vec::new(),
+            errors_ms: Vec::new(),
+            overflowed: true,
+        });
+        let result = analyser.analyse(&store, vec![("s2".into(), overflowed)], &settings);
+        assert_eq!(result[0].clicks, 3);
+
+        let mut reading = Analyser::new(false, CACHE_BYTES);
+        let result = reading.analyse(&store, vec![("s2".into(), Feed::default())], &settings);
+        assert_eq!((result[0].clicks, reading.kept()), (3, 0));
+    }
+
+    #[test]
+    fn the_budget_drops_the_least_recently_analysed_sessions() {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = DuckStore::open(dir.path(), &DuckOptions::default()).expect("DuckDB opens");
+        let settings = SignalSettings::default();
+        let mut analyser = Analyser::new(true, 1);
+        for session in ["a", "b", "c"] {
+            analyser.analyse(&store, ingest(&store, vec![click(session, 1)]), &settings);
+        }
+        // Over a one-byte budget nothing is kept, and every session is still analysed.
+        assert_eq!(analyser.kept(), 0);
+        let result = analyser.analyse(&store, ingest(&store, vec![click("a", 2)]), &settings);
+        assert_eq!(result[0].clicks, 2);
+    }
+
+    #[test]
+    fn feeds_carry_replay_records_and_error_times_of_their_session() {
+        let mut span = exos_core::SpanRow {
+            timestamp_ns: 5_250_000,
+            status_code: ERROR_STATUS,
+            ..Default::default()
+        };
+        span.keys.rum_session_id = "s".into();
+        let batch = Batch {
+            sessions: vec![row("s", 1, 2, 3, "snapshot text"), click("s", 2)],
+            spans: vec![span],
+            ..Default::default()
+        };
+        let feeds = feeds_of(&batch);
+        let feed = &feeds["s"];
+        assert_eq!(feed.errors_ms, vec![5]);
+        assert_eq!(feed.records.len(), 2);
+        // Texts of chunked events are left out; whole events keep theirs.
+        assert_eq!(feed.records[0].body, "");
+        assert_eq!((feed.records[0].chunk, feed.records[0].total), (2, 3));
+        assert!(feed.records[1].body.contains("\"source\":2"));
+    }
 }

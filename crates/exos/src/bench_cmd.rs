@@ -71,6 +71,10 @@ pub enum Bench {
         minutes: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Instead, the sessions record at once: each round adds one minute of every
+        /// session and the replay worker analyses each once, as it does live.
+        #[arg(long)]
+        live: bool,
     },
     /// Time for the replay page to show one long recorded session in headless Chromium
     /// (needs node and the packages of tests/browser).
@@ -295,7 +299,14 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
             sessions,
             minutes,
             seed,
+            live: false,
         } => crate::bench_replay::run(sessions.max(1), minutes.max(1), seed),
+        Bench::Replay {
+            sessions,
+            minutes,
+            seed,
+            live: true,
+        } => crate::bench_replay_live::run(sessions.max(1), minutes.max(1), seed),
         Bench::ReplayPaint {
             minutes,
             runs,

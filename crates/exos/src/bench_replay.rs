@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use exos_core::{Attributes, Batch, BusinessKeys, LogRow};
 use exos_replay::SignalSettings;
+use exos_store::ReplayAnalysis;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::json;
@@ -22,17 +23,50 @@ use crate::bench_cmd::{now_ns, Target};
 /// The SDK's chunk size for large events, in bytes.
 const CHUNK_BYTES: usize = 972_800;
 
-fn session_id(index: usize) -> String {
+pub fn session_id(index: usize) -> String {
     format!("{index:032x}")
 }
 
 /// Builds one session's rrweb events (JSON texts with their times in ms).
 fn session_events(rng: &mut StdRng, start_ms: i64, minutes: u64) -> Vec<(i64, String)> {
-    let mut events = Vec::new();
-    events.push((
-        start_ms,
-        json!({"type": 4, "timestamp": start_ms, "data": {"href": "https://ops.example/orders", "width": 1440, "height": 900}}).to_string(),
-    ));
+    let mut recording = Recording::new(start_ms);
+    recording.until(rng, start_ms + minutes as i64 * 60_000)
+}
+
+/// One session's recording, generated a stretch of time at a time.
+pub struct Recording {
+    start_ms: i64,
+    /// Time of the next user event.
+    next_ms: i64,
+}
+
+impl Recording {
+    pub fn new(start_ms: i64) -> Self {
+        Self {
+            start_ms,
+            next_ms: start_ms + 1_000,
+        }
+    }
+
+    /// The events before `end_ms` not generated yet; the first call starts
+    /// with the page's meta event and full snapshot.
+    pub fn until(&mut self, rng: &mut StdRng, end_ms: i64) -> Vec<(i64, String)> {
+        let mut events = Vec::new();
+        if self.next_ms == self.start_ms + 1_000 {
+            events.extend(page_load(self.start_ms));
+        }
+        while self.next_ms < end_ms {
+            let t = self.next_ms;
+            events.push((t, user_event(rng, t)));
+            self.next_ms += rng.gen_range(200..1_200);
+        }
+        events
+    }
+}
+
+/// The meta event and the full snapshot of a page load.
+fn page_load(start_ms: i64) -> [(i64, String); 2] {
+    let meta = json!({"type": 4, "timestamp": start_ms, "data": {"href": "https://ops.example/orders", "width": 1440, "height": 900}});
     // A full snapshot of a 400-row order table: about 1.5 MB of JSON, two chunks.
     let rows: Vec<_> = (0..400)
         .map(|i| {
@@ -43,33 +77,34 @@ fn session_events(rng: &mut StdRng, start_ms: i64, minutes: u64) -> Vec<(i64, St
         .collect();
     let snapshot = json!({"type": 2, "timestamp": start_ms + 5, "data": {"node": {"type": 0, "id": 1, "childNodes": [
         {"type": 2, "id": 2, "tagName": "table", "attributes": {}, "childNodes": rows}]}, "initialOffset": {"top": 0, "left": 0}}});
-    events.push((start_ms + 5, snapshot.to_string()));
-    let end = start_ms + minutes as i64 * 60_000;
-    let mut t = start_ms + 1_000;
-    while t < end {
-        let roll: f64 = rng.gen();
-        let event = if roll < 0.55 {
-            let positions: Vec<_> = (0..10)
-                .map(|k| json!({"x": rng.gen_range(0..1440), "y": rng.gen_range(0..900), "id": 2, "timeOffset": -50 * k}))
-                .collect();
-            json!({"type": 3, "timestamp": t, "data": {"source": 1, "positions": positions}})
-        } else if roll < 0.7 {
-            json!({"type": 3, "timestamp": t, "data": {"source": 3, "id": 1, "x": 0, "y": rng.gen_range(0..4000)}})
-        } else if roll < 0.8 {
-            json!({"type": 3, "timestamp": t, "data": {"source": 5, "id": 55, "text": "*****", "isChecked": false}})
-        } else if roll < 0.9 {
-            json!({"type": 3, "timestamp": t, "data": {"source": 2, "type": 2, "id": 100 + rng.gen_range(0..400), "x": rng.gen_range(0..1440), "y": rng.gen_range(0..900)}})
-        } else {
-            json!({"type": 3, "timestamp": t, "data": {"source": 0, "adds": [], "removes": [], "attributes": [{"id": 2, "attributes": {"class": "busy"}}], "texts": []}})
-        };
-        events.push((t, event.to_string()));
-        t += rng.gen_range(200..1_200);
-    }
-    events
+    [
+        (start_ms, meta.to_string()),
+        (start_ms + 5, snapshot.to_string()),
+    ]
+}
+
+/// One user event at `t`: mouse moves, a scroll, an input, a click or a DOM change.
+fn user_event(rng: &mut StdRng, t: i64) -> String {
+    let roll: f64 = rng.gen();
+    let event = if roll < 0.55 {
+        let positions: Vec<_> = (0..10)
+            .map(|k| json!({"x": rng.gen_range(0..1440), "y": rng.gen_range(0..900), "id": 2, "timeOffset": -50 * k}))
+            .collect();
+        json!({"type": 3, "timestamp": t, "data": {"source": 1, "positions": positions}})
+    } else if roll < 0.7 {
+        json!({"type": 3, "timestamp": t, "data": {"source": 3, "id": 1, "x": 0, "y": rng.gen_range(0..4000)}})
+    } else if roll < 0.8 {
+        json!({"type": 3, "timestamp": t, "data": {"source": 5, "id": 55, "text": "*****", "isChecked": false}})
+    } else if roll < 0.9 {
+        json!({"type": 3, "timestamp": t, "data": {"source": 2, "type": 2, "id": 100 + rng.gen_range(0..400), "x": rng.gen_range(0..1440), "y": rng.gen_range(0..900)}})
+    } else {
+        json!({"type": 3, "timestamp": t, "data": {"source": 0, "adds": [], "removes": [], "attributes": [{"id": 2, "attributes": {"class": "busy"}}], "texts": []}})
+    };
+    event.to_string()
 }
 
 /// Turns events into stored records, chunked as the SDK chunks them.
-fn records(session: &str, events: &[(i64, String)]) -> Vec<LogRow> {
+pub fn records(session: &str, events: &[(i64, String)], first_number: usize) -> Vec<LogRow> {
     let resource: Arc<Attributes> = Arc::new(vec![
         ("service.name".into(), "ops-web".into()),
         ("rum.sessionId".into(), session.into()),
@@ -91,8 +126,8 @@ fn records(session: &str, events: &[(i64, String)]) -> Vec<LogRow> {
                 resource_attributes: resource.clone(),
                 scope_name: "rum.rr-web".into(),
                 log_attributes: vec![
-                    ("rr-web.event".into(), (number + 1).to_string()),
-                    ("rr-web.offset".into(), (number + 1).to_string()),
+                    ("rr-web.event".into(), (first_number + number).to_string()),
+                    ("rr-web.offset".into(), (first_number + number).to_string()),
                     ("rr-web.chunk".into(), (index + 1).to_string()),
                     ("rr-web.total-chunks".into(), chunks.len().to_string()),
                 ],
@@ -104,7 +139,7 @@ fn records(session: &str, events: &[(i64, String)]) -> Vec<LogRow> {
     out
 }
 
-fn folder_bytes(path: &std::path::Path) -> u64 {
+pub fn folder_bytes(path: &std::path::Path) -> u64 {
     std::fs::read_dir(path)
         .map(|entries| {
             entries
@@ -134,7 +169,7 @@ pub fn run(sessions: usize, minutes: u64, seed: u64) -> anyhow::Result<()> {
         events_total += events.len();
         json_bytes += events.iter().map(|(_, e)| e.len()).sum::<usize>();
         let batch = Batch {
-            sessions: records(&session_id(index), &events),
+            sessions: records(&session_id(index), &events, 1),
             ..Default::default()
         };
         store.write(&batch)?;
@@ -171,7 +206,10 @@ pub fn run(sessions: usize, minutes: u64, seed: u64) -> anyhow::Result<()> {
     // The worker's own path: every session at once, on one thread per core.
     let ids: Vec<String> = (0..sessions).map(session_id).collect();
     let started = Instant::now();
-    let threaded = exos_server::replay_worker::analyse_all(store.as_ref(), &ids, &settings);
+    let threaded: Vec<ReplayAnalysis> = exos_server::replay_worker::load_all(store.as_ref(), &ids)
+        .into_iter()
+        .map(|(session, state)| state.analysis(&session, &settings))
+        .collect();
     let threaded_s = started.elapsed().as_secs_f64() + store_s;
     anyhow::ensure!(
         threaded.len() == analyses.len(),

@@ -8,6 +8,7 @@ mod bench_analytics;
 mod bench_cmd;
 mod bench_pages;
 mod bench_replay;
+mod bench_replay_live;
 mod bench_replay_paint;
 mod credentials_cmd;
 mod demo_cmd;

@@ -120,7 +120,9 @@ mod tests {
     fn a_plain_line_gives_counts_and_the_rate() {
         let counters = Counters::default();
         counters.orders_done.store(250, Ordering::Relaxed);
-        counters.records_acknowledged.store(50_000, Ordering::Relaxed);
+        counters
+            .records_acknowledged
+            .store(50_000, Ordering::Relaxed);
         counters.records_failed.store(3, Ordering::Relaxed);
         let text = line("backfill", &counters, Some(1_000), Duration::from_secs(10));
         assert_eq!(
