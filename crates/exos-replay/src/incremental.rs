@@ -16,48 +16,80 @@ use exos_store::{ReplayAnalysis, SignalRecord};
 use crate::chunks::{walk, Arrival, ChunkRecord, MAX_CHUNKS};
 use crate::signals::{activity, detect, DataHead, EventHead, SignalSettings};
 
-/// The fields of one event that the detectors read, in a fixed size.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// What the detectors read of one event, in 24 bytes: they only ask
+/// whether it is incremental (type 3), its source, and, for a click, where.
+#[derive(Debug, Clone, PartialEq)]
 struct Head {
-    timestamp: Option<i64>,
-    kind: Option<u64>,
-    source: Option<u64>,
+    timestamp: i64,
+    /// False when the event has no timestamp.
+    has_time: bool,
+    incremental: bool,
+    /// The incremental source; [`NO_SOURCE`] when absent or over 254.
+    source: u8,
+    /// Position and node of a click (mouse interaction of type 2).
+    click: Option<Box<ClickAt>>,
+}
+
+/// The fields of a click the signals report.
+#[derive(Debug, Clone, PartialEq)]
+struct ClickAt {
     action: Option<u64>,
     x: Option<f64>,
     y: Option<f64>,
     node: Option<i64>,
 }
 
+/// Source code kept for events without a (small) source.
+const NO_SOURCE: u8 = u8::MAX;
+/// rrweb's incremental event type and its mouse-interaction source.
+const INCREMENTAL: u64 = 3;
+const MOUSE_INTERACTION: u64 = 2;
+
 impl Head {
     fn new(head: &EventHead) -> Self {
+        let incremental = head.kind == Some(INCREMENTAL);
+        let source = head
+            .data
+            .source
+            .and_then(|source| u8::try_from(source).ok())
+            .filter(|&source| source != NO_SOURCE)
+            .unwrap_or(NO_SOURCE);
+        let click = (incremental && head.data.source == Some(MOUSE_INTERACTION)).then(|| {
+            Box::new(ClickAt {
+                action: head.data.kind,
+                x: head.data.x,
+                y: head.data.y,
+                node: head.data.id,
+            })
+        });
         Self {
-            timestamp: head.timestamp,
-            kind: head.kind,
-            source: head.data.source,
-            action: head.data.kind,
-            x: head.data.x,
-            y: head.data.y,
-            node: head.data.id,
+            timestamp: head.timestamp.unwrap_or_default(),
+            has_time: head.timestamp.is_some(),
+            incremental,
+            source,
+            click,
         }
     }
 
+    /// An event head the detectors read as they read the original.
     fn event_head(&self) -> EventHead {
+        let click = self.click.as_deref();
         EventHead {
-            timestamp: self.timestamp,
-            kind: self.kind,
+            timestamp: self.has_time.then_some(self.timestamp),
+            kind: self.incremental.then_some(INCREMENTAL),
             data: DataHead {
-                source: self.source,
-                kind: self.action,
-                x: self.x,
-                y: self.y,
-                id: self.node,
+                source: (self.source != NO_SOURCE).then_some(u64::from(self.source)),
+                kind: click.and_then(|c| c.action),
+                x: click.and_then(|c| c.x),
+                y: click.and_then(|c| c.y),
+                id: click.and_then(|c| c.node),
             },
         }
     }
 }
 
 /// What an event contributes to the analysis.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Content {
     /// A DOM snapshot (sent in chunks, or of rrweb type 2): counted, never parsed.
     Snapshot,
@@ -100,6 +132,8 @@ pub struct SessionState {
     /// Times (ms) of the session's JavaScript errors, sorted, each once.
     errors_ms: Vec<i64>,
     events: usize,
+    /// Events holding a click's position (an upper bound: replaced ones stay counted).
+    clicks: usize,
 }
 
 impl SessionState {
@@ -141,6 +175,9 @@ impl SessionState {
         } else {
             state.whole = true;
             state.content = content_of(&record.body);
+            if matches!(&state.content, Content::Event(head) if head.click.is_some()) {
+                self.clicks += 1;
+            }
         }
     }
 
@@ -151,10 +188,14 @@ impl SessionState {
         self.errors_ms.dedup();
     }
 
-    /// Approximate heap bytes held, for a cache's budget.
+    /// Approximate heap bytes held, for a cache's budget: the B-tree entries
+    /// with a third for the tree's spare room, and the clicks' boxes.
     pub fn bytes(&self) -> usize {
-        const PER_EVENT: usize = std::mem::size_of::<(u64, EventState)>() * 3 / 2;
-        self.events * PER_EVENT + self.errors_ms.len() * 8 + self.loads.len() * 64
+        const PER_EVENT: usize = std::mem::size_of::<(u64, EventState)>() * 4 / 3;
+        self.events * PER_EVENT
+            + self.clicks * std::mem::size_of::<ClickAt>()
+            + self.errors_ms.len() * 8
+            + self.loads.len() * 64
     }
 
     /// True when no record was added.
@@ -167,7 +208,7 @@ impl SessionState {
         let mut gaps = Vec::new();
         let mut heads = Vec::with_capacity(self.events);
         let mut snapshots = 0usize;
-        walk(&self.loads, &mut gaps, |_, _, state| match state.content {
+        walk(&self.loads, &mut gaps, |_, _, state| match &state.content {
             Content::Snapshot => snapshots += 1,
             Content::Event(head) => heads.push(head.event_head()),
             Content::Unreadable => {}
@@ -289,6 +330,12 @@ mod tests {
         assert_eq!(expected.events, 6);
         // Page load b skipped event 2.
         assert_eq!(expected.gaps, 1);
+    }
+
+    #[test]
+    fn an_event_is_kept_in_a_few_dozen_bytes() {
+        assert!(std::mem::size_of::<Head>() <= 24);
+        assert!(std::mem::size_of::<EventState>() <= 56);
     }
 
     #[test]

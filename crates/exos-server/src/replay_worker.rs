@@ -347,6 +347,11 @@ impl Analyser {
         self.kept.len()
     }
 
+    /// Approximate bytes the kept session states hold.
+    pub fn kept_bytes(&self) -> usize {
+        self.kept_bytes
+    }
+
     /// Analyses the sessions: a kept session from its state plus its feed,
     /// the others from the store (on one thread per core).
     pub fn analyse(

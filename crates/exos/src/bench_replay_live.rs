@@ -155,7 +155,14 @@ fn median(mut values: Vec<f64>) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
-fn print(sessions: usize, minutes: u64, rounds: &[Round], reread_s: f64, stored: u64, kept: usize) {
+fn print(
+    sessions: usize,
+    minutes: u64,
+    rounds: &[Round],
+    reread_s: f64,
+    stored: u64,
+    analyser: &Analyser,
+) {
     let later: Vec<f64> = rounds.iter().skip(1).map(|r| r.analyse_s).collect();
     let later_s = median(later);
     println!("\n## exos bench replay --live --sessions {sessions} --minutes {minutes}\n");
@@ -186,6 +193,11 @@ fn print(sessions: usize, minutes: u64, rounds: &[Round], reread_s: f64, stored:
         "| needed: every session once a minute | {:.1} sessions/s |",
         sessions as f64 / 60.0
     );
-    println!("| session states kept | {kept} |");
+    println!(
+        "| session states kept, and their memory | {} of {sessions}, {:.0} MiB (budget {} MiB) |",
+        analyser.kept(),
+        analyser.kept_bytes() as f64 / (1024.0 * 1024.0),
+        BUDGET_BYTES / (1024 * 1024)
+    );
     println!("| DuckDB folder | {:.0} MB |", stored as f64 / 1e6);
 }
