@@ -11,5 +11,5 @@ pub mod rows;
 pub use attributes::{Attributes, BusinessKeys};
 pub use rows::{
     Batch, Exemplar, ExpHistogramRow, GaugeRow, HistogramRow, LogRow, MetricMeta, PointCommon,
-    SpanEvent, SpanLink, SpanRow, SumRow, SummaryRow,
+    ReplayEventKey, SpanEvent, SpanLink, SpanRow, SumRow, SummaryRow, REPLAY_REWRITTEN,
 };

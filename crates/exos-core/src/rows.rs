@@ -166,6 +166,22 @@ pub struct SummaryRow {
     pub values: Vec<f64>,
 }
 
+/// One rrweb event of a recording: its session, page load and number within
+/// the page load, as the browser sent them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct ReplayEventKey {
+    /// `rum.sessionId`.
+    pub session: String,
+    /// `rum.scriptInstance`: one page load.
+    pub script_instance: String,
+    /// `rr-web.event`, as sent.
+    pub event: String,
+}
+
+/// Log attribute set on the rows of a chunked replay event rewritten with its
+/// secret inputs masked; the store keeps these and deletes the earlier rows.
+pub const REPLAY_REWRITTEN: &str = "exos.replay.rewritten";
+
 /// Everything one request produced, grouped by destination table.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Batch {
@@ -178,6 +194,10 @@ pub struct Batch {
     pub histograms: Vec<HistogramRow>,
     pub exp_histograms: Vec<ExpHistogramRow>,
     pub summaries: Vec<SummaryRow>,
+    /// Chunked replay events whose chunks came over several requests and were
+    /// rewritten in `sessions` (rows marked [`REPLAY_REWRITTEN`]) with their
+    /// secret inputs masked: the store deletes their other, earlier rows.
+    pub rewritten_replay_events: Vec<ReplayEventKey>,
 }
 
 impl Batch {
@@ -208,5 +228,7 @@ impl Batch {
         self.histograms.append(&mut other.histograms);
         self.exp_histograms.append(&mut other.exp_histograms);
         self.summaries.append(&mut other.summaries);
+        self.rewritten_replay_events
+            .append(&mut other.rewritten_replay_events);
     }
 }

@@ -14,8 +14,10 @@
 //! - Chunks spread over several batches: each is stored as it arrives, because
 //!   an accepted request is a stored request. A copy waits in a
 //!   [`ChunkBuffer`] until the last chunk arrives. Then the joined event is
-//!   scanned, so its secret ids are known for later events. The copy never
-//!   replaces stored data, so nothing accepted is lost when a copy is dropped.
+//!   masked; when it held a secret, the last batch stores every chunk again,
+//!   masked, and the earlier rows are deleted in the same write. When a copy
+//!   is dropped, the stored chunks stay as they are, so nothing accepted is
+//!   lost.
 //!
 //! The buffer is bounded in bytes and in events, and drops an event whose
 //! chunks have waited longer than [`MAX_WAIT`].
@@ -38,15 +40,7 @@ pub const MAX_CHUNKS: u32 = 10_000;
 const MAX_FINISHED: usize = 16_384;
 
 /// Identifies one rrweb event: its session, page load and number within the page load.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct EventKey {
-    /// `rum.sessionId`.
-    pub session: String,
-    /// `rum.scriptInstance`: one page load.
-    pub script_instance: String,
-    /// `rr-web.event`, as sent.
-    pub event: String,
-}
+pub use exos_core::ReplayEventKey as EventKey;
 
 /// The position of one replay record in its event.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +117,8 @@ pub struct ChunkBuffer {
     bytes: usize,
     /// Completed events and the tick they completed at.
     finished: HashMap<EventKey, u64>,
+    /// Completed events whose stored chunks were rewritten, masked, and the tick.
+    rewritten: HashMap<EventKey, u64>,
     clock: u64,
 }
 
@@ -186,6 +182,22 @@ impl ChunkBuffer {
             let cutoff = self.clock - (MAX_FINISHED / 2) as u64;
             self.finished.retain(|_, done_at| *done_at > cutoff);
         }
+    }
+
+    /// Records that an event's chunks were rewritten with secrets masked, so
+    /// that later copies of its chunks (client retries) are not stored.
+    pub fn rewrote(&mut self, key: EventKey) {
+        let tick = self.tick();
+        self.rewritten.insert(key, tick);
+        if self.rewritten.len() > MAX_FINISHED {
+            let cutoff = self.clock - (MAX_FINISHED / 2) as u64;
+            self.rewritten.retain(|_, done_at| *done_at > cutoff);
+        }
+    }
+
+    /// True when the event's chunks were rewritten (and still remembered).
+    pub fn was_rewritten(&self, key: &EventKey) -> bool {
+        self.rewritten.contains_key(key)
     }
 
     /// Bytes of chunk text held.

@@ -17,20 +17,39 @@
 //! An event sent in chunks (a full snapshot of a page over about a megabyte)
 //! is joined first ([`crate::replay_chunks`]). When all its chunks are in one
 //! batch, it is masked like a whole event and cut again. When they come in
-//! several batches, the chunks are stored as they come and only the ids are
-//! learnt once the last one arrives, so later events are masked.
+//! several batches, the chunks are stored as they come, and the batch that
+//! brings the last one writes the whole event again, masked, in place of the
+//! stored chunks (the store deletes those in the same write), and the ids
+//! are learnt for later events.
 //!
-//! NOTE: the secret values inside a full snapshot whose chunks came in
-//! different batches are stored as sent, unless a value pattern matches them.
+//! NOTE: two cases still store a secret of such a snapshot as sent, unless a
+//! value pattern matches it: an event whose copies left the bounded buffer
+//! before its last chunk came, and an earlier chunk whose request is written
+//! after the request of the last chunk (two writer threads, one session's
+//! requests in flight at once).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use exos_core::LogRow;
+use exos_core::{LogRow, REPLAY_REWRITTEN};
 use serde_json::Value;
 
 use crate::replay_chunks::{split, ChunkBuffer, ChunkPlace, EventKey};
+
+/// Log attribute of a chunk's 1-based number.
+const RRWEB_CHUNK: &str = "rr-web.chunk";
+
+/// What masking changes in a batch beyond record texts.
+#[derive(Default)]
+struct Rewrite {
+    /// Chunks of rewritten events that this batch did not bring.
+    added: Vec<LogRow>,
+    /// Batch positions of retried chunks of events already rewritten.
+    dropped: Vec<usize>,
+    /// Events rewritten, whose earlier rows the store deletes.
+    keys: Vec<EventKey>,
+}
 
 /// Sessions whose secret node ids are remembered at once.
 pub const MAX_SESSIONS: usize = 20_000;
@@ -69,7 +88,15 @@ struct Remembered {
 impl SecretInputs {
     /// Masks secret input values in a batch's replay records, in batch order,
     /// joining chunked events first. Returns how many records changed.
-    pub fn mask_records(&self, records: &mut [LogRow]) -> usize {
+    ///
+    /// When this batch brings the last chunks of an event whose first chunks
+    /// were stored from earlier batches, and the joined event holds a secret,
+    /// every chunk of the event is written again, masked and marked
+    /// [`REPLAY_REWRITTEN`]: the chunks of this batch are replaced, the
+    /// others appended, and the event's key pushed to `rewritten`, so that the
+    /// store deletes the earlier rows. Later copies of its chunks (client
+    /// retries) are left out of the batch.
+    pub fn mask_records(&self, records: &mut Vec<LogRow>, rewritten: &mut Vec<EventKey>) -> usize {
         let mut chunked: HashMap<EventKey, Vec<(usize, ChunkPlace)>> = HashMap::new();
         for (index, record) in records.iter().enumerate() {
             if let Some(place) = ChunkPlace::of(record) {
@@ -80,6 +107,7 @@ impl SecretInputs {
             }
         }
         let mut changed = 0;
+        let mut rewrite = Rewrite::default();
         for index in 0..records.len() {
             let Some(place) = ChunkPlace::of(&records[index]) else {
                 let record = &mut records[index];
@@ -88,9 +116,20 @@ impl SecretInputs {
             };
             // An event is handled at its first chunk in the batch.
             if let Some(chunks) = chunked.remove(&place.key) {
-                changed += self.mask_chunked(records, &place.key, &chunks);
+                changed += self.mask_chunked(records, &place.key, &chunks, &mut rewrite);
             }
         }
+        if !rewrite.dropped.is_empty() {
+            let dropped: HashSet<usize> = rewrite.dropped.into_iter().collect();
+            let mut index = 0;
+            records.retain(|_| {
+                index += 1;
+                !dropped.contains(&(index - 1))
+            });
+        }
+        changed += rewrite.added.len();
+        records.append(&mut rewrite.added);
+        rewritten.append(&mut rewrite.keys);
         changed
     }
 
@@ -100,6 +139,7 @@ impl SecretInputs {
         records: &mut [LogRow],
         key: &EventKey,
         chunks: &[(usize, ChunkPlace)],
+        rewrite: &mut Rewrite,
     ) -> usize {
         let total = chunks[0].1.total;
         let mut parts: HashMap<u32, &str> = HashMap::new();
@@ -109,8 +149,17 @@ impl SecretInputs {
             }
         }
         if parts.len() < total as usize {
-            self.hold_chunks(records, key, chunks);
-            return 0;
+            if self.buffer().was_rewritten(key) {
+                // Retries of chunks already stored again, masked.
+                rewrite
+                    .dropped
+                    .extend(chunks.iter().map(|(index, _)| *index));
+                return 0;
+            }
+            return match self.hold_chunks(records, chunks) {
+                Some(whole) => self.rewrite_event(records, key, chunks, whole, rewrite),
+                None => 0,
+            };
         }
         let mut whole: String = (1..=total).map(|n| parts[&n]).collect();
         self.buffer().finish(key.clone());
@@ -126,21 +175,59 @@ impl SecretInputs {
         chunks.len()
     }
 
-    /// Keeps copies of the chunks of an event that is not whole in this batch.
-    /// When they complete an event held from earlier batches, learns its secret ids.
-    fn hold_chunks(&self, records: &[LogRow], key: &EventKey, chunks: &[(usize, ChunkPlace)]) {
-        let now = Instant::now();
-        let mut whole = None;
-        {
-            let mut buffer = self.buffer();
-            for (index, place) in chunks {
-                whole = whole.or(buffer.add(place, &records[*index].body, now));
+    /// Writes every chunk of an event completed over several batches again,
+    /// masked, when the joined event `whole` holds a secret.
+    fn rewrite_event(
+        &self,
+        records: &mut [LogRow],
+        key: &EventKey,
+        chunks: &[(usize, ChunkPlace)],
+        mut whole: String,
+        rewrite: &mut Rewrite,
+    ) -> usize {
+        if !self.mask(&key.session, &mut whole) {
+            return 0;
+        }
+        let total = chunks[0].1.total;
+        let pieces = split(&whole, total as usize);
+        let mut present = HashSet::new();
+        let mut changed = 0;
+        for (index, place) in chunks.iter().filter(|(_, place)| place.total == total) {
+            let record = &mut records[*index];
+            record.body = pieces[place.chunk as usize - 1].clone();
+            record
+                .log_attributes
+                .push((REPLAY_REWRITTEN.to_string(), "true".to_string()));
+            present.insert(place.chunk);
+            changed += 1;
+        }
+        let template = &records[chunks[0].0];
+        for chunk in (1..=total).filter(|chunk| !present.contains(chunk)) {
+            let mut record = template.clone();
+            record.body = pieces[chunk as usize - 1].clone();
+            for (name, value) in &mut record.log_attributes {
+                if name == RRWEB_CHUNK {
+                    *value = chunk.to_string();
+                }
             }
+            rewrite.added.push(record);
         }
-        // Parsing megabytes happens outside the buffer's lock.
-        if let Some(mut whole) = whole {
-            self.mask(&key.session, &mut whole);
+        self.buffer().rewrote(key.clone());
+        rewrite.keys.push(key.clone());
+        changed
+    }
+
+    /// Keeps copies of the chunks of an event that is not whole in this batch.
+    /// Returns the joined event when these chunks complete one held from
+    /// earlier batches; its secret ids are learnt by masking it.
+    fn hold_chunks(&self, records: &[LogRow], chunks: &[(usize, ChunkPlace)]) -> Option<String> {
+        let now = Instant::now();
+        let mut buffer = self.buffer();
+        let mut whole = None;
+        for (index, place) in chunks {
+            whole = whole.or(buffer.add(place, &records[*index].body, now));
         }
+        whole
     }
 
     /// Masks secret input values in one whole rrweb event of `session`.
@@ -353,6 +440,7 @@ fn mask_node(node: &mut Value, found: &mut HashSet<u64>) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exos_core::attributes::lookup;
     use serde_json::json;
 
     fn masked(inputs: &SecretInputs, session: &str, event: Value) -> String {
@@ -519,7 +607,7 @@ mod tests {
         rows.reverse(); // Out of order within the batch.
         rows.push(rows[0].clone()); // A client retry.
         rows.push(typed_into_password(3, "typed-secret"));
-        let changed = inputs.mask_records(&mut rows);
+        let changed = inputs.mask_records(&mut rows, &mut Vec::new());
         assert_eq!(changed, total + 2);
         let all = joined(&rows);
         assert!(!all.contains("snapshot-secret"));
@@ -539,24 +627,73 @@ mod tests {
     }
 
     #[test]
-    fn chunked_snapshot_over_batches_registers_ids() {
+    fn chunked_snapshot_over_batches_is_rewritten_masked() {
         let inputs = SecretInputs::default();
         let rows = snapshot_rows(2, "snapshot-secret");
+        let total = rows.len();
         let (last, first) = rows.split_at(1);
         // Every chunk but the first, then a retry of one of them, then the first.
         let mut batch = first.to_vec();
-        assert_eq!(inputs.mask_records(&mut batch), 0);
+        let mut rewritten = Vec::new();
+        assert_eq!(inputs.mask_records(&mut batch, &mut rewritten), 0);
         let mut retry = vec![first[0].clone()];
-        assert_eq!(inputs.mask_records(&mut retry), 0);
+        assert_eq!(inputs.mask_records(&mut retry, &mut rewritten), 0);
+        assert!(rewritten.is_empty());
+
         let mut batch = vec![last[0].clone(), typed_into_password(3, "typed-secret")];
-        assert_eq!(inputs.mask_records(&mut batch), 1);
+        let changed = inputs.mask_records(&mut batch, &mut rewritten);
+        // The chunk of this batch, the typed input, and the other chunks added again.
+        assert_eq!(changed, 2 + (total - 1));
+        assert_eq!(batch.len(), 2 + (total - 1));
         assert!(!batch[1].body.contains("typed-secret"), "{}", batch[1].body);
+        assert_eq!(rewritten.len(), 1);
+        assert_eq!(rewritten[0].session, "s1");
+        assert_eq!(rewritten[0].event, "2");
+        let mut chunks: Vec<&LogRow> = batch
+            .iter()
+            .filter(|row| lookup(&row.log_attributes, REPLAY_REWRITTEN) == Some("true"))
+            .collect();
+        assert_eq!(chunks.len(), total);
+        chunks.sort_by_key(|row| {
+            lookup(&row.log_attributes, RRWEB_CHUNK)
+                .and_then(|n| n.parse::<u32>().ok())
+                .unwrap_or(0)
+        });
+        let whole: String = chunks.iter().map(|row| row.body.as_str()).collect();
+        let snapshot: Value =
+            serde_json::from_str(&whole).expect("the rewritten chunks join to JSON");
+        let children = snapshot["data"]["node"]["childNodes"].as_array().unwrap();
+        assert_eq!(children[12_000]["attributes"]["value"], "*".repeat(15));
         assert_eq!(inputs.buffer().pending(), 0);
         assert_eq!(inputs.buffer().bytes(), 0);
 
-        let mut later = vec![typed_into_password(4, "later-secret")];
-        inputs.mask_records(&mut later);
-        assert!(!later[0].body.contains("later-secret"));
+        // A late retry of a rewritten event's chunk is not stored again.
+        let mut retry = vec![first[1].clone(), typed_into_password(4, "later-secret")];
+        inputs.mask_records(&mut retry, &mut rewritten);
+        assert_eq!(retry.len(), 1);
+        assert!(!retry[0].body.contains("later-secret"));
+        assert_eq!(rewritten.len(), 1);
+    }
+
+    #[test]
+    fn chunks_over_batches_without_secrets_are_not_rewritten() {
+        let inputs = SecretInputs::default();
+        let rows = snapshot_rows(2, "");
+        let plain: Vec<LogRow> = rows
+            .iter()
+            .map(|row| {
+                let mut row = row.clone();
+                row.body = row.body.replace("password", "text");
+                row
+            })
+            .collect();
+        let mut rewritten = Vec::new();
+        let mut batch = plain[1..].to_vec();
+        inputs.mask_records(&mut batch, &mut rewritten);
+        let mut batch = plain[..1].to_vec();
+        assert_eq!(inputs.mask_records(&mut batch, &mut rewritten), 0);
+        assert_eq!(batch, plain[..1].to_vec());
+        assert!(rewritten.is_empty());
     }
 
     #[test]
@@ -565,10 +702,10 @@ mod tests {
         let rows = snapshot_rows(2, "snapshot-secret");
         let mut batch = rows[..rows.len() - 1].to_vec();
         let sent = batch.clone();
-        assert_eq!(inputs.mask_records(&mut batch), 0);
+        assert_eq!(inputs.mask_records(&mut batch, &mut Vec::new()), 0);
         assert_eq!(batch, sent);
         let mut input = vec![typed_into_password(3, "visible-until-known")];
-        inputs.mask_records(&mut input);
+        inputs.mask_records(&mut input, &mut Vec::new());
         assert!(input[0].body.contains("visible-until-known"));
     }
 

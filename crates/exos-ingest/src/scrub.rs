@@ -172,7 +172,9 @@ impl ScrubRules {
             changed += self.scrub_attributes(&mut record.log_attributes);
         }
         if self.mask_replay_inputs {
-            changed += self.secret_inputs.mask_records(&mut batch.sessions);
+            changed += self
+                .secret_inputs
+                .mask_records(&mut batch.sessions, &mut batch.rewritten_replay_events);
         }
         for record in &mut batch.sessions {
             changed += usize::from(self.scrub_text(&mut record.body));

@@ -111,14 +111,7 @@ pub fn run(sessions: usize, minutes: u64, seed: u64) -> anyhow::Result<()> {
     let reread_s = started.elapsed().as_secs_f64();
     check(&last, &reread)?;
     let stored = folder_bytes(dir.path());
-    print(
-        sessions,
-        minutes,
-        &rounds,
-        reread_s,
-        stored,
-        analyser.kept(),
-    );
+    print(sessions, minutes, &rounds, reread_s, stored, &analyser);
     Ok(())
 }
 

@@ -170,6 +170,23 @@ impl ClickHouseStore {
             batch.summaries,
             SummaryInsert
         );
+        for event in &batch.rewritten_replay_events {
+            // The chunks stored before the event was masked whole; the rows just
+            // inserted carry the rewrite mark and stay.
+            client
+                .query(&format!(
+                    "DELETE FROM hyperdx_sessions WHERE RumSessionId = ? \
+                     AND ResourceAttributes['rum.scriptInstance'] = ? \
+                     AND LogAttributes['rr-web.event'] = ? \
+                     AND LogAttributes['{}'] != 'true'",
+                    exos_core::REPLAY_REWRITTEN
+                ))
+                .bind(event.session.as_str())
+                .bind(event.script_instance.as_str())
+                .bind(event.event.as_str())
+                .execute()
+                .await?;
+        }
         Ok(())
     }
 }

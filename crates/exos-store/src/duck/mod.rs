@@ -109,6 +109,32 @@ impl DuckStore {
             .map_err(other)
     }
 
+    /// Deletes the rows of rewritten replay events that lack the rewrite mark:
+    /// the chunks stored before the event was masked whole.
+    fn delete_rewritten(
+        connection: &Connection,
+        events: &[exos_core::ReplayEventKey],
+    ) -> Result<(), StoreError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut statement = connection
+            .prepare(&format!(
+                "DELETE FROM hyperdx_sessions WHERE RumSessionId = ? \
+                 AND coalesce(ResourceAttributes['rum.scriptInstance'], '') = ? \
+                 AND LogAttributes['rr-web.event'] = ? \
+                 AND coalesce(LogAttributes['{}'], '') <> 'true'",
+                exos_core::REPLAY_REWRITTEN
+            ))
+            .map_err(|e| StoreError::Write(e.to_string()))?;
+        for event in events {
+            statement
+                .execute(params![event.session, event.script_instance, event.event])
+                .map_err(|e| StoreError::Write(format!("hyperdx_sessions: {e}")))?;
+        }
+        Ok(())
+    }
+
     /// Appends every table's rows of `batch` inside the caller's transaction.
     fn append_all(connection: &Connection, batch: &Batch) -> Result<(), StoreError> {
         let write = |table: &str, record: Result<duckdb::arrow::record_batch::RecordBatch, _>| {
@@ -200,6 +226,7 @@ impl Store for DuckStore {
             .transaction()
             .map_err(|e| StoreError::Write(e.to_string()))?;
         Self::append_all(&transaction, batch)?;
+        Self::delete_rewritten(&transaction, &batch.rewritten_replay_events)?;
         // DuckDB flushes and syncs its write-ahead log at commit, so the rows are durable here.
         transaction
             .commit()
