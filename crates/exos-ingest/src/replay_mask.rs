@@ -17,16 +17,16 @@
 //! An event sent in chunks (a full snapshot of a page over about a megabyte)
 //! is joined first ([`crate::replay_chunks`]). When all its chunks are in one
 //! batch, it is masked like a whole event and cut again. When they come in
-//! several batches, the chunks are stored as they come, and the batch that
-//! brings the last one writes the whole event again, masked, in place of the
-//! stored chunks (the store deletes those in the same write), and the ids
-//! are learnt for later events.
+//! several batches, the chunks are stored as they come. The batch that
+//! brings the last one writes the whole event again, masked, and the store
+//! deletes the earlier chunks in the same write. The ids are learnt for
+//! later events.
 //!
 //! NOTE: two cases still store a secret of such a snapshot as sent, unless a
-//! value pattern matches it: an event whose copies left the bounded buffer
-//! before its last chunk came, and an earlier chunk whose request is written
-//! after the request of the last chunk (two writer threads, one session's
-//! requests in flight at once).
+//! value pattern matches it. One is an event whose copies left the bounded
+//! buffer before its last chunk came. The other is an earlier chunk whose
+//! request is written after the request of the last chunk, which needs two
+//! requests of one session in flight at once on different writer threads.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;

@@ -3,10 +3,10 @@
 //!
 //! The state keeps, per page load and event number, which chunks arrived and
 //! the few fields of the event that signal detection reads, never the event
-//! texts. Records may be added in any order and any number of times: a record
-//! seen both in a full read of the store and in the ingest feed counts once,
-//! and the analysis is the same as from all records added at once, which is
-//! what `queries::analyse` does. The gaps and their order are those of
+//! texts. Records may be added in any order and any number of times. A record
+//! seen both in a full read of the store and in the ingest feed counts once.
+//! The analysis equals that of all records added at once, which is what
+//! `queries::analyse` does. The gaps and their order are those of
 //! [`crate::reassemble`], which walks the events the same way.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -16,8 +16,8 @@ use exos_store::{ReplayAnalysis, SignalRecord};
 use crate::chunks::{walk, Arrival, ChunkRecord, MAX_CHUNKS};
 use crate::signals::{activity, detect, DataHead, EventHead, SignalSettings};
 
-/// What the detectors read of one event, in 24 bytes: they only ask
-/// whether it is incremental (type 3), its source, and, for a click, where.
+/// The fields of one event that the detectors read, in 24 bytes: whether it
+/// is incremental (type 3), its source, and the position of a click.
 #[derive(Debug, Clone, PartialEq)]
 struct Head {
     timestamp: i64,

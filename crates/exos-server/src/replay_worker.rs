@@ -13,7 +13,8 @@
 //! analyses the state. The first pass over a session after a start, or after
 //! the session left the cache, reads the session from the store. ClickHouse
 //! serves several EXOS instances behind a load balancer, and one instance
-//! sees only the requests it received, so there every pass reads the store.
+//! receives only part of a session's requests, so there every pass reads
+//! the store.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -315,8 +316,8 @@ fn analyse_and_store(
     }
 }
 
-/// A kept session state.
-struct Kept {
+/// A session state kept between passes.
+struct CachedSession {
     state: SessionState,
     bytes: usize,
     used: Instant,
@@ -326,7 +327,7 @@ struct Kept {
 pub struct Analyser {
     incremental: bool,
     budget: usize,
-    kept: HashMap<String, Kept>,
+    cache: HashMap<String, CachedSession>,
     kept_bytes: usize,
 }
 
@@ -337,14 +338,14 @@ impl Analyser {
         Self {
             incremental,
             budget,
-            kept: HashMap::new(),
+            cache: HashMap::new(),
             kept_bytes: 0,
         }
     }
 
     /// Number of session states kept.
     pub fn kept(&self) -> usize {
-        self.kept.len()
+        self.cache.len()
     }
 
     /// Approximate bytes the kept session states hold.
@@ -364,16 +365,15 @@ impl Analyser {
         let mut analyses = Vec::with_capacity(due.len());
         let mut unknown = Vec::new();
         for (session, feed) in due {
-            let kept = self.kept.get_mut(&session);
-            match kept {
-                Some(kept) if self.incremental && !feed.overflowed => {
-                    kept.state.add_records(feed.records);
-                    kept.state.add_errors(feed.errors_ms);
-                    kept.used = now;
-                    let bytes = kept.state.bytes();
-                    self.kept_bytes = self.kept_bytes + bytes - kept.bytes;
-                    kept.bytes = bytes;
-                    analyses.push(kept.state.analysis(&session, signals));
+            match self.cache.get_mut(&session) {
+                Some(cached) if self.incremental && !feed.overflowed => {
+                    cached.state.add_records(feed.records);
+                    cached.state.add_errors(feed.errors_ms);
+                    cached.used = now;
+                    let bytes = cached.state.bytes();
+                    self.kept_bytes = self.kept_bytes + bytes - cached.bytes;
+                    cached.bytes = bytes;
+                    analyses.push(cached.state.analysis(&session, signals));
                 }
                 _ => {
                     self.forget(&session);
@@ -386,9 +386,9 @@ impl Analyser {
             if self.incremental {
                 let bytes = state.bytes();
                 self.kept_bytes += bytes;
-                self.kept.insert(
+                self.cache.insert(
                     session,
-                    Kept {
+                    CachedSession {
                         state,
                         bytes,
                         used: now,
@@ -401,17 +401,17 @@ impl Analyser {
     }
 
     fn forget(&mut self, session: &str) {
-        if let Some(kept) = self.kept.remove(session) {
-            self.kept_bytes -= kept.bytes;
+        if let Some(cached) = self.cache.remove(session) {
+            self.kept_bytes -= cached.bytes;
         }
     }
 
     /// Drops idle sessions, then the least recently analysed ones over the budget.
     fn evict(&mut self, now: Instant) {
         let idle: Vec<String> = self
-            .kept
+            .cache
             .iter()
-            .filter(|(_, kept)| now.duration_since(kept.used) >= CACHE_IDLE)
+            .filter(|(_, cached)| now.duration_since(cached.used) >= CACHE_IDLE)
             .map(|(session, _)| session.clone())
             .collect();
         for session in idle {
@@ -421,9 +421,9 @@ impl Analyser {
             return;
         }
         let mut by_use: Vec<(Instant, String)> = self
-            .kept
+            .cache
             .iter()
-            .map(|(session, kept)| (kept.used, session.clone()))
+            .map(|(session, cached)| (cached.used, session.clone()))
             .collect();
         by_use.sort();
         for (_, session) in by_use {

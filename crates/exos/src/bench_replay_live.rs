@@ -2,10 +2,10 @@
 //! recording at once?
 //!
 //! Each round stands for one minute of N live sessions. It generates the
-//! next minute of every session (the first round also a page load with its
-//! chunked full snapshot), writes the records of 50 sessions at a time,
-//! interleaved in one batch as the ingest path writes what many browsers
-//! sent, and hands
+//! next minute of every session, and the first round also a page load with
+//! its chunked full snapshot. It writes the records of 50 sessions at a
+//! time, interleaved in one batch as the ingest path writes what many
+//! browsers sent. Then it hands
 //! the batch's feeds to the replay worker's [`Analyser`], which analyses every
 //! session once. The worker analyses a live session at most once a minute,
 //! so a round's analysis must take under 60 s. The first round reads every
@@ -29,7 +29,7 @@ use crate::bench_replay::{folder_bytes, records, session_id, Recording};
 /// Memory the bench lets the analyser keep, as the server does.
 const BUDGET_BYTES: usize = 256 * 1024 * 1024;
 /// Sessions whose records go into one store write, as one ingest batch
-/// holds the requests of many browsers.
+/// contains the requests of many browsers.
 const SESSIONS_PER_WRITE: usize = 50;
 /// Sessions compared with a fresh analysis at the end.
 const CHECKED: usize = 20;
