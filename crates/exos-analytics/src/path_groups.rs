@@ -10,8 +10,7 @@
 //! 1,000,000 actors (docs/BENCHMARKS.md), the window-function statement took
 //! 20 to 30 s under load, most of it in DuckDB's sorts.
 //!
-//! Actors are distinguished by two 64-bit hashes that DuckDB computes, as in
-//! `exos_funnels::partitioned`, so their texts are not streamed.
+//! Actors are distinguished by 128 bits, as in `exos_funnels::partitioned`.
 //! Ties in time are broken by the span id, compared in full when the first
 //! eight bytes are equal, then by the label.
 
@@ -21,7 +20,7 @@ use std::collections::HashMap;
 use duckdb::arrow::array::{Array, PrimitiveArray, RecordBatch, StringArray};
 use duckdb::arrow::datatypes::{ArrowPrimitiveType, Int64Type, UInt64Type};
 use duckdb::Connection;
-use exos_funnels::partitioned::ValueIds;
+use exos_funnels::partitioned::{text_hash, ValueIds};
 
 use crate::error::AnalyticsError;
 use crate::paths::{Group, PathsQuery};
@@ -35,7 +34,7 @@ const NONE: u32 = u32::MAX;
 /// One event as a partition stores it.
 #[derive(Clone, Copy)]
 struct Event {
-    /// DuckDB's hashes of the actor and of the actor after a 0x01 byte.
+    /// (DuckDB's hash, `text_hash`) of the actor.
     actor: (u64, u64),
     timestamp_ns: i64,
     /// The span id's first eight bytes, big-endian, so they order as the text does.
@@ -66,8 +65,7 @@ impl SpanIds {
 /// Renders the streamed rows over the events statement.
 pub fn input_sql(events: &str) -> String {
     format!(
-        "SELECT hash(actor) AS actor_hash, hash(chr(1) || actor) AS actor_hash_b, label, \
-         epoch_ns(ts) AS timestamp_ns, sid \
+        "SELECT hash(actor) AS actor_hash, actor, label, epoch_ns(ts) AS timestamp_ns, sid \
          FROM ({events}) AS events"
     )
 }
@@ -235,7 +233,7 @@ fn read_batches(
     let mut labels = ValueIds::default();
     for (batch, &first_row) in batches.iter().zip(first_rows) {
         let hashes = primitive::<UInt64Type>(batch, "actor_hash")?.values();
-        let second = primitive::<UInt64Type>(batch, "actor_hash_b")?.values();
+        let actors = text(batch, "actor")?;
         let label_texts = text(batch, "label")?;
         let timestamps = primitive::<Int64Type>(batch, "timestamp_ns")?.values();
         let sids = text(batch, "sid")?;
@@ -246,7 +244,7 @@ fn read_batches(
             let length = sid.len().min(8);
             prefix[..length].copy_from_slice(&sid[..length]);
             partitions[(hash >> 56) as usize % PARTITIONS].push(Event {
-                actor: (hash, second[row]),
+                actor: (hash, text_hash(actors.value(row).as_bytes())),
                 timestamp_ns: timestamps[row],
                 span_prefix: u64::from_be_bytes(prefix),
                 // Checked by the caller: the total fits in u32.

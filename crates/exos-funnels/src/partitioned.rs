@@ -10,11 +10,10 @@
 //! 1,000,000 actors (docs/BENCHMARKS.md), DuckDB's sort by actor took most of
 //! the time of the earlier sorted stream (`actor_groups`).
 //!
-//! Actors are distinguished by 128 bits: DuckDB's 64-bit `hash` of the actor
-//! and of the actor's text after one 0x01 byte, so that the text itself is not
-//! streamed. Two actors are merged only if both hashes collide, which for
-//! 10^9 actors has a probability below 10^-20 if the two hashes behave as
-//! independent (an estimate: DuckDB does not document its string hash).
+//! Actors are distinguished by 128 bits: DuckDB's 64-bit `hash` of the actor and
+//! a second, different 64-bit hash computed here from the same text. Two
+//! actors are merged only if both hashes collide, which for 10^9 actors has
+//! a probability below 10^-20.
 
 use std::collections::HashMap;
 
@@ -43,7 +42,7 @@ pub struct SplitResult {
 /// One span as a partition stores it.
 #[derive(Clone, Copy)]
 struct Span {
-    /// DuckDB's hashes of the actor and of the actor after a 0x01 byte.
+    /// (DuckDB's hash, this module's hash) of the actor.
     actor: (u64, u64),
     /// Index into the breakdown values.
     breakdown: u32,
@@ -112,7 +111,7 @@ fn read_partitions(
     query: &FunnelQuery,
     threads: usize,
 ) -> Result<(Vec<Pieces>, Vec<String>), RunError> {
-    let mut statement = connection.prepare(&sql::duckdb::funnel_span_hashes(query))?;
+    let mut statement = connection.prepare(&sql::duckdb::funnel_spans(query))?;
     let batches: Vec<RecordBatch> = statement.query_arrow([])?.collect();
     let per_thread = batches.len().div_ceil(threads).max(1);
     let pieces = std::thread::scope(|scope| {
@@ -156,7 +155,7 @@ fn read_batches(batches: &[RecordBatch]) -> Result<(Pieces, ValueIds), RunError>
     let mut values = ValueIds::default();
     for batch in batches {
         let hashes = primitive_column::<UInt64Type>(batch, "actor_hash", "UBIGINT")?.values();
-        let second = primitive_column::<UInt64Type>(batch, "actor_hash_b", "UBIGINT")?.values();
+        let actors = string_column(batch, "actor")?;
         let breakdowns = string_column(batch, "breakdown")?;
         let timestamps = primitive_column::<Int64Type>(batch, "timestamp_ns", "BIGINT")?.values();
         let steps = primitive_column::<UInt32Type>(batch, "steps", "UINTEGER")?.values();
@@ -164,7 +163,7 @@ fn read_batches(batches: &[RecordBatch]) -> Result<(Pieces, ValueIds), RunError>
         for row in 0..batch.num_rows() {
             let hash = hashes[row];
             let span = Span {
-                actor: (hash, second[row]),
+                actor: (hash, text_hash(actors.value(row).as_bytes())),
                 breakdown: values.id(breakdowns, row),
                 timestamp_ns: timestamps[row],
                 steps: steps[row],

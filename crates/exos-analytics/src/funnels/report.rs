@@ -131,7 +131,7 @@ fn run_pass(
             series: answer.breakdown.map_or_else(Vec::new, |split| split.series),
             sql: scoped_text(
                 scope,
-                exos_funnels::sql::duckdb::funnel_span_hashes(with_breakdown),
+                exos_funnels::sql::duckdb::funnel_spans(with_breakdown),
             ),
         });
     }

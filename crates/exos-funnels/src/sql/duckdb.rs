@@ -22,17 +22,6 @@ pub fn funnel_input(query: &FunnelQuery) -> String {
 /// Renders the rows of [`funnel_input`] in no particular order, for
 /// `partitioned`, which groups them in Rust.
 pub fn funnel_spans(query: &FunnelQuery) -> String {
-    spans_with(query, "actor")
-}
-
-/// Renders [`funnel_spans`] with a second 64-bit hash of the actor,
-/// `actor_hash_b UBIGINT` (of the actor's text after one 0x01 byte), in place
-/// of its text: engines that only tell actors apart need not stream the text.
-pub fn funnel_span_hashes(query: &FunnelQuery) -> String {
-    spans_with(query, "hash(chr(1) || actor) AS actor_hash_b")
-}
-
-fn spans_with(query: &FunnelQuery, actor_columns: &str) -> String {
     let dialect = Dialect::DuckDb;
     let actor = query.actor.name();
     let keep = if super::keeps_every_span(query) {
@@ -41,7 +30,7 @@ fn spans_with(query: &FunnelQuery, actor_columns: &str) -> String {
         " AND (steps <> 0 OR exclusions <> 0)".to_string()
     };
     format!(
-        "SELECT hash(actor) AS actor_hash, {actor_columns}, breakdown, timestamp_ns, steps, exclusions\n\
+        "SELECT hash(actor) AS actor_hash, actor, breakdown, timestamp_ns, steps, exclusions\n\
          FROM (SELECT {actor} AS actor, {breakdown} AS breakdown, {timestamp} AS timestamp_ns, \
          {steps} AS steps, {exclusions} AS exclusions\n\
          FROM otel_traces WHERE {range} AND {actor} <> '') AS spans\n\
