@@ -182,10 +182,17 @@ pub(crate) fn walk<'a, A: Arrival>(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn record(instance: &str, event: u64, chunk: u32, total: u32, body: &str) -> ChunkRecord {
+    /// A record of `instance`'s event `event`, timed by event and chunk number.
+    pub(crate) fn record(
+        instance: &str,
+        event: u64,
+        chunk: u32,
+        total: u32,
+        body: &str,
+    ) -> ChunkRecord {
         ChunkRecord {
             script_instance: instance.into(),
             event,

@@ -256,17 +256,7 @@ fn content_of(json: &str) -> Content {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn record(instance: &str, event: u64, chunk: u32, total: u32, body: &str) -> ChunkRecord {
-        ChunkRecord {
-            script_instance: instance.into(),
-            event,
-            chunk,
-            total,
-            time_ns: event as i64 * 1_000_000,
-            body: body.into(),
-        }
-    }
+    use crate::chunks::tests::record;
 
     fn click(event: u64, t: i64) -> ChunkRecord {
         let body = format!(
