@@ -50,30 +50,52 @@ impl Default for ReplaySettings {
 /// The status of error spans as ingest writes it (the `errors` view reads both spellings).
 const ERROR_STATUS: &str = "Error";
 
-/// Records a session's feed may hold before it is dropped, and the session
-/// read from the store instead.
-const FEED_MAX_RECORDS: usize = 50_000;
+/// Memory the waiting feeds of all sessions may take together. A feed that
+/// would go over is dropped, and its session read from the store instead, so
+/// a worker that falls behind (a backfill) does not grow the server's memory.
+const FEEDS_MAX_BYTES: usize = 64 * 1024 * 1024;
+
+/// Bytes counted per fed record besides its texts.
+const RECORD_OVERHEAD: usize = 64;
 
 /// What the ingest path stored for one session since its last analysis.
 #[derive(Debug, Default)]
 pub struct Feed {
     records: Vec<ChunkRecord>,
     errors_ms: Vec<i64>,
-    /// More arrived than [`FEED_MAX_RECORDS`]: the feed is incomplete.
+    /// Approximate bytes held.
+    bytes: usize,
+    /// Records were dropped: the feed is incomplete.
     overflowed: bool,
 }
 
 impl Feed {
+    fn push_record(&mut self, record: ChunkRecord) {
+        self.bytes += record.body.len() + record.script_instance.len() + RECORD_OVERHEAD;
+        self.records.push(record);
+    }
+
+    fn push_error(&mut self, time_ms: i64) {
+        self.bytes += 8;
+        self.errors_ms.push(time_ms);
+    }
+
+    /// Drops what the feed holds; the session is then read from the store.
+    fn overflow(&mut self) {
+        *self = Feed {
+            overflowed: true,
+            ..Feed::default()
+        };
+    }
+
     fn append(&mut self, mut other: Feed) {
-        self.overflowed |= other.overflowed;
-        if self.overflowed || self.records.len() + other.records.len() > FEED_MAX_RECORDS {
-            self.overflowed = true;
-            self.records = Vec::new();
-            self.errors_ms = Vec::new();
+        if self.overflowed || other.overflowed {
+            self.overflow();
             return;
         }
         self.records.append(&mut other.records);
         self.errors_ms.append(&mut other.errors_ms);
+        self.bytes += other.bytes;
     }
 }
 
@@ -84,13 +106,13 @@ pub fn feeds_of(batch: &Batch) -> HashMap<String, Feed> {
     for row in &batch.sessions {
         if !row.keys.rum_session_id.is_empty() {
             let feed = feeds.entry(row.keys.rum_session_id.clone()).or_default();
-            feed.records.push(chunk_record(row));
+            feed.push_record(chunk_record(row));
         }
     }
     for span in &batch.spans {
         if !span.keys.rum_session_id.is_empty() && span.status_code == ERROR_STATUS {
             let feed = feeds.entry(span.keys.rum_session_id.clone()).or_default();
-            feed.errors_ms.push(span.timestamp_ns.div_euclid(1_000_000));
+            feed.push_error(span.timestamp_ns.div_euclid(1_000_000));
         }
     }
     feeds
@@ -137,8 +159,15 @@ struct Dirty {
 /// path handed over of that data when the worker keeps sessions in memory.
 #[derive(Debug, Default, Clone)]
 pub struct DirtySessions {
-    inner: Arc<Mutex<HashMap<String, Dirty>>>,
+    inner: Arc<Mutex<Waiting>>,
     incremental: bool,
+}
+
+/// The dirty sessions and the bytes their feeds hold.
+#[derive(Debug, Default)]
+struct Waiting {
+    sessions: HashMap<String, Dirty>,
+    feed_bytes: usize,
 }
 
 impl DirtySessions {
@@ -168,14 +197,24 @@ impl DirtySessions {
     /// Marks sessions as having new data and keeps what was stored of it.
     pub fn feed(&self, feeds: impl IntoIterator<Item = (String, Feed)>) {
         let now = Instant::now();
-        let mut dirty = self.inner.lock().expect("dirty sessions poisoned");
-        for (session, feed) in feeds.into_iter().filter(|(s, _)| !s.is_empty()) {
+        let mut waiting = self.inner.lock().expect("dirty sessions poisoned");
+        let Waiting {
+            sessions: dirty,
+            feed_bytes,
+        } = &mut *waiting;
+        for (session, mut feed) in feeds.into_iter().filter(|(s, _)| !s.is_empty()) {
+            if *feed_bytes + feed.bytes > FEEDS_MAX_BYTES {
+                feed.overflow();
+            }
             match dirty.get_mut(&session) {
                 Some(entry) => {
                     entry.last = now;
+                    let before = entry.feed.bytes;
                     entry.feed.append(feed);
+                    *feed_bytes = *feed_bytes - before + entry.feed.bytes;
                 }
                 None => {
+                    *feed_bytes += feed.bytes;
                     dirty.insert(
                         session,
                         Dirty {
@@ -192,7 +231,11 @@ impl DirtySessions {
     /// Takes the sessions due for analysis, with their feeds.
     fn due(&self, settings: &ReplaySettings) -> Vec<(String, Feed)> {
         let now = Instant::now();
-        let mut dirty = self.inner.lock().expect("dirty sessions poisoned");
+        let mut waiting = self.inner.lock().expect("dirty sessions poisoned");
+        let Waiting {
+            sessions: dirty,
+            feed_bytes,
+        } = &mut *waiting;
         let due: Vec<String> = dirty
             .iter()
             .filter(|(_, d)| {
@@ -204,6 +247,7 @@ impl DirtySessions {
         due.into_iter()
             .filter_map(|session| {
                 let entry = dirty.remove(&session)?;
+                *feed_bytes -= entry.feed.bytes;
                 Some((session, entry.feed))
             })
             .collect()
@@ -211,7 +255,11 @@ impl DirtySessions {
 
     /// Number of sessions waiting for analysis.
     pub fn len(&self) -> usize {
-        self.inner.lock().expect("dirty sessions poisoned").len()
+        self.inner
+            .lock()
+            .expect("dirty sessions poisoned")
+            .sessions
+            .len()
     }
 
     /// True when no session waits.
@@ -566,11 +614,7 @@ mod tests {
         // Rows stored without a feed, then an overflowed feed: the pass must read them.
         ingest(&store, vec![click("s2", 2), click("s2", 3)]);
         let mut overflowed = Feed::default();
-        overflowed.append(Feed {
-            records: Vec::new(),
-            errors_ms: Vec::new(),
-            overflowed: true,
-        });
+        overflowed.overflow();
         let result = analyser.analyse(&store, vec![("s2".into(), overflowed)], &settings);
         assert_eq!(result[0].clicks, 3);
 
@@ -592,6 +636,32 @@ mod tests {
         assert_eq!(analyser.kept(), 0);
         let result = analyser.analyse(&store, ingest(&store, vec![click("a", 2)]), &settings);
         assert_eq!(result[0].clicks, 2);
+    }
+
+    #[test]
+    fn feeds_over_the_memory_budget_are_dropped() {
+        let dirty = DirtySessions::new(true);
+        let big = "x".repeat(FEEDS_MAX_BYTES / 2);
+        let batch = |session: &str| Batch {
+            sessions: vec![row(session, 1, 1, 1, &big)],
+            ..Default::default()
+        };
+        dirty.feed(feeds_of(&batch("a")));
+        dirty.feed(feeds_of(&batch("b")));
+        dirty.feed(feeds_of(&batch("c")));
+        let settings = ReplaySettings {
+            quiet: Duration::ZERO,
+            ..ReplaySettings::default()
+        };
+        let mut due = dirty.due(&settings);
+        due.sort_by(|x, y| x.0.cmp(&y.0));
+        let kept: Vec<(bool, usize)> = due
+            .iter()
+            .map(|(_, feed)| (feed.overflowed, feed.records.len()))
+            .collect();
+        // The first fits; the next two would go over 64 MiB, so they are read from the store.
+        assert_eq!(kept, vec![(false, 1), (true, 0), (true, 0)]);
+        assert_eq!(dirty.inner.lock().unwrap().feed_bytes, 0);
     }
 
     #[test]
