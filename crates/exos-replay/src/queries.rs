@@ -149,6 +149,27 @@ pub fn load_state(store: &dyn Store, session: &str) -> Result<Option<SessionStat
     Ok(Some(state))
 }
 
+/// Lists sessions with replay records since `since_ms` and no stored
+/// analysis, at most `limit`: what a server stopped with a backlog left behind.
+pub fn unanalysed_sessions(
+    store: &dyn Store,
+    since_ms: i64,
+    limit: usize,
+) -> Result<Vec<String>, StoreError> {
+    let sql = format!(
+        "SELECT DISTINCT RumSessionId FROM hyperdx_sessions WHERE Timestamp >= {} \
+         AND RumSessionId != '' \
+         AND RumSessionId NOT IN (SELECT SessionId FROM exos_replay_sessions) LIMIT {limit}",
+        time_literal(store.dialect(), since_ms)
+    );
+    Ok(store
+        .query(&sql, &LIMITS)?
+        .rows
+        .iter()
+        .map(|row| text(&row[0]))
+        .collect())
+}
+
 fn time_literal(dialect: Dialect, ms: i64) -> String {
     match dialect {
         Dialect::DuckDb => format!("make_timestamp({ms}::BIGINT * 1000)"),

@@ -58,7 +58,8 @@ const FEEDS_MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Bytes counted per fed record besides its texts.
 const RECORD_OVERHEAD: usize = 64;
 
-/// What the ingest path stored for one session since its last analysis.
+/// The records and error times the ingest path stored for one session since
+/// its last analysis.
 #[derive(Debug, Default)]
 pub struct Feed {
     records: Vec<ChunkRecord>,
@@ -99,8 +100,8 @@ impl Feed {
     }
 }
 
-/// The feeds of a batch of rows, per session: replay records (texts of
-/// chunked events left out) and the times of error spans.
+/// Collects the feeds of a batch of rows, per session: replay records (texts
+/// of chunked events left out) and the times of error spans.
 pub fn feeds_of(batch: &Batch) -> HashMap<String, Feed> {
     let mut feeds: HashMap<String, Feed> = HashMap::new();
     for row in &batch.sessions {
@@ -118,7 +119,7 @@ pub fn feeds_of(batch: &Batch) -> HashMap<String, Feed> {
     feeds
 }
 
-/// The value of `key` in an attribute list, "" when absent.
+/// Returns the value of `key` in an attribute list, "" when absent.
 fn attribute<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
     pairs
         .iter()
@@ -278,6 +279,10 @@ const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
 /// (a backfill outruns analysis) does not hold the shutdown.
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
+/// How far back a start looks for sessions left unanalysed, and how many it takes.
+const RECOVER_WINDOW: Duration = Duration::from_secs(7 * 24 * 3600);
+const RECOVER_MAX: usize = 100_000;
+
 /// Memory the kept session states may take together.
 const CACHE_BYTES: usize = 256 * 1024 * 1024;
 
@@ -296,6 +301,7 @@ pub fn spawn(
         .name("exos-replay".into())
         .spawn(move || {
             let mut analyser = Analyser::new(dirty.wants_feeds(), CACHE_BYTES);
+            recover(store.as_ref(), &dirty);
             let mut last_expiry: Option<Instant> = None;
             loop {
                 let stopping = stop.load(std::sync::atomic::Ordering::Relaxed);
@@ -326,6 +332,28 @@ pub fn spawn(
             }
         })
         .expect("the replay thread starts")
+}
+
+/// Marks the recent sessions that have replay records and no analysis, such
+/// as those an earlier run stopped before analysing.
+fn recover(store: &dyn Store, dirty: &DirtySessions) {
+    let since_ms = std::time::SystemTime::now()
+        .checked_sub(RECOVER_WINDOW)
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_millis() as i64);
+    match exos_replay::queries::unanalysed_sessions(store, since_ms, RECOVER_MAX) {
+        Ok(sessions) if sessions.is_empty() => {}
+        Ok(sessions) => {
+            tracing::info!(
+                sessions = sessions.len(),
+                "analysing replay sessions left unanalysed by an earlier run"
+            );
+            dirty.mark(sessions.iter().map(String::as_str));
+        }
+        Err(error) => {
+            tracing::warn!(%error, "looking for unanalysed replay sessions failed; they are analysed when they send again")
+        }
+    }
 }
 
 /// Deletes replay records older than the retention.

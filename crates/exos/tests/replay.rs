@@ -395,3 +395,47 @@ fn secret_inputs_of_chunked_snapshots_are_masked() {
         "*".repeat(17)
     );
 }
+
+#[test]
+fn unanalysed_session_analysed_after_restart() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    // A quiet time of ten minutes: the session is never due before the stop.
+    let first = Server::start_in(dir.path(), &["--replay-quiet-ms", "600000"], None);
+    let session = "c0ffee00c0ffee00c0ffee00c0ffee02";
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let t0 = now_ms - 60_000;
+    send_replay(
+        &first,
+        session,
+        "load-1",
+        vec![
+            record(t0, 1, 1, 1, &click(t0, 10.0)),
+            record(t0 + 100, 2, 1, 1, &click(t0 + 100, 12.0)),
+        ],
+    );
+    let credentials = (first.password.clone(), first.ingest_key.clone());
+    assert!(first.stop().success());
+
+    let second = Server::start_in(
+        dir.path(),
+        &["--replay-quiet-ms", "200"],
+        Some((&credentials.0, &credentials.1)),
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let clicks = second.scalar(&format!(
+            "SELECT count(*) FROM exos_replay_sessions WHERE SessionId = '{session}' AND Clicks = 2"
+        ));
+        if clicks.as_u64() == Some(1) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the session left by the first run was never analysed"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
