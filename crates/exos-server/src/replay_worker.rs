@@ -21,6 +21,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use exos_core::attributes::{lookup, RRWEB_EVENT};
 use exos_core::{Batch, LogRow};
 use exos_replay::queries::load_state;
 use exos_replay::{ChunkRecord, SessionState, SignalSettings};
@@ -119,25 +120,19 @@ pub fn feeds_of(batch: &Batch) -> HashMap<String, Feed> {
     feeds
 }
 
-/// Returns the value of `key` in an attribute list, "" when absent.
-fn attribute<'a>(pairs: &'a [(String, String)], key: &str) -> &'a str {
-    pairs
-        .iter()
-        .find(|(name, _)| name == key)
-        .map_or("", |(_, value)| value.as_str())
-}
-
-/// A stored replay row as the analysis reads it back from the store.
+/// Converts a stored replay row into the record the analysis reads back from the store.
 fn chunk_record(row: &LogRow) -> ChunkRecord {
     let number = |key: &str| {
-        attribute(&row.log_attributes, key)
-            .parse::<f64>()
+        lookup(&row.log_attributes, key)
+            .and_then(|value| value.parse::<f64>().ok())
             .unwrap_or(0.0)
     };
     let total = number("rr-web.total-chunks").max(1.0) as u32;
     ChunkRecord {
-        script_instance: attribute(&row.resource_attributes, "rum.scriptInstance").to_string(),
-        event: number("rr-web.event") as u64,
+        script_instance: lookup(&row.resource_attributes, "rum.scriptInstance")
+            .unwrap_or_default()
+            .to_string(),
+        event: number(RRWEB_EVENT) as u64,
         chunk: number("rr-web.chunk").max(1.0) as u32,
         total,
         time_ns: row.timestamp_ns,
@@ -275,8 +270,8 @@ const WRITE_BATCH: usize = 64;
 /// How often old replay records are looked for.
 const EXPIRY_EVERY: Duration = Duration::from_secs(3600);
 
-/// Longest the last pass may take when the server stops, so that a backlog
-/// (a backfill outruns analysis) does not hold the shutdown.
+/// Maximum time the last pass may take when the server stops, so that a
+/// backlog (a backfill outruns analysis) does not delay the shutdown.
 const STOP_DEADLINE: Duration = Duration::from_secs(10);
 
 /// How far back a start looks for sessions left unanalysed, and how many it takes.
@@ -404,29 +399,29 @@ pub struct Analyser {
     incremental: bool,
     budget: usize,
     cache: HashMap<String, CachedSession>,
-    kept_bytes: usize,
+    cached_bytes: usize,
 }
 
 impl Analyser {
-    /// An analyser that keeps up to `budget` bytes of session states when
-    /// `incremental`, and reads every session from the store otherwise.
+    /// Creates an analyser that keeps up to `budget` bytes of session states
+    /// when `incremental`, and reads every session from the store otherwise.
     pub fn new(incremental: bool, budget: usize) -> Self {
         Self {
             incremental,
             budget,
             cache: HashMap::new(),
-            kept_bytes: 0,
+            cached_bytes: 0,
         }
     }
 
     /// Number of session states kept.
-    pub fn kept(&self) -> usize {
+    pub fn cached_sessions(&self) -> usize {
         self.cache.len()
     }
 
     /// Approximate bytes the kept session states hold.
-    pub fn kept_bytes(&self) -> usize {
-        self.kept_bytes
+    pub fn cached_bytes(&self) -> usize {
+        self.cached_bytes
     }
 
     /// Analyses the sessions: a kept session from its state plus its feed,
@@ -447,7 +442,7 @@ impl Analyser {
                     cached.state.add_errors(feed.errors_ms);
                     cached.used = now;
                     let bytes = cached.state.bytes();
-                    self.kept_bytes = self.kept_bytes + bytes - cached.bytes;
+                    self.cached_bytes = self.cached_bytes + bytes - cached.bytes;
                     cached.bytes = bytes;
                     analyses.push(cached.state.analysis(&session, signals));
                 }
@@ -461,7 +456,7 @@ impl Analyser {
             analyses.push(state.analysis(&session, signals));
             if self.incremental {
                 let bytes = state.bytes();
-                self.kept_bytes += bytes;
+                self.cached_bytes += bytes;
                 self.cache.insert(
                     session,
                     CachedSession {
@@ -478,7 +473,7 @@ impl Analyser {
 
     fn forget(&mut self, session: &str) {
         if let Some(cached) = self.cache.remove(session) {
-            self.kept_bytes -= cached.bytes;
+            self.cached_bytes -= cached.bytes;
         }
     }
 
@@ -493,7 +488,7 @@ impl Analyser {
         for session in idle {
             self.forget(&session);
         }
-        if self.kept_bytes <= self.budget {
+        if self.cached_bytes <= self.budget {
             return;
         }
         let mut by_use: Vec<(Instant, String)> = self
@@ -503,7 +498,7 @@ impl Analyser {
             .collect();
         by_use.sort();
         for (_, session) in by_use {
-            if self.kept_bytes <= self.budget {
+            if self.cached_bytes <= self.budget {
                 break;
             }
             self.forget(&session);
@@ -548,6 +543,13 @@ mod tests {
     use exos_core::BusinessKeys;
     use exos_store::{DuckOptions, DuckStore};
 
+    /// Opens an empty DuckDB store in a temporary folder, which lives as long as the first value.
+    fn empty_store() -> (tempfile::TempDir, DuckStore) {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let store = DuckStore::open(dir.path(), &DuckOptions::default()).expect("DuckDB opens");
+        (dir, store)
+    }
+
     fn row(session: &str, event: u64, chunk: u32, total: u32, body: &str) -> LogRow {
         LogRow {
             timestamp_ns: event as i64 * 1_000_000_000,
@@ -581,7 +583,7 @@ mod tests {
     fn fresh(store: &dyn Store, session: &str) -> ReplayAnalysis {
         let mut analysis =
             exos_replay::queries::analyse(store, session, &SignalSettings::default())
-                .expect("the store answers")
+                .expect("the store returns the analysis")
                 .expect("the session has records");
         analysis.analysed_ms = 0;
         analysis
@@ -598,9 +600,8 @@ mod tests {
     }
 
     #[test]
-    fn kept_sessions_are_analysed_from_their_feeds_as_a_fresh_read_would() {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let store = DuckStore::open(dir.path(), &DuckOptions::default()).expect("DuckDB opens");
+    fn analyser_kept_sessions_match_fresh_reads() {
+        let (_dir, store) = empty_store();
         let settings = SignalSettings::default();
         let mut analyser = Analyser::new(true, CACHE_BYTES);
 
@@ -610,7 +611,7 @@ mod tests {
             vec![click("s1", 1), row("s1", 2, 1, 2, "{\"type\":2,")],
         );
         let first = analyser.analyse(&store, due, &settings);
-        assert_eq!(analyser.kept(), 1);
+        assert_eq!(analyser.cached_sessions(), 1);
         assert_eq!((first[0].gaps, first[0].clicks), (1, 1));
 
         // Later passes add only the feed: the missing chunk, a rage burst, a skipped number.
@@ -633,9 +634,8 @@ mod tests {
     }
 
     #[test]
-    fn an_overflowed_feed_or_a_store_without_kept_states_reads_the_store() {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let store = DuckStore::open(dir.path(), &DuckOptions::default()).expect("DuckDB opens");
+    fn analyser_reads_store_without_usable_feed() {
+        let (_dir, store) = empty_store();
         let settings = SignalSettings::default();
         let mut analyser = Analyser::new(true, CACHE_BYTES);
         analyser.analyse(&store, ingest(&store, vec![click("s2", 1)]), &settings);
@@ -648,26 +648,25 @@ mod tests {
 
         let mut reading = Analyser::new(false, CACHE_BYTES);
         let result = reading.analyse(&store, vec![("s2".into(), Feed::default())], &settings);
-        assert_eq!((result[0].clicks, reading.kept()), (3, 0));
+        assert_eq!((result[0].clicks, reading.cached_sessions()), (3, 0));
     }
 
     #[test]
-    fn the_budget_drops_the_least_recently_analysed_sessions() {
-        let dir = tempfile::tempdir().expect("a temporary folder");
-        let store = DuckStore::open(dir.path(), &DuckOptions::default()).expect("DuckDB opens");
+    fn analyser_budget_drops_oldest_sessions() {
+        let (_dir, store) = empty_store();
         let settings = SignalSettings::default();
         let mut analyser = Analyser::new(true, 1);
         for session in ["a", "b", "c"] {
             analyser.analyse(&store, ingest(&store, vec![click(session, 1)]), &settings);
         }
         // Over a one-byte budget nothing is kept, and every session is still analysed.
-        assert_eq!(analyser.kept(), 0);
+        assert_eq!(analyser.cached_sessions(), 0);
         let result = analyser.analyse(&store, ingest(&store, vec![click("a", 2)]), &settings);
         assert_eq!(result[0].clicks, 2);
     }
 
     #[test]
-    fn feeds_over_the_memory_budget_are_dropped() {
+    fn feeds_over_budget_are_dropped() {
         let dirty = DirtySessions::new(true);
         let big = "x".repeat(FEEDS_MAX_BYTES / 2);
         let batch = |session: &str| Batch {
@@ -693,7 +692,7 @@ mod tests {
     }
 
     #[test]
-    fn feeds_carry_replay_records_and_error_times_of_their_session() {
+    fn feeds_carry_records_and_error_times() {
         let mut span = exos_core::SpanRow {
             timestamp_ns: 5_250_000,
             status_code: ERROR_STATUS,

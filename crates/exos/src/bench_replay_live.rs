@@ -8,7 +8,8 @@
 //! browsers sent. Then it hands
 //! the batch's feeds to the replay worker's [`Analyser`], which analyses every
 //! session once. The worker analyses a live session at most once a minute,
-//! so a round's analysis must take under 60 s. The first round reads every
+//! so the worker keeps up while a round takes under 60 s. The bench reports
+//! that time and does not stop at it. The first round reads every
 //! session from the store; later rounds add only the new minute to the kept
 //! states. The last round is also run the old way, every session read back
 //! from the store, and a sample of sessions is checked against a fresh
@@ -188,8 +189,8 @@ fn print(
     );
     println!(
         "| session states kept, and their memory | {} of {sessions}, {:.0} MiB (budget {} MiB) |",
-        analyser.kept(),
-        analyser.kept_bytes() as f64 / (1024.0 * 1024.0),
+        analyser.cached_sessions(),
+        analyser.cached_bytes() as f64 / (1024.0 * 1024.0),
         BUDGET_BYTES / (1024 * 1024)
     );
     println!("| DuckDB folder | {:.0} MB |", stored as f64 / 1e6);

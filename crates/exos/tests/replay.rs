@@ -85,17 +85,7 @@ fn recordings_are_reassembled_and_analysed() {
         record(t0 + 10_100, 11, 1, 1, &mutation(t0 + 10_100)),
         record(t0 + 14_000, 12, 1, 1, &mutation(t0 + 14_000)),
     ];
-    let logs = json!({"resourceLogs": [{
-        "resource": {"attributes": [text("service.name", "ops-web"), text("rum.sessionId", SESSION), text("rum.scriptInstance", "load-1")]},
-        "scopeLogs": [{"scope": {"name": "rum.rr-web"}, "logRecords": records}]
-    }]});
-    let reply = server.post(
-        "/v1/logs",
-        "application/json",
-        None,
-        logs.to_string().as_bytes(),
-    );
-    assert_eq!(reply.status, 200, "{}", reply.text());
+    send_replay(&server, SESSION, "load-1", records);
     // A JavaScript error 300 ms after the click at t0 + 10 s, and a page view.
     let ns = |ms: i64| format!("{}", ms as i128 * 1_000_000);
     let traces = json!({"resourceSpans": [{
