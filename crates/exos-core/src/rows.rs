@@ -179,7 +179,7 @@ pub struct ReplayEventKey {
 }
 
 /// Log attribute set on the rows of a chunked replay event rewritten with its
-/// secret inputs masked; the store keeps these and deletes the earlier rows.
+/// secret inputs masked. The store keeps these rows and deletes the earlier ones.
 pub const REPLAY_REWRITTEN: &str = "exos.replay.rewritten";
 
 /// Everything one request produced, grouped by destination table.

@@ -40,7 +40,7 @@ use crate::replay_chunks::{split, ChunkBuffer, ChunkPlace, EventKey};
 /// Log attribute of a chunk's 1-based number.
 const RRWEB_CHUNK: &str = "rr-web.chunk";
 
-/// What masking changes in a batch beyond record texts.
+/// The changes masking makes to a batch beyond record texts.
 #[derive(Default)]
 struct Rewrite {
     /// Chunks of rewritten events that this batch did not bring.
@@ -90,7 +90,7 @@ impl SecretInputs {
     /// joining chunked events first. Returns how many records changed.
     ///
     /// When this batch brings the last chunks of an event whose first chunks
-    /// were stored from earlier batches, and the joined event holds a secret,
+    /// were stored from earlier batches, and the joined event contains a secret,
     /// every chunk of the event is written again, masked and marked
     /// [`REPLAY_REWRITTEN`]: the chunks of this batch are replaced, the
     /// others appended, and the event's key pushed to `rewritten`, so that the
@@ -176,7 +176,7 @@ impl SecretInputs {
     }
 
     /// Writes every chunk of an event completed over several batches again,
-    /// masked, when the joined event `whole` holds a secret.
+    /// masked, when the joined event `whole` contains a secret.
     fn rewrite_event(
         &self,
         records: &mut [LogRow],

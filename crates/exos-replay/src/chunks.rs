@@ -119,7 +119,7 @@ pub fn reassemble(records: impl IntoIterator<Item = ChunkRecord>) -> Reassembled
     out
 }
 
-/// What the gap walk needs to know of the records of one event number.
+/// The facts the gap walk needs about the records of one event number.
 pub(crate) trait Arrival {
     /// Time of its earliest record.
     fn time_ns(&self) -> i64;
@@ -185,7 +185,7 @@ pub(crate) fn walk<'a, A: Arrival>(
 pub(crate) mod tests {
     use super::*;
 
-    /// A record of `instance`'s event `event`, timed by event and chunk number.
+    /// Builds a record of `instance`'s event `event`, timed by event and chunk number.
     pub(crate) fn record(
         instance: &str,
         event: u64,

@@ -71,7 +71,7 @@ impl Head {
         }
     }
 
-    /// An event head the detectors read as they read the original.
+    /// Rebuilds an event head that the detectors read as they read the original.
     fn event_head(&self) -> EventHead {
         let click = self.click.as_deref();
         EventHead {
@@ -88,7 +88,7 @@ impl Head {
     }
 }
 
-/// What an event contributes to the analysis.
+/// The contribution of one event to the analysis.
 #[derive(Debug, Clone, PartialEq)]
 enum Content {
     /// A DOM snapshot (sent in chunks, or of rrweb type 2): counted, never parsed.
@@ -205,7 +205,7 @@ impl SessionState {
         self.events == 0
     }
 
-    /// The session's analysis from everything added so far.
+    /// Computes the session's analysis from everything added so far.
     pub fn analysis(&self, session: &str, settings: &SignalSettings) -> ReplayAnalysis {
         let mut gaps = Vec::new();
         let mut heads = Vec::with_capacity(self.events);
@@ -271,7 +271,7 @@ mod tests {
     }
 
     #[test]
-    fn records_added_in_parts_give_the_analysis_of_all_at_once() {
+    fn state_in_parts_equals_state_at_once() {
         let records = vec![
             record("a", 1, 1, 1, "{\"type\":4,\"timestamp\":1000,\"data\":{}}"),
             record("a", 2, 2, 2, "ignored"),
@@ -325,13 +325,13 @@ mod tests {
     }
 
     #[test]
-    fn an_event_is_kept_in_a_few_dozen_bytes() {
+    fn state_event_size_is_small() {
         assert!(std::mem::size_of::<Head>() <= 24);
         assert!(std::mem::size_of::<EventState>() <= 56);
     }
 
     #[test]
-    fn a_snapshot_missing_a_chunk_is_a_gap_until_it_arrives() {
+    fn state_missing_chunk_is_gap() {
         let settings = SignalSettings::default();
         let mut state = SessionState::default();
         state.add_records([record("a", 1, 1, 3, ""), record("a", 1, 3, 3, "")]);
@@ -343,7 +343,7 @@ mod tests {
     }
 
     #[test]
-    fn an_event_first_seen_whole_then_in_chunks_needs_every_chunk() {
+    fn state_whole_then_chunked_needs_all() {
         let settings = SignalSettings::default();
         let mut state = SessionState::default();
         state.add_records([click(1, 1_000), record("a", 1, 2, 2, "")]);

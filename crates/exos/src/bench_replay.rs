@@ -48,8 +48,8 @@ impl Recording {
         }
     }
 
-    /// The events before `end_ms` not generated yet; the first call starts
-    /// with the page's meta event and full snapshot.
+    /// Generates the events before `end_ms` not generated yet. The first call
+    /// starts with the page's meta event and full snapshot.
     pub fn until(&mut self, rng: &mut StdRng, end_ms: i64) -> Vec<(i64, String)> {
         let mut events = Vec::new();
         if self.next_ms == self.start_ms + 1_000 {
@@ -64,7 +64,7 @@ impl Recording {
     }
 }
 
-/// The meta event and the full snapshot of a page load.
+/// Builds the meta event and the full snapshot of a page load.
 fn page_load(start_ms: i64) -> [(i64, String); 2] {
     let meta = json!({"type": 4, "timestamp": start_ms, "data": {"href": "https://ops.example/orders", "width": 1440, "height": 900}});
     // A full snapshot of a 400-row order table: about 1.5 MB of JSON, two chunks.
@@ -83,7 +83,7 @@ fn page_load(start_ms: i64) -> [(i64, String); 2] {
     ]
 }
 
-/// One user event at `t`: mouse moves, a scroll, an input, a click or a DOM change.
+/// Builds one user event at `t`: mouse moves, a scroll, an input, a click or a DOM change.
 fn user_event(rng: &mut StdRng, t: i64) -> String {
     let roll: f64 = rng.gen();
     let event = if roll < 0.55 {

@@ -76,7 +76,7 @@ fn spawn_lines(counters: Arc<Counters>, total: Option<u64>, label: &'static str)
     }
 }
 
-/// One plain progress line: orders done (of the total), records acknowledged
+/// Formats one plain progress line: orders done (of the total), records acknowledged
 /// and failed, and the mean acknowledged rate so far.
 fn line(label: &str, counters: &Counters, total: Option<u64>, elapsed: Duration) -> String {
     let orders = counters.orders_done.load(Ordering::Relaxed);
@@ -117,7 +117,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_plain_line_gives_counts_and_the_rate() {
+    fn line_gives_counts_and_rate() {
         let counters = Counters::default();
         counters.orders_done.store(250, Ordering::Relaxed);
         counters
