@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use crate::time::ns_to_ms;
 
 /// Bins per doubling of the duration (the exponential histogram's 2^scale, scale 3).
-pub const BINS_PER_DOUBLING: i64 = 8;
+pub use exos_store::rollup::BINS_PER_DOUBLING;
 
 /// Span counts per latency bin, with the exact extremes of the group.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -83,10 +83,8 @@ impl Histogram {
     }
 }
 
-/// Returns the bin of a duration, as `Sql::duration_bin` computes it (for tests).
-pub fn bin_of(duration_ns: u64) -> i64 {
-    ((duration_ns.max(1) as f64).log2() * BINS_PER_DOUBLING as f64 + 1e-7).floor() as i64
-}
+/// Returns the bin of a duration, as `Sql::duration_bin` computes it.
+pub use exos_store::rollup::duration_bin as bin_of;
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,7 @@ pub mod latency;
 pub mod params;
 pub mod path_groups;
 pub mod paths;
+pub mod rollups;
 pub mod rows;
 pub mod schema;
 pub mod scope;

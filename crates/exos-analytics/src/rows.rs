@@ -27,6 +27,13 @@ pub fn query(store: &dyn Store, sql: &str, max_rows: usize) -> Result<Vec<Row>, 
         timeout: QUERY_TIMEOUT,
     };
     let result = store.query(sql, &limits)?;
+    // With RUST_LOG=exos_analytics=debug, each page query is logged with its time.
+    tracing::debug!(
+        elapsed_ms = result.elapsed_ms,
+        rows = result.rows.len(),
+        sql,
+        "page query"
+    );
     Ok(result.rows.into_iter().map(Row).collect())
 }
 

@@ -8,17 +8,18 @@
 
 use std::collections::BTreeMap;
 
-use exos_store::Store;
+use exos_store::{rollup, Store};
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::latency::Histogram;
 use crate::params::{check_text, Params};
+use crate::rollups::{Read, Split};
 use crate::rows::{query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
-use crate::stats::{latency_sql, read_latency};
+use crate::stats::{latency_queries, read_latency};
 use crate::time::{format_ns, RangeInfo};
 
 /// Services listed at most, the busiest first.
@@ -28,9 +29,7 @@ pub const MAX_ENDPOINTS: usize = 50;
 /// Service-map edges listed at most, the busiest first.
 pub const MAX_EDGES: usize = 200;
 /// Upper bounds of the latency histogram's buckets, in ms; a last bucket takes the rest.
-pub const HISTOGRAM_LE_MS: [f64; 13] = [
-    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
-];
+pub use exos_store::rollup::HISTOGRAM_LE_MS;
 
 const SERVER_KINDS: &str =
     "SpanKind IN ('Server', 'Consumer', 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER')";
@@ -125,19 +124,47 @@ pub struct Edge {
 
 /// Computes RED metrics, the latency histogram, endpoints and edges for the range.
 pub fn services(store: &dyn Store, request: &ServicesRequest) -> Result<Services, AnalyticsError> {
+    services_from(store, request, Read::Rollups)
+}
+
+/// Computes the engineering figures, reading span counts as `read` says.
+pub fn services_from(
+    store: &dyn Store,
+    request: &ServicesRequest,
+    read: Read,
+) -> Result<Services, AnalyticsError> {
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
-    let mut condition = scope.condition(&sql, Source::Spans);
-    if let Some(service) = &request.service {
-        condition.push_str(&format!(" AND ServiceName = {}", sql.text(service)));
-    }
-    let first = [
-        (per_bucket_sql(&sql, scope, &condition), 100_000),
-        (endpoints_sql(&sql, &condition), MAX_ENDPOINTS),
-        (edges_sql(&sql, scope, request.service.as_deref()), 100_000),
-    ];
-    let [per_bucket, endpoint_rows, edge_rows] =
-        <[Vec<Row>; 3]>::try_from(query_all(store, &first)?).expect("one result per query");
+    let only = request.service.as_ref().map_or(String::new(), |service| {
+        format!(" AND ServiceName = {}", sql.text(service))
+    });
+    let condition = format!("{}{only}", scope.condition(&sql, Source::Spans));
+    let series = Split::for_series(scope, read);
+    let totals = Split::for_totals(scope, read);
+
+    let mut first = Vec::new();
+    let per_bucket_parts = match &series {
+        None => vec![per_bucket_sql(&sql, scope, &condition)],
+        Some(split) => vec![
+            per_bucket_rollup_sql(&sql, scope, split, &only),
+            per_bucket_sql(&sql, scope, &format!("{}{only}", split.edges(&sql))),
+        ],
+    };
+    let endpoint_parts = match &totals {
+        None => vec![endpoints_sql(&sql, &condition, Some(MAX_ENDPOINTS))],
+        Some(split) => vec![
+            endpoints_rollup_sql(&sql, split, &only),
+            endpoints_sql(&sql, &format!("{}{only}", split.edges(&sql)), None),
+        ],
+    };
+    let (bucket_count, endpoint_count) = (per_bucket_parts.len(), endpoint_parts.len());
+    first.extend(per_bucket_parts.into_iter().map(|text| (text, 100_000)));
+    first.extend(endpoint_parts.into_iter().map(|text| (text, 100_000)));
+    first.push((edges_sql(&sql, scope, request.service.as_deref()), 100_000));
+    let mut results = query_all(store, &first)?.into_iter();
+    let per_bucket: Vec<Row> = results.by_ref().take(bucket_count).flatten().collect();
+    let endpoint_rows = rank_endpoints(results.by_ref().take(endpoint_count).flatten())?;
+    let edge_rows = results.next().unwrap_or_default();
 
     let (counts, histogram) = read_per_bucket(&per_bucket)?;
     let ranked = rank(&counts);
@@ -146,15 +173,31 @@ pub fn services(store: &dyn Store, request: &ServicesRequest) -> Result<Services
         .iter()
         .map(|row| (row.text(0), row.text(1)))
         .collect();
-    let second = [
-        (latency_sql(&sql, scope, &names), 1_000_000),
-        (
+    let latency_parts = latency_queries(&sql, scope, series.as_ref(), &names);
+    let latency_count = latency_parts.len();
+    let mut second: Vec<(String, usize)> = latency_parts
+        .into_iter()
+        .map(|text| (text, 1_000_000))
+        .collect();
+    match &totals {
+        None => second.push((
             endpoint_latency_sql(&sql, &condition, &endpoint_keys),
             1_000_000,
-        ),
-    ];
-    let [latency, endpoint_latency] =
-        <[Vec<Row>; 2]>::try_from(query_all(store, &second)?).expect("one result per query");
+        )),
+        Some(split) => {
+            second.push((
+                endpoint_latency_rollup_sql(&sql, split, &endpoint_keys),
+                1_000_000,
+            ));
+            second.push((
+                endpoint_latency_sql(&sql, &split.edges(&sql), &endpoint_keys),
+                1_000_000,
+            ));
+        }
+    }
+    let mut results = query_all(store, &second)?.into_iter();
+    let latency: Vec<Row> = results.by_ref().take(latency_count).flatten().collect();
+    let endpoint_latency: Vec<Row> = results.flatten().collect();
 
     let histograms = read_latency(&latency)?;
     let buckets = scope.range.bucket_starts();
@@ -179,7 +222,7 @@ pub fn services(store: &dyn Store, request: &ServicesRequest) -> Result<Services
 fn per_bucket_sql(sql: &Sql, scope: &Scope, condition: &str) -> String {
     let bounds: Vec<String> = HISTOGRAM_LE_MS
         .iter()
-        .map(|le| sql.count_if(&format!("Duration <= {}", (le * 1e6) as u64)))
+        .map(|le| sql.count_if(&format!("Duration <= {}", rollup::le_ns(*le))))
         .collect();
     format!(
         "SELECT ServiceName, {bucket} AS t, count(*) AS spans, {errors}, {bounds} \
@@ -190,14 +233,69 @@ fn per_bucket_sql(sql: &Sql, scope: &Scope, condition: &str) -> String {
     )
 }
 
-fn endpoints_sql(sql: &Sql, condition: &str) -> String {
+/// Renders `per_bucket_sql`'s counts from the span rollup's whole slots; `only`
+/// is empty or ` AND ServiceName = …`.
+fn per_bucket_rollup_sql(sql: &Sql, scope: &Scope, split: &Split, only: &str) -> String {
+    let bounds: Vec<String> = (0..HISTOGRAM_LE_MS.len())
+        .map(|index| sql.sum_count_if("Spans", &format!("Bucket <= {index}")))
+        .collect();
+    format!(
+        "SELECT ServiceName, {bucket} AS t, {spans} AS spans, {errors}, {bounds} \
+         FROM {table} WHERE {slots}{only} GROUP BY ServiceName, t",
+        bucket = sql.int_bucket("Slot", scope.range.bucket_ns()),
+        spans = sql.sum_count("Spans"),
+        errors = sql.sum_count("Errors"),
+        bounds = bounds.join(", "),
+        table = rollup::SPAN_TABLE,
+        slots = split.slots(),
+    )
+}
+
+/// Renders the server spans per endpoint, the busiest first when `limit` is set.
+fn endpoints_sql(sql: &Sql, condition: &str, limit: Option<usize>) -> String {
     format!(
         "SELECT ServiceName, SpanName, count(*) AS n, {errors} FROM otel_traces \
          WHERE {condition} AND {SERVER_KINDS} \
          GROUP BY ServiceName, SpanName ORDER BY n DESC, ServiceName, SpanName {limit}",
         errors = sql.count_if(IS_ERROR),
-        limit = sql.limit(MAX_ENDPOINTS),
+        limit = limit.map_or(String::new(), |rows| sql.limit(rows)),
     )
+}
+
+/// Renders the server spans per endpoint from the endpoint rollup's whole slots.
+fn endpoints_rollup_sql(sql: &Sql, split: &Split, only: &str) -> String {
+    format!(
+        "SELECT ServiceName, SpanName, {spans} AS n, {errors} FROM {table} \
+         WHERE {slots}{only} AND {SERVER_KINDS} GROUP BY ServiceName, SpanName",
+        spans = sql.sum_count("Spans"),
+        errors = sql.sum_count("Errors"),
+        table = rollup::ENDPOINT_TABLE,
+        slots = split.slots(),
+    )
+}
+
+/// Adds up (service, name, count, errors) rows of the same endpoint and keeps the busiest.
+fn rank_endpoints(rows: impl Iterator<Item = Row>) -> Result<Vec<Row>, AnalyticsError> {
+    let mut totals: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
+    for row in rows {
+        let entry = totals.entry((row.text(0), row.text(1))).or_default();
+        entry.0 += row.count(2)?;
+        entry.1 += row.count(3)?;
+    }
+    let mut ranked: Vec<_> = totals.into_iter().collect();
+    ranked.sort_by(|a, b| b.1 .0.cmp(&a.1 .0).then_with(|| a.0.cmp(&b.0)));
+    ranked.truncate(MAX_ENDPOINTS);
+    Ok(ranked
+        .into_iter()
+        .map(|((service, name), (count, errors))| {
+            Row::new(vec![
+                service.into(),
+                name.into(),
+                count.into(),
+                errors.into(),
+            ])
+        })
+        .collect())
 }
 
 fn endpoint_latency_sql(sql: &Sql, condition: &str, endpoints: &[(String, String)]) -> String {
@@ -209,6 +307,23 @@ fn endpoint_latency_sql(sql: &Sql, condition: &str, endpoints: &[(String, String
          AND ServiceName IN {services} AND SpanName IN {names} \
          GROUP BY ServiceName, SpanName, bin",
         bin = sql.duration_bin("Duration"),
+        services = sql.text_list(&services),
+        names = sql.text_list(&names),
+    )
+}
+
+/// Renders `endpoint_latency_sql`'s counts from the endpoint rollup's whole slots.
+fn endpoint_latency_rollup_sql(sql: &Sql, split: &Split, endpoints: &[(String, String)]) -> String {
+    let services: Vec<&str> = endpoints.iter().map(|e| e.0.as_str()).collect();
+    let names: Vec<&str> = endpoints.iter().map(|e| e.1.as_str()).collect();
+    format!(
+        "SELECT ServiceName, SpanName, Bin AS bin, {spans}, min(MinDuration), max(MaxDuration) \
+         FROM {table} WHERE {slots} AND {SERVER_KINDS} \
+         AND ServiceName IN {services} AND SpanName IN {names} \
+         GROUP BY ServiceName, SpanName, bin",
+        spans = sql.sum_count("Spans"),
+        table = rollup::ENDPOINT_TABLE,
+        slots = split.slots(),
         services = sql.text_list(&services),
         names = sql.text_list(&names),
     )
@@ -249,10 +364,14 @@ fn read_per_bucket(rows: &[Row]) -> Result<(BucketCounts, Vec<LatencyBucket>), A
     let mut total = 0;
     for row in rows {
         let spans = row.count(2)?;
-        counts
+        // The rollup's slots and the edges' spans may both count a bucket.
+        let point = counts
             .entry(row.text(0))
             .or_default()
-            .insert(row.int(1)?, (spans, row.count(3)?));
+            .entry(row.int(1)?)
+            .or_default();
+        point.0 += spans;
+        point.1 += row.count(3)?;
         total += spans;
         for (index, sum) in cumulative.iter_mut().enumerate() {
             *sum += row.count(4 + index)?;

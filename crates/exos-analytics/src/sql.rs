@@ -165,6 +165,30 @@ impl Sql {
         )
     }
 
+    /// Renders the sum of an unsigned count column as a signed 64-bit integer (0 when no rows).
+    pub fn sum_count(&self, column: &str) -> String {
+        self.pick(
+            format!("CAST(coalesce(sum({column}), 0) AS BIGINT)"),
+            format!("toInt64(sum({column}))"),
+        )
+    }
+
+    /// Renders the sum of a count column over the rows that meet `condition`.
+    pub fn sum_count_if(&self, column: &str, condition: &str) -> String {
+        self.pick(
+            format!("CAST(coalesce(sum({column}) FILTER (WHERE {condition}), 0) AS BIGINT)"),
+            format!("toInt64(sumIf({column}, {condition}))"),
+        )
+    }
+
+    /// Renders the start of the `width_ns` bucket holding an integer nanosecond column.
+    pub fn int_bucket(&self, column: &str, width_ns: i64) -> String {
+        self.pick(
+            format!("({column} // {width_ns}) * {width_ns}"),
+            format!("intDiv({column}, {width_ns}) * {width_ns}"),
+        )
+    }
+
     /// Renders the number of distinct non-empty values of a text expression.
     pub fn count_distinct_nonempty(&self, expr: &str) -> String {
         self.pick(
@@ -343,11 +367,8 @@ impl Sql {
     /// of two from landing on either side of a boundary depending on the last bit of
     /// each engine's `log2`.
     pub fn duration_bin(&self, column: &str) -> String {
-        let scale = crate::latency::BINS_PER_DOUBLING;
-        self.pick(
-            format!("CAST(floor(log2(greatest({column}, 1)) * {scale} + 1e-7) AS BIGINT)"),
-            format!("toInt64(floor(log2(greatest({column}, 1)) * {scale} + 1e-7))"),
-        )
+        // The rollups count spans with the same expression.
+        exos_store::rollup::duration_bin_sql(self.dialect, column)
     }
 
     /// Renders the value of `expr` on the previous row of the window, `default` on the first.

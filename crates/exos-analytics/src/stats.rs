@@ -7,13 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use exos_store::Store;
+use exos_store::{rollup, Store};
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::latency::Histogram;
 use crate::params::Params;
+use crate::rollups::{Read, Split};
 use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
@@ -157,20 +158,48 @@ const METRIC_TABLES: [&str; 5] = [
 
 /// Computes the overview figures for the request's range and filters.
 pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, AnalyticsError> {
+    stats_from(store, request, Read::Rollups)
+}
+
+/// Computes the overview figures, reading span counts as `read` says.
+pub fn stats_from(
+    store: &dyn Store,
+    request: &StatsRequest,
+    read: Read,
+) -> Result<Stats, AnalyticsError> {
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
-    let queries = [
-        (span_bins_sql(&sql, scope), MAX_BIN_ROWS + 1),
+    let split = Split::for_series(scope, read);
+    // The span bins: one scan of the range, or the rollup's slots and the edges' spans.
+    let bin_queries = match &split {
+        None => vec![span_bins_sql(
+            &sql,
+            scope,
+            &scope.condition(&sql, Source::Spans),
+        )],
+        Some(split) => vec![
+            span_bins_rollup_sql(&sql, scope, split),
+            span_bins_sql(&sql, scope, &split.edges(&sql)),
+        ],
+    };
+    let bin_parts = bin_queries.len();
+    let mut queries: Vec<(String, usize)> = bin_queries
+        .into_iter()
+        .map(|text| (text, MAX_BIN_ROWS + 1))
+        .collect();
+    queries.extend([
         (logs_per_bucket_sql(&sql, scope), 10_000),
         (scalars_sql(&sql, scope), 1),
         (orders_by_lob_sql(&sql, scope), MAX_LOB_STATUSES),
         (recent_errors_sql(&sql, scope), LIST_ROWS),
         (operators_sql(&sql, scope), LIST_ROWS),
         (table_sizes_sql(), COUNTED_TABLES.len()),
-    ];
-    let results = query_all(store, &queries)?;
-    let [span_bins, logs, scalars, lobs, errors, operators, tables] =
-        <[Vec<Row>; 7]>::try_from(results).expect("one result per query");
+    ]);
+    let mut results = query_all(store, &queries)?;
+    let rest = results.split_off(bin_parts);
+    let span_bins: Vec<Row> = results.into_iter().flatten().collect();
+    let [logs, scalars, lobs, errors, operators, tables] =
+        <[Vec<Row>; 6]>::try_from(rest).expect("one result per query");
 
     let mut spans = if span_bins.len() <= MAX_BIN_ROWS {
         read_span_bins(&span_bins)?
@@ -183,13 +212,15 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
     let mut second = vec![(operator_orders_sql(&sql, scope, &top_operators), LIST_ROWS)];
     if spans.latency.is_none() {
         let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
-        second.push((latency_sql(&sql, scope, &names), 1_000_000));
+        for text in latency_queries(&sql, scope, split.as_ref(), &names) {
+            second.push((text, 1_000_000));
+        }
     }
     let mut second = query_all(store, &second)?.into_iter();
     let operator_orders = second.next().unwrap_or_default();
     let latency = match spans.latency.take() {
         Some(latency) => latency,
-        None => read_latency(&second.next().unwrap_or_default())?,
+        None => read_latency(&second.flatten().collect::<Vec<Row>>())?,
     };
 
     let buckets = scope.range.bucket_starts();
@@ -226,8 +257,9 @@ struct SpanCounts {
     latency: Option<ServiceBucketLatency>,
 }
 
-/// Renders one scan that counts spans, errors and roots per (service, bucket, latency bin).
-fn span_bins_sql(sql: &Sql, scope: &Scope) -> String {
+/// Renders one scan that counts spans, errors and roots per (service, bucket, latency bin)
+/// over the spans that meet `condition`.
+fn span_bins_sql(sql: &Sql, scope: &Scope, condition: &str) -> String {
     format!(
         "SELECT ServiceName, {bucket} AS t, {bin} AS bin, count(*), {errors}, {roots}, \
          min(Duration), max(Duration) FROM otel_traces WHERE {condition} \
@@ -236,7 +268,21 @@ fn span_bins_sql(sql: &Sql, scope: &Scope) -> String {
         bin = sql.duration_bin("Duration"),
         errors = sql.count_if(IS_ERROR),
         roots = sql.count_if("ParentSpanId = ''"),
-        condition = scope.condition(sql, Source::Spans),
+    )
+}
+
+/// Renders the same counts as `span_bins_sql` from the span rollup's whole slots.
+fn span_bins_rollup_sql(sql: &Sql, scope: &Scope, split: &Split) -> String {
+    format!(
+        "SELECT ServiceName, {bucket} AS t, Bin AS bin, {spans}, {errors}, {roots}, \
+         min(MinDuration), max(MaxDuration) FROM {table} WHERE {slots} \
+         GROUP BY ServiceName, t, bin",
+        bucket = sql.int_bucket("Slot", scope.range.bucket_ns()),
+        spans = sql.sum_count("Spans"),
+        errors = sql.sum_count("Errors"),
+        roots = sql.sum_count("Roots"),
+        table = rollup::SPAN_TABLE,
+        slots = split.slots(),
     )
 }
 
@@ -504,17 +550,46 @@ fn service_stats(
 /// Latency histograms per service and bucket start.
 pub type ServiceBucketLatency = BTreeMap<String, BTreeMap<i64, Histogram>>;
 
-/// Renders the latency-bin counts per (service, bucket) of the named services.
-pub fn latency_sql(sql: &Sql, scope: &Scope, services: &[&str]) -> String {
+/// Renders the latency-bin counts per (service, bucket) of the named services,
+/// over the spans that meet `condition`.
+pub fn latency_sql(sql: &Sql, scope: &Scope, condition: &str, services: &[&str]) -> String {
     let bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns());
     let bin = sql.duration_bin("Duration");
     format!(
         "SELECT ServiceName, {bucket} AS t, {bin} AS bin, count(*) AS n, min(Duration), max(Duration) \
          FROM otel_traces WHERE {condition} AND ServiceName IN {names} \
          GROUP BY ServiceName, t, bin",
-        condition = scope.condition(sql, Source::Spans),
         names = sql.text_list(services),
     )
+}
+
+/// Renders the latency-bin counts of the named services over the range, as one
+/// scan or as the rollup's slots and the edges' spans.
+pub fn latency_queries(
+    sql: &Sql,
+    scope: &Scope,
+    split: Option<&Split>,
+    services: &[&str],
+) -> Vec<String> {
+    let Some(split) = split else {
+        return vec![latency_sql(
+            sql,
+            scope,
+            &scope.condition(sql, Source::Spans),
+            services,
+        )];
+    };
+    let rollup = format!(
+        "SELECT ServiceName, {bucket} AS t, Bin AS bin, {spans} AS n, min(MinDuration), \
+         max(MaxDuration) FROM {table} WHERE {slots} AND ServiceName IN {names} \
+         GROUP BY ServiceName, t, bin",
+        bucket = sql.int_bucket("Slot", scope.range.bucket_ns()),
+        spans = sql.sum_count("Spans"),
+        table = rollup::SPAN_TABLE,
+        slots = split.slots(),
+        names = sql.text_list(services),
+    );
+    vec![rollup, latency_sql(sql, scope, &split.edges(sql), services)]
 }
 
 /// Reads (service, bucket, bin, count, min, max) rows into histograms.

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod duck;
 pub mod eventlogs;
 pub mod replay;
+pub mod rollup;
 pub mod saved;
 pub mod schema;
 

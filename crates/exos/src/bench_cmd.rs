@@ -62,6 +62,10 @@ pub enum Bench {
         /// Also run on ClickHouse at this HTTP URL, side by side with DuckDB.
         #[arg(long)]
         clickhouse_url: Option<String>,
+        /// Keep the DuckDB store in this folder and reuse it on later runs with the same
+        /// `--spans`, instead of loading a fresh one (the spans then age between runs).
+        #[arg(long)]
+        data: Option<std::path::PathBuf>,
     },
     /// Replay analysis speed and stored bytes per session-minute over generated recordings.
     Replay {
@@ -167,18 +171,38 @@ pub(crate) fn now_ns() -> u64 {
         .unwrap_or_default()
 }
 
-/// Generates one request of `count` spans of one service, spread over the last `window_ns`.
+/// When generated spans start within the window.
+#[derive(Clone, Copy)]
+pub(crate) enum Arrival {
+    /// Anywhere in the window, in no order.
+    Random,
+    /// Span `index` of `total` at `index / total` of the window, plus up to
+    /// `JITTER_NS`: the order in which live traffic reaches a store.
+    InOrder { total: usize },
+}
+
+/// How far an in-order span may start after its place in the window.
+const JITTER_NS: u64 = 5_000_000_000;
+
+/// Generates one request of `count` spans of one service within the last `window_ns`.
 pub(crate) fn request(
     rng: &mut StdRng,
     first: usize,
     count: usize,
     end_ns: u64,
     window_ns: u64,
+    arrival: Arrival,
 ) -> ExportTraceServiceRequest {
     let service = SERVICES[rng.gen_range(0..SERVICES.len())];
     let spans = (first..first + count)
         .map(|index| {
-            let start = end_ns - rng.gen_range(0..window_ns);
+            let start = match arrival {
+                Arrival::Random => end_ns - rng.gen_range(0..window_ns),
+                Arrival::InOrder { total } => {
+                    let place = (window_ns as f64 * index as f64 / total.max(1) as f64) as u64;
+                    (end_ns - window_ns + place + rng.gen_range(0..JITTER_NS)).min(end_ns - 1)
+                }
+            };
             let slow = rng.gen_bool(0.05);
             let duration = rng.gen_range(100_000..if slow { 5_000_000_000 } else { 200_000_000 });
             let order = rng.gen_range(0..1_000_000);
@@ -318,7 +342,8 @@ pub fn run(bench: Bench) -> anyhow::Result<()> {
             seed,
             paint,
             clickhouse_url,
-        } => crate::bench_pages::run(spans, runs, seed, paint, clickhouse_url),
+            data,
+        } => crate::bench_pages::run(spans, runs, seed, paint, clickhouse_url, data),
     }
 }
 
@@ -410,7 +435,15 @@ fn ingest(
     let bodies: Vec<Vec<u8>> = (0..spans.div_ceil(per_request))
         .map(|i| {
             let count = per_request.min(spans - i * per_request);
-            request(&mut rng, i * per_request, count, end, 3_600_000_000_000).encode_to_vec()
+            request(
+                &mut rng,
+                i * per_request,
+                count,
+                end,
+                3_600_000_000_000,
+                Arrival::Random,
+            )
+            .encode_to_vec()
         })
         .collect();
     let wire_bytes: usize = bodies.iter().map(Vec::len).sum();
@@ -729,9 +762,17 @@ pub(crate) fn load_spans(store: &dyn Store, spans: usize, seed: u64) -> anyhow::
         let mut batch = Batch::default();
         while batch.len() < 100_000 && done + batch.len() < spans {
             let count = 5_000.min(spans - done - batch.len());
-            // A day of data, so "the last hour" selects about 1/24 of it.
+            // A day of data, so "the last hour" selects about 1/24 of it, stored
+            // oldest first as a day of live traffic would be.
             let mut mapped = exos_ingest::traces::map(
-                request(&mut rng, done + batch.len(), count, end, 86_400_000_000_000),
+                request(
+                    &mut rng,
+                    done + batch.len(),
+                    count,
+                    end,
+                    86_400_000_000_000,
+                    Arrival::InOrder { total: spans },
+                ),
                 &limits,
             );
             batch.append(&mut mapped.batch);

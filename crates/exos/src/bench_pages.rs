@@ -6,7 +6,7 @@
 //! figures include HTTP, auth, SQL building and JSON. Paint times come from
 //! `tests/browser/paint.mjs`, which drives the system Chromium.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
@@ -41,12 +41,29 @@ pub fn run(
     seed: u64,
     paint: bool,
     clickhouse_url: Option<String>,
+    data: Option<PathBuf>,
 ) -> anyhow::Result<()> {
     println!("\n## exos bench pages --spans {spans} --runs {runs}\n");
     for target in Target::all(clickhouse_url) {
-        println!("{}", run_on(&target, spans, runs, seed, paint)?);
+        let kept = match (&target, &data) {
+            (Target::DuckDb, Some(folder)) => Some(folder.as_path()),
+            _ => None,
+        };
+        println!("{}", run_on(&target, spans, runs, seed, paint, kept)?);
     }
     Ok(())
+}
+
+/// The file in a kept folder that records what was loaded and the admin password.
+const KEPT_FILE: &str = "bench-pages.json";
+
+/// What a kept folder holds: `Some(password)` when it was loaded with `spans` spans.
+fn kept_password(folder: &Path, spans: usize) -> Option<String> {
+    let text = std::fs::read_to_string(folder.join(KEPT_FILE)).ok()?;
+    let kept: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (kept["spans"].as_u64() == Some(spans as u64))
+        .then(|| kept["password"].as_str().map(str::to_string))
+        .flatten()
 }
 
 fn load(target: &Target, dir: &Path, spans: usize, seed: u64) -> anyhow::Result<Vec<String>> {
@@ -66,11 +83,29 @@ fn run_on(
     runs: usize,
     seed: u64,
     paint: bool,
+    kept: Option<&Path>,
 ) -> anyhow::Result<String> {
-    let dir = tempfile::tempdir()?;
-    let flags = load(target, dir.path(), spans, seed)?;
+    let temporary = tempfile::tempdir()?;
+    let dir = kept.unwrap_or(temporary.path());
+    let reused = kept.and_then(|folder| kept_password(folder, spans));
+    let flags = match reused {
+        Some(_) => vec!["--data-dir".into(), dir.display().to_string()],
+        None => {
+            if kept.is_some() {
+                // A folder from another size or an interrupted load starts again.
+                let _ = std::fs::remove_dir_all(dir);
+                std::fs::create_dir_all(dir)?;
+            }
+            load(target, dir, spans, seed)?
+        }
+    };
     let server = spawn_server(&flags)?;
-    let (mut child, http, password) = (server.child, server.http, server.password);
+    let (mut child, http) = (server.child, server.http);
+    let password = reused.unwrap_or(server.password);
+    if kept.is_some() {
+        let record = serde_json::json!({"spans": spans, "password": password});
+        std::fs::write(dir.join(KEPT_FILE), record.to_string())?;
+    }
     let outcome = measure(&http, &password, runs, paint);
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])

@@ -143,6 +143,27 @@ impl ClickHouseStore {
         for table in crate::eventlogs::CLICKHOUSE_TABLES {
             self.execute(table.to_string())?;
         }
+        self.create_rollups(options.retention_days)
+    }
+
+    /// Creates the span rollups and the materialized views that fill them; a view
+    /// made now first counts the spans stored before it.
+    fn create_rollups(&self, retention_days: u32) -> Result<(), StoreError> {
+        for statement in crate::rollup::clickhouse_tables(retention_days) {
+            self.execute(statement)?;
+        }
+        let names = crate::rollup::clickhouse_view_names();
+        for ((view, backfill), name) in crate::rollup::clickhouse_views().into_iter().zip(names) {
+            let exists = self.query(&format!("EXISTS TABLE {name}"), &QueryLimits::default())?;
+            let value = exists.rows.first().and_then(|row| row.first());
+            if value.is_some_and(|v| v.to_string().trim_matches('"') == "1") {
+                continue;
+            }
+            // Spans inserted between these two statements by another instance would
+            // be counted twice; EXOS migrates before its receivers start.
+            self.execute(view)?;
+            self.execute(backfill)?;
+        }
         Ok(())
     }
 

@@ -6,9 +6,9 @@
 use std::sync::Arc;
 
 use duckdb::arrow::array::{
-    ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, ListBuilder, MapBuilder,
-    StringBuilder, TimestampMicrosecondBuilder, TimestampNanosecondBuilder, UInt32Builder,
-    UInt64Builder, UInt8Builder,
+    ArrayBuilder, ArrayRef, BooleanBuilder, Float64Builder, Int32Builder, Int64Builder,
+    ListBuilder, MapBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    TimestampNanosecondBuilder, UInt32Builder, UInt64Builder, UInt8Builder,
 };
 use duckdb::arrow::datatypes::{Field, Schema};
 use duckdb::arrow::error::ArrowError;
@@ -17,6 +17,8 @@ use exos_core::{
     Attributes, BusinessKeys, Exemplar, ExpHistogramRow, GaugeRow, HistogramRow, LogRow,
     PointCommon, SpanRow, SumRow, SummaryRow,
 };
+
+use crate::rollup::{Counts, EndpointKey, SpanKey};
 
 type Map = MapBuilder<StringBuilder, StringBuilder>;
 
@@ -477,5 +479,67 @@ pub fn summaries(rows: &[SummaryRow]) -> Result<RecordBatch, ArrowError> {
         f64_lists(rows.iter().map(|r| &r.values)),
     );
     c.add("Flags", u32s(points.iter().map(|p| p.flags)));
+    c.finish()
+}
+
+fn slot_and_counts<'a, K: 'a>(
+    c: &mut Columns,
+    rows: &'a [(K, Counts)],
+    slot: impl Fn(&K) -> i64,
+) -> impl Iterator<Item = &'a Counts> + Clone {
+    let mut slots = Int64Builder::new();
+    for (key, _) in rows {
+        slots.append_value(slot(key));
+    }
+    c.add("Slot", slots);
+    rows.iter().map(|(_, counts)| counts)
+}
+
+fn add_counts<'a>(c: &mut Columns, counts: impl Iterator<Item = &'a Counts> + Clone, roots: bool) {
+    let rows = counts.clone().count();
+    c.add("Spans", u64s(counts.clone().map(|n| n.spans)));
+    c.add("Errors", u64s(counts.clone().map(|n| n.errors)));
+    if roots {
+        c.add("Roots", u64s(counts.clone().map(|n| n.roots)));
+    }
+    c.add("MinDuration", u64s(counts.clone().map(|n| n.min_duration)));
+    c.add("MaxDuration", u64s(counts.map(|n| n.max_duration)));
+    let mut merged = BooleanBuilder::new();
+    for _ in 0..rows {
+        merged.append_value(false);
+    }
+    c.add("Merged", merged);
+}
+
+/// Partial rows of `exos_span_rollup`.
+pub fn span_rollup(rows: &[(SpanKey, Counts)]) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns::new();
+    let counts = slot_and_counts(&mut c, rows, |key| key.0);
+    c.add("ServiceName", strings(rows.iter().map(|(k, _)| &*k.1)));
+    let mut bins = Int64Builder::new();
+    let mut buckets = UInt8Builder::new();
+    for (key, _) in rows {
+        bins.append_value(key.2);
+        buckets.append_value(key.3);
+    }
+    c.add("Bin", bins);
+    c.add("Bucket", buckets);
+    add_counts(&mut c, counts, true);
+    c.finish()
+}
+
+/// Partial rows of `exos_endpoint_rollup`.
+pub fn endpoint_rollup(rows: &[(EndpointKey, Counts)]) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns::new();
+    let counts = slot_and_counts(&mut c, rows, |key| key.0);
+    c.add("ServiceName", strings(rows.iter().map(|(k, _)| &*k.1)));
+    c.add("SpanName", strings(rows.iter().map(|(k, _)| k.2.as_str())));
+    c.add("SpanKind", strings(rows.iter().map(|(k, _)| k.3)));
+    let mut bins = Int64Builder::new();
+    for (key, _) in rows {
+        bins.append_value(key.4);
+    }
+    c.add("Bin", bins);
+    add_counts(&mut c, counts, false);
     c.finish()
 }

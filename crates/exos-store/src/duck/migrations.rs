@@ -41,6 +41,15 @@ fn event_logs() -> String {
     crate::eventlogs::DUCKDB_TABLES.to_string()
 }
 
+fn span_rollups() -> String {
+    let mut sql = crate::rollup::DUCKDB_TABLES.to_string();
+    for statement in crate::rollup::duckdb_rebuild() {
+        sql.push_str(&statement);
+        sql.push_str(";\n");
+    }
+    sql
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -61,6 +70,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 4,
         description: "imported event logs in the OCEL 2.0 layout",
         sql: event_logs,
+    },
+    Migration {
+        version: 5,
+        description: "span rollups per time slot, service and latency bin",
+        sql: span_rollups,
     },
 ];
 

@@ -12,6 +12,7 @@ mod json;
 mod migrations;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -56,7 +57,14 @@ impl Default for DuckOptions {
 pub struct DuckStore {
     path: PathBuf,
     writer: Mutex<Connection>,
+    /// Span writes since the store opened; every `MERGE_EVERY`th merges the rollups.
+    span_writes: AtomicU64,
+    /// Held while the rollups merge, so two writers never merge at once.
+    merging: Mutex<()>,
 }
+
+/// Span writes between two merges of the rollups' partial rows.
+const MERGE_EVERY: u64 = 64;
 
 fn other(error: duckdb::Error) -> StoreError {
     StoreError::Other(error.to_string())
@@ -85,6 +93,7 @@ impl DuckStore {
             })?;
         if !options.read_only {
             migrations::apply(&connection)?;
+            check_rollups(&connection)?;
         }
         // Locked last: from here on no connection may change any setting.
         connection
@@ -93,7 +102,22 @@ impl DuckStore {
         Ok(Self {
             path,
             writer: Mutex::new(connection),
+            span_writes: AtomicU64::new(0),
+            merging: Mutex::new(()),
         })
+    }
+
+    /// Folds the rollups' partial rows into merged rows, unless another thread is at it.
+    pub fn merge_rollups(&self) -> Result<(), StoreError> {
+        let Ok(_merging) = self.merging.try_lock() else {
+            return Ok(());
+        };
+        let mut connection = self.connection()?;
+        let transaction = connection.transaction().map_err(other)?;
+        for statement in crate::rollup::duckdb_merge() {
+            transaction.execute_batch(&statement).map_err(other)?;
+        }
+        transaction.commit().map_err(other)
     }
 
     /// Returns the database file's path.
@@ -150,6 +174,15 @@ impl DuckStore {
         };
         if !batch.spans.is_empty() {
             write("otel_traces", arrow_rows::spans(&batch.spans))?;
+            let rollups = crate::rollup::rollup_rows(&batch.spans);
+            write(
+                crate::rollup::SPAN_TABLE,
+                arrow_rows::span_rollup(&rollups.spans),
+            )?;
+            write(
+                crate::rollup::ENDPOINT_TABLE,
+                arrow_rows::endpoint_rollup(&rollups.endpoints),
+            )?;
         }
         if !batch.logs.is_empty() {
             write("otel_logs", arrow_rows::logs(&batch.logs))?;
@@ -183,6 +216,40 @@ impl DuckStore {
         }
         Ok(())
     }
+}
+
+/// Rebuilds the rollups when they do not count exactly the spans of `otel_traces`,
+/// as after spans were written by other means than the store's `write`.
+fn check_rollups(connection: &Connection) -> Result<(), StoreError> {
+    let (spans, counted, endpoints): (u64, u64, u64) = connection
+        .query_row(crate::rollup::DUCKDB_COUNTS, [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .map_err(other)?;
+    if spans == counted && spans == endpoints {
+        return Ok(());
+    }
+    tracing::warn!(
+        spans,
+        counted,
+        "the span rollups do not match otel_traces; rebuilding them"
+    );
+    let started = Instant::now();
+    connection
+        .execute_batch("BEGIN TRANSACTION")
+        .map_err(other)?;
+    for statement in crate::rollup::duckdb_rebuild() {
+        if let Err(error) = connection.execute_batch(&statement) {
+            let _ = connection.execute_batch("ROLLBACK");
+            return Err(other(error));
+        }
+    }
+    connection.execute_batch("COMMIT").map_err(other)?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "span rollups rebuilt"
+    );
+    Ok(())
 }
 
 fn config(options: &DuckOptions) -> duckdb::Result<Config> {
@@ -230,7 +297,17 @@ impl Store for DuckStore {
         // DuckDB flushes and syncs its write-ahead log at commit, so the rows are durable here.
         transaction
             .commit()
-            .map_err(|e| StoreError::Write(e.to_string()))
+            .map_err(|e| StoreError::Write(e.to_string()))?;
+        if !batch.spans.is_empty()
+            && self.span_writes.fetch_add(1, Ordering::Relaxed) % MERGE_EVERY == MERGE_EVERY - 1
+        {
+            // The batch is committed whatever happens here; a failed merge leaves
+            // partial rows, which readers sum all the same.
+            if let Err(error) = self.merge_rollups() {
+                tracing::warn!(%error, "cannot merge the span rollups");
+            }
+        }
+        Ok(())
     }
 
     fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError> {
@@ -254,6 +331,7 @@ impl Store for DuckStore {
     }
 
     fn checkpoint(&self) -> Result<(), StoreError> {
+        self.merge_rollups()?;
         let connection = self.writer.lock().expect("writer lock poisoned");
         connection.execute_batch("CHECKPOINT").map_err(other)
     }

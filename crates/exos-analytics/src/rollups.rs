@@ -1,0 +1,110 @@
+//! Reading the span rollups (`exos_store::rollup`) instead of every span of a range.
+//!
+//! A range is split in two: the whole rollup slots inside it, read from a
+//! rollup table, and the partial slots at its two edges, read from
+//! `otel_traces`. The two parts never overlap, so adding their rows gives
+//! exactly what one scan of `otel_traces` over the range gives. Only
+//! questions without filters can use the rollups, since they keep no attributes.
+
+use exos_store::rollup::{ENDPOINT_SLOT_NS, SPAN_SLOT_NS};
+
+use crate::scope::Scope;
+use crate::sql::Sql;
+use crate::time::TimeRange;
+
+/// Where a question reads its span counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Read {
+    /// The rollups where the question allows it, `otel_traces` elsewhere.
+    Rollups,
+    /// `otel_traces` only (tests compare both).
+    Spans,
+}
+
+/// A range split into the rollup slots inside it and the edges outside them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Split {
+    range: TimeRange,
+    /// Start of the first whole slot.
+    first_slot: i64,
+    /// End of the last whole slot.
+    end_slot: i64,
+}
+
+impl Split {
+    /// Splits `range` on `slot_ns`; `None` when no whole slot fits inside it.
+    pub fn new(range: TimeRange, slot_ns: i64) -> Option<Self> {
+        let first_slot = range.from_ns.div_euclid(slot_ns) * slot_ns
+            + if range.from_ns.rem_euclid(slot_ns) == 0 {
+                0
+            } else {
+                slot_ns
+            };
+        let end_slot = range.to_ns.div_euclid(slot_ns) * slot_ns;
+        (first_slot < end_slot).then_some(Self {
+            range,
+            first_slot,
+            end_slot,
+        })
+    }
+
+    /// The split a per-bucket series over `scope` uses: the span rollup's, when
+    /// the scope has no filters and each chart bucket is a whole number of slots.
+    pub fn for_series(scope: &Scope, read: Read) -> Option<Self> {
+        let usable = read == Read::Rollups
+            && scope.filters.is_empty()
+            && scope.range.bucket_ns() % SPAN_SLOT_NS == 0;
+        usable
+            .then(|| Self::new(scope.range, SPAN_SLOT_NS))
+            .flatten()
+    }
+
+    /// The split of a question over `scope` that keeps no time series: the
+    /// endpoint rollup's, when the scope has no filters.
+    pub fn for_totals(scope: &Scope, read: Read) -> Option<Self> {
+        let usable = read == Read::Rollups && scope.filters.is_empty();
+        usable
+            .then(|| Self::new(scope.range, ENDPOINT_SLOT_NS))
+            .flatten()
+    }
+
+    /// The condition on a rollup's `Slot` column that selects the whole slots.
+    pub fn slots(&self) -> String {
+        format!("Slot >= {} AND Slot < {}", self.first_slot, self.end_slot)
+    }
+
+    /// The condition on `otel_traces` that selects the spans of the two edges.
+    pub fn edges(&self, sql: &Sql) -> String {
+        let mut parts = Vec::new();
+        if self.range.from_ns < self.first_slot {
+            parts.push(sql.time_range("Timestamp", self.range.from_ns, self.first_slot));
+        }
+        if self.end_slot < self.range.to_ns {
+            parts.push(sql.time_range("Timestamp", self.end_slot, self.range.to_ns));
+        }
+        if parts.is_empty() {
+            "1 = 0".to_string()
+        } else {
+            format!("(({}))", parts.join(") OR ("))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: i64 = 60_000_000_000;
+
+    #[test]
+    fn whole_slots_inside_the_range() {
+        let split = Split::new(TimeRange::new(7 * MIN + 1, 23 * MIN).unwrap(), 5 * MIN).unwrap();
+        assert_eq!((split.first_slot, split.end_slot), (10 * MIN, 20 * MIN));
+        let aligned = Split::new(TimeRange::new(10 * MIN, 20 * MIN).unwrap(), 5 * MIN).unwrap();
+        assert_eq!(
+            aligned.edges(&Sql::new(exos_store::Dialect::DuckDb)),
+            "1 = 0"
+        );
+        assert!(Split::new(TimeRange::new(11 * MIN, 19 * MIN).unwrap(), 5 * MIN).is_none());
+    }
+}

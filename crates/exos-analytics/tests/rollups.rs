@@ -1,0 +1,183 @@
+//! The overview and engineering figures read from the span rollups equal the
+//! same figures read from every span, over random spans and random ranges.
+//!
+//! Runs on DuckDB, or on ClickHouse with `EXOS_TEST_STORE=clickhouse`, where
+//! materialized views fill the rollups.
+
+mod common;
+
+use common::{on_clickhouse, TestStore};
+use exos_analytics::rollups::Read;
+use exos_analytics::services::{services_from, ServicesRequest};
+use exos_analytics::stats::{stats_from, StatsRequest};
+use exos_analytics::{Scope, TimeRange};
+use exos_core::{Batch, SpanRow};
+use exos_store::{DuckOptions, DuckStore, Store};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+/// 2026-11-30 00:00:00 UTC: the spans fill the two days after it.
+const START: i64 = 1_796_083_200_000_000_000;
+const HOUR: i64 = 3_600_000_000_000;
+const SERVICES: [&str; 4] = ["order-api", "billing", "auth", "gateway"];
+const NAMES: [&str; 5] = ["GET /orders", "POST /pay", "login", "db.query", "send"];
+const KINDS: [&str; 5] = [
+    "Server",
+    "Client",
+    "Internal",
+    "Consumer",
+    "SPAN_KIND_SERVER",
+];
+
+/// Durations that sit on the histogram bounds and bin edges, and random ones.
+fn duration(rng: &mut StdRng) -> u64 {
+    match rng.gen_range(0..6) {
+        0 => [
+            0,
+            1,
+            2,
+            1_000_000,
+            1_000_001,
+            10_000_000_000,
+            10_000_000_001,
+        ][rng.gen_range(0..7)],
+        1 => 1 << rng.gen_range(0..34),
+        _ => rng.gen_range(0..3_000_000_000),
+    }
+}
+
+fn random_span(rng: &mut StdRng, index: usize) -> SpanRow {
+    // Some spans start exactly on slot starts, the rest anywhere in the two days.
+    let timestamp_ns = if rng.gen_bool(0.1) {
+        START + rng.gen_range(0..576) * 300_000_000_000
+    } else {
+        START + rng.gen_range(0..48 * HOUR)
+    };
+    let status_code = ["Ok", "Unset", "Error", "STATUS_CODE_ERROR"][rng.gen_range(0..4)];
+    SpanRow {
+        timestamp_ns,
+        trace_id: format!("{:032x}", rng.gen::<u128>()),
+        span_id: format!("{index:016x}"),
+        parent_span_id: if rng.gen_bool(0.6) {
+            format!("{:016x}", rng.gen::<u64>())
+        } else {
+            String::new()
+        },
+        span_name: NAMES[rng.gen_range(0..NAMES.len())].into(),
+        span_kind: KINDS[rng.gen_range(0..KINDS.len())],
+        service_name: SERVICES[rng.gen_range(0..SERVICES.len())].into(),
+        duration_ns: duration(rng),
+        status_code,
+        ..SpanRow::default()
+    }
+}
+
+/// Writes `batches` batches of random spans.
+fn write_spans(store: &dyn Store, rng: &mut StdRng, batches: usize, first: usize) {
+    for batch_index in 0..batches {
+        let spans = (0..rng.gen_range(1..400))
+            .map(|i| random_span(rng, first + batch_index * 1000 + i))
+            .collect();
+        store
+            .write(&Batch {
+                spans,
+                ..Batch::default()
+            })
+            .expect("spans written");
+    }
+}
+
+/// A random range inside (or overlapping) the two days, at least 3 hours long so
+/// chart buckets are whole rollup slots; sometimes aligned on the hour.
+fn random_range(rng: &mut StdRng) -> TimeRange {
+    let length = rng.gen_range(3 * HOUR..50 * HOUR);
+    let mut from = START - HOUR + rng.gen_range(0..48 * HOUR);
+    if rng.gen_bool(0.3) {
+        from -= from.rem_euclid(HOUR);
+    }
+    TimeRange::new(from, from + length).expect("a valid range")
+}
+
+/// Compares both readings of the overview and engineering figures over `ranges` ranges.
+fn assert_same_figures(store: &dyn Store, rng: &mut StdRng, ranges: usize) {
+    for _ in 0..ranges {
+        let range = random_range(rng);
+        let stats_request = StatsRequest {
+            scope: Scope::new(range),
+        };
+        let from_rollups = stats_from(store, &stats_request, Read::Rollups).unwrap();
+        let from_spans = stats_from(store, &stats_request, Read::Spans).unwrap();
+        assert!(
+            from_spans.totals.spans > 0,
+            "the range {range:?} holds spans"
+        );
+        assert_eq!(from_rollups, from_spans, "overview over {range:?}");
+        for service in [None, Some("billing".to_string())] {
+            let request = ServicesRequest {
+                scope: Scope::new(range),
+                service,
+            };
+            let from_rollups = services_from(store, &request, Read::Rollups).unwrap();
+            let from_spans = services_from(store, &request, Read::Spans).unwrap();
+            assert!(!from_spans.endpoints.is_empty());
+            assert_eq!(from_rollups, from_spans, "engineering over {range:?}");
+        }
+    }
+}
+
+#[test]
+fn rollups_give_the_figures_of_every_span() {
+    let test = TestStore::empty();
+    let mut rng = StdRng::seed_from_u64(7);
+    write_spans(test.get(), &mut rng, 40, 0);
+    assert_same_figures(test.get(), &mut rng, 12);
+    // Later writes land in slots that already have rows.
+    write_spans(test.get(), &mut rng, 20, 100_000);
+    assert_same_figures(test.get(), &mut rng, 6);
+}
+
+#[test]
+fn merged_and_rebuilt_rollups_keep_the_figures() {
+    if on_clickhouse() {
+        // ClickHouse merges the rollups' parts itself; the other test covers it.
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(11);
+    let count_rows = |store: &DuckStore, merged: bool| -> i64 {
+        let connection = store.duckdb_connection().unwrap().unwrap();
+        connection
+            .query_row(
+                "SELECT count(*) FROM exos_span_rollup WHERE Merged = ?",
+                [merged],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap()
+    };
+    {
+        let store = DuckStore::open(dir.path(), &DuckOptions::default()).unwrap();
+        // 100 writes: one merge on the 64th, and partial rows after it.
+        write_spans(&store, &mut rng, 100, 0);
+        assert!(count_rows(&store, true) > 0, "a merge ran");
+        assert!(
+            count_rows(&store, false) > 0,
+            "later writes left partial rows"
+        );
+        assert_same_figures(&store, &mut rng, 6);
+        store.merge_rollups().unwrap();
+        assert_eq!(count_rows(&store, false), 0);
+        assert_same_figures(&store, &mut rng, 6);
+        // Spans written behind the store's back, as a bulk load would.
+        let connection = store.duckdb_connection().unwrap().unwrap();
+        connection
+            .execute_batch(
+                "INSERT INTO otel_traces SELECT * FROM otel_traces LIMIT 500; \
+                 DELETE FROM exos_endpoint_rollup WHERE Slot % 7200000000000 = 0",
+            )
+            .unwrap();
+    }
+    // Opening again finds the rollups short of otel_traces and rebuilds them.
+    let store = DuckStore::open(dir.path(), &DuckOptions::default()).unwrap();
+    assert_eq!(count_rows(&store, false), 0);
+    assert_same_figures(&store, &mut rng, 6);
+}

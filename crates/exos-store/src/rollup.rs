@@ -1,0 +1,447 @@
+//! Span rollups: span counts per time slot, service and latency bin, kept beside
+//! `otel_traces`, so the overview and engineering pages read thousands of rows
+//! instead of every span of a day.
+//!
+//! - `exos_span_rollup`: per 5-minute slot, service, latency bin and latency
+//!   histogram bucket: spans, errors, roots, shortest and longest duration.
+//! - `exos_endpoint_rollup`: per hour, service, span name, span kind and latency
+//!   bin: spans, errors, shortest and longest duration.
+//!
+//! A slot is the epoch nanosecond of its start. Readers always `sum` the counts
+//! and take `min` and `max` of the durations, because a key may have several rows.
+//!
+//! On DuckDB, each store write adds the rollup rows of its spans in its own
+//! transaction, so the rollups count exactly the committed spans. Writes append
+//! partial rows (`Merged = false`); `merge` folds them into merged rows now
+//! and then. A store whose rollups disagree with `otel_traces` (spans written
+//! by other means) rebuilds them when it opens. On ClickHouse, materialized
+//! views fill the rollups on every insert into `otel_traces`, including the
+//! inserts of a stock OpenTelemetry Collector.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use exos_core::SpanRow;
+
+use crate::Dialect;
+
+/// Width of an `exos_span_rollup` slot: 5 minutes. Chart buckets of 5 minutes
+/// and more are whole multiples of it.
+pub const SPAN_SLOT_NS: i64 = 300_000_000_000;
+/// Width of an `exos_endpoint_rollup` slot: one hour.
+pub const ENDPOINT_SLOT_NS: i64 = 3_600_000_000_000;
+
+/// Latency bins per doubling of the duration (the OpenTelemetry exponential
+/// histogram at scale 3).
+pub const BINS_PER_DOUBLING: i64 = 8;
+
+/// Upper bounds of the latency histogram's buckets, in ms; a last bucket takes the rest.
+pub const HISTOGRAM_LE_MS: [f64; 13] = [
+    1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0,
+];
+
+/// The span rollup table.
+pub const SPAN_TABLE: &str = "exos_span_rollup";
+/// The endpoint rollup table.
+pub const ENDPOINT_TABLE: &str = "exos_endpoint_rollup";
+
+/// Returns the latency bin of a duration, as `duration_bin_sql` computes it.
+pub fn duration_bin(duration_ns: u64) -> i64 {
+    ((duration_ns.max(1) as f64).log2() * BINS_PER_DOUBLING as f64 + 1e-7).floor() as i64
+}
+
+/// Returns the index of the first histogram bound the duration is at most;
+/// `HISTOGRAM_LE_MS.len()` when it exceeds them all.
+pub fn histogram_bucket(duration_ns: u64) -> u8 {
+    HISTOGRAM_LE_MS
+        .iter()
+        .filter(|le| duration_ns > le_ns(**le))
+        .count() as u8
+}
+
+/// Returns a histogram bound in nanoseconds.
+pub fn le_ns(le_ms: f64) -> u64 {
+    (le_ms * 1e6) as u64
+}
+
+/// Renders the latency bin of a duration column in `dialect`.
+pub fn duration_bin_sql(dialect: Dialect, column: &str) -> String {
+    match dialect {
+        Dialect::DuckDb => format!(
+            "CAST(floor(log2(greatest({column}, 1)) * {BINS_PER_DOUBLING} + 1e-7) AS BIGINT)"
+        ),
+        Dialect::ClickHouse => {
+            format!("toInt64(floor(log2(greatest({column}, 1)) * {BINS_PER_DOUBLING} + 1e-7))")
+        }
+    }
+}
+
+/// Renders the histogram bucket of a duration column in `dialect`.
+fn histogram_bucket_sql(dialect: Dialect, column: &str) -> String {
+    let terms: Vec<String> = HISTOGRAM_LE_MS
+        .iter()
+        .map(|le| match dialect {
+            Dialect::DuckDb => format!("CAST({column} > {} AS UTINYINT)", le_ns(*le)),
+            Dialect::ClickHouse => format!("toUInt8({column} > {})", le_ns(*le)),
+        })
+        .collect();
+    match dialect {
+        Dialect::DuckDb => format!("CAST({} AS UTINYINT)", terms.join(" + ")),
+        Dialect::ClickHouse => format!("toUInt8({})", terms.join(" + ")),
+    }
+}
+
+/// True for a status code in either spelling of error.
+fn is_error(status_code: &str) -> bool {
+    status_code == "Error" || status_code == "STATUS_CODE_ERROR"
+}
+
+const IS_ERROR_SQL: &str = "StatusCode IN ('Error', 'STATUS_CODE_ERROR')";
+
+/// Counts of one rollup row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    pub spans: u64,
+    pub errors: u64,
+    pub roots: u64,
+    pub min_duration: u64,
+    pub max_duration: u64,
+}
+
+impl Counts {
+    fn new(span: &SpanRow) -> Self {
+        Self {
+            spans: 0,
+            errors: 0,
+            roots: 0,
+            min_duration: span.duration_ns,
+            max_duration: span.duration_ns,
+        }
+    }
+
+    fn add(&mut self, span: &SpanRow) {
+        self.spans += 1;
+        self.errors += u64::from(is_error(span.status_code));
+        self.roots += u64::from(span.parent_span_id.is_empty());
+        self.min_duration = self.min_duration.min(span.duration_ns);
+        self.max_duration = self.max_duration.max(span.duration_ns);
+    }
+}
+
+/// The key of an `exos_span_rollup` row: slot, service, bin, histogram bucket.
+pub type SpanKey = (i64, Arc<str>, i64, u8);
+/// The key of an `exos_endpoint_rollup` row: slot, service, span name, span kind, bin.
+pub type EndpointKey = (i64, Arc<str>, String, &'static str, i64);
+
+/// The rollup rows of a batch of spans.
+#[derive(Debug, Default)]
+pub struct RollupRows {
+    pub spans: Vec<(SpanKey, Counts)>,
+    pub endpoints: Vec<(EndpointKey, Counts)>,
+}
+
+/// Counts `spans` into the rows of both rollups.
+pub fn rollup_rows(spans: &[SpanRow]) -> RollupRows {
+    let mut per_span: HashMap<SpanKey, Counts> = HashMap::new();
+    let mut per_endpoint: HashMap<EndpointKey, Counts> = HashMap::new();
+    for span in spans {
+        let bin = duration_bin(span.duration_ns);
+        let span_key = (
+            span.timestamp_ns.div_euclid(SPAN_SLOT_NS) * SPAN_SLOT_NS,
+            span.service_name.clone(),
+            bin,
+            histogram_bucket(span.duration_ns),
+        );
+        per_span
+            .entry(span_key)
+            .or_insert_with(|| Counts::new(span))
+            .add(span);
+        let endpoint_key = (
+            span.timestamp_ns.div_euclid(ENDPOINT_SLOT_NS) * ENDPOINT_SLOT_NS,
+            span.service_name.clone(),
+            span.span_name.clone(),
+            span.span_kind,
+            bin,
+        );
+        per_endpoint
+            .entry(endpoint_key)
+            .or_insert_with(|| Counts::new(span))
+            .add(span);
+    }
+    RollupRows {
+        spans: per_span.into_iter().collect(),
+        endpoints: per_endpoint.into_iter().collect(),
+    }
+}
+
+/// The DuckDB tables. `Merged` marks the rows `merge` wrote.
+pub const DUCKDB_TABLES: &str = "\
+CREATE TABLE IF NOT EXISTS exos_span_rollup (Slot BIGINT NOT NULL, ServiceName VARCHAR NOT NULL, \
+Bin BIGINT NOT NULL, Bucket UTINYINT NOT NULL, Spans UBIGINT NOT NULL, Errors UBIGINT NOT NULL, \
+Roots UBIGINT NOT NULL, MinDuration UBIGINT NOT NULL, MaxDuration UBIGINT NOT NULL, Merged BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS exos_endpoint_rollup (Slot BIGINT NOT NULL, ServiceName VARCHAR NOT NULL, \
+SpanName VARCHAR NOT NULL, SpanKind VARCHAR NOT NULL, Bin BIGINT NOT NULL, Spans UBIGINT NOT NULL, \
+Errors UBIGINT NOT NULL, MinDuration UBIGINT NOT NULL, MaxDuration UBIGINT NOT NULL, Merged BOOLEAN NOT NULL);
+";
+
+/// One rollup's key columns and how each is computed from an `otel_traces` row.
+struct Shape {
+    table: &'static str,
+    slot_ns: i64,
+    /// (column, DuckDB expression, ClickHouse expression) after the slot.
+    keys: fn(Dialect) -> Vec<(&'static str, String)>,
+    roots: bool,
+}
+
+const SHAPES: [Shape; 2] = [
+    Shape {
+        table: SPAN_TABLE,
+        slot_ns: SPAN_SLOT_NS,
+        keys: |dialect| {
+            vec![
+                ("ServiceName", "ServiceName".into()),
+                ("Bin", duration_bin_sql(dialect, "Duration")),
+                ("Bucket", histogram_bucket_sql(dialect, "Duration")),
+            ]
+        },
+        roots: true,
+    },
+    Shape {
+        table: ENDPOINT_TABLE,
+        slot_ns: ENDPOINT_SLOT_NS,
+        keys: |dialect| {
+            vec![
+                ("ServiceName", "ServiceName".into()),
+                ("SpanName", "SpanName".into()),
+                ("SpanKind", "SpanKind".into()),
+                ("Bin", duration_bin_sql(dialect, "Duration")),
+            ]
+        },
+        roots: false,
+    },
+];
+
+/// Renders the `SELECT` that computes a rollup's rows from `otel_traces`.
+fn select_from_spans(shape: &Shape, dialect: Dialect) -> String {
+    let slot = match dialect {
+        Dialect::DuckDb => format!("(epoch_ns(Timestamp) // {0}) * {0}", shape.slot_ns),
+        Dialect::ClickHouse => format!(
+            "intDiv(toUnixTimestamp64Nano(Timestamp), {0}) * {0}",
+            shape.slot_ns
+        ),
+    };
+    let keys = (shape.keys)(dialect);
+    let mut columns = vec![format!("{slot} AS Slot")];
+    columns.extend(keys.iter().map(|(name, expr)| format!("{expr} AS {name}")));
+    let (count, errors, roots) = match dialect {
+        Dialect::DuckDb => (
+            "CAST(count(*) AS UBIGINT)".to_string(),
+            format!("CAST(count(*) FILTER (WHERE {IS_ERROR_SQL}) AS UBIGINT)"),
+            "CAST(count(*) FILTER (WHERE ParentSpanId = '') AS UBIGINT)".to_string(),
+        ),
+        Dialect::ClickHouse => (
+            "count()".to_string(),
+            format!("countIf({IS_ERROR_SQL})"),
+            "countIf(ParentSpanId = '')".to_string(),
+        ),
+    };
+    columns.push(format!("{count} AS Spans"));
+    columns.push(format!("{errors} AS Errors"));
+    if shape.roots {
+        columns.push(format!("{roots} AS Roots"));
+    }
+    columns.push("min(Duration) AS MinDuration".into());
+    columns.push("max(Duration) AS MaxDuration".into());
+    let mut group = vec!["Slot"];
+    group.extend(keys.iter().map(|(name, _)| *name));
+    format!(
+        "SELECT {} FROM otel_traces GROUP BY {}",
+        columns.join(", "),
+        group.join(", ")
+    )
+}
+
+/// The counted columns of a rollup, after its keys.
+fn counted(shape: &Shape) -> Vec<&'static str> {
+    let mut columns = vec!["Spans", "Errors"];
+    if shape.roots {
+        columns.push("Roots");
+    }
+    columns
+}
+
+fn key_columns(shape: &Shape) -> Vec<&'static str> {
+    let mut columns = vec!["Slot"];
+    columns.extend((shape.keys)(Dialect::DuckDb).iter().map(|(name, _)| *name));
+    columns
+}
+
+/// DuckDB statements that empty both rollups and count every stored span into them.
+pub fn duckdb_rebuild() -> Vec<String> {
+    let mut statements = Vec::new();
+    for shape in &SHAPES {
+        statements.push(format!("DELETE FROM {}", shape.table));
+        statements.push(format!(
+            "INSERT INTO {} SELECT *, true FROM ({})",
+            shape.table,
+            select_from_spans(shape, Dialect::DuckDb)
+        ));
+    }
+    statements
+}
+
+/// DuckDB statements that fold the partial rows of both rollups into merged rows.
+///
+/// Run in one transaction. Rows that other writers append meanwhile are not
+/// visible to it, so the `DELETE` leaves them for the next merge.
+pub fn duckdb_merge() -> Vec<String> {
+    let mut statements = Vec::new();
+    for shape in &SHAPES {
+        let keys = key_columns(shape);
+        let mut aggregates: Vec<String> = counted(shape)
+            .iter()
+            .map(|c| format!("CAST(sum({c}) AS UBIGINT)"))
+            .collect();
+        aggregates.push("min(MinDuration)".into());
+        aggregates.push("max(MaxDuration)".into());
+        statements.push(format!(
+            "INSERT INTO {table} SELECT {keys}, {aggregates}, true FROM {table} \
+             WHERE NOT Merged GROUP BY {keys}",
+            table = shape.table,
+            keys = keys.join(", "),
+            aggregates = aggregates.join(", "),
+        ));
+        statements.push(format!("DELETE FROM {} WHERE NOT Merged", shape.table));
+    }
+    statements
+}
+
+/// A DuckDB query whose one row holds the spans in `otel_traces` and in each rollup.
+pub const DUCKDB_COUNTS: &str = "SELECT (SELECT count(*) FROM otel_traces), \
+     (SELECT coalesce(sum(Spans), 0) FROM exos_span_rollup), \
+     (SELECT coalesce(sum(Spans), 0) FROM exos_endpoint_rollup)";
+
+/// ClickHouse statements that create both rollups and the materialized views that
+/// fill them; `retention_days` > 0 adds the spans' time to live.
+pub fn clickhouse_tables(retention_days: u32) -> Vec<String> {
+    let mut statements = Vec::new();
+    for shape in &SHAPES {
+        let types: HashMap<&str, &str> = [
+            ("ServiceName", "LowCardinality(String)"),
+            ("SpanName", "LowCardinality(String)"),
+            ("SpanKind", "LowCardinality(String)"),
+            ("Bin", "Int64"),
+            ("Bucket", "UInt8"),
+        ]
+        .into_iter()
+        .collect();
+        let keys = key_columns(shape);
+        let mut columns: Vec<String> = vec!["Slot Int64".into()];
+        columns.extend(keys[1..].iter().map(|k| format!("{k} {}", types[k])));
+        columns.extend(
+            counted(shape)
+                .iter()
+                .map(|c| format!("{c} SimpleAggregateFunction(sum, UInt64)")),
+        );
+        columns.push("MinDuration SimpleAggregateFunction(min, UInt64)".into());
+        columns.push("MaxDuration SimpleAggregateFunction(max, UInt64)".into());
+        let ttl = if retention_days > 0 {
+            format!(" TTL toDateTime(intDiv(Slot, 1000000000)) + toIntervalDay({retention_days})")
+        } else {
+            String::new()
+        };
+        statements.push(format!(
+            "CREATE TABLE IF NOT EXISTS {table} ({columns}) ENGINE = AggregatingMergeTree \
+             PARTITION BY intDiv(Slot, 86400000000000) ORDER BY ({keys}){ttl}",
+            table = shape.table,
+            columns = columns.join(", "),
+            keys = keys.join(", "),
+        ));
+    }
+    statements
+}
+
+/// ClickHouse: the materialized view that fills each rollup, and the statement that
+/// counts the spans stored before the view existed. The caller runs the backfill
+/// only when it created the view.
+pub fn clickhouse_views() -> Vec<(String, String)> {
+    SHAPES
+        .iter()
+        .map(|shape| {
+            let select = select_from_spans(shape, Dialect::ClickHouse);
+            (
+                format!(
+                    "CREATE MATERIALIZED VIEW IF NOT EXISTS {table}_mv TO {table} AS {select}",
+                    table = shape.table
+                ),
+                format!("INSERT INTO {} {select}", shape.table),
+            )
+        })
+        .collect()
+}
+
+/// The name of each rollup's materialized view on ClickHouse.
+pub fn clickhouse_view_names() -> [String; 2] {
+    [format!("{SPAN_TABLE}_mv"), format!("{ENDPOINT_TABLE}_mv")]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buckets_follow_the_bounds() {
+        assert_eq!(histogram_bucket(0), 0);
+        assert_eq!(histogram_bucket(1_000_000), 0);
+        assert_eq!(histogram_bucket(1_000_001), 1);
+        assert_eq!(histogram_bucket(10_000_000_000), 12);
+        assert_eq!(histogram_bucket(10_000_000_001), 13);
+    }
+
+    #[test]
+    fn bins_double_every_eight() {
+        assert_eq!(duration_bin(0), 0);
+        assert_eq!(duration_bin(1), 0);
+        assert_eq!(duration_bin(2), 8);
+        assert_eq!(duration_bin(1 << 20), 160);
+        assert_eq!(duration_bin((1 << 20) - 1), 159);
+    }
+
+    #[test]
+    fn partial_rows_of_one_key_add_up() {
+        let span = |ts: i64, duration: u64, status: &'static str, parent: &str| SpanRow {
+            timestamp_ns: ts,
+            service_name: "api".into(),
+            span_name: "GET /".into(),
+            span_kind: "Server",
+            duration_ns: duration,
+            status_code: status,
+            parent_span_id: parent.into(),
+            ..SpanRow::default()
+        };
+        let rows = rollup_rows(&[
+            span(10, 1_000, "Error", ""),
+            span(20, 1_001, "Ok", "ab"),
+            span(SPAN_SLOT_NS + 5, 1_000, "Unset", ""),
+        ]);
+        assert_eq!(rows.spans.len(), 2);
+        let first = rows
+            .spans
+            .iter()
+            .find(|(key, _)| key.0 == 0)
+            .expect("the first slot")
+            .1;
+        assert_eq!(
+            first,
+            Counts {
+                spans: 2,
+                errors: 1,
+                roots: 1,
+                min_duration: 1_000,
+                max_duration: 1_001
+            }
+        );
+        assert_eq!(rows.endpoints.len(), 1);
+        assert_eq!(rows.endpoints[0].1.spans, 3);
+    }
+}
