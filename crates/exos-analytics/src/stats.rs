@@ -444,18 +444,23 @@ fn orders_by_lob_sql(sql: &Sql, scope: &Scope) -> String {
 }
 
 /// Renders the latest error spans; the exception attributes are unpacked for those rows only.
+///
+/// A first step finds the time of the tenth latest error reading only `Timestamp`,
+/// so the events column is read for the spans at or after it, not for every error.
 fn recent_errors_sql(sql: &Sql, scope: &Scope) -> String {
     let events = sql.column("Events.Attributes");
+    let condition = format!("{} AND {IS_ERROR}", scope.condition(sql, Source::Spans));
     format!(
         "SELECT t, ServiceName, {kind} AS kind, {message} AS message, TraceId FROM (\
            SELECT {time} AS t, SpanId, ServiceName, TraceId, StatusMessage, {events} \
-           FROM otel_traces WHERE {condition} AND {IS_ERROR} \
+           FROM otel_traces WHERE {condition} AND Timestamp >= (\
+             SELECT min(Timestamp) FROM (SELECT Timestamp FROM otel_traces WHERE {condition} \
+             ORDER BY Timestamp DESC {limit}) AS newest) \
            ORDER BY Timestamp DESC, SpanId DESC {limit}) AS latest \
          ORDER BY t DESC, SpanId DESC",
         time = sql.epoch_ns("Timestamp"),
         kind = sql.first_event_attribute("exception.type"),
         message = crate::errors::message_expr(sql),
-        condition = scope.condition(sql, Source::Spans),
         limit = sql.limit(LIST_ROWS),
     )
 }

@@ -134,6 +134,18 @@ fn rollups_give_the_figures_of_every_span() {
     // Later writes land in slots that already have rows.
     write_spans(test.get(), &mut rng, 20, 100_000);
     assert_same_figures(test.get(), &mut rng, 6);
+    // A restarted ClickHouse instance finds the views and counts nothing twice.
+    if let Some(again) = test.reopen() {
+        write_spans(again.as_ref(), &mut rng, 5, 200_000);
+        assert_same_figures(again.as_ref(), &mut rng, 4);
+    }
+    // A ClickHouse database from before the rollups gets them filled from its spans.
+    if test.clickhouse_statement("DROP VIEW exos_span_rollup_mv")
+        && test.clickhouse_statement("DROP TABLE exos_span_rollup")
+    {
+        let again = test.reopen().expect("a ClickHouse store");
+        assert_same_figures(again.as_ref(), &mut rng, 4);
+    }
 }
 
 #[test]

@@ -57,16 +57,8 @@ impl TestStore {
         let dir = tempfile::tempdir().expect("temp dir");
         if on_clickhouse() {
             let chdb = ChdbServer::start(&dir.path().join("chdb"));
-            let settings = ClickHouseSettings {
-                url: chdb.url.clone(),
-                user: "default".into(),
-                password: String::new(),
-                database: "exos_analytics_test".into(),
-                retention_days: 0,
-                replay_retention_days: None,
-                max_query_memory_bytes: 2 << 30,
-            };
-            let store = ClickHouseStore::open(&settings).expect("ClickHouse store opens");
+            let store = ClickHouseStore::open(&clickhouse_settings(&chdb.url))
+                .expect("ClickHouse store opens");
             return Self {
                 store: Arc::new(store),
                 _chdb: Some(chdb),
@@ -91,6 +83,54 @@ impl TestStore {
 
     pub fn get(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// On ClickHouse, opens a second store on the same database, as a restarted
+    /// server would; `None` on DuckDB, whose file one process holds at a time.
+    pub fn reopen(&self) -> Option<Arc<dyn Store>> {
+        let chdb = self._chdb.as_ref()?;
+        let store = ClickHouseStore::open(&clickhouse_settings(&chdb.url))
+            .expect("ClickHouse store opens again");
+        Some(Arc::new(store))
+    }
+}
+
+impl TestStore {
+    /// On ClickHouse, runs one statement outside the store's read-only queries
+    /// (a plain HTTP POST to the harness); `false` on DuckDB.
+    pub fn clickhouse_statement(&self, sql: &str) -> bool {
+        use std::io::{Read, Write};
+        let Some(chdb) = self._chdb.as_ref() else {
+            return false;
+        };
+        let address = chdb.url.trim_start_matches("http://").trim_end_matches('/');
+        let mut stream = std::net::TcpStream::connect(address).expect("harness reachable");
+        let request = format!(
+            "POST /?database=exos_analytics_test HTTP/1.0\r\nHost: {address}\r\nContent-Length: {}\r\n\r\n{sql}",
+            sql.len()
+        );
+        stream
+            .write_all(request.as_bytes())
+            .expect("statement sent");
+        let mut response = String::new();
+        stream.read_to_string(&mut response).expect("answer read");
+        assert!(
+            response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200"),
+            "{sql}: {response}"
+        );
+        true
+    }
+}
+
+fn clickhouse_settings(url: &str) -> ClickHouseSettings {
+    ClickHouseSettings {
+        url: url.to_string(),
+        user: "default".into(),
+        password: String::new(),
+        database: "exos_analytics_test".into(),
+        retention_days: 0,
+        replay_retention_days: None,
+        max_query_memory_bytes: 2 << 30,
     }
 }
 
