@@ -16,7 +16,7 @@ use crate::filter::Source;
 use crate::latency::Histogram;
 use crate::params::{check_text, Params};
 use crate::rollups::{Read, Split};
-use crate::rows::{query_all, Row};
+use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
 use crate::stats::{latency_queries, read_latency};
@@ -28,6 +28,9 @@ pub const MAX_SERVICES: usize = 20;
 pub const MAX_ENDPOINTS: usize = 50;
 /// Service-map edges listed at most, the busiest first.
 pub const MAX_EDGES: usize = 200;
+/// Spans of a range up to which the service map joins every trace; above, it
+/// joins a sample of traces chosen by their id's last two hex digits.
+pub const MAX_EDGE_SPANS: u64 = 1_000_000;
 /// Upper bounds of the latency histogram's buckets, in ms; a last bucket takes the rest.
 pub use exos_store::rollup::HISTOGRAM_LE_MS;
 
@@ -67,6 +70,9 @@ pub struct Services {
     pub histogram: Vec<LatencyBucket>,
     pub endpoints: Vec<Endpoint>,
     pub edges: Vec<Edge>,
+    /// The service map counts one trace in this many and scales its counts by it;
+    /// 1 when it counts every trace.
+    pub edges_one_in: u32,
 }
 
 /// One service's rate, errors and duration.
@@ -141,6 +147,15 @@ pub fn services_from(
     let condition = format!("{}{only}", scope.condition(&sql, Source::Spans));
     let series = Split::for_series(scope, read);
     let totals = Split::for_totals(scope, read);
+    let counted = query(
+        store,
+        &format!(
+            "SELECT count(*) FROM otel_traces WHERE {}",
+            scope.condition(&sql, Source::Spans)
+        ),
+        1,
+    )?;
+    let one_in = edge_sampling(counted.first().map_or(Ok(0), |row| row.count(0))?);
 
     let mut first = Vec::new();
     let per_bucket_parts = match &series {
@@ -160,7 +175,10 @@ pub fn services_from(
     let (bucket_count, endpoint_count) = (per_bucket_parts.len(), endpoint_parts.len());
     first.extend(per_bucket_parts.into_iter().map(|text| (text, 100_000)));
     first.extend(endpoint_parts.into_iter().map(|text| (text, 100_000)));
-    first.push((edges_sql(&sql, scope, request.service.as_deref()), 100_000));
+    first.push((
+        edges_sql(&sql, scope, request.service.as_deref(), one_in),
+        EDGE_ROWS,
+    ));
     let mut results = query_all(store, &first)?.into_iter();
     let per_bucket: Vec<Row> = results.by_ref().take(bucket_count).flatten().collect();
     let endpoint_rows = rank_endpoints(results.by_ref().take(endpoint_count).flatten())?;
@@ -215,8 +233,43 @@ pub fn services_from(
         services,
         histogram,
         endpoints: read_endpoints(&endpoint_rows, &endpoint_latency)?,
-        edges: read_edges(&edge_rows)?,
+        edges: read_edges(&edge_rows, one_in)?,
+        edges_one_in: one_in,
     })
+}
+
+/// Rows of the edge query read at most: (source, target, latency bin) groups.
+const EDGE_ROWS: usize = 100_000;
+
+/// Returns the service map over `scope`, joining one trace in `one_in` (see `edge_sampling`).
+pub fn service_edges(
+    store: &dyn Store,
+    scope: &Scope,
+    service: Option<&str>,
+    one_in: u32,
+) -> Result<Vec<Edge>, AnalyticsError> {
+    let sql = Sql::new(store.dialect());
+    let rows = query(store, &edges_sql(&sql, scope, service, one_in), EDGE_ROWS)?;
+    read_edges(&rows, one_in)
+}
+
+/// Returns the smallest power of two (at most 256) that brings `spans` down to
+/// `MAX_EDGE_SPANS`: the service map then joins one trace in that many.
+pub fn edge_sampling(spans: u64) -> u32 {
+    let mut one_in = 1u32;
+    while one_in < 256 && spans > MAX_EDGE_SPANS * u64::from(one_in) {
+        one_in *= 2;
+    }
+    one_in
+}
+
+/// Renders the condition that keeps one trace in `one_in` (a power of two up to
+/// 256): trace ids are random hex, so their last two digits are uniform.
+fn trace_sample(column: &str, one_in: u32) -> String {
+    if one_in <= 1 {
+        return String::new();
+    }
+    format!(" AND right({column}, 2) < '{:02x}'", 256 / one_in)
 }
 
 fn per_bucket_sql(sql: &Sql, scope: &Scope, condition: &str) -> String {
@@ -330,7 +383,7 @@ fn endpoint_latency_rollup_sql(sql: &Sql, split: &Split, endpoints: &[(String, S
 }
 
 /// Renders the client-to-server calls across services, counted per latency bin of the server span.
-fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>) -> String {
+fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>, one_in: u32) -> String {
     let range = scope.range;
     let touching = service.map_or(String::new(), |name| {
         let name = sql.text(name);
@@ -340,9 +393,9 @@ fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>) -> String {
         "SELECT parent.ServiceName AS source, child.ServiceName AS target, {bin} AS bin, \
          count(*) AS calls, {errors}, min(child.Duration), max(child.Duration) \
          FROM (SELECT TraceId, ParentSpanId, ServiceName, Duration, {IS_ERROR} AS failed \
-               FROM otel_traces WHERE {child_condition} AND ParentSpanId != '' AND {SERVER_KINDS}) AS child \
+               FROM otel_traces WHERE {child_condition} AND ParentSpanId != '' AND {SERVER_KINDS}{sample}) AS child \
          INNER JOIN (SELECT TraceId, SpanId, ServiceName FROM otel_traces \
-               WHERE {parent_range} AND {CLIENT_KINDS}) AS parent \
+               WHERE {parent_range} AND {CLIENT_KINDS}{sample}) AS parent \
          ON child.TraceId = parent.TraceId AND child.ParentSpanId = parent.SpanId \
          WHERE child.ServiceName != parent.ServiceName{touching} \
          GROUP BY source, target, bin",
@@ -350,6 +403,7 @@ fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>) -> String {
         errors = sql.count_if("child.failed"),
         child_condition = scope.condition(sql, Source::Spans),
         parent_range = sql.time_range("Timestamp", range.from_ns, range.to_ns),
+        sample = trace_sample("TraceId", one_in),
     )
 }
 
@@ -474,8 +528,9 @@ fn read_endpoints(ranked: &[Row], latency: &[Row]) -> Result<Vec<Endpoint>, Anal
         .collect()
 }
 
-/// Reads (source, target, bin, calls, errors, min, max) rows into edges, the busiest first.
-fn read_edges(rows: &[Row]) -> Result<Vec<Edge>, AnalyticsError> {
+/// Reads (source, target, bin, calls, errors, min, max) rows into edges, the busiest
+/// first, with counts scaled up by the sampling.
+fn read_edges(rows: &[Row], one_in: u32) -> Result<Vec<Edge>, AnalyticsError> {
     let mut edges: BTreeMap<(String, String), (u64, u64, Histogram)> = BTreeMap::new();
     for row in rows {
         let entry = edges.entry((row.text(0), row.text(1))).or_default();
@@ -490,8 +545,8 @@ fn read_edges(rows: &[Row]) -> Result<Vec<Edge>, AnalyticsError> {
         .map(|((source, target), (calls, errors, histogram))| Edge {
             source,
             target,
-            calls,
-            errors,
+            calls: calls * u64::from(one_in),
+            errors: errors * u64::from(one_in),
             p95_ms: histogram.quantile_ms(0.95),
         })
         .collect();
@@ -508,6 +563,22 @@ fn read_edges(rows: &[Row]) -> Result<Vec<Edge>, AnalyticsError> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sampling_keeps_the_join_near_a_million_spans() {
+        assert_eq!(edge_sampling(0), 1);
+        assert_eq!(edge_sampling(MAX_EDGE_SPANS), 1);
+        assert_eq!(edge_sampling(MAX_EDGE_SPANS + 1), 2);
+        assert_eq!(edge_sampling(10_000_000), 16);
+        assert_eq!(edge_sampling(u64::MAX), 256);
+        assert_eq!(trace_sample("TraceId", 1), "");
+        assert_eq!(trace_sample("TraceId", 2), " AND right(TraceId, 2) < '80'");
+        assert_eq!(trace_sample("TraceId", 16), " AND right(TraceId, 2) < '10'");
+        assert_eq!(
+            trace_sample("TraceId", 256),
+            " AND right(TraceId, 2) < '01'"
+        );
+    }
 
     #[test]
     fn histogram_counts_are_not_cumulative() {

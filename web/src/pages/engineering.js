@@ -97,7 +97,10 @@ export function mount(root, { signal, onState }) {
       : emptyState("No calls between services in this range.", null, { compact: true, showGettingStarted: false }));
     return h("div", { class: "space-y-4" },
       redCharts(data),
-      card("Service map", map, { actions: h("span", { class: "text-xs muted" }, "Scroll to zoom, drag to pan, click a service to focus it") }),
+      card("Service map", map, { actions: h("span", { class: "text-xs muted" },
+        (data.edges_one_in || 1) > 1
+          ? `Estimated from 1 in ${data.edges_one_in} traces · scroll to zoom, drag to pan, click a service to focus it`
+          : "Scroll to zoom, drag to pan, click a service to focus it") }),
       h("div", { class: "grid gap-4 xl:grid-cols-2" }, card("Latency distribution", latencyHistogram(data)), card("Slowest endpoints", endpointsTable(data))),
       card("Services", servicesTable(data)));
   }
@@ -117,7 +120,7 @@ export function mount(root, { signal, onState }) {
       const names = (all.services || []).map((s) => s.service);
       if (service && !names.includes(service)) names.push(service);
       replace(serviceSelect, h("option", { value: "" }, "All services"), names.map((name) => h("option", { value: name, selected: name === service }, name)));
-      replace(content, await render(data ? { ...data, edges: all.edges } : all));
+      replace(content, await render(data ? { ...data, edges: all.edges, edges_one_in: all.edges_one_in } : all));
     } catch (error) {
       if (!isAbort(error)) replace(content, errorBox(error, { retry: refresh }));
     }
