@@ -34,14 +34,36 @@ pub const MAX_LOB_STATUSES: usize = 200;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatsRequest {
     pub scope: Scope,
+    /// Only the span and log totals, the volume chart and the table sizes (for
+    /// the architecture diagram); the other figures stay zero or empty.
+    pub brief: bool,
 }
 
 impl StatsRequest {
-    /// Reads `from`, `to` and `filter` from the query string's pairs.
+    /// Creates a request for every figure over `scope`.
+    pub fn new(scope: Scope) -> Self {
+        Self {
+            scope,
+            brief: false,
+        }
+    }
+
+    /// Reads `from`, `to`, `filter` and `brief` (`true` or `false`) from the query string's pairs.
     pub fn from_query(pairs: &[(String, String)]) -> Result<Self, AnalyticsError> {
-        let params = Params::new(pairs, &["from", "to", "filter"])?;
+        let params = Params::new(pairs, &["from", "to", "filter", "brief"])?;
+        let brief = match params.one("brief")? {
+            None | Some("false") => false,
+            Some("true") => true,
+            Some(other) => {
+                return Err(AnalyticsError::bad(
+                    "brief",
+                    format!("`{other}` is not `true` or `false`"),
+                ))
+            }
+        };
         Ok(Self {
             scope: Scope::parse(&params)?,
+            brief,
         })
     }
 }
@@ -50,6 +72,8 @@ impl StatsRequest {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Stats {
     pub range: RangeInfo,
+    /// True when the request asked for the brief figures only.
+    pub brief: bool,
     pub totals: Totals,
     pub volume: Vec<VolumePoint>,
     pub services: Vec<ServiceStats>,
@@ -187,12 +211,23 @@ pub fn stats_from(
         .into_iter()
         .map(|text| (text, MAX_BIN_ROWS + 1))
         .collect();
+    // Brief requests skip the lists and distinct counts (the same empty query each).
+    let unless_brief = |text: String| {
+        if request.brief {
+            "SELECT 1 WHERE 1 = 0".to_string()
+        } else {
+            text
+        }
+    };
     queries.extend([
         (logs_per_bucket_sql(&sql, scope), 10_000),
-        (scalars_sql(&sql, scope), 1),
-        (orders_by_lob_sql(&sql, scope), MAX_LOB_STATUSES),
-        (recent_errors_sql(&sql, scope), LIST_ROWS),
-        (operators_sql(&sql, scope), LIST_ROWS),
+        (unless_brief(scalars_sql(&sql, scope)), 1),
+        (
+            unless_brief(orders_by_lob_sql(&sql, scope)),
+            MAX_LOB_STATUSES,
+        ),
+        (unless_brief(recent_errors_sql(&sql, scope)), LIST_ROWS),
+        (unless_brief(operators_sql(&sql, scope)), LIST_ROWS),
         (table_sizes_sql(), COUNTED_TABLES.len()),
     ]);
     let mut results = query_all(store, &queries)?;
@@ -209,7 +244,10 @@ pub fn stats_from(
     };
     let ranked = rank_services(&spans.per_service);
     let top_operators: Vec<String> = operators.iter().map(|row| row.text(0)).collect();
-    let mut second = vec![(operator_orders_sql(&sql, scope, &top_operators), LIST_ROWS)];
+    let mut second = vec![(
+        unless_brief(operator_orders_sql(&sql, scope, &top_operators)),
+        LIST_ROWS,
+    )];
     if spans.latency.is_none() {
         let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
         for text in latency_queries(&sql, scope, split.as_ref(), &names) {
@@ -234,6 +272,7 @@ pub fn stats_from(
     totals.orders = orders_by_lob.iter().map(|lob| lob.orders).sum();
     Ok(Stats {
         range: scope.range.info(),
+        brief: request.brief,
         totals,
         volume,
         services: service_stats(ranked, &buckets, &spans.per_service, &latency),

@@ -102,9 +102,7 @@ fn random_range(rng: &mut StdRng) -> TimeRange {
 fn assert_same_figures(store: &dyn Store, rng: &mut StdRng, ranges: usize) {
     for _ in 0..ranges {
         let range = random_range(rng);
-        let stats_request = StatsRequest {
-            scope: Scope::new(range),
-        };
+        let stats_request = StatsRequest::new(Scope::new(range));
         let from_rollups = stats_from(store, &stats_request, Read::Rollups).unwrap();
         let from_spans = stats_from(store, &stats_request, Read::Spans).unwrap();
         assert!(

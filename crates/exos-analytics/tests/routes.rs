@@ -250,6 +250,38 @@ fn stats_rejects_bad_parameters() {
     );
     let error = StatsRequest::from_query(&[("from".into(), "soon".into())]).unwrap_err();
     assert!(error.to_string().contains("`from`"), "{error}");
+    let error = StatsRequest::from_query(&pairs(&[("brief", "yes")])).unwrap_err();
+    assert!(error.to_string().contains("`brief`"), "{error}");
+}
+
+#[test]
+fn brief_stats_keep_the_totals_and_skip_the_lists() {
+    let store = TestStore::with_fixture();
+    let full = stats(store.get(), &StatsRequest::from_query(&pairs(&[])).unwrap()).unwrap();
+    let request = StatsRequest::from_query(&pairs(&[("brief", "true")])).unwrap();
+    let brief = stats(store.get(), &request).unwrap();
+    assert!(brief.brief && !full.brief);
+    assert_eq!(
+        (
+            brief.totals.spans,
+            brief.totals.errors,
+            brief.totals.logs,
+            brief.totals.traces
+        ),
+        (
+            full.totals.spans,
+            full.totals.errors,
+            full.totals.logs,
+            full.totals.traces
+        )
+    );
+    assert_eq!(brief.volume, full.volume);
+    assert_eq!(brief.tables, full.tables);
+    assert_eq!(brief.services, full.services);
+    assert!(full.totals.sessions > 0 && !full.recent_errors.is_empty());
+    assert_eq!(brief.totals.sessions, 0);
+    assert!(brief.recent_errors.is_empty() && brief.orders_by_lob.is_empty());
+    assert!(brief.busiest_operators.is_empty());
 }
 
 fn span_ids(events: &exos_analytics::events::Events) -> Vec<String> {

@@ -88,7 +88,10 @@ pub const ROUTES: &[Route] = &[
     Route { method: "post", path: "/api/sql", summary: "Run one read-only SQL query under the guard and limits", role: "any", params: &[], body: Some(r#"{"sql": "SELECT * FROM services", "max_rows": 100}"#) },
     Route { method: "get", path: "/api/tables", summary: "Tables and views user SQL may read", role: "any", params: &[], body: None },
     Route { method: "get", path: "/api/schema", summary: "Tables, columns and frequent map keys, for autocomplete", role: "any", params: &[], body: None },
-    Route { method: "get", path: "/api/stats", summary: "Overview figures: totals, volume, services, orders, errors, operators", role: "any", params: RANGE, body: None },
+    Route { method: "get", path: "/api/stats", summary: "Overview figures: totals, volume, services, orders, errors, operators", role: "any", params: &[
+        FROM, TO, FILTER,
+        query("brief", "`true`: only span and log totals, the volume chart and table sizes (default `false`)."),
+    ], body: None },
     Route { method: "get", path: "/api/events", summary: "Spans or logs matching filters and a text search, newest first", role: "any", params: &[
         query("source", "`spans` (default) or `logs`."), FROM, TO, FILTER,
         query("q", "Text searched in names, messages, bodies and attribute values."),

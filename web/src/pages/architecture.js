@@ -38,6 +38,7 @@ function diagram(me, stats) {
     logs[("otel_logs<br/>${count(t.otel_logs)} rows")]
     replay[("hyperdx_sessions<br/>${count(t.hyperdx_sessions)} rows")]
     metricTables[("otel_metrics_*<br/>${count(metrics)} points")]
+    rollups[("span rollups<br/>per 5 min and per hour")]
   end
   subgraph engines["Query engines"]
     stats["Stats · events · errors · services<br/>${count(totals.spans)} spans, ${count(totals.errors)} errors in range"]
@@ -61,6 +62,8 @@ function diagram(me, stats) {
   writers --> logs
   writers --> replay
   writers --> metricTables
+  writers --> rollups
+  rollups --> stats
   traces --> stats
   logs --> stats
   replay --> stats
@@ -121,7 +124,7 @@ export function mount(root, { me, signal, navigate, onState }) {
   async function refresh() {
     clearTimeout(timer);
     try {
-      const stats = await api("/api/stats", { params: apiParams(), signal });
+      const stats = await api("/api/stats", { params: apiParams({ brief: "true" }), signal });
       replace(tableTarget, countsTable(stats));
       await drawDiagram(diagramTarget, diagram(me, stats), navigate);
       updated.textContent = "Counts refresh every 10 s";
