@@ -111,7 +111,7 @@ function dataIndicator(signal) {
   let timer = null;
   async function poll() {
     try {
-      const stats = await api("/api/stats", { signal });
+      const stats = await api("/api/stats", { params: { brief: "true" }, signal });
       const tables = stats.tables || {};
       const total = Object.values(tables).reduce((sum, count) => sum + (Number(count) || 0), 0);
       baseline ??= total;
