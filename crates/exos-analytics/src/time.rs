@@ -13,6 +13,10 @@ use crate::error::AnalyticsError;
 const NS_PER_MS: i64 = 1_000_000;
 const NS_PER_S: i64 = 1_000_000_000;
 
+/// 2262-01-01T00:00:00Z: request times must come before it. Nanoseconds since the
+/// epoch end in April 2262, and the stores cannot compare times that close to the end.
+pub const LATEST_NS: i64 = 9_214_646_400_000_000_000;
+
 /// The default range when a request gives no `from`: the last 24 hours.
 pub const DEFAULT_SPAN_NS: i64 = 24 * 3600 * NS_PER_S;
 
@@ -101,7 +105,11 @@ impl TimeRange {
         let mut starts = Vec::new();
         while start < self.to_ns {
             starts.push(start);
-            start += width;
+            // Past the largest time there is no next bucket.
+            let Some(next) = start.checked_add(width) else {
+                break;
+            };
+            start = next;
         }
         starts
     }
@@ -118,6 +126,17 @@ impl TimeRange {
 
 /// Parses one bound: RFC 3339 text, or an integer number of milliseconds since the epoch.
 pub fn parse_time(name: &str, text: &str) -> Result<i64, AnalyticsError> {
+    let ns = parse_ns(name, text)?;
+    if ns >= LATEST_NS {
+        return Err(AnalyticsError::bad(
+            name,
+            format!("{} is too late; use a time before 2262", text.trim()),
+        ));
+    }
+    Ok(ns)
+}
+
+fn parse_ns(name: &str, text: &str) -> Result<i64, AnalyticsError> {
     let text = text.trim();
     if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
         return text
@@ -197,6 +216,26 @@ mod tests {
         assert!(error.contains("`to`"), "{error}");
         assert!(error.contains("\"yesterday\""), "{error}");
         assert!(error.contains("RFC 3339"), "{error}");
+    }
+
+    #[test]
+    fn times_near_the_end_of_the_clock_are_refused() {
+        for text in [
+            "9223372036854",
+            "2262-04-11T23:47:16.854775807Z",
+            "2262-01-01T00:00:00Z",
+        ] {
+            let error = parse_time("to", text).unwrap_err().to_string();
+            assert!(error.contains("before 2262"), "{text}: {error}");
+        }
+        assert!(parse_time("to", "2261-12-31T23:59:59Z").is_ok());
+        // The last buckets before the largest time end the list instead of wrapping.
+        let range = TimeRange::new(i64::MAX - 10 * DAY, i64::MAX).unwrap();
+        let buckets = range.bucket_starts().len() as i64;
+        assert!(
+            buckets > 0 && buckets <= TARGET_BUCKETS + 1,
+            "{buckets} buckets"
+        );
     }
 
     #[test]

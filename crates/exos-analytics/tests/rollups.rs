@@ -174,8 +174,22 @@ fn merged_and_rebuilt_rollups_keep_the_figures() {
             "later writes left partial rows"
         );
         assert_same_figures(&store, &mut rng, 6);
-        store.merge_rollups().unwrap();
+        // More writes into the same slots, each followed by a merge, then one more merge:
+        // every key keeps one row.
+        for _ in 0..3 {
+            write_spans(&store, &mut rng, 5, 500_000);
+            store.merge_rollups().unwrap();
+        }
         assert_eq!(count_rows(&store, false), 0);
+        let connection = store.duckdb_connection().unwrap().unwrap();
+        let (rows, keys): (i64, i64) = connection
+            .query_row(
+                "SELECT count(*), count(DISTINCT (Slot, ServiceName, Bin, Bucket)) FROM exos_span_rollup",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(rows, keys, "one merged row per key");
         assert_same_figures(&store, &mut rng, 6);
         // Spans written behind the store's back, as a bulk load would.
         let connection = store.duckdb_connection().unwrap().unwrap();

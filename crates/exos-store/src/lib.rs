@@ -145,6 +145,7 @@ pub fn readable_relations() -> Vec<String> {
     names.extend(schema::view_names().into_iter().map(String::from));
     names.extend(["exos_replay_sessions", "exos_session_signals"].map(String::from));
     names.extend(eventlogs::TABLES.map(String::from));
+    names.extend([rollup::SPAN_TABLE, rollup::ENDPOINT_TABLE].map(String::from));
     names
 }
 

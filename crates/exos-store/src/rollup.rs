@@ -290,7 +290,8 @@ pub fn duckdb_rebuild() -> Vec<String> {
     statements
 }
 
-/// DuckDB statements that fold the partial rows of both rollups into merged rows.
+/// DuckDB statements that fold every row of the slots that have partial rows into
+/// one merged row per key, so a slot keeps one row per key however often it is written.
 ///
 /// Run in one transaction. Rows that other writers append meanwhile are not
 /// visible to it, so the `DELETE` leaves them for the next merge.
@@ -300,18 +301,27 @@ pub fn duckdb_merge() -> Vec<String> {
         let keys = key_columns(shape);
         let mut aggregates: Vec<String> = counted(shape)
             .iter()
-            .map(|c| format!("CAST(sum({c}) AS UBIGINT)"))
+            .map(|c| format!("CAST(sum({c}) AS UBIGINT) AS {c}"))
             .collect();
-        aggregates.push("min(MinDuration)".into());
-        aggregates.push("max(MaxDuration)".into());
+        aggregates.push("min(MinDuration) AS MinDuration".into());
+        aggregates.push("max(MaxDuration) AS MaxDuration".into());
         statements.push(format!(
-            "INSERT INTO {table} SELECT {keys}, {aggregates}, true FROM {table} \
-             WHERE NOT Merged GROUP BY {keys}",
+            "CREATE OR REPLACE TEMP TABLE exos_rollup_merge AS \
+             SELECT {keys}, {aggregates}, true AS Merged FROM {table} \
+             WHERE Slot IN (SELECT DISTINCT Slot FROM {table} WHERE NOT Merged) GROUP BY {keys}",
             table = shape.table,
             keys = keys.join(", "),
             aggregates = aggregates.join(", "),
         ));
-        statements.push(format!("DELETE FROM {} WHERE NOT Merged", shape.table));
+        statements.push(format!(
+            "DELETE FROM {table} WHERE Slot IN (SELECT DISTINCT Slot FROM exos_rollup_merge)",
+            table = shape.table
+        ));
+        statements.push(format!(
+            "INSERT INTO {} SELECT * FROM exos_rollup_merge",
+            shape.table
+        ));
+        statements.push("DROP TABLE exos_rollup_merge".into());
     }
     statements
 }
