@@ -28,9 +28,9 @@ page.on("request", (request) => {
 for (const event of ["requestfinished", "requestfailed"]) {
   page.on(event, (request) => open.delete(request));
 }
-// The time the load is done: the heading is shown, no placeholder is left and no
-// `/api/` request is open, and all of it stays so for QUIET_MS (a page may start its
-// data requests a moment after showing its heading).
+// A load is done when the heading is shown, no placeholder is left and no `/api/`
+// request is open, and all of it stays so for QUIET_MS. The wait covers a page that
+// starts its data requests a moment after showing its heading.
 const QUIET_MS = 150;
 for (const path of PAGES) {
   const times = [];

@@ -12,7 +12,7 @@ use crate::scope::Scope;
 use crate::sql::Sql;
 use crate::time::TimeRange;
 
-/// Where a question reads its span counts from.
+/// The source of a question's span counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Read {
     /// The rollups where the question allows it, `otel_traces` elsewhere.
@@ -48,7 +48,7 @@ impl Split {
         })
     }
 
-    /// The split a per-bucket series over `scope` uses: the span rollup's, when
+    /// Returns the split a per-bucket series over `scope` uses: the span rollup's, when
     /// the scope has no filters and each chart bucket is a whole number of slots.
     pub fn for_series(scope: &Scope, read: Read) -> Option<Self> {
         let usable = read == Read::Rollups
@@ -59,7 +59,7 @@ impl Split {
             .flatten()
     }
 
-    /// The split of a question over `scope` that keeps no time series: the
+    /// Returns the split of a question over `scope` that keeps no time series: the
     /// endpoint rollup's, when the scope has no filters.
     pub fn for_totals(scope: &Scope, read: Read) -> Option<Self> {
         let usable = read == Read::Rollups && scope.filters.is_empty();
@@ -68,12 +68,12 @@ impl Split {
             .flatten()
     }
 
-    /// The condition on a rollup's `Slot` column that selects the whole slots.
+    /// Renders the condition on a rollup's `Slot` column that selects the whole slots.
     pub fn slots(&self) -> String {
         format!("Slot >= {} AND Slot < {}", self.first_slot, self.end_slot)
     }
 
-    /// The condition on `otel_traces` that selects the spans of the two edges.
+    /// Renders the condition on `otel_traces` that selects the spans of the two edges.
     pub fn edges(&self, sql: &Sql) -> String {
         let mut parts = Vec::new();
         if self.range.from_ns < self.first_slot {

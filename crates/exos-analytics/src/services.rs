@@ -28,8 +28,8 @@ pub const MAX_SERVICES: usize = 20;
 pub const MAX_ENDPOINTS: usize = 50;
 /// Service-map edges listed at most, the busiest first.
 pub const MAX_EDGES: usize = 200;
-/// Spans of a range up to which the service map joins every trace; above, it
-/// joins a sample of traces chosen by the last hex digits of their id.
+/// Spans of a range up to which the service map joins every trace. Over it, the map
+/// joins a sample of traces, chosen by the last hex digits of their id.
 pub const MAX_EDGE_SPANS: u64 = 1_000_000;
 /// Upper bounds of the latency histogram's buckets, in ms; a last bucket takes the rest.
 pub use exos_store::rollup::HISTOGRAM_LE_MS;
@@ -133,7 +133,7 @@ pub fn services(store: &dyn Store, request: &ServicesRequest) -> Result<Services
     services_from(store, request, Read::Rollups)
 }
 
-/// Computes the engineering figures, reading span counts as `read` says.
+/// Computes the engineering figures, taking span counts from where `read` names.
 pub fn services_from(
     store: &dyn Store,
     request: &ServicesRequest,

@@ -185,7 +185,7 @@ pub fn stats(store: &dyn Store, request: &StatsRequest) -> Result<Stats, Analyti
     stats_from(store, request, Read::Rollups)
 }
 
-/// Computes the overview figures, reading span counts as `read` says.
+/// Computes the overview figures, taking span counts from where `read` names.
 pub fn stats_from(
     store: &dyn Store,
     request: &StatsRequest,

@@ -9,7 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 #[test]
-fn sampled_edges_scale_the_calls_of_the_sampled_traces() {
+fn sampled_edges_scale_counts() {
     let test = TestStore::empty();
     let mut rng = StdRng::seed_from_u64(3);
     let traces: Vec<String> = (0..6000)

@@ -261,7 +261,7 @@ fn select_from_spans(shape: &Shape, dialect: Dialect) -> String {
     )
 }
 
-/// The counted columns of a rollup, after its keys.
+/// Returns the counted columns of a rollup, which follow its keys.
 fn counted(shape: &Shape) -> Vec<&'static str> {
     let mut columns = vec!["Spans", "Errors"];
     if shape.roots {
@@ -326,7 +326,7 @@ pub fn duckdb_merge() -> Vec<String> {
     statements
 }
 
-/// A DuckDB query whose one row holds the spans in `otel_traces` and in each rollup.
+/// A DuckDB query whose one row gives the number of spans in `otel_traces` and in each rollup.
 pub const DUCKDB_COUNTS: &str = "SELECT (SELECT count(*) FROM otel_traces), \
      (SELECT coalesce(sum(Spans), 0) FROM exos_span_rollup), \
      (SELECT coalesce(sum(Spans), 0) FROM exos_endpoint_rollup)";
@@ -390,7 +390,7 @@ pub fn clickhouse_views() -> Vec<(String, String)> {
         .collect()
 }
 
-/// The name of each rollup's materialized view on ClickHouse.
+/// Returns the name of each rollup's materialized view on ClickHouse.
 pub fn clickhouse_view_names() -> [String; 2] {
     [format!("{SPAN_TABLE}_mv"), format!("{ENDPOINT_TABLE}_mv")]
 }

@@ -57,7 +57,7 @@ pub fn run(
 /// The file in a kept folder that records what was loaded and the admin password.
 const KEPT_FILE: &str = "bench-pages.json";
 
-/// What a kept folder holds: `Some(password)` when it was loaded with `spans` spans.
+/// Returns the admin password of a kept folder loaded with `spans` spans, `None` otherwise.
 fn kept_password(folder: &Path, spans: usize) -> Option<String> {
     let text = std::fs::read_to_string(folder.join(KEPT_FILE)).ok()?;
     let kept: serde_json::Value = serde_json::from_str(&text).ok()?;
