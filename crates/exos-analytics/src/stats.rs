@@ -34,8 +34,8 @@ pub const MAX_LOB_STATUSES: usize = 200;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatsRequest {
     pub scope: Scope,
-    /// Only the span and log totals, the volume chart and the table sizes (for
-    /// the architecture diagram); the other figures stay zero or empty.
+    /// Only the span and log totals, the volume chart, the services and the table
+    /// sizes (for the architecture diagram); the other figures stay zero or empty.
     pub brief: bool,
 }
 

@@ -107,7 +107,8 @@ impl DuckStore {
         })
     }
 
-    /// Folds the rollups' partial rows into merged rows, unless another thread is at it.
+    /// Folds the rows of every rollup slot that has partial rows into one row per key,
+    /// unless another thread is at it.
     pub fn merge_rollups(&self) -> Result<(), StoreError> {
         let Ok(_merging) = self.merging.try_lock() else {
             return Ok(());
@@ -331,7 +332,10 @@ impl Store for DuckStore {
     }
 
     fn checkpoint(&self) -> Result<(), StoreError> {
-        self.merge_rollups()?;
+        // Unmerged rows only cost readers a little, so a failed merge does not stop the checkpoint.
+        if let Err(error) = self.merge_rollups() {
+            tracing::warn!(%error, "cannot merge the span rollups");
+        }
         let connection = self.writer.lock().expect("writer lock poisoned");
         connection.execute_batch("CHECKPOINT").map_err(other)
     }
