@@ -90,6 +90,24 @@ impl Split {
     }
 }
 
+/// Renders a question over spans as one scan of the spans that meet `condition`,
+/// or, with a split, as a query of the rollup's whole slots plus a scan of the edges.
+/// `scan` renders the scan for a condition, and `rollup` renders the rollup query.
+/// `extra` (empty or ` AND …`) narrows the edges as it narrows `condition`.
+pub fn queries(
+    split: Option<&Split>,
+    sql: &Sql,
+    condition: &str,
+    extra: &str,
+    scan: impl Fn(&str) -> String,
+    rollup: impl Fn(&Split) -> String,
+) -> Vec<String> {
+    match split {
+        None => vec![scan(condition)],
+        Some(split) => vec![rollup(split), scan(&format!("{}{extra}", split.edges(sql)))],
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

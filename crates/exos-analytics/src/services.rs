@@ -15,7 +15,7 @@ use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::latency::Histogram;
 use crate::params::{check_text, Params};
-use crate::rollups::{Read, Split};
+use crate::rollups::{self, Read, Split};
 use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
@@ -158,20 +158,24 @@ pub fn services_from(
     let one_in = edge_sampling(counted.first().map_or(Ok(0), |row| row.count(0))?);
 
     let mut first = Vec::new();
-    let per_bucket_parts = match &series {
-        None => vec![per_bucket_sql(&sql, scope, &condition)],
-        Some(split) => vec![
-            per_bucket_rollup_sql(&sql, scope, split, &only),
-            per_bucket_sql(&sql, scope, &format!("{}{only}", split.edges(&sql))),
-        ],
-    };
-    let endpoint_parts = match &totals {
-        None => vec![endpoints_sql(&sql, &condition, Some(MAX_ENDPOINTS))],
-        Some(split) => vec![
-            endpoints_rollup_sql(&sql, split, &only),
-            endpoints_sql(&sql, &format!("{}{only}", split.edges(&sql)), None),
-        ],
-    };
+    let per_bucket_parts = rollups::queries(
+        series.as_ref(),
+        &sql,
+        &condition,
+        &only,
+        |condition| per_bucket_sql(&sql, scope, condition),
+        |split| per_bucket_rollup_sql(&sql, scope, split, &only),
+    );
+    // One scan keeps only the busiest endpoints; two parts are added up and ranked here.
+    let limit = totals.is_none().then_some(MAX_ENDPOINTS);
+    let endpoint_parts = rollups::queries(
+        totals.as_ref(),
+        &sql,
+        &condition,
+        &only,
+        |condition| endpoints_sql(&sql, condition, limit),
+        |split| endpoints_rollup_sql(&sql, split, &only),
+    );
     let (bucket_count, endpoint_count) = (per_bucket_parts.len(), endpoint_parts.len());
     first.extend(per_bucket_parts.into_iter().map(|text| (text, 100_000)));
     first.extend(endpoint_parts.into_iter().map(|text| (text, 100_000)));
@@ -193,26 +197,19 @@ pub fn services_from(
         .collect();
     let latency_parts = latency_queries(&sql, scope, series.as_ref(), &names);
     let latency_count = latency_parts.len();
-    let mut second: Vec<(String, usize)> = latency_parts
+    let endpoint_latency_parts = rollups::queries(
+        totals.as_ref(),
+        &sql,
+        &condition,
+        &only,
+        |condition| endpoint_latency_sql(&sql, condition, &endpoint_keys),
+        |split| endpoint_latency_rollup_sql(&sql, split, &endpoint_keys),
+    );
+    let second: Vec<(String, usize)> = latency_parts
         .into_iter()
+        .chain(endpoint_latency_parts)
         .map(|text| (text, 1_000_000))
         .collect();
-    match &totals {
-        None => second.push((
-            endpoint_latency_sql(&sql, &condition, &endpoint_keys),
-            1_000_000,
-        )),
-        Some(split) => {
-            second.push((
-                endpoint_latency_rollup_sql(&sql, split, &endpoint_keys),
-                1_000_000,
-            ));
-            second.push((
-                endpoint_latency_sql(&sql, &split.edges(&sql), &endpoint_keys),
-                1_000_000,
-            ));
-        }
-    }
     let mut results = query_all(store, &second)?.into_iter();
     let latency: Vec<Row> = results.by_ref().take(latency_count).flatten().collect();
     let endpoint_latency: Vec<Row> = results.flatten().collect();

@@ -19,7 +19,7 @@ pub struct Sql {
 }
 
 /// The condition that marks an error span, in both spellings of the status code.
-pub const IS_ERROR: &str = "StatusCode IN ('Error', 'STATUS_CODE_ERROR')";
+pub use exos_store::rollup::IS_ERROR_SQL as IS_ERROR;
 
 impl Sql {
     /// Creates the renderer for `dialect`.

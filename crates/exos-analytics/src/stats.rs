@@ -14,7 +14,7 @@ use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::latency::Histogram;
 use crate::params::Params;
-use crate::rollups::{Read, Split};
+use crate::rollups::{self, Read, Split};
 use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
@@ -34,8 +34,8 @@ pub const MAX_LOB_STATUSES: usize = 200;
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatsRequest {
     pub scope: Scope,
-    /// Only the span and log totals, the volume chart, the services and the table
-    /// sizes (for the architecture diagram); the other figures stay zero or empty.
+    /// A request for the brief figures only: span and log totals, the volume chart,
+    /// the services and the table sizes. The other figures stay zero or empty.
     pub brief: bool,
 }
 
@@ -194,18 +194,14 @@ pub fn stats_from(
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
     let split = Split::for_series(scope, read);
-    // The span bins: one scan of the range, or the rollup's slots and the edges' spans.
-    let bin_queries = match &split {
-        None => vec![span_bins_sql(
-            &sql,
-            scope,
-            &scope.condition(&sql, Source::Spans),
-        )],
-        Some(split) => vec![
-            span_bins_rollup_sql(&sql, scope, split),
-            span_bins_sql(&sql, scope, &split.edges(&sql)),
-        ],
-    };
+    let bin_queries = rollups::queries(
+        split.as_ref(),
+        &sql,
+        &scope.condition(&sql, Source::Spans),
+        "",
+        |condition| span_bins_sql(&sql, scope, condition),
+        |split| span_bins_rollup_sql(&sql, scope, split),
+    );
     let bin_parts = bin_queries.len();
     let mut queries: Vec<(String, usize)> = bin_queries
         .into_iter()
@@ -615,25 +611,26 @@ pub fn latency_queries(
     split: Option<&Split>,
     services: &[&str],
 ) -> Vec<String> {
-    let Some(split) = split else {
-        return vec![latency_sql(
-            sql,
-            scope,
-            &scope.condition(sql, Source::Spans),
-            services,
-        )];
+    let rollup = |split: &Split| {
+        format!(
+            "SELECT ServiceName, {bucket} AS t, Bin AS bin, {spans} AS n, min(MinDuration), \
+             max(MaxDuration) FROM {table} WHERE {slots} AND ServiceName IN {names} \
+             GROUP BY ServiceName, t, bin",
+            bucket = sql.int_bucket("Slot", scope.range.bucket_ns()),
+            spans = sql.sum_count("Spans"),
+            table = rollup::SPAN_TABLE,
+            slots = split.slots(),
+            names = sql.text_list(services),
+        )
     };
-    let rollup = format!(
-        "SELECT ServiceName, {bucket} AS t, Bin AS bin, {spans} AS n, min(MinDuration), \
-         max(MaxDuration) FROM {table} WHERE {slots} AND ServiceName IN {names} \
-         GROUP BY ServiceName, t, bin",
-        bucket = sql.int_bucket("Slot", scope.range.bucket_ns()),
-        spans = sql.sum_count("Spans"),
-        table = rollup::SPAN_TABLE,
-        slots = split.slots(),
-        names = sql.text_list(services),
-    );
-    vec![rollup, latency_sql(sql, scope, &split.edges(sql), services)]
+    rollups::queries(
+        split,
+        sql,
+        &scope.condition(sql, Source::Spans),
+        "",
+        |condition| latency_sql(sql, scope, condition, services),
+        rollup,
+    )
 }
 
 /// Reads (service, bucket, bin, count, min, max) rows into histograms.

@@ -96,7 +96,8 @@ fn is_error(status_code: &str) -> bool {
     status_code == "Error" || status_code == "STATUS_CODE_ERROR"
 }
 
-const IS_ERROR_SQL: &str = "StatusCode IN ('Error', 'STATUS_CODE_ERROR')";
+/// The condition that marks an error span, in both spellings of the status code.
+pub const IS_ERROR_SQL: &str = "StatusCode IN ('Error', 'STATUS_CODE_ERROR')";
 
 /// Counts of one rollup row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +189,7 @@ Errors UBIGINT NOT NULL, MinDuration UBIGINT NOT NULL, MaxDuration UBIGINT NOT N
 struct Shape {
     table: &'static str,
     slot_ns: i64,
-    /// (column, DuckDB expression, ClickHouse expression) after the slot.
+    /// The key columns after the slot, each with its expression in the dialect.
     keys: fn(Dialect) -> Vec<(&'static str, String)>,
     roots: bool,
 }
@@ -230,6 +231,7 @@ fn select_from_spans(shape: &Shape, dialect: Dialect) -> String {
             shape.slot_ns
         ),
     };
+
     let keys = (shape.keys)(dialect);
     let mut columns = vec![format!("{slot} AS Slot")];
     columns.extend(keys.iter().map(|(name, expr)| format!("{expr} AS {name}")));
@@ -245,6 +247,7 @@ fn select_from_spans(shape: &Shape, dialect: Dialect) -> String {
             "countIf(ParentSpanId = '')".to_string(),
         ),
     };
+
     columns.push(format!("{count} AS Spans"));
     columns.push(format!("{errors} AS Errors"));
     if shape.roots {
@@ -252,6 +255,7 @@ fn select_from_spans(shape: &Shape, dialect: Dialect) -> String {
     }
     columns.push("min(Duration) AS MinDuration".into());
     columns.push("max(Duration) AS MaxDuration".into());
+
     let mut group = vec!["Slot"];
     group.extend(keys.iter().map(|(name, _)| *name));
     format!(
