@@ -1,7 +1,7 @@
 // Times each page's first meaningful paint in headless Chromium against a running exos:
 // milliseconds from the start of navigation until the page's heading is shown, every
-// `/api/` request of the load has been answered and no loading placeholder is left.
-// Waiting for the answers matters: a page shows its heading before it puts up its
+// `/api/` request of the load has completed and no loading placeholder is left.
+// Waiting for the responses matters: a page shows its heading before it puts up its
 // placeholders, so the placeholder test alone can pass before any data arrived.
 // Prints one Markdown table row per page (median of 3 loads).
 // Usage: node paint.mjs http://127.0.0.1:8080 <admin password>
@@ -20,7 +20,7 @@ const context = await browser.newContext({ viewport: { width: 1440, height: 900 
 const login = await context.request.post(`${http}/api/login`, { data: { user: "admin", password } });
 if (!login.ok()) throw new Error(`login failed: ${login.status()}`);
 const page = await context.newPage();
-// The `/api/` requests of the current load that have not been answered yet.
+// The `/api/` requests of the current load that have not completed yet.
 const open = new Set();
 page.on("request", (request) => {
   if (new URL(request.url()).pathname.startsWith("/api/")) open.add(request);

@@ -87,8 +87,8 @@ fn write_spans(store: &dyn Store, rng: &mut StdRng, batches: usize, first: usize
     }
 }
 
-/// A random range inside (or overlapping) the two days, at least 3 hours long so
-/// chart buckets are whole rollup slots; sometimes aligned on the hour.
+/// Returns a random range inside or overlapping the two days, sometimes aligned on
+/// the hour. It is at least 3 hours long, so chart buckets are whole rollup slots.
 fn random_range(rng: &mut StdRng) -> TimeRange {
     let length = rng.gen_range(3 * HOUR..50 * HOUR);
     let mut from = START - HOUR + rng.gen_range(0..48 * HOUR);

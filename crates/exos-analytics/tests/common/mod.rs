@@ -86,7 +86,7 @@ impl TestStore {
     }
 
     /// On ClickHouse, opens a second store on the same database, as a restarted
-    /// server would; `None` on DuckDB, whose file one process holds at a time.
+    /// server would; `None` on DuckDB, whose file one process locks at a time.
     pub fn reopen(&self) -> Option<Arc<dyn Store>> {
         let chdb = self._chdb.as_ref()?;
         let store = ClickHouseStore::open(&clickhouse_settings(&chdb.url))

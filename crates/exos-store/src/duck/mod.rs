@@ -302,8 +302,8 @@ impl Store for DuckStore {
         if !batch.spans.is_empty()
             && self.span_writes.fetch_add(1, Ordering::Relaxed) % MERGE_EVERY == MERGE_EVERY - 1
         {
-            // The batch is committed whatever happens here; a failed merge leaves
-            // partial rows, which readers sum all the same.
+            // The batch is already committed. A failed merge leaves partial rows,
+            // and readers sum those as well.
             if let Err(error) = self.merge_rollups() {
                 tracing::warn!(%error, "cannot merge the span rollups");
             }
