@@ -19,6 +19,7 @@
 //!   (`latency.rs`), and ties are broken explicitly.
 
 pub mod definitions;
+pub mod entities;
 pub mod error;
 pub mod errors;
 pub mod events;

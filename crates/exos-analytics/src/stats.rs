@@ -7,9 +7,10 @@
 
 use std::collections::BTreeMap;
 
-use exos_store::{rollup, Store};
+use exos_store::{rollup, Dialect, Store};
 use serde::Serialize;
 
+use crate::entities;
 use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::latency::Histogram;
@@ -194,6 +195,10 @@ pub fn stats_from(
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
     let split = Split::for_series(scope, read);
+    let totals_split = Split::for_totals(scope, read);
+    // The entity summaries keep no attributes, and only DuckDB keeps them.
+    let summaries =
+        read == Read::Rollups && scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
     let bin_queries = rollups::queries(
         split.as_ref(),
         &sql,
@@ -217,13 +222,16 @@ pub fn stats_from(
     };
     queries.extend([
         (logs_per_bucket_sql(&sql, scope), 10_000),
-        (unless_brief(scalars_sql(&sql, scope)), 1),
+        (unless_brief(scalars_sql(&sql, scope, summaries)), 1),
         (
-            unless_brief(orders_by_lob_sql(&sql, scope)),
+            unless_brief(orders_by_lob_sql(&sql, scope, summaries)),
             MAX_LOB_STATUSES,
         ),
         (unless_brief(recent_errors_sql(&sql, scope)), LIST_ROWS),
-        (unless_brief(operators_sql(&sql, scope)), LIST_ROWS),
+        (
+            unless_brief(operators_sql(&sql, scope, totals_split.as_ref())),
+            LIST_ROWS,
+        ),
         (table_sizes_sql(), COUNTED_TABLES.len()),
     ]);
     let mut results = query_all(store, &queries)?;
@@ -436,11 +444,18 @@ fn logs_per_bucket_sql(sql: &Sql, scope: &Scope) -> String {
     )
 }
 
-fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
-    let sessions = format!(
-        "SELECT count(DISTINCT RumSessionId) FROM otel_traces WHERE {} AND RumSessionId != ''",
-        scope.condition(sql, Source::Spans)
-    );
+/// Renders the session, replay event and metric point totals; with `summaries`, the
+/// sessions come from the entity summaries.
+fn scalars_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
+    let condition = scope.condition(sql, Source::Spans);
+    let sessions = if summaries {
+        entities::sessions_sql(scope, &condition)
+    } else {
+        format!(
+            "SELECT count(DISTINCT RumSessionId) FROM otel_traces WHERE {condition} \
+             AND RumSessionId != ''"
+        )
+    };
     let replay = format!(
         "SELECT count(*) FROM hyperdx_sessions WHERE {}",
         scope.condition(sql, Source::Replay)
@@ -456,13 +471,18 @@ fn scalars_sql(sql: &Sql, scope: &Scope) -> String {
     )
 }
 
-/// Renders the last `order.status` per order and its LOB, counted per (LOB, status).
+/// Renders the last `order.status` per order and its LOB, counted per (LOB, status);
+/// with `summaries`, from the entity summaries.
 ///
 /// The inner query reads the status attribute once per span, so the map is
 /// searched once per row instead of once per aggregate that uses it. An
 /// order's LOB is the greatest non-empty `Lob` of its spans (an order keeps
 /// one LOB in practice).
-fn orders_by_lob_sql(sql: &Sql, scope: &Scope) -> String {
+fn orders_by_lob_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
+    if summaries {
+        let condition = scope.condition(sql, Source::Spans);
+        return entities::orders_by_lob_sql(sql, scope, &condition, MAX_LOB_STATUSES);
+    }
     let status = sql.map_value("SpanAttributes", ORDER_STATUS);
     format!(
         "SELECT lob, status, count(*) AS orders FROM (\
@@ -500,12 +520,36 @@ fn recent_errors_sql(sql: &Sql, scope: &Scope) -> String {
     )
 }
 
-fn operators_sql(sql: &Sql, scope: &Scope) -> String {
+/// Renders the busiest operators by spans, from the operator rollup's whole hours
+/// and the edges' spans when `split` is given.
+fn operators_sql(sql: &Sql, scope: &Scope, split: Option<&Split>) -> String {
+    let parts = rollups::queries(
+        split,
+        sql,
+        &scope.condition(sql, Source::Spans),
+        "",
+        |condition| {
+            format!(
+                "SELECT OperatorId, {spans} AS spans FROM otel_traces \
+                 WHERE {condition} AND OperatorId != '' GROUP BY OperatorId",
+                spans = sql.sum_count("1"),
+            )
+        },
+        |split| {
+            format!(
+                "SELECT OperatorId, {spans} AS spans FROM {table} \
+                 WHERE {slots} AND OperatorId != '' GROUP BY OperatorId",
+                spans = sql.sum_count("Spans"),
+                table = rollup::OPERATOR_TABLE,
+                slots = split.slots(),
+            )
+        },
+    );
     format!(
-        "SELECT OperatorId, count(*) AS spans FROM otel_traces \
-         WHERE {condition} AND OperatorId != '' \
+        "SELECT OperatorId, {spans} AS spans FROM ({parts}) AS part \
          GROUP BY OperatorId ORDER BY spans DESC, OperatorId {limit}",
-        condition = scope.condition(sql, Source::Spans),
+        spans = sql.sum_count("spans"),
+        parts = parts.join(" UNION ALL "),
         limit = sql.limit(LIST_ROWS),
     )
 }

@@ -11,7 +11,7 @@ use exos_analytics::rollups::Read;
 use exos_analytics::services::{services_from, ServicesRequest};
 use exos_analytics::stats::{stats_from, StatsRequest};
 use exos_analytics::{Scope, TimeRange};
-use exos_core::{Batch, SpanRow};
+use exos_core::{Batch, BusinessKeys, SpanRow};
 use exos_store::{DuckOptions, DuckStore, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -21,6 +21,8 @@ const START: i64 = 1_796_083_200_000_000_000;
 const HOUR: i64 = 3_600_000_000_000;
 const SERVICES: [&str; 4] = ["order-api", "billing", "auth", "gateway"];
 const NAMES: [&str; 5] = ["GET /orders", "POST /pay", "login", "db.query", "send"];
+const LOBS: [&str; 3] = ["Title", "Escrow", "Mortgage"];
+const ORDER_STATUSES: [&str; 3] = ["open", "approved", "closed"];
 const KINDS: [&str; 5] = [
     "Server",
     "Client",
@@ -54,7 +56,28 @@ fn random_span(rng: &mut StdRng, index: usize) -> SpanRow {
         START + rng.gen_range(0..48 * HOUR)
     };
     let status_code = ["Ok", "Unset", "Error", "STATUS_CODE_ERROR"][rng.gen_range(0..4)];
+    let order = rng.gen_range(0..400);
+    let (operator, session) = (rng.gen_range(0..12), rng.gen_range(0..300));
+    // The keys go into the attributes as instrumentation sends them; ClickHouse
+    // computes its key columns from the attributes.
+    // An order keeps one LOB, on every span.
+    let mut span_attributes = vec![("lob".to_string(), LOBS[order % LOBS.len()].to_string())];
+    let mut add = |key: &str, value: String| {
+        if rng.gen_bool(0.8) {
+            span_attributes.push((key.to_string(), value));
+        }
+    };
+    add("order.id", format!("o{order}"));
+    add("operator.id", format!("op{operator}"));
+    add("rum.session_id", format!("s{session}"));
+    if rng.gen_bool(0.3) {
+        let status = ORDER_STATUSES[rng.gen_range(0..ORDER_STATUSES.len())];
+        span_attributes.push(("order.status".to_string(), status.to_string()));
+    }
+    let keys = BusinessKeys::extract(&span_attributes, &Default::default());
     SpanRow {
+        keys,
+        span_attributes,
         timestamp_ns,
         trace_id: format!("{:032x}", rng.gen::<u128>()),
         span_id: format!("{index:016x}"),
@@ -109,6 +132,8 @@ fn assert_same_figures(store: &dyn Store, rng: &mut StdRng, ranges: usize) {
             from_spans.totals.spans > 0,
             "the range {range:?} holds spans"
         );
+        assert!(from_spans.totals.orders > 0 && from_spans.totals.sessions > 0);
+        assert!(!from_spans.busiest_operators.is_empty());
         assert_eq!(from_rollups, from_spans, "overview over {range:?}");
         for service in [None, Some("billing".to_string())] {
             let request = ServicesRequest {
@@ -190,17 +215,33 @@ fn merged_and_rebuilt_rollups_keep_the_figures() {
             )
             .unwrap();
         assert_eq!(rows, keys, "one merged row per key");
+        for table in ["exos_orders", "exos_sessions"] {
+            let (rows, keys, partial): (i64, i64, i64) = connection
+                .query_row(
+                    &format!(
+                        "SELECT count(*), count(DISTINCT Id), count(*) FILTER (WHERE NOT Merged) \
+                         FROM {table}"
+                    ),
+                    [],
+                    |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+                )
+                .unwrap();
+            assert_eq!((rows, partial), (keys, 0), "one merged row per entity");
+        }
         assert_same_figures(&store, &mut rng, 6);
         // Spans written behind the store's back, as a bulk load would.
         let connection = store.duckdb_connection().unwrap().unwrap();
         connection
             .execute_batch(
                 "INSERT INTO otel_traces SELECT * FROM otel_traces LIMIT 500; \
-                 DELETE FROM exos_endpoint_rollup WHERE Slot % 7200000000000 = 0",
+                 DELETE FROM exos_endpoint_rollup WHERE Slot % 7200000000000 = 0; \
+                 DELETE FROM exos_orders WHERE Id LIKE '%7'; \
+                 DELETE FROM exos_sessions WHERE Id LIKE '%7'",
             )
             .unwrap();
     }
-    // Opening again finds the rollups short of otel_traces and rebuilds them.
+    // Opening again finds the rollups and entity summaries short of otel_traces and
+    // rebuilds them.
     let store = DuckStore::open(dir.path(), &DuckOptions::default()).unwrap();
     assert_eq!(count_rows(&store, false), 0);
     assert_same_figures(&store, &mut rng, 6);

@@ -11,6 +11,7 @@
 pub mod clickhouse;
 pub mod credentials;
 pub mod duck;
+pub mod entities;
 pub mod eventlogs;
 pub mod replay;
 pub mod rollup;
@@ -145,7 +146,8 @@ pub fn readable_relations() -> Vec<String> {
     names.extend(schema::view_names().into_iter().map(String::from));
     names.extend(["exos_replay_sessions", "exos_session_signals"].map(String::from));
     names.extend(eventlogs::TABLES.map(String::from));
-    names.extend([rollup::SPAN_TABLE, rollup::ENDPOINT_TABLE].map(String::from));
+    names.extend(rollup::TABLES.map(String::from));
+    names.extend(entities::KINDS.map(|kind| kind.table.to_string()));
     names
 }
 

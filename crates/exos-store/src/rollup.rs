@@ -6,6 +6,8 @@
 //!   histogram bucket: spans, errors, roots, shortest and longest duration.
 //! - `exos_endpoint_rollup`: per hour, service, span name, span kind and latency
 //!   bin: spans, errors, shortest and longest duration.
+//! - `exos_operator_rollup`: per hour and `OperatorId` (empty for spans without
+//!   one): spans, errors, shortest and longest duration.
 //!
 //! A slot is the epoch nanosecond of its start. Readers always `sum` the counts
 //! and take `min` and `max` of the durations, because a key may have several rows.
@@ -44,6 +46,10 @@ pub const HISTOGRAM_LE_MS: [f64; 13] = [
 pub const SPAN_TABLE: &str = "exos_span_rollup";
 /// The endpoint rollup table.
 pub const ENDPOINT_TABLE: &str = "exos_endpoint_rollup";
+/// The per-hour operator rollup's table.
+pub const OPERATOR_TABLE: &str = "exos_operator_rollup";
+/// Every rollup table.
+pub const TABLES: [&str; 3] = [SPAN_TABLE, ENDPOINT_TABLE, OPERATOR_TABLE];
 
 /// Returns the latency bin of a duration, as `duration_bin_sql` computes it.
 pub fn duration_bin(duration_ns: u64) -> i64 {
@@ -133,18 +139,22 @@ impl Counts {
 pub type SpanKey = (i64, Arc<str>, i64, u8);
 /// The key of an `exos_endpoint_rollup` row: slot, service, span name, span kind, bin.
 pub type EndpointKey = (i64, Arc<str>, String, &'static str, i64);
+/// The key of an `exos_operator_rollup` row: slot, operator.
+pub type OperatorKey = (i64, String);
 
 /// The rollup rows of a batch of spans.
 #[derive(Debug, Default)]
 pub struct RollupRows {
     pub spans: Vec<(SpanKey, Counts)>,
     pub endpoints: Vec<(EndpointKey, Counts)>,
+    pub operators: Vec<(OperatorKey, Counts)>,
 }
 
-/// Counts `spans` into the rows of both rollups.
+/// Counts `spans` into the rows of every rollup.
 pub fn rollup_rows(spans: &[SpanRow]) -> RollupRows {
     let mut per_span: HashMap<SpanKey, Counts> = HashMap::new();
     let mut per_endpoint: HashMap<EndpointKey, Counts> = HashMap::new();
+    let mut per_operator: HashMap<OperatorKey, Counts> = HashMap::new();
     for span in spans {
         let bin = duration_bin(span.duration_ns);
         let span_key = (
@@ -168,10 +178,16 @@ pub fn rollup_rows(spans: &[SpanRow]) -> RollupRows {
             .entry(endpoint_key)
             .or_insert_with(|| Counts::new(span))
             .add(span);
+        let hour = span.timestamp_ns.div_euclid(ENDPOINT_SLOT_NS) * ENDPOINT_SLOT_NS;
+        per_operator
+            .entry((hour, span.keys.operator_id.clone()))
+            .or_insert_with(|| Counts::new(span))
+            .add(span);
     }
     RollupRows {
         spans: per_span.into_iter().collect(),
         endpoints: per_endpoint.into_iter().collect(),
+        operators: per_operator.into_iter().collect(),
     }
 }
 
@@ -183,6 +199,9 @@ Roots UBIGINT NOT NULL, MinDuration UBIGINT NOT NULL, MaxDuration UBIGINT NOT NU
 CREATE TABLE IF NOT EXISTS exos_endpoint_rollup (Slot BIGINT NOT NULL, ServiceName VARCHAR NOT NULL, \
 SpanName VARCHAR NOT NULL, SpanKind VARCHAR NOT NULL, Bin BIGINT NOT NULL, Spans UBIGINT NOT NULL, \
 Errors UBIGINT NOT NULL, MinDuration UBIGINT NOT NULL, MaxDuration UBIGINT NOT NULL, Merged BOOLEAN NOT NULL);
+CREATE TABLE IF NOT EXISTS exos_operator_rollup (Slot BIGINT NOT NULL, OperatorId VARCHAR NOT NULL, \
+Spans UBIGINT NOT NULL, Errors UBIGINT NOT NULL, MinDuration UBIGINT NOT NULL, \
+MaxDuration UBIGINT NOT NULL, Merged BOOLEAN NOT NULL);
 ";
 
 /// One rollup's key columns and how each is computed from an `otel_traces` row.
@@ -194,7 +213,7 @@ struct Shape {
     roots: bool,
 }
 
-const SHAPES: [Shape; 2] = [
+const SHAPES: [Shape; 3] = [
     Shape {
         table: SPAN_TABLE,
         slot_ns: SPAN_SLOT_NS,
@@ -218,6 +237,12 @@ const SHAPES: [Shape; 2] = [
                 ("Bin", duration_bin_sql(dialect, "Duration")),
             ]
         },
+        roots: false,
+    },
+    Shape {
+        table: OPERATOR_TABLE,
+        slot_ns: ENDPOINT_SLOT_NS,
+        keys: |_| vec![("OperatorId", "OperatorId".into())],
         roots: false,
     },
 ];
@@ -280,7 +305,7 @@ fn key_columns(shape: &Shape) -> Vec<&'static str> {
     columns
 }
 
-/// DuckDB statements that empty both rollups and count every stored span into them.
+/// DuckDB statements that empty every rollup and count every stored span into them.
 pub fn duckdb_rebuild() -> Vec<String> {
     let mut statements = Vec::new();
     for shape in &SHAPES {
@@ -330,12 +355,13 @@ pub fn duckdb_merge() -> Vec<String> {
     statements
 }
 
-/// A DuckDB query whose one row gives the number of spans in `otel_traces` and in each rollup.
+/// A DuckDB query whose one row gives the number of spans in `otel_traces`, then in each rollup.
 pub const DUCKDB_COUNTS: &str = "SELECT (SELECT count(*) FROM otel_traces), \
      (SELECT coalesce(sum(Spans), 0) FROM exos_span_rollup), \
-     (SELECT coalesce(sum(Spans), 0) FROM exos_endpoint_rollup)";
+     (SELECT coalesce(sum(Spans), 0) FROM exos_endpoint_rollup), \
+     (SELECT coalesce(sum(Spans), 0) FROM exos_operator_rollup)";
 
-/// ClickHouse statements that create both rollups and the materialized views that
+/// ClickHouse statements that create the rollups and the materialized views that
 /// fill them; `retention_days` > 0 adds the spans' time to live.
 pub fn clickhouse_tables(retention_days: u32) -> Vec<String> {
     let mut statements = Vec::new();
@@ -346,6 +372,7 @@ pub fn clickhouse_tables(retention_days: u32) -> Vec<String> {
             ("SpanKind", "LowCardinality(String)"),
             ("Bin", "Int64"),
             ("Bucket", "UInt8"),
+            ("OperatorId", "String"),
         ]
         .into_iter()
         .collect();
@@ -395,8 +422,8 @@ pub fn clickhouse_views() -> Vec<(String, String)> {
 }
 
 /// Returns the name of each rollup's materialized view on ClickHouse.
-pub fn clickhouse_view_names() -> [String; 2] {
-    [format!("{SPAN_TABLE}_mv"), format!("{ENDPOINT_TABLE}_mv")]
+pub fn clickhouse_view_names() -> [String; 3] {
+    TABLES.map(|table| format!("{table}_mv"))
 }
 
 #[cfg(test)]
@@ -457,5 +484,7 @@ mod tests {
         );
         assert_eq!(rows.endpoints.len(), 1);
         assert_eq!(rows.endpoints[0].1.spans, 3);
+        assert_eq!(rows.operators.len(), 1);
+        assert_eq!(rows.operators[0].1.errors, 1);
     }
 }

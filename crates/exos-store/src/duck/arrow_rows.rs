@@ -18,7 +18,8 @@ use exos_core::{
     PointCommon, SpanRow, SumRow, SummaryRow,
 };
 
-use crate::rollup::{Counts, EndpointKey, SpanKey};
+use crate::entities::Summary;
+use crate::rollup::{Counts, EndpointKey, OperatorKey, SpanKey};
 
 type Map = MapBuilder<StringBuilder, StringBuilder>;
 
@@ -347,6 +348,12 @@ fn u32s(values: impl Iterator<Item = u32>) -> UInt32Builder {
     builder
 }
 
+fn i64s(values: impl Iterator<Item = i64>) -> Int64Builder {
+    let mut builder = Int64Builder::new();
+    values.for_each(|v| builder.append_value(v));
+    builder
+}
+
 fn i32s(values: impl Iterator<Item = i32>) -> Int32Builder {
     let mut builder = Int32Builder::new();
     values.for_each(|v| builder.append_value(v));
@@ -541,5 +548,38 @@ pub fn endpoint_rollup(rows: &[(EndpointKey, Counts)]) -> Result<RecordBatch, Ar
     }
     c.add("Bin", bins);
     add_counts(&mut c, counts, false);
+    c.finish()
+}
+
+/// Partial rows of `exos_operator_rollup`.
+pub fn operator_rollup(rows: &[(OperatorKey, Counts)]) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns::new();
+    let counts = slot_and_counts(&mut c, rows, |key| key.0);
+    c.add(
+        "OperatorId",
+        strings(rows.iter().map(|(k, _)| k.1.as_str())),
+    );
+    add_counts(&mut c, counts, false);
+    c.finish()
+}
+
+/// Partial rows of `exos_orders` or `exos_sessions`.
+pub fn entities(rows: &[(String, Summary)]) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns::new();
+    c.add("Id", strings(rows.iter().map(|(id, _)| id.as_str())));
+    c.add("Lob", strings(rows.iter().map(|(_, s)| s.lob.as_str())));
+    c.add(
+        "Status",
+        strings(rows.iter().map(|(_, s)| s.status.as_str())),
+    );
+    c.add("StatusTime", i64s(rows.iter().map(|(_, s)| s.status_time)));
+    c.add("FirstSeen", i64s(rows.iter().map(|(_, s)| s.first_seen)));
+    c.add("LastSeen", i64s(rows.iter().map(|(_, s)| s.last_seen)));
+    c.add("Spans", u64s(rows.iter().map(|(_, s)| s.spans)));
+    let mut merged = BooleanBuilder::new();
+    for _ in rows {
+        merged.append_value(false);
+    }
+    c.add("Merged", merged);
     c.finish()
 }

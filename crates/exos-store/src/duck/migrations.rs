@@ -50,6 +50,19 @@ fn span_rollups() -> String {
     sql
 }
 
+fn entity_summaries() -> String {
+    let mut sql = crate::rollup::DUCKDB_TABLES.to_string();
+    sql.push_str(&crate::entities::duckdb_tables());
+    for statement in crate::rollup::duckdb_rebuild()
+        .into_iter()
+        .chain(crate::entities::duckdb_rebuild())
+    {
+        sql.push_str(&statement);
+        sql.push_str(";\n");
+    }
+    sql
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -75,6 +88,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 5,
         description: "span rollups per time slot, service and latency bin",
         sql: span_rollups,
+    },
+    Migration {
+        version: 6,
+        description: "operator rollup, order and session summaries",
+        sql: entity_summaries,
     },
 ];
 

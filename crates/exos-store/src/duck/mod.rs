@@ -94,6 +94,7 @@ impl DuckStore {
         if !options.read_only {
             migrations::apply(&connection)?;
             check_rollups(&connection)?;
+            check_entities(&connection)?;
         }
         // Locked last: from here on no connection may change any setting.
         connection
@@ -115,7 +116,10 @@ impl DuckStore {
         };
         let mut connection = self.connection()?;
         let transaction = connection.transaction().map_err(other)?;
-        for statement in crate::rollup::duckdb_merge() {
+        for statement in crate::rollup::duckdb_merge()
+            .into_iter()
+            .chain(crate::entities::duckdb_merge())
+        {
             transaction.execute_batch(&statement).map_err(other)?;
         }
         transaction.commit().map_err(other)
@@ -184,6 +188,20 @@ impl DuckStore {
                 crate::rollup::ENDPOINT_TABLE,
                 arrow_rows::endpoint_rollup(&rollups.endpoints),
             )?;
+            write(
+                crate::rollup::OPERATOR_TABLE,
+                arrow_rows::operator_rollup(&rollups.operators),
+            )?;
+            let (orders, sessions) = crate::entities::entity_rows(&batch.spans);
+            if !orders.is_empty() {
+                write(crate::entities::ORDERS.table, arrow_rows::entities(&orders))?;
+            }
+            if !sessions.is_empty() {
+                write(
+                    crate::entities::SESSIONS.table,
+                    arrow_rows::entities(&sessions),
+                )?;
+            }
         }
         if !batch.logs.is_empty() {
             write("otel_logs", arrow_rows::logs(&batch.logs))?;
@@ -222,12 +240,12 @@ impl DuckStore {
 /// Rebuilds the rollups when they do not count exactly the spans of `otel_traces`,
 /// as after spans were written by other means than the store's `write`.
 fn check_rollups(connection: &Connection) -> Result<(), StoreError> {
-    let (spans, counted, endpoints): (u64, u64, u64) = connection
+    let (spans, counted, endpoints, operators): (u64, u64, u64, u64) = connection
         .query_row(crate::rollup::DUCKDB_COUNTS, [], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
         })
         .map_err(other)?;
-    if spans == counted && spans == endpoints {
+    if spans == counted && spans == endpoints && spans == operators {
         return Ok(());
     }
     tracing::warn!(
@@ -249,6 +267,39 @@ fn check_rollups(connection: &Connection) -> Result<(), StoreError> {
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "span rollups rebuilt"
+    );
+    Ok(())
+}
+
+/// Rebuilds the entity summaries when they do not count exactly the spans of
+/// `otel_traces` that name an order or a session.
+fn check_entities(connection: &Connection) -> Result<(), StoreError> {
+    let counts: [u64; 4] = connection
+        .query_row(&crate::entities::duckdb_counts(), [], |row| {
+            Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?])
+        })
+        .map_err(other)?;
+    if counts[0] == counts[1] && counts[2] == counts[3] {
+        return Ok(());
+    }
+    tracing::warn!(
+        ?counts,
+        "the entity summaries do not match otel_traces; rebuilding them"
+    );
+    let started = Instant::now();
+    connection
+        .execute_batch("BEGIN TRANSACTION")
+        .map_err(other)?;
+    for statement in crate::entities::duckdb_rebuild() {
+        if let Err(error) = connection.execute_batch(&statement) {
+            let _ = connection.execute_batch("ROLLBACK");
+            return Err(other(error));
+        }
+    }
+    connection.execute_batch("COMMIT").map_err(other)?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "entity summaries rebuilt"
     );
     Ok(())
 }
