@@ -3,6 +3,7 @@
 //! With `--url` the query goes to a running server's `/api/sql`; without, the
 //! data folder is opened read-only (which works only while no server has it open).
 
+use std::io::Write;
 use std::path::PathBuf;
 
 use clap::ValueEnum;
@@ -128,9 +129,17 @@ fn text(value: &Value) -> String {
     }
 }
 
+/// Prints the result; a reader that stops early (`exos sql … | head`) ends the output quietly.
 fn print(result: &QueryResult, format: Format) -> anyhow::Result<()> {
+    match write_result(&mut std::io::stdout().lock(), result, format) {
+        Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+fn write_result(out: &mut impl Write, result: &QueryResult, format: Format) -> std::io::Result<()> {
     match format {
-        Format::Json => println!("{}", serde_json::to_string_pretty(result)?),
+        Format::Json => writeln!(out, "{}", serde_json::to_string_pretty(result)?)?,
         Format::Csv => {
             let escape = |field: String| {
                 if field.contains([',', '"', '\n', '\r']) {
@@ -139,7 +148,8 @@ fn print(result: &QueryResult, format: Format) -> anyhow::Result<()> {
                     field
                 }
             };
-            println!(
+            writeln!(
+                out,
                 "{}",
                 result
                     .columns
@@ -147,15 +157,16 @@ fn print(result: &QueryResult, format: Format) -> anyhow::Result<()> {
                     .map(|c| escape(c.name.clone()))
                     .collect::<Vec<_>>()
                     .join(",")
-            );
+            )?;
             for row in &result.rows {
-                println!(
+                writeln!(
+                    out,
                     "{}",
                     row.iter()
                         .map(|v| escape(text(v)))
                         .collect::<Vec<_>>()
                         .join(",")
-                );
+                )?;
             }
         }
         Format::Table => {
@@ -165,8 +176,12 @@ fn print(result: &QueryResult, format: Format) -> anyhow::Result<()> {
             for row in &result.rows {
                 table.add_row(row.iter().map(text));
             }
-            println!("{table}");
-            println!("{} row(s) in {:.1} ms", result.row_count, result.elapsed_ms);
+            writeln!(out, "{table}")?;
+            writeln!(
+                out,
+                "{} row(s) in {:.1} ms",
+                result.row_count, result.elapsed_ms
+            )?;
         }
     }
     Ok(())
