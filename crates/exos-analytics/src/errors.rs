@@ -229,16 +229,27 @@ fn groups_sql(sql: &Sql, scope: &Scope, first: Option<&str>) -> String {
     )
 }
 
-/// Renders counts per (fingerprint, bucket) for the listed groups; other groups count under `''`.
-fn series_sql(sql: &Sql, scope: &Scope, fingerprints: &[String]) -> String {
+/// Renders counts per (fingerprint, bucket): for every group without a list, else for
+/// the listed groups, with the other groups counted under `''`.
+fn series_sql(sql: &Sql, scope: &Scope, fingerprints: Option<&[String]>) -> String {
+    let listed = match fingerprints {
+        None => "fingerprint".to_string(),
+        Some(list) => format!(
+            "CASE WHEN fingerprint IN {} THEN fingerprint ELSE '' END",
+            sql.text_list(list)
+        ),
+    };
     format!(
-        "{rows} SELECT CASE WHEN fingerprint IN {list} THEN fingerprint ELSE '' END AS listed, \
-         {bucket} AS b, count(*) FROM fingerprinted GROUP BY listed, b",
+        "{rows} SELECT {listed} AS listed, {bucket} AS b, count(*) FROM fingerprinted \
+         GROUP BY listed, b",
         bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns()),
         rows = fingerprinted_cte(sql, scope),
-        list = sql.text_list(fingerprints),
     )
 }
+
+/// (Fingerprint, bucket) rows the series of every group may take; beyond that, the
+/// series are asked again for the listed groups only.
+const ALL_SERIES_ROWS: usize = 100_000;
 
 /// Renders the latest error spans with this group's first.
 ///
@@ -257,19 +268,38 @@ fn occurrences_sql(sql: &Sql, scope: &Scope, fingerprint: &str) -> String {
 
 /// Lists the error groups of the range, the most frequent first.
 pub fn errors(store: &dyn Store, request: &ErrorsRequest) -> Result<ErrorGroups, AnalyticsError> {
+    errors_capped(store, request, ALL_SERIES_ROWS)
+}
+
+/// Lists the error groups as `errors` does, taking the series of all groups when they
+/// fit in `all_series_rows` rows (tests pass 0 to take the listed groups' series).
+pub fn errors_capped(
+    store: &dyn Store,
+    request: &ErrorsRequest,
+    all_series_rows: usize,
+) -> Result<ErrorGroups, AnalyticsError> {
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
-    let rows = query(store, &groups_sql(&sql, scope, None), MAX_GROUPS)?;
+    // The groups and the series of all groups run side by side; the listed groups
+    // are known only when both are done.
+    let queries = [
+        (groups_sql(&sql, scope, None), MAX_GROUPS),
+        (series_sql(&sql, scope, None), all_series_rows + 1),
+    ];
+    let [rows, mut series] =
+        <[Vec<Row>; 2]>::try_from(query_all(store, &queries)?).expect("one result per query");
     let mut groups = rows.iter().map(read_group).collect::<Result<Vec<_>, _>>()?;
     if groups.is_empty() {
         return Ok(ErrorGroups { groups });
     }
-    let fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.clone()).collect();
-    let series = query(
-        store,
-        &series_sql(&sql, scope, &fingerprints),
-        MAX_GROUPS * 1000,
-    )?;
+    if series.len() > all_series_rows {
+        let fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.clone()).collect();
+        series = query(
+            store,
+            &series_sql(&sql, scope, Some(&fingerprints)),
+            MAX_GROUPS * 1000,
+        )?;
+    }
     fill_series(&mut groups, &series, scope)?;
     Ok(ErrorGroups { groups })
 }
@@ -285,7 +315,7 @@ pub fn error_group(
     let queries = [
         (groups_sql(&sql, scope, Some(&fingerprint)), 1),
         (
-            series_sql(&sql, scope, std::slice::from_ref(&fingerprint)),
+            series_sql(&sql, scope, Some(std::slice::from_ref(&fingerprint))),
             10_000,
         ),
         (occurrences_sql(&sql, scope, &fingerprint), MAX_OCCURRENCES),

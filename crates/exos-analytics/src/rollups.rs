@@ -59,6 +59,15 @@ impl Split {
             .flatten()
     }
 
+    /// Returns the split on 5-minute slots of a question over `scope` that keeps no
+    /// time series, when the scope has no filters.
+    pub fn for_slots(scope: &Scope, read: Read) -> Option<Self> {
+        let usable = read == Read::Rollups && scope.filters.is_empty();
+        usable
+            .then(|| Self::new(scope.range, SPAN_SLOT_NS))
+            .flatten()
+    }
+
     /// Returns the split of a question over `scope` that keeps no time series: the
     /// endpoint rollup's, when the scope has no filters.
     pub fn for_totals(scope: &Scope, read: Read) -> Option<Self> {

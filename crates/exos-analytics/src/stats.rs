@@ -195,7 +195,7 @@ pub fn stats_from(
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
     let split = Split::for_series(scope, read);
-    let totals_split = Split::for_totals(scope, read);
+    let slots_split = Split::for_slots(scope, read);
     // The entity summaries keep no attributes, and only DuckDB keeps them.
     let summaries =
         read == Read::Rollups && scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
@@ -229,7 +229,7 @@ pub fn stats_from(
         ),
         (unless_brief(recent_errors_sql(&sql, scope)), LIST_ROWS),
         (
-            unless_brief(operators_sql(&sql, scope, totals_split.as_ref())),
+            unless_brief(operators_sql(&sql, scope, slots_split.as_ref())),
             LIST_ROWS,
         ),
         (table_sizes_sql(), COUNTED_TABLES.len()),
@@ -520,7 +520,7 @@ fn recent_errors_sql(sql: &Sql, scope: &Scope) -> String {
     )
 }
 
-/// Renders the busiest operators by spans, from the operator rollup's whole hours
+/// Renders the busiest operators by spans, from the operator rollup's whole slots
 /// and the edges' spans when `split` is given.
 fn operators_sql(sql: &Sql, scope: &Scope, split: Option<&Split>) -> String {
     let parts = rollups::queries(

@@ -44,6 +44,10 @@ fn errors_group_by_fingerprint() {
         (value.count, value.users, value.sessions, value.orders),
         (1, 1, 1, 1)
     );
+
+    // Too many (group, bucket) rows for one query: the listed groups' series are asked again.
+    let listed = exos_analytics::errors::errors_capped(store.get(), &request, 0).unwrap();
+    assert_eq!(listed.groups, groups);
 }
 
 #[test]

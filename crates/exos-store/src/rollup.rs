@@ -6,8 +6,8 @@
 //!   histogram bucket: spans, errors, roots, shortest and longest duration.
 //! - `exos_endpoint_rollup`: per hour, service, span name, span kind and latency
 //!   bin: spans, errors, shortest and longest duration.
-//! - `exos_operator_rollup`: per hour and `OperatorId` (empty for spans without
-//!   one): spans, errors, shortest and longest duration.
+//! - `exos_operator_rollup`: per 5-minute slot and `OperatorId` (empty for spans
+//!   without one): spans, errors, shortest and longest duration.
 //!
 //! A slot is the epoch nanosecond of its start. Readers always `sum` the counts
 //! and take `min` and `max` of the durations, because a key may have several rows.
@@ -157,8 +157,9 @@ pub fn rollup_rows(spans: &[SpanRow]) -> RollupRows {
     let mut per_operator: HashMap<OperatorKey, Counts> = HashMap::new();
     for span in spans {
         let bin = duration_bin(span.duration_ns);
+        let slot = span.timestamp_ns.div_euclid(SPAN_SLOT_NS) * SPAN_SLOT_NS;
         let span_key = (
-            span.timestamp_ns.div_euclid(SPAN_SLOT_NS) * SPAN_SLOT_NS,
+            slot,
             span.service_name.clone(),
             bin,
             histogram_bucket(span.duration_ns),
@@ -178,9 +179,8 @@ pub fn rollup_rows(spans: &[SpanRow]) -> RollupRows {
             .entry(endpoint_key)
             .or_insert_with(|| Counts::new(span))
             .add(span);
-        let hour = span.timestamp_ns.div_euclid(ENDPOINT_SLOT_NS) * ENDPOINT_SLOT_NS;
         per_operator
-            .entry((hour, span.keys.operator_id.clone()))
+            .entry((slot, span.keys.operator_id.clone()))
             .or_insert_with(|| Counts::new(span))
             .add(span);
     }
@@ -241,7 +241,7 @@ const SHAPES: [Shape; 3] = [
     },
     Shape {
         table: OPERATOR_TABLE,
-        slot_ns: ENDPOINT_SLOT_NS,
+        slot_ns: SPAN_SLOT_NS,
         keys: |_| vec![("OperatorId", "OperatorId".into())],
         roots: false,
     },
@@ -484,7 +484,12 @@ mod tests {
         );
         assert_eq!(rows.endpoints.len(), 1);
         assert_eq!(rows.endpoints[0].1.spans, 3);
-        assert_eq!(rows.operators.len(), 1);
-        assert_eq!(rows.operators[0].1.errors, 1);
+        assert_eq!(rows.operators.len(), 2, "one row per slot");
+        let first = rows
+            .operators
+            .iter()
+            .find(|(key, _)| key.0 == 0)
+            .expect("slot 0");
+        assert_eq!((first.1.spans, first.1.errors), (2, 1));
     }
 }
