@@ -10,35 +10,19 @@
 
 use std::collections::BTreeMap;
 
-use exos_store::Store;
+use exos_store::{Dialect, Store};
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::params::Params;
+use crate::rollups::Read;
 use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
 use crate::time::format_ns;
 
-/// Replacements applied to an error message, in order, before fingerprinting.
-///
-/// Quoted values go first, so ids inside quotes become one `<str>`. Hex ids are
-/// `0x…` numbers and runs of at least 12 hex digits (trace and span ids, hashes).
-pub const NORMALISATIONS: [(&str, &str); 5] = [
-    (r#""[^"]*""#, "<str>"),
-    (r"'[^']*'", "<str>"),
-    (
-        r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
-        "<uuid>",
-    ),
-    (r"\b(?:0[xX][0-9a-fA-F]+|[0-9a-fA-F]{12,})\b", "<hex>"),
-    (r"\d+(?:\.\d+)?", "<n>"),
-];
-
-/// The top stack frame: the first line that starts (after indentation) with
-/// `at ` (JavaScript, Java, .NET) or `File "` (Python).
-pub const TOP_FRAME: &str = r#"(?m)^[ \t]*((?:at |File ")[^\r\n]*)"#;
+pub use exos_store::errors::{NORMALISATIONS, TOP_FRAME};
 
 /// Groups listed at most.
 pub const MAX_GROUPS: usize = 100;
@@ -177,9 +161,28 @@ pub fn fingerprint_expr(sql: &Sql, kind: &str, normalised: &str, frame: &str) ->
     sql.left(&digest, 16)
 }
 
-/// Renders `WITH fingerprinted AS (…)`: one row per error span in scope with its fingerprint.
-fn fingerprinted_cte(sql: &Sql, scope: &Scope) -> String {
-    format!("WITH fingerprinted AS ({})", fingerprinted_sql(sql, scope))
+/// Renders `WITH fingerprinted AS (…)`: one row per error span in scope with its fingerprint,
+/// read from the error summaries with `summaries`.
+fn fingerprinted_cte(sql: &Sql, scope: &Scope, summaries: bool) -> String {
+    let rows = if summaries {
+        summarised_sql(sql, scope)
+    } else {
+        fingerprinted_sql(sql, scope)
+    };
+    format!("WITH fingerprinted AS ({rows})")
+}
+
+/// Renders the error spans in scope from the error summaries (`exos_errors`, DuckDB
+/// only), with the columns of `fingerprinted_sql` that groups and series need.
+fn summarised_sql(sql: &Sql, scope: &Scope) -> String {
+    format!(
+        "SELECT {time} AS t, Timestamp, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, \
+         Kind AS kind, Normalised AS normalised, Frame AS frame, Fingerprint AS fingerprint \
+         FROM {table} WHERE {condition}",
+        time = sql.epoch_ns("Timestamp"),
+        table = exos_store::errors::TABLE,
+        condition = scope.condition(sql, Source::Spans),
+    )
 }
 
 /// Renders one row per error span in scope with its fingerprint and the columns groups need.
@@ -211,7 +214,7 @@ fn fingerprinted_sql(sql: &Sql, scope: &Scope) -> String {
 // million spans a day). Ordering, CASE and a check in Rust select the group instead.
 
 /// Renders the groups, the most frequent first; with `first`, that group comes first.
-fn groups_sql(sql: &Sql, scope: &Scope, first: Option<&str>) -> String {
+fn groups_sql(sql: &Sql, scope: &Scope, first: Option<&str>, summaries: bool) -> String {
     let order = first.map_or(String::new(), |fp| {
         format!("(fingerprint = {}) DESC, ", sql.text(fp))
     });
@@ -224,14 +227,19 @@ fn groups_sql(sql: &Sql, scope: &Scope, first: Option<&str>) -> String {
         sessions = sql.count_distinct_nonempty("RumSessionId"),
         orders = sql.count_distinct_nonempty("OrderId"),
         sample = sql.last_value("TraceId", "t"),
-        rows = fingerprinted_cte(sql, scope),
+        rows = fingerprinted_cte(sql, scope, summaries),
         limit = sql.limit(MAX_GROUPS),
     )
 }
 
 /// Renders counts per (fingerprint, bucket): for every group without a list, else for
 /// the listed groups, with the other groups counted under `''`.
-fn series_sql(sql: &Sql, scope: &Scope, fingerprints: Option<&[String]>) -> String {
+fn series_sql(
+    sql: &Sql,
+    scope: &Scope,
+    fingerprints: Option<&[String]>,
+    summaries: bool,
+) -> String {
     let listed = match fingerprints {
         None => "fingerprint".to_string(),
         Some(list) => format!(
@@ -243,7 +251,7 @@ fn series_sql(sql: &Sql, scope: &Scope, fingerprints: Option<&[String]>) -> Stri
         "{rows} SELECT {listed} AS listed, {bucket} AS b, count(*) FROM fingerprinted \
          GROUP BY listed, b",
         bucket = sql.bucket_ns("Timestamp", scope.range.bucket_ns()),
-        rows = fingerprinted_cte(sql, scope),
+        rows = fingerprinted_cte(sql, scope, summaries),
     )
 }
 
@@ -260,7 +268,7 @@ fn occurrences_sql(sql: &Sql, scope: &Scope, fingerprint: &str) -> String {
         "{rows} SELECT t, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, message, stack, \
          fingerprint FROM fingerprinted \
          ORDER BY (fingerprint = {fingerprint}) DESC, t DESC, SpanId DESC {limit}",
-        rows = fingerprinted_cte(sql, scope),
+        rows = fingerprinted_cte(sql, scope, false),
         fingerprint = sql.text(fingerprint),
         limit = sql.limit(MAX_OCCURRENCES),
     )
@@ -268,23 +276,30 @@ fn occurrences_sql(sql: &Sql, scope: &Scope, fingerprint: &str) -> String {
 
 /// Lists the error groups of the range, the most frequent first.
 pub fn errors(store: &dyn Store, request: &ErrorsRequest) -> Result<ErrorGroups, AnalyticsError> {
-    errors_capped(store, request, ALL_SERIES_ROWS)
+    errors_from(store, request, Read::Rollups, ALL_SERIES_ROWS)
 }
 
-/// Lists the error groups as `errors` does, taking the series of all groups when they
-/// fit in `all_series_rows` rows (tests pass 0 to take the listed groups' series).
-pub fn errors_capped(
+/// Lists the error groups as `errors` does. With `Read::Rollups`, no filters and
+/// DuckDB, they come from the error summaries. The series of all groups are taken
+/// when they fit in `all_series_rows` rows (tests pass 0 to take the listed groups').
+pub fn errors_from(
     store: &dyn Store,
     request: &ErrorsRequest,
+    read: Read,
     all_series_rows: usize,
 ) -> Result<ErrorGroups, AnalyticsError> {
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
+    let summaries =
+        read == Read::Rollups && scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
     // The groups and the series of all groups run side by side; the listed groups
     // are known only when both are done.
     let queries = [
-        (groups_sql(&sql, scope, None), MAX_GROUPS),
-        (series_sql(&sql, scope, None), all_series_rows + 1),
+        (groups_sql(&sql, scope, None, summaries), MAX_GROUPS),
+        (
+            series_sql(&sql, scope, None, summaries),
+            all_series_rows + 1,
+        ),
     ];
     let [rows, mut series] =
         <[Vec<Row>; 2]>::try_from(query_all(store, &queries)?).expect("one result per query");
@@ -296,7 +311,7 @@ pub fn errors_capped(
         let fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.clone()).collect();
         series = query(
             store,
-            &series_sql(&sql, scope, Some(&fingerprints)),
+            &series_sql(&sql, scope, Some(&fingerprints), summaries),
             MAX_GROUPS * 1000,
         )?;
     }
@@ -312,10 +327,12 @@ pub fn error_group(
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
     let fingerprint = parse_fingerprint(&request.fingerprint)?;
+    // The occurrences need each span's message and stack, which only the spans keep.
+    let summaries = scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
     let queries = [
-        (groups_sql(&sql, scope, Some(&fingerprint)), 1),
+        (groups_sql(&sql, scope, Some(&fingerprint), summaries), 1),
         (
-            series_sql(&sql, scope, Some(std::slice::from_ref(&fingerprint))),
+            series_sql(&sql, scope, Some(std::slice::from_ref(&fingerprint)), false),
             10_000,
         ),
         (occurrences_sql(&sql, scope, &fingerprint), MAX_OCCURRENCES),
@@ -398,4 +415,28 @@ fn fill_series(
             .collect();
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The error summaries fingerprint spans at ingest with the store's DuckDB text;
+    /// it must be this module's, or the two readings would group differently.
+    #[test]
+    fn the_store_fingerprints_with_the_same_duckdb_text() {
+        let sql = Sql::new(Dialect::DuckDb);
+        assert_eq!(
+            normalised_expr(&sql, "Message"),
+            exos_store::errors::duckdb_normalised("Message")
+        );
+        assert_eq!(
+            sql.regexp_first_group("Stack", TOP_FRAME),
+            exos_store::errors::duckdb_frame("Stack")
+        );
+        assert_eq!(
+            fingerprint_expr(&sql, "Kind", "normalised", "frame"),
+            exos_store::errors::duckdb_fingerprint("Kind", "normalised", "frame")
+        );
+    }
 }

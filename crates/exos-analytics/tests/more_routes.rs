@@ -46,7 +46,13 @@ fn errors_group_by_fingerprint() {
     );
 
     // Too many (group, bucket) rows for one query: the listed groups' series are asked again.
-    let listed = exos_analytics::errors::errors_capped(store.get(), &request, 0).unwrap();
+    let listed = exos_analytics::errors::errors_from(
+        store.get(),
+        &request,
+        exos_analytics::rollups::Read::Rollups,
+        0,
+    )
+    .unwrap();
     assert_eq!(listed.groups, groups);
 }
 

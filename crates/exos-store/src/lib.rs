@@ -12,6 +12,7 @@ pub mod clickhouse;
 pub mod credentials;
 pub mod duck;
 pub mod entities;
+pub mod errors;
 pub mod eventlogs;
 pub mod replay;
 pub mod rollup;
@@ -148,6 +149,7 @@ pub fn readable_relations() -> Vec<String> {
     names.extend(eventlogs::TABLES.map(String::from));
     names.extend(rollup::TABLES.map(String::from));
     names.extend(entities::KINDS.map(|kind| kind.table.to_string()));
+    names.push(errors::TABLE.to_string());
     names
 }
 

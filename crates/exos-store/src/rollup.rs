@@ -98,7 +98,7 @@ fn histogram_bucket_sql(dialect: Dialect, column: &str) -> String {
 }
 
 /// True for a status code in either spelling of error.
-fn is_error(status_code: &str) -> bool {
+pub(crate) fn is_error(status_code: &str) -> bool {
     status_code == "Error" || status_code == "STATUS_CODE_ERROR"
 }
 

@@ -19,6 +19,7 @@ use exos_core::{
 };
 
 use crate::entities::Summary;
+use crate::errors::Staged;
 use crate::rollup::{Counts, EndpointKey, OperatorKey, SpanKey};
 
 type Map = MapBuilder<StringBuilder, StringBuilder>;
@@ -581,5 +582,39 @@ pub fn entities(rows: &[(String, Summary)]) -> Result<RecordBatch, ArrowError> {
         merged.append_value(false);
     }
     c.add("Merged", merged);
+    c.finish()
+}
+
+/// Rows of `exos_error_staging`.
+pub fn error_staging(rows: &[Staged]) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns::new();
+    c.add("Timestamp", times(rows.iter().map(|r| r.span.timestamp_ns)));
+    c.add(
+        "TraceId",
+        strings(rows.iter().map(|r| r.span.trace_id.as_str())),
+    );
+    c.add(
+        "SpanId",
+        strings(rows.iter().map(|r| r.span.span_id.as_str())),
+    );
+    c.add(
+        "ServiceName",
+        strings(rows.iter().map(|r| &*r.span.service_name)),
+    );
+    c.add(
+        "UserId",
+        strings(rows.iter().map(|r| r.span.keys.user_id.as_str())),
+    );
+    c.add(
+        "RumSessionId",
+        strings(rows.iter().map(|r| r.span.keys.rum_session_id.as_str())),
+    );
+    c.add(
+        "OrderId",
+        strings(rows.iter().map(|r| r.span.keys.order_id.as_str())),
+    );
+    c.add("Kind", strings(rows.iter().map(|r| r.kind)));
+    c.add("Message", strings(rows.iter().map(|r| r.message)));
+    c.add("Stack", strings(rows.iter().map(|r| r.stack)));
     c.finish()
 }

@@ -63,6 +63,15 @@ fn entity_summaries() -> String {
     sql
 }
 
+fn error_summaries() -> String {
+    let mut sql = crate::errors::DUCKDB_TABLES.to_string();
+    for statement in crate::errors::duckdb_rebuild() {
+        sql.push_str(&statement);
+        sql.push_str(";\n");
+    }
+    sql
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -93,6 +102,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 6,
         description: "operator rollup, order and session summaries",
         sql: entity_summaries,
+    },
+    Migration {
+        version: 7,
+        description: "error spans with their fingerprints",
+        sql: error_summaries,
     },
 ];
 

@@ -95,6 +95,7 @@ impl DuckStore {
             migrations::apply(&connection)?;
             check_rollups(&connection)?;
             check_entities(&connection)?;
+            check_errors(&connection)?;
         }
         // Locked last: from here on no connection may change any setting.
         connection
@@ -192,6 +193,15 @@ impl DuckStore {
                 crate::rollup::OPERATOR_TABLE,
                 arrow_rows::operator_rollup(&rollups.operators),
             )?;
+            let errors = crate::errors::staged(&batch.spans);
+            if !errors.is_empty() {
+                write(crate::errors::STAGING, arrow_rows::error_staging(&errors))?;
+                for statement in crate::errors::duckdb_from_staging() {
+                    connection
+                        .execute_batch(&statement)
+                        .map_err(|e| StoreError::Write(format!("exos_errors: {e}")))?;
+                }
+            }
             let (orders, sessions) = crate::entities::entity_rows(&batch.spans);
             if !orders.is_empty() {
                 write(crate::entities::ORDERS.table, arrow_rows::entities(&orders))?;
@@ -300,6 +310,39 @@ fn check_entities(connection: &Connection) -> Result<(), StoreError> {
     tracing::info!(
         seconds = started.elapsed().as_secs_f64(),
         "entity summaries rebuilt"
+    );
+    Ok(())
+}
+
+/// Rebuilds the error summaries when they do not count exactly the error spans of `otel_traces`.
+fn check_errors(connection: &Connection) -> Result<(), StoreError> {
+    let (spans, counted): (u64, u64) = connection
+        .query_row(&crate::errors::duckdb_counts(), [], |row| {
+            Ok((row.get(0)?, row.get(1)?))
+        })
+        .map_err(other)?;
+    if spans == counted {
+        return Ok(());
+    }
+    tracing::warn!(
+        spans,
+        counted,
+        "the error summaries do not match otel_traces; rebuilding them"
+    );
+    let started = Instant::now();
+    connection
+        .execute_batch("BEGIN TRANSACTION")
+        .map_err(other)?;
+    for statement in crate::errors::duckdb_rebuild() {
+        if let Err(error) = connection.execute_batch(&statement) {
+            let _ = connection.execute_batch("ROLLBACK");
+            return Err(other(error));
+        }
+    }
+    connection.execute_batch("COMMIT").map_err(other)?;
+    tracing::info!(
+        seconds = started.elapsed().as_secs_f64(),
+        "error summaries rebuilt"
     );
     Ok(())
 }
