@@ -71,6 +71,17 @@ fn table_about(name: &str) -> &'static str {
         "otel_metrics_histogram" => "Explicit-bucket histogram data points.",
         "otel_metrics_exponential_histogram" => "Exponential histogram data points.",
         "otel_metrics_summary" => "Summary data points with quantile values.",
+        "exos_span_rollup" => "Span counts per 5-minute slot, service and latency bin (Slot in epoch ns); \
+                               sum the counts, since a key may have several rows.",
+        "exos_endpoint_rollup" => "Span counts per hour, service, span name, kind and latency bin; \
+                                   sum the counts.",
+        "exos_operator_rollup" => "Span counts per 5-minute slot and operator; sum the counts.",
+        "exos_orders" => "Embedded store: one summary per order (first and last span time in epoch ns, \
+                          LOB, last order.status); rows with Merged = false are partial.",
+        "exos_sessions" => "Embedded store: one summary per browser session (first and last span time); \
+                            rows with Merged = false are partial.",
+        "exos_errors" => "Embedded store: one row per error span with its type, normalised message, \
+                          top frame and fingerprint.",
         _ => "",
     }
 }
@@ -125,7 +136,12 @@ pub fn schema(store: &dyn Store) -> Result<Schema, AnalyticsError> {
     }
 
     let views = store_schema::views();
-    let tables = exos_store::readable_relations()
+    // Tables this store does not keep (the embedded store's summaries on ClickHouse) are left out.
+    let kept: Vec<String> = exos_store::readable_relations()
+        .into_iter()
+        .filter(|name| columns.contains_key(name))
+        .collect();
+    let tables = kept
         .into_iter()
         .map(|name| {
             let view = views.iter().find(|v| v.name == name);
