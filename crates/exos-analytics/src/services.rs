@@ -389,26 +389,20 @@ fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>, one_in: u32) -> St
         let name = sql.text(name);
         format!(" AND (parent.ServiceName = {name} OR child.ServiceName = {name})")
     });
-    // One scan reads the range's server and client spans, and the join reads that
-    // result twice: scanning the trace ids once instead of once per side.
     format!(
-        "WITH sampled AS {materialized}(\
-           SELECT TraceId, SpanId, ParentSpanId, ServiceName, Duration, {IS_ERROR} AS failed, \
-           ({child_condition} AND ParentSpanId != '' AND {SERVER_KINDS}) AS is_child, \
-           {CLIENT_KINDS} AS is_parent FROM otel_traces \
-           WHERE {range}{sample} AND ({SERVER_KINDS} OR {CLIENT_KINDS})) \
-         SELECT parent.ServiceName AS source, child.ServiceName AS target, {bin} AS bin, \
+        "SELECT parent.ServiceName AS source, child.ServiceName AS target, {bin} AS bin, \
          count(*) AS calls, {errors}, min(child.Duration), max(child.Duration) \
-         FROM (SELECT * FROM sampled WHERE is_child) AS child \
-         INNER JOIN (SELECT * FROM sampled WHERE is_parent) AS parent \
+         FROM (SELECT TraceId, ParentSpanId, ServiceName, Duration, {IS_ERROR} AS failed \
+               FROM otel_traces WHERE {child_condition} AND ParentSpanId != '' AND {SERVER_KINDS}{sample}) AS child \
+         INNER JOIN (SELECT TraceId, SpanId, ServiceName FROM otel_traces \
+               WHERE {parent_range} AND {CLIENT_KINDS}{sample}) AS parent \
          ON child.TraceId = parent.TraceId AND child.ParentSpanId = parent.SpanId \
          WHERE child.ServiceName != parent.ServiceName{touching} \
          GROUP BY source, target, bin",
-        materialized = sql.materialized(),
         bin = sql.duration_bin("child.Duration"),
         errors = sql.count_if("child.failed"),
         child_condition = scope.condition(sql, Source::Spans),
-        range = sql.time_range("Timestamp", range.from_ns, range.to_ns),
+        parent_range = sql.time_range("Timestamp", range.from_ns, range.to_ns),
         sample = trace_sample("TraceId", one_in),
     )
 }

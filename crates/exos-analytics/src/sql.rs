@@ -39,12 +39,6 @@ impl Sql {
         }
     }
 
-    /// Renders the keyword that makes DuckDB compute a common table expression once,
-    /// however often the query reads it; ClickHouse has no such keyword.
-    pub fn materialized(&self) -> String {
-        self.pick("MATERIALIZED ".into(), String::new())
-    }
-
     /// Renders `value` as a string literal; the only way user text enters SQL.
     ///
     /// Both dialects end a literal at an undoubled single quote, so quotes are
