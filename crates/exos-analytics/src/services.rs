@@ -384,8 +384,6 @@ fn endpoint_latency_rollup_sql(sql: &Sql, split: &Split, endpoints: &[(String, S
 
 /// Renders the client-to-server calls across services, counted per latency bin of the server span.
 fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>, one_in: u32) -> String {
-    // A root server span (empty ParentSpanId) matches no parent's id, so the child side
-    // needs no test of it; reading ParentSpanId for that test cost a third of the scan.
     let range = scope.range;
     let touching = service.map_or(String::new(), |name| {
         let name = sql.text(name);
@@ -395,7 +393,7 @@ fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>, one_in: u32) -> St
         "SELECT parent.ServiceName AS source, child.ServiceName AS target, {bin} AS bin, \
          count(*) AS calls, {errors}, min(child.Duration), max(child.Duration) \
          FROM (SELECT TraceId, ParentSpanId, ServiceName, Duration, {IS_ERROR} AS failed \
-               FROM otel_traces WHERE {child_condition} AND {SERVER_KINDS}{sample}) AS child \
+               FROM otel_traces WHERE {child_condition} AND ParentSpanId != '' AND {SERVER_KINDS}{sample}) AS child \
          INNER JOIN (SELECT TraceId, SpanId, ServiceName FROM otel_traces \
                WHERE {parent_range} AND {CLIENT_KINDS}{sample}) AS parent \
          ON child.TraceId = parent.TraceId AND child.ParentSpanId = parent.SpanId \
