@@ -1,10 +1,10 @@
 //! The overview's order and session figures from the entity summaries
 //! (`exos_store::entities`, DuckDB only) instead of every span of the range.
 //!
-//! An entity counts in a range when it has spans in it. Its summary answers
-//! that for every entity whose last span comes before the range's end: it has
-//! spans in the range exactly when that last span is at or after the start.
-//! For an order the summary also holds its last status and that status's time:
+//! An entity counts in a range when it has spans in it. When its last span comes
+//! before the range's end, the summary decides it: the entity has spans in the
+//! range exactly when that last span is at or after the start.
+//! For an order the summary also keeps its last status and that status's time:
 //! a status at or after the range's start is the order's last status inside
 //! the range, and an earlier one means no span of the range carries a status.
 //! The entities whose spans go on after the range's end are few, or none for
@@ -38,8 +38,8 @@ fn entity_sql(kind: Kind) -> String {
     )
 }
 
-/// The conditions on a folded entity row that its last span lies in the range,
-/// and that its spans go on after the range.
+/// Renders the conditions on a folded entity row that its last span lies in the
+/// range, and that its spans go on after the range.
 fn ends(scope: &Scope) -> (String, String) {
     let (from, to) = (scope.range.from_ns, scope.range.to_ns);
     (

@@ -1,6 +1,6 @@
 //! The error groups read from the error summaries (`exos_errors`, fingerprinted at
 //! ingest) equal the groups fingerprinted from the spans at query time, over random
-//! error spans and ranges; a store whose summaries fall short rebuilds them at open.
+//! error spans and ranges. A store whose summaries fall short rebuilds them at open.
 //!
 //! On ClickHouse, with `EXOS_TEST_STORE=clickhouse`, both readings scan the spans.
 
@@ -10,7 +10,7 @@ use common::{on_clickhouse, TestStore};
 use exos_analytics::errors::{error_group, errors_from, ErrorGroupRequest, ErrorsRequest};
 use exos_analytics::rollups::Read;
 use exos_analytics::{Scope, TimeRange};
-use exos_core::{Batch, BusinessKeys, SpanEvent, SpanRow};
+use exos_core::{BusinessKeys, SpanEvent, SpanRow};
 use exos_store::{DuckOptions, DuckStore, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -45,6 +45,7 @@ fn random_error(rng: &mut StdRng, index: usize) -> SpanRow {
     if rng.gen_bool(0.6) {
         attributes.push(("exception.message".to_string(), pick(rng, &MESSAGES)));
     }
+
     let stack = pick(rng, &STACKS);
     if !stack.is_empty() {
         attributes.push(("exception.stacktrace".to_string(), stack));
@@ -59,6 +60,7 @@ fn random_error(rng: &mut StdRng, index: usize) -> SpanRow {
         name: "exception".into(),
         attributes,
     });
+
     let id = |rng: &mut StdRng, prefix: &str, count: u32| {
         if rng.gen_bool(0.7) {
             format!("{prefix}{}", rng.gen_range(0..count))
@@ -87,17 +89,7 @@ fn random_error(rng: &mut StdRng, index: usize) -> SpanRow {
 }
 
 fn write_errors(store: &dyn Store, rng: &mut StdRng, batches: usize, first: usize) {
-    for batch in 0..batches {
-        let spans = (0..rng.gen_range(1..200))
-            .map(|i| random_error(rng, first + batch * 1000 + i))
-            .collect();
-        store
-            .write(&Batch {
-                spans,
-                ..Batch::default()
-            })
-            .expect("spans written");
-    }
+    common::write_random_spans(store, rng, batches, first, 200, random_error);
 }
 
 /// Compares both readings of the error groups over random ranges, and one group's detail.

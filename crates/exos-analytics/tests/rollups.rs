@@ -11,7 +11,7 @@ use exos_analytics::rollups::Read;
 use exos_analytics::services::{services_from, ServicesRequest};
 use exos_analytics::stats::{stats_from, StatsRequest};
 use exos_analytics::{Scope, TimeRange};
-use exos_core::{Batch, BusinessKeys, SpanRow};
+use exos_core::{BusinessKeys, SpanRow};
 use exos_store::{DuckOptions, DuckStore, Store};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -97,17 +97,7 @@ fn random_span(rng: &mut StdRng, index: usize) -> SpanRow {
 
 /// Writes `batches` batches of random spans.
 fn write_spans(store: &dyn Store, rng: &mut StdRng, batches: usize, first: usize) {
-    for batch_index in 0..batches {
-        let spans = (0..rng.gen_range(1..400))
-            .map(|i| random_span(rng, first + batch_index * 1000 + i))
-            .collect();
-        store
-            .write(&Batch {
-                spans,
-                ..Batch::default()
-            })
-            .expect("spans written");
-    }
+    common::write_random_spans(store, rng, batches, first, 400, random_span);
 }
 
 /// Returns a random range inside or overlapping the two days, sometimes aligned on

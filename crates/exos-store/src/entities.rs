@@ -49,7 +49,7 @@ pub const SESSIONS: Kind = Kind {
 /// Every kind.
 pub const KINDS: [Kind; 2] = [ORDERS, SESSIONS];
 
-/// The DuckDB tables.
+/// Renders the DuckDB tables.
 pub fn duckdb_tables() -> String {
     KINDS
         .iter()
@@ -210,7 +210,7 @@ pub fn duckdb_merge() -> Vec<String> {
     statements
 }
 
-/// A DuckDB query whose one row gives, for each kind in turn, the spans of
+/// Renders a DuckDB query whose one row gives, for each kind in turn, the spans of
 /// `otel_traces` that name an entity of it and the spans its table counts.
 pub fn duckdb_counts() -> String {
     let columns: Vec<String> = KINDS
@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn the_last_status_and_both_ends_are_kept() {
+    fn an_order_summary_keeps_its_last_status_and_both_ends() {
         let (orders, sessions) = entity_rows(&[
             span(30, "o1", "s1", "open"),
             span(10, "o1", "", ""),

@@ -107,8 +107,8 @@ pub fn duckdb_from_staging() -> [String; 2] {
     ]
 }
 
-/// Renders the value of an exception attribute of a span's events as `otel_traces`
-/// holds them: the first non-empty one.
+/// Renders the first non-empty value of an exception attribute among the events of
+/// an `otel_traces` row.
 fn first_event_attribute(key: &str) -> String {
     format!(
         "coalesce(list_filter(list_transform(\"Events.Attributes\", a -> a['{key}']), \
@@ -129,7 +129,7 @@ pub fn duckdb_rebuild() -> Vec<String> {
     vec![format!("DELETE FROM {TABLE}"), insert_from(&source)]
 }
 
-/// A DuckDB query whose one row gives the error spans of `otel_traces` and the rows
+/// Renders a DuckDB query whose one row gives the error spans of `otel_traces` and the rows
 /// of `exos_errors`.
 pub fn duckdb_counts() -> String {
     format!(

@@ -355,11 +355,13 @@ pub fn duckdb_merge() -> Vec<String> {
     statements
 }
 
-/// A DuckDB query whose one row gives the number of spans in `otel_traces`, then in each rollup.
-pub const DUCKDB_COUNTS: &str = "SELECT (SELECT count(*) FROM otel_traces), \
-     (SELECT coalesce(sum(Spans), 0) FROM exos_span_rollup), \
-     (SELECT coalesce(sum(Spans), 0) FROM exos_endpoint_rollup), \
-     (SELECT coalesce(sum(Spans), 0) FROM exos_operator_rollup)";
+/// A DuckDB query whose one row gives, for each rollup in turn, the spans of
+/// `otel_traces` and the spans the rollup counts.
+pub const DUCKDB_COUNTS: &str =
+    "SELECT n, (SELECT coalesce(sum(Spans), 0) FROM exos_span_rollup), \
+     n, (SELECT coalesce(sum(Spans), 0) FROM exos_endpoint_rollup), \
+     n, (SELECT coalesce(sum(Spans), 0) FROM exos_operator_rollup) \
+     FROM (SELECT count(*) AS n FROM otel_traces) AS spans";
 
 /// ClickHouse statements that create the rollups and the materialized views that
 /// fill them; `retention_days` > 0 adds the spans' time to live.

@@ -158,6 +158,31 @@ pub fn scope() -> Scope {
 }
 
 /// Query pairs `from` and `to` for the fixture's range, plus `extra`.
+/// Writes `batches` batches of 1 to `max_spans - 1` spans that `make` builds; span
+/// `i` of batch `b` gets the index `first + b * 1000 + i`.
+pub fn write_random_spans<R>(
+    store: &dyn Store,
+    rng: &mut R,
+    batches: usize,
+    first: usize,
+    max_spans: usize,
+    make: impl Fn(&mut R, usize) -> SpanRow,
+) where
+    R: rand::Rng,
+{
+    for batch in 0..batches {
+        let spans = (0..rng.gen_range(1..max_spans))
+            .map(|i| make(rng, first + batch * 1000 + i))
+            .collect();
+        store
+            .write(&Batch {
+                spans,
+                ..Batch::default()
+            })
+            .expect("spans written");
+    }
+}
+
 pub fn pairs(extra: &[(&str, &str)]) -> Vec<(String, String)> {
     let mut out = vec![
         ("from".to_string(), "2026-12-01T10:00:00Z".to_string()),

@@ -93,9 +93,7 @@ impl DuckStore {
             })?;
         if !options.read_only {
             migrations::apply(&connection)?;
-            check_rollups(&connection)?;
-            check_entities(&connection)?;
-            check_errors(&connection)?;
+            check_derived_tables(&connection)?;
         }
         // Locked last: from here on no connection may change any setting.
         connection
@@ -247,104 +245,68 @@ impl DuckStore {
     }
 }
 
-/// Rebuilds the rollups when they do not count exactly the spans of `otel_traces`,
-/// as after spans were written by other means than the store's `write`.
-fn check_rollups(connection: &Connection) -> Result<(), StoreError> {
-    let (spans, counted, endpoints, operators): (u64, u64, u64, u64) = connection
-        .query_row(crate::rollup::DUCKDB_COUNTS, [], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+/// Rebuilds a family of tables kept beside `otel_traces` (rollups or summaries) when
+/// they do not count exactly its spans, as after spans were written by other means
+/// than the store's `write`. `counts` is a query whose one row holds `pairs` pairs of
+/// (spans of `otel_traces`, spans the tables count).
+fn check_derived(
+    connection: &Connection,
+    what: &str,
+    counts: &str,
+    pairs: usize,
+    rebuild: Vec<String>,
+) -> Result<(), StoreError> {
+    let values: Vec<u64> = connection
+        .query_row(counts, [], |row| {
+            (0..pairs * 2).map(|index| row.get(index)).collect()
         })
         .map_err(other)?;
-    if spans == counted && spans == endpoints && spans == operators {
+    if values.chunks(2).all(|pair| pair[0] == pair[1]) {
         return Ok(());
     }
     tracing::warn!(
-        spans,
-        counted,
-        "the span rollups do not match otel_traces; rebuilding them"
+        what,
+        ?values,
+        "tables do not match otel_traces; rebuilding them"
     );
     let started = Instant::now();
     connection
         .execute_batch("BEGIN TRANSACTION")
         .map_err(other)?;
-    for statement in crate::rollup::duckdb_rebuild() {
+    for statement in rebuild {
         if let Err(error) = connection.execute_batch(&statement) {
             let _ = connection.execute_batch("ROLLBACK");
             return Err(other(error));
         }
     }
     connection.execute_batch("COMMIT").map_err(other)?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "span rollups rebuilt"
-    );
+    tracing::info!(what, seconds = started.elapsed().as_secs_f64(), "rebuilt");
     Ok(())
 }
 
-/// Rebuilds the entity summaries when they do not count exactly the spans of
-/// `otel_traces` that name an order or a session.
-fn check_entities(connection: &Connection) -> Result<(), StoreError> {
-    let counts: [u64; 4] = connection
-        .query_row(&crate::entities::duckdb_counts(), [], |row| {
-            Ok([row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?])
-        })
-        .map_err(other)?;
-    if counts[0] == counts[1] && counts[2] == counts[3] {
-        return Ok(());
-    }
-    tracing::warn!(
-        ?counts,
-        "the entity summaries do not match otel_traces; rebuilding them"
-    );
-    let started = Instant::now();
-    connection
-        .execute_batch("BEGIN TRANSACTION")
-        .map_err(other)?;
-    for statement in crate::entities::duckdb_rebuild() {
-        if let Err(error) = connection.execute_batch(&statement) {
-            let _ = connection.execute_batch("ROLLBACK");
-            return Err(other(error));
-        }
-    }
-    connection.execute_batch("COMMIT").map_err(other)?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "entity summaries rebuilt"
-    );
-    Ok(())
-}
-
-/// Rebuilds the error summaries when they do not count exactly the error spans of `otel_traces`.
-fn check_errors(connection: &Connection) -> Result<(), StoreError> {
-    let (spans, counted): (u64, u64) = connection
-        .query_row(&crate::errors::duckdb_counts(), [], |row| {
-            Ok((row.get(0)?, row.get(1)?))
-        })
-        .map_err(other)?;
-    if spans == counted {
-        return Ok(());
-    }
-    tracing::warn!(
-        spans,
-        counted,
-        "the error summaries do not match otel_traces; rebuilding them"
-    );
-    let started = Instant::now();
-    connection
-        .execute_batch("BEGIN TRANSACTION")
-        .map_err(other)?;
-    for statement in crate::errors::duckdb_rebuild() {
-        if let Err(error) = connection.execute_batch(&statement) {
-            let _ = connection.execute_batch("ROLLBACK");
-            return Err(other(error));
-        }
-    }
-    connection.execute_batch("COMMIT").map_err(other)?;
-    tracing::info!(
-        seconds = started.elapsed().as_secs_f64(),
-        "error summaries rebuilt"
-    );
-    Ok(())
+/// Checks the span rollups, the entity summaries and the error summaries in turn.
+fn check_derived_tables(connection: &Connection) -> Result<(), StoreError> {
+    check_derived(
+        connection,
+        "span rollups",
+        crate::rollup::DUCKDB_COUNTS,
+        crate::rollup::TABLES.len(),
+        crate::rollup::duckdb_rebuild(),
+    )?;
+    check_derived(
+        connection,
+        "order and session summaries",
+        &crate::entities::duckdb_counts(),
+        crate::entities::KINDS.len(),
+        crate::entities::duckdb_rebuild(),
+    )?;
+    check_derived(
+        connection,
+        "error summaries",
+        &crate::errors::duckdb_counts(),
+        1,
+        crate::errors::duckdb_rebuild(),
+    )
 }
 
 fn config(options: &DuckOptions) -> duckdb::Result<Config> {
