@@ -18,15 +18,18 @@ use exos_store::entities::{folded_columns, Kind, ORDERS, ORDER_STATUS, SESSIONS}
 use crate::scope::Scope;
 use crate::sql::Sql;
 
-/// Renders one row per entity of `kind` with its rows folded: merged rows as they
-/// are, plus the rows of entities that still have partial rows, grouped.
-fn entity_sql(kind: Kind) -> String {
+/// Renders one row per entity of `kind` whose last span is at or after `from`, with
+/// its rows folded: merged rows as they are, plus the rows of entities that still
+/// have partial rows, grouped. Merges write rows in the order of their last
+/// activity, so the test on `LastSeen` lets DuckDB skip older row groups.
+fn entity_sql(kind: Kind, from: i64) -> String {
     let table = kind.table;
     let partial = format!("SELECT Id FROM {table} WHERE NOT Merged");
     format!(
         "SELECT Id, Lob, Status, StatusTime, FirstSeen, LastSeen, Spans FROM {table} \
-         WHERE Merged AND Id NOT IN ({partial}) \
-         UNION ALL SELECT Id, {folded} FROM {table} WHERE Id IN ({partial}) GROUP BY Id",
+         WHERE Merged AND LastSeen >= {from} AND Id NOT IN ({partial}) \
+         UNION ALL SELECT Id, {folded} FROM {table} WHERE Id IN ({partial}) GROUP BY Id \
+         HAVING max(LastSeen) >= {from}",
         folded = folded_columns(
             "Lob",
             "Status",
@@ -55,7 +58,7 @@ pub fn orders_by_lob_sql(sql: &Sql, scope: &Scope, condition: &str, limit: usize
     let from = scope.range.from_ns;
     format!(
         "WITH entity AS ({entity}) \
-         SELECT lob, status, count(*) AS orders FROM (\
+         SELECT lob, status, count(*) AS orders, {total} FROM (\
            SELECT Lob AS lob, CASE WHEN StatusTime >= {from} THEN Status ELSE '' END AS status \
            FROM entity WHERE {inside} \
            UNION ALL SELECT max(Lob), {last_status} FROM (\
@@ -63,10 +66,11 @@ pub fn orders_by_lob_sql(sql: &Sql, scope: &Scope, condition: &str, limit: usize
              WHERE {condition} AND OrderId IN (SELECT Id FROM entity WHERE {after})) AS order_span \
            GROUP BY OrderId) AS per_order \
          GROUP BY lob, status ORDER BY orders DESC, lob, status {limit}",
-        entity = entity_sql(ORDERS),
+        entity = entity_sql(ORDERS, from),
         last_status = sql.last_value_if("order_status", "t", "order_status != ''"),
         time = sql.epoch_ns("Timestamp"),
         status = sql.map_value("SpanAttributes", ORDER_STATUS),
+        total = sql.sum_over_groups("count(*)"),
         limit = sql.limit(limit),
     )
 }
@@ -79,6 +83,6 @@ pub fn sessions_sql(scope: &Scope, condition: &str) -> String {
          SELECT (SELECT count(*) FROM entity WHERE {inside}) + (\
            SELECT count(DISTINCT RumSessionId) FROM otel_traces \
            WHERE {condition} AND RumSessionId IN (SELECT Id FROM entity WHERE {after}))",
-        entity = entity_sql(SESSIONS),
+        entity = entity_sql(SESSIONS, scope.range.from_ns),
     )
 }

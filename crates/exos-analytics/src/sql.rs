@@ -173,6 +173,14 @@ impl Sql {
         )
     }
 
+    /// Renders the sum of an aggregate over every group of the query, before its `LIMIT`.
+    pub fn sum_over_groups(&self, aggregate: &str) -> String {
+        self.pick(
+            format!("CAST(sum({aggregate}) OVER () AS BIGINT)"),
+            format!("toInt64(sum({aggregate}) OVER ())"),
+        )
+    }
+
     /// Renders the sum of a count column over the rows that meet `condition`.
     pub fn sum_count_if(&self, column: &str, condition: &str) -> String {
         self.pick(

@@ -273,7 +273,11 @@ pub fn stats_from(
         totals.metric_points = row.count(2)?;
     }
     let orders_by_lob = read_lobs(&lobs)?;
-    totals.orders = orders_by_lob.iter().map(|lob| lob.orders).sum();
+    // Every (LOB, status) pair counts, also those past the listed ones.
+    totals.orders = match lobs.first() {
+        Some(row) => row.count(3)?,
+        None => 0,
+    };
     Ok(Stats {
         range: scope.range.info(),
         brief: request.brief,
@@ -485,7 +489,7 @@ fn orders_by_lob_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
     }
     let status = sql.map_value("SpanAttributes", ORDER_STATUS);
     format!(
-        "SELECT lob, status, count(*) AS orders FROM (\
+        "SELECT lob, status, count(*) AS orders, {total} FROM (\
            SELECT OrderId, max(Lob) AS lob, {last_status} AS status FROM (\
              SELECT OrderId, Lob, {time} AS t, {status} AS order_status FROM otel_traces \
              WHERE {condition} AND OrderId != '') AS order_span \
@@ -494,6 +498,7 @@ fn orders_by_lob_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
         time = sql.epoch_ns("Timestamp"),
         last_status = sql.last_value_if("order_status", "t", "order_status != ''"),
         condition = scope.condition(sql, Source::Spans),
+        total = sql.sum_over_groups("count(*)"),
         limit = sql.limit(MAX_LOB_STATUSES),
     )
 }

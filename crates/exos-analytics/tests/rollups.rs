@@ -236,3 +236,39 @@ fn merged_and_rebuilt_rollups_keep_the_figures() {
     assert_eq!(count_rows(&store, false), 0);
     assert_same_figures(&store, &mut rng, 6);
 }
+
+#[test]
+fn the_orders_total_counts_pairs_past_the_listed_ones() {
+    let test = TestStore::empty();
+    let spans = (0..250)
+        .map(|order| {
+            let span_attributes = vec![
+                ("order.id".to_string(), format!("o{order}")),
+                ("lob".to_string(), "Title".to_string()),
+                ("order.status".to_string(), format!("status-{order:03}")),
+            ];
+            SpanRow {
+                timestamp_ns: START + order * 1_000_000,
+                trace_id: format!("{order:032x}"),
+                span_id: format!("{order:016x}"),
+                span_name: "step".into(),
+                service_name: "order-api".into(),
+                keys: BusinessKeys::extract(&span_attributes, &Default::default()),
+                span_attributes,
+                ..SpanRow::default()
+            }
+        })
+        .collect();
+    test.get()
+        .write(&exos_core::Batch {
+            spans,
+            ..exos_core::Batch::default()
+        })
+        .unwrap();
+    let request = StatsRequest::new(Scope::new(TimeRange::new(START, START + HOUR).unwrap()));
+    for read in [Read::Rollups, Read::Spans] {
+        let stats = stats_from(test.get(), &request, read).unwrap();
+        assert_eq!(stats.orders_by_lob.len(), 200, "the listed pairs");
+        assert_eq!(stats.totals.orders, 250, "every order, read from {read:?}");
+    }
+}

@@ -57,12 +57,22 @@ impl BusinessKeys {
                 .to_string();
         }
         Self {
-            order_id: find(ORDER_ID),
-            operator_id: find(OPERATOR_ID),
-            lob: find(LOB),
-            rum_session_id,
-            user_id: user_id(record, resource),
+            order_id: key_text(find(ORDER_ID)),
+            operator_id: key_text(find(OPERATOR_ID)),
+            lob: key_text(find(LOB)),
+            rum_session_id: key_text(rum_session_id),
+            user_id: key_text(user_id(record, resource)),
         }
+    }
+}
+
+/// Returns a key with each NUL character replaced by U+FFFD. A NUL cannot appear in a
+/// DuckDB string literal, so a key holding one could never be named in a query.
+fn key_text(key: String) -> String {
+    if key.contains('\0') {
+        key.replace('\0', "\u{FFFD}")
+    } else {
+        key
     }
 }
 
@@ -109,6 +119,14 @@ mod tests {
         assert_eq!(keys.operator_id, "op-7");
         assert_eq!(keys.lob, "Title");
         assert_eq!(keys.user_id, "");
+    }
+
+    #[test]
+    fn business_keys_replace_nul() {
+        let record = attrs(&[("operator.id", "op\u{0}7"), ("user.id", "\u{0}")]);
+        let keys = BusinessKeys::extract(&record, &Arc::new(Vec::new()));
+        assert_eq!(keys.operator_id, "op\u{FFFD}7");
+        assert_eq!(keys.user_id, "\u{FFFD}");
     }
 
     #[test]

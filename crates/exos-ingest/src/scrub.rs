@@ -19,7 +19,7 @@
 //!   joined before masking when all its chunks are in one batch
 //!   ([`crate::replay_chunks`]).
 
-use exos_core::{Attributes, Batch};
+use exos_core::{Attributes, Batch, BusinessKeys};
 use std::sync::Arc;
 
 use regex::Regex;
@@ -154,6 +154,7 @@ impl ScrubRules {
     pub fn scrub_batch(&self, batch: &mut Batch) -> usize {
         let mut changed = 0;
         for span in &mut batch.spans {
+            let before = changed;
             changed += self.scrub_attributes(&mut span.span_attributes);
             changed += usize::from(self.scrub_text(&mut span.status_message));
             for event in &mut span.events {
@@ -163,13 +164,33 @@ impl ScrubRules {
                 let resource = std::sync::Arc::make_mut(&mut span.resource_attributes);
                 changed += self.scrub_attributes(resource);
             }
+            // The key columns (OrderId, UserId, …) were taken from the attributes
+            // before scrubbing; take them again from the scrubbed ones.
+            if changed > before {
+                span.keys = BusinessKeys::extract(&span.span_attributes, &span.resource_attributes);
+            }
         }
         for log in &mut batch.logs {
+            let before = changed;
             changed += self.scrub_attributes(&mut log.log_attributes);
             changed += usize::from(self.scrub_text(&mut log.body));
+            if resource_needs_scrub(self, &log.resource_attributes) {
+                changed += self.scrub_attributes(Arc::make_mut(&mut log.resource_attributes));
+            }
+            if changed > before {
+                log.keys = BusinessKeys::extract(&log.log_attributes, &log.resource_attributes);
+            }
         }
         for record in &mut batch.sessions {
+            let before = changed;
             changed += self.scrub_attributes(&mut record.log_attributes);
+            if resource_needs_scrub(self, &record.resource_attributes) {
+                changed += self.scrub_attributes(Arc::make_mut(&mut record.resource_attributes));
+            }
+            if changed > before {
+                record.keys =
+                    BusinessKeys::extract(&record.log_attributes, &record.resource_attributes);
+            }
         }
         if self.mask_replay_inputs {
             changed += self
@@ -251,5 +272,33 @@ mod tests {
         assert_eq!(attributes[1].1, "card [scrubbed] used");
         let bad = ScrubRules::new(&["(".into()], &[]).unwrap_err();
         assert!(bad.to_string().contains("\"(\""), "{bad}");
+    }
+
+    #[test]
+    fn key_columns_come_from_the_scrubbed_attributes() {
+        let rules = ScrubRules::new(&[], &["secret-[0-9]+".into()]).unwrap();
+        let span_attributes = vec![pair("order.id", "secret-1"), pair("user.id", "ann")];
+        let resource = Arc::new(vec![pair("rum.sessionId", "secret-2")]);
+        let mut batch = Batch::default();
+        batch.spans.push(exos_core::SpanRow {
+            keys: BusinessKeys::extract(&span_attributes, &resource),
+            span_attributes: span_attributes.clone(),
+            resource_attributes: resource.clone(),
+            ..Default::default()
+        });
+        batch.logs.push(exos_core::LogRow {
+            keys: BusinessKeys::extract(&span_attributes, &resource),
+            log_attributes: span_attributes,
+            resource_attributes: resource,
+            ..Default::default()
+        });
+        assert!(rules.scrub_batch(&mut batch) > 0);
+        let keys = [&batch.spans[0].keys, &batch.logs[0].keys];
+        for keys in keys {
+            assert_eq!(keys.order_id, REDACTED);
+            assert_eq!(keys.rum_session_id, REDACTED);
+            assert_eq!(keys.user_id, "ann", "unscrubbed keys stay");
+        }
+        assert_eq!(batch.logs[0].resource_attributes[0].1, REDACTED);
     }
 }
