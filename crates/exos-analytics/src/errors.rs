@@ -274,6 +274,60 @@ fn occurrences_sql(sql: &Sql, scope: &Scope, fingerprint: &str) -> String {
     )
 }
 
+/// Renders the latest spans of one group from the error summaries: time, trace and span id.
+fn picked_sql(sql: &Sql, scope: &Scope, fingerprint: &str) -> String {
+    format!(
+        "SELECT {time} AS t, TraceId, SpanId FROM {table} WHERE {condition} \
+         AND Fingerprint = {fingerprint} ORDER BY t DESC, SpanId DESC {limit}",
+        time = sql.epoch_ns("Timestamp"),
+        table = exos_store::errors::TABLE,
+        condition = scope.condition(sql, Source::Spans),
+        fingerprint = sql.text(fingerprint),
+        limit = sql.limit(MAX_OCCURRENCES),
+    )
+}
+
+/// Reads the spans of the picked (time, trace id, span id) rows, in the columns and
+/// order of `occurrences_sql`. Only the picked rows' time span is scanned.
+fn picked_occurrences(
+    store: &dyn Store,
+    sql: &Sql,
+    fingerprint: &str,
+    picked: &[Row],
+) -> Result<Vec<Row>, AnalyticsError> {
+    let mut times = Vec::with_capacity(picked.len());
+    let mut pairs = std::collections::HashSet::new();
+    for row in picked {
+        times.push(row.int(0)?);
+        pairs.insert((row.text(1), row.text(2)));
+    }
+    let (Some(first), Some(last)) = (times.iter().min(), times.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let trace_ids: Vec<&str> = pairs.iter().map(|pair| pair.0.as_str()).collect();
+    let span_ids: Vec<&str> = pairs.iter().map(|pair| pair.1.as_str()).collect();
+    let text = format!(
+        "SELECT {time} AS t, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, \
+         {message} AS message, {stack} AS stack, {fingerprint} FROM otel_traces \
+         WHERE {range} AND {IS_ERROR} AND SpanId IN {span_ids} AND TraceId IN {trace_ids} \
+         ORDER BY t DESC, SpanId DESC",
+        time = sql.epoch_ns("Timestamp"),
+        message = message_expr(sql),
+        stack = sql.first_event_attribute("exception.stacktrace"),
+        fingerprint = sql.text(fingerprint),
+        range = sql.time_range("Timestamp", *first, last.saturating_add(1)),
+        span_ids = sql.text_list(&span_ids),
+        trace_ids = sql.text_list(&trace_ids),
+    );
+    // A span id may come back with another picked span's trace id; the pair decides.
+    let rows = query(store, &text, MAX_OCCURRENCES * 4)?
+        .into_iter()
+        .filter(|row| pairs.contains(&(row.text(1), row.text(2))))
+        .take(MAX_OCCURRENCES)
+        .collect();
+    Ok(rows)
+}
+
 /// Lists the error groups of the range, the most frequent first.
 pub fn errors(store: &dyn Store, request: &ErrorsRequest) -> Result<ErrorGroups, AnalyticsError> {
     errors_from(store, request, Read::Rollups, ALL_SERIES_ROWS)
@@ -327,18 +381,32 @@ pub fn error_group(
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
     let fingerprint = parse_fingerprint(&request.fingerprint)?;
-    // The occurrences need each span's message and stack, which only the spans keep.
     let summaries = scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
+    // With the summaries, the latest spans of the group come from them, and only
+    // those spans' messages and stacks from `otel_traces`.
+    let occurrences_query = if summaries {
+        picked_sql(&sql, scope, &fingerprint)
+    } else {
+        occurrences_sql(&sql, scope, &fingerprint)
+    };
     let queries = [
         (groups_sql(&sql, scope, Some(&fingerprint), summaries), 1),
         (
-            series_sql(&sql, scope, Some(std::slice::from_ref(&fingerprint)), false),
+            series_sql(
+                &sql,
+                scope,
+                Some(std::slice::from_ref(&fingerprint)),
+                summaries,
+            ),
             10_000,
         ),
-        (occurrences_sql(&sql, scope, &fingerprint), MAX_OCCURRENCES),
+        (occurrences_query, MAX_OCCURRENCES),
     ];
-    let [group, series, occurrences] =
+    let [group, series, mut occurrences] =
         <[Vec<Row>; 3]>::try_from(query_all(store, &queries)?).expect("one result per query");
+    if summaries {
+        occurrences = picked_occurrences(store, &sql, &fingerprint, &occurrences)?;
+    }
     let Some(row) = group.first().filter(|row| row.text(0) == fingerprint) else {
         return Err(AnalyticsError::NotFound(format!(
             "no errors with fingerprint {fingerprint} between {} and {}; widen the range",

@@ -9,7 +9,7 @@ mod common;
 use common::{on_clickhouse, TestStore};
 use exos_analytics::errors::{error_group, errors_from, ErrorGroupRequest, ErrorsRequest};
 use exos_analytics::rollups::Read;
-use exos_analytics::{Scope, TimeRange};
+use exos_analytics::{Filter, Scope, TimeRange};
 use exos_core::{BusinessKeys, SpanEvent, SpanRow};
 use exos_store::{DuckOptions, DuckStore, Store};
 use rand::rngs::StdRng;
@@ -104,16 +104,28 @@ fn assert_same_groups(store: &dyn Store, rng: &mut StdRng, ranges: usize) {
         let scanned = errors_from(store, &request, Read::Spans, 100_000).unwrap();
         assert!(scanned.groups.len() > 3, "the range {range:?} holds groups");
         assert_eq!(summarised, scanned, "errors over {range:?}");
-        let detail = error_group(
-            store,
-            &ErrorGroupRequest {
-                fingerprint: scanned.groups[0].fingerprint.clone(),
-                scope: Scope::new(range),
-            },
-        )
-        .unwrap();
-        assert_eq!(detail.group, scanned.groups[0]);
-        assert!(!detail.occurrences.is_empty());
+        // An always-true filter makes the detail read the spans alone.
+        let fingerprint = scanned.groups[0].fingerprint.clone();
+        let all = Filter::parse("ServiceName!=none").unwrap();
+        let detail = |filters: Vec<Filter>| {
+            let scope = Scope {
+                filters,
+                ..Scope::new(range)
+            };
+            error_group(
+                store,
+                &ErrorGroupRequest {
+                    fingerprint: fingerprint.clone(),
+                    scope,
+                },
+            )
+            .unwrap()
+        };
+        let from_summaries = detail(Vec::new());
+        let from_spans = detail(vec![all]);
+        assert_eq!(from_summaries.group, scanned.groups[0]);
+        assert!(!from_spans.occurrences.is_empty());
+        assert_eq!(from_summaries, from_spans, "detail over {range:?}");
     }
 }
 
