@@ -492,7 +492,7 @@ mod tests {
     /// The error summaries fingerprint spans at ingest with the store's DuckDB text;
     /// it must be this module's, or the two readings would group differently.
     #[test]
-    fn the_store_fingerprints_with_the_same_duckdb_text() {
+    fn fingerprint_sql_matches_the_store() {
         let sql = Sql::new(Dialect::DuckDb);
         assert_eq!(
             normalised_expr(&sql, "Message"),

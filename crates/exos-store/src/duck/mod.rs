@@ -247,7 +247,7 @@ impl DuckStore {
 
 /// Rebuilds a family of tables kept beside `otel_traces` (rollups or summaries) when
 /// they do not count exactly its spans, as after spans were written by other means
-/// than the store's `write`. `counts` is a query whose one row holds `pairs` pairs of
+/// than the store's `write`. `counts` is a query whose one row contains `pairs` pairs of
 /// (spans of `otel_traces`, spans the tables count).
 fn check_derived(
     connection: &Connection,
