@@ -10,13 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use exos_store::{Dialect, Store};
+use exos_store::Store;
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::params::Params;
-use crate::rollups::Read;
+use crate::rollups::{self, Read};
 use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
@@ -344,8 +344,7 @@ pub fn errors_from(
 ) -> Result<ErrorGroups, AnalyticsError> {
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
-    let summaries =
-        read == Read::Rollups && scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
+    let summaries = rollups::use_summaries(store.dialect(), scope, read);
     // The groups and the series of all groups run side by side; the listed groups
     // are known only when both are done.
     let queries = [
@@ -381,7 +380,7 @@ pub fn error_group(
     let sql = Sql::new(store.dialect());
     let scope = &request.scope;
     let fingerprint = parse_fingerprint(&request.fingerprint)?;
-    let summaries = scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
+    let summaries = rollups::use_summaries(store.dialect(), scope, Read::Rollups);
     // With the summaries, the latest spans of the group come from them, and only
     // those spans' messages and stacks from `otel_traces`.
     let occurrences_query = if summaries {
@@ -488,6 +487,7 @@ fn fill_series(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exos_store::Dialect;
 
     /// The error summaries fingerprint spans at ingest with the store's DuckDB text;
     /// it must be this module's, or the two readings would group differently.
@@ -505,6 +505,11 @@ mod tests {
         assert_eq!(
             fingerprint_expr(&sql, "Kind", "normalised", "frame"),
             exos_store::errors::duckdb_fingerprint("Kind", "normalised", "frame")
+        );
+        // A rebuild reads type, message and stack from the spans' events.
+        assert_eq!(
+            sql.first_event_attribute("exception.type"),
+            exos_store::errors::duckdb_first_event_attribute("exception.type")
         );
     }
 }

@@ -7,6 +7,7 @@
 //! questions without filters can use the rollups, since they keep no attributes.
 
 use exos_store::rollup::{ENDPOINT_SLOT_NS, SPAN_SLOT_NS};
+use exos_store::Dialect;
 
 use crate::scope::Scope;
 use crate::sql::Sql;
@@ -51,12 +52,10 @@ impl Split {
     /// Returns the split a per-bucket series over `scope` uses: the span rollup's, when
     /// the scope has no filters and each chart bucket is a whole number of slots.
     pub fn for_series(scope: &Scope, read: Read) -> Option<Self> {
-        let usable = read == Read::Rollups
-            && scope.filters.is_empty()
-            && scope.range.bucket_ns() % SPAN_SLOT_NS == 0;
-        usable
-            .then(|| Self::new(scope.range, SPAN_SLOT_NS))
-            .flatten()
+        if scope.range.bucket_ns() % SPAN_SLOT_NS != 0 {
+            return None;
+        }
+        Self::for_slots(scope, read)
     }
 
     /// Returns the split on 5-minute slots of a question over `scope` that keeps no
@@ -97,6 +96,12 @@ impl Split {
             format!("(({}))", parts.join(") OR ("))
         }
     }
+}
+
+/// Returns true when a question over `scope` may read the embedded store's order,
+/// session and error summaries: they keep no attributes, and only DuckDB keeps them.
+pub fn use_summaries(dialect: Dialect, scope: &Scope, read: Read) -> bool {
+    read == Read::Rollups && scope.filters.is_empty() && dialect == Dialect::DuckDb
 }
 
 /// Renders a question over spans as one scan of the spans that meet `condition`,

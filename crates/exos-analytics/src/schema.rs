@@ -137,11 +137,11 @@ pub fn schema(store: &dyn Store) -> Result<Schema, AnalyticsError> {
 
     let views = store_schema::views();
     // Tables this store does not keep (the embedded store's summaries on ClickHouse) are left out.
-    let kept: Vec<String> = exos_store::readable_relations()
+    let present: Vec<String> = exos_store::readable_relations()
         .into_iter()
         .filter(|name| columns.contains_key(name))
         .collect();
-    let tables = kept
+    let tables = present
         .into_iter()
         .map(|name| {
             let view = views.iter().find(|v| v.name == name);

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use exos_store::{rollup, Dialect, Store};
+use exos_store::{rollup, Store};
 use serde::Serialize;
 
 use crate::entities;
@@ -196,9 +196,7 @@ pub fn stats_from(
     let scope = &request.scope;
     let split = Split::for_series(scope, read);
     let slots_split = Split::for_slots(scope, read);
-    // The entity summaries keep no attributes, and only DuckDB keeps them.
-    let summaries =
-        read == Read::Rollups && scope.filters.is_empty() && store.dialect() == Dialect::DuckDb;
+    let summaries = rollups::use_summaries(store.dialect(), scope, read);
     let bin_queries = rollups::queries(
         split.as_ref(),
         &sql,

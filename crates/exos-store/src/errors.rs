@@ -108,8 +108,8 @@ pub fn duckdb_from_staging() -> [String; 2] {
 }
 
 /// Renders the first non-empty value of an exception attribute among the events of
-/// an `otel_traces` row.
-fn first_event_attribute(key: &str) -> String {
+/// an `otel_traces` row, in DuckDB SQL.
+pub fn duckdb_first_event_attribute(key: &str) -> String {
     format!(
         "coalesce(list_filter(list_transform(\"Events.Attributes\", a -> a['{key}']), \
          x -> x IS NOT NULL AND x != '')[1], '')"
@@ -118,13 +118,13 @@ fn first_event_attribute(key: &str) -> String {
 
 /// DuckDB statements that empty `exos_errors` and fingerprint every stored error span into it.
 pub fn duckdb_rebuild() -> Vec<String> {
-    let message = first_event_attribute("exception.message");
+    let message = duckdb_first_event_attribute("exception.message");
     let source = format!(
         "SELECT Timestamp, TraceId, SpanId, ServiceName, UserId, RumSessionId, OrderId, \
          {kind} AS Kind, (CASE WHEN {message} != '' THEN {message} ELSE StatusMessage END) AS Message, \
          {stack} AS Stack FROM otel_traces WHERE {IS_ERROR_SQL}",
-        kind = first_event_attribute("exception.type"),
-        stack = first_event_attribute("exception.stacktrace"),
+        kind = duckdb_first_event_attribute("exception.type"),
+        stack = duckdb_first_event_attribute("exception.stacktrace"),
     );
     vec![format!("DELETE FROM {TABLE}"), insert_from(&source)]
 }

@@ -512,11 +512,16 @@ fn add_counts<'a>(c: &mut Columns, counts: impl Iterator<Item = &'a Counts> + Cl
     }
     c.add("MinDuration", u64s(counts.clone().map(|n| n.min_duration)));
     c.add("MaxDuration", u64s(counts.map(|n| n.max_duration)));
+    c.add("Merged", unmerged(rows));
+}
+
+/// Builds a `Merged` column of `rows` partial rows.
+fn unmerged(rows: usize) -> BooleanBuilder {
     let mut merged = BooleanBuilder::new();
     for _ in 0..rows {
         merged.append_value(false);
     }
-    c.add("Merged", merged);
+    merged
 }
 
 /// Partial rows of `exos_span_rollup`.
@@ -577,11 +582,7 @@ pub fn entities(rows: &[(String, Summary)]) -> Result<RecordBatch, ArrowError> {
     c.add("FirstSeen", i64s(rows.iter().map(|(_, s)| s.first_seen)));
     c.add("LastSeen", i64s(rows.iter().map(|(_, s)| s.last_seen)));
     c.add("Spans", u64s(rows.iter().map(|(_, s)| s.spans)));
-    let mut merged = BooleanBuilder::new();
-    for _ in rows {
-        merged.append_value(false);
-    }
-    c.add("Merged", merged);
+    c.add("Merged", unmerged(rows.len()));
     c.finish()
 }
 

@@ -41,35 +41,36 @@ fn event_logs() -> String {
     crate::eventlogs::DUCKDB_TABLES.to_string()
 }
 
-fn span_rollups() -> String {
-    let mut sql = crate::rollup::DUCKDB_TABLES.to_string();
-    for statement in crate::rollup::duckdb_rebuild() {
+/// Joins table definitions and the statements that fill the tables into one script.
+fn script(tables: &str, statements: impl IntoIterator<Item = String>) -> String {
+    let mut sql = tables.to_string();
+    for statement in statements {
         sql.push_str(&statement);
         sql.push_str(";\n");
     }
     sql
+}
+
+fn span_rollups() -> String {
+    script(
+        crate::rollup::DUCKDB_TABLES,
+        crate::rollup::duckdb_rebuild(),
+    )
 }
 
 fn entity_summaries() -> String {
-    let mut sql = crate::rollup::DUCKDB_TABLES.to_string();
-    sql.push_str(&crate::entities::duckdb_tables());
-    for statement in crate::rollup::duckdb_rebuild()
+    let tables = crate::rollup::DUCKDB_TABLES.to_string() + &crate::entities::duckdb_tables();
+    let statements = crate::rollup::duckdb_rebuild()
         .into_iter()
-        .chain(crate::entities::duckdb_rebuild())
-    {
-        sql.push_str(&statement);
-        sql.push_str(";\n");
-    }
-    sql
+        .chain(crate::entities::duckdb_rebuild());
+    script(&tables, statements)
 }
 
 fn error_summaries() -> String {
-    let mut sql = crate::errors::DUCKDB_TABLES.to_string();
-    for statement in crate::errors::duckdb_rebuild() {
-        sql.push_str(&statement);
-        sql.push_str(";\n");
-    }
-    sql
+    script(
+        crate::errors::DUCKDB_TABLES,
+        crate::errors::duckdb_rebuild(),
+    )
 }
 
 const MIGRATIONS: &[Migration] = &[

@@ -251,7 +251,7 @@ impl DuckStore {
 /// (spans of `otel_traces`, spans the tables count).
 fn check_derived(
     connection: &Connection,
-    what: &str,
+    family: &str,
     counts: &str,
     pairs: usize,
     rebuild: Vec<String>,
@@ -265,7 +265,7 @@ fn check_derived(
         return Ok(());
     }
     tracing::warn!(
-        what,
+        family,
         ?values,
         "tables do not match otel_traces; rebuilding them"
     );
@@ -280,7 +280,7 @@ fn check_derived(
         }
     }
     connection.execute_batch("COMMIT").map_err(other)?;
-    tracing::info!(what, seconds = started.elapsed().as_secs_f64(), "rebuilt");
+    tracing::info!(family, seconds = started.elapsed().as_secs_f64(), "rebuilt");
     Ok(())
 }
 
