@@ -4,11 +4,11 @@
 //! An entity counts in a range when it has spans in it. When its last span comes
 //! before the range's end, the summary decides it: the entity has spans in the
 //! range exactly when that last span is at or after the start.
-//! For an order the summary also keeps its last status and that status's time:
-//! a status at or after the range's start is the order's last status inside
-//! the range, and an earlier one means no span of the range carries a status.
+//! For an order the summary also keeps its last status and that status's time.
+//! A status at or after the range's start is the order's last status inside
+//! the range. An earlier one means no span of the range carries a status.
 //! The entities whose spans go on after the range's end are few, or none for
-//! a range that ends now; the queries scan `otel_traces` for those alone. So
+//! a range that ends now. The queries scan `otel_traces` for those alone, so
 //! every figure equals the one a scan of the whole range gives, with one
 //! exception: an order's LOB is the greatest of all its spans, not of the
 //! range's (an order keeps one LOB in practice).

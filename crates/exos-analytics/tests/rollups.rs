@@ -122,7 +122,8 @@ fn assert_same_figures(store: &dyn Store, rng: &mut StdRng, ranges: usize) {
             from_spans.totals.spans > 0,
             "the range {range:?} holds spans"
         );
-        assert!(from_spans.totals.orders > 0 && from_spans.totals.sessions > 0);
+        assert!(from_spans.totals.orders > 0, "the range holds orders");
+        assert!(from_spans.totals.sessions > 0, "the range holds sessions");
         assert!(!from_spans.busiest_operators.is_empty());
         assert_eq!(from_rollups, from_spans, "overview over {range:?}");
         for service in [None, Some("billing".to_string())] {
@@ -238,7 +239,7 @@ fn merged_and_rebuilt_rollups_keep_the_figures() {
 }
 
 #[test]
-fn the_orders_total_counts_pairs_past_the_listed_ones() {
+fn orders_total_counts_unlisted_pairs() {
     let test = TestStore::empty();
     let spans = (0..250)
         .map(|order| {

@@ -3,13 +3,13 @@
 //!
 //! The overview counts the orders and sessions of a range from these rows
 //! instead of grouping every span of the range by id. An entity whose last
-//! span lies inside the range has spans in it, and for an order whose last
-//! status lies inside the range too, that status is also its last status in
-//! the range; readers scan `otel_traces` only for the entities that go on
-//! after the range ends (none, for a range that ends now).
+//! span lies inside the range has spans in it. When an order's last status
+//! also lies inside the range, that status is its last status in the range.
+//! Readers scan `otel_traces` only for the entities that go on after the range
+//! ends (none, for a range that ends now).
 //!
 //! Like the span rollups, each store write appends partial rows (`Merged =
-//! false`) in its own transaction, `duckdb_merge` folds them into one row per
+//! false`) in its own transaction. `duckdb_merge` folds them into one row per
 //! entity now and then, and a store whose summaries do not count its spans
 //! rebuilds them when it opens. ClickHouse groups its spans fast enough and
 //! keeps no such tables.
@@ -249,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn an_order_summary_keeps_its_last_status_and_both_ends() {
+    fn summary_keeps_last_status_and_ends() {
         let (orders, sessions) = entity_rows(&[
             span(30, "o1", "s1", "open"),
             span(10, "o1", "", ""),

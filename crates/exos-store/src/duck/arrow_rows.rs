@@ -589,6 +589,7 @@ pub fn entities(rows: &[(String, Summary)]) -> Result<RecordBatch, ArrowError> {
 /// Rows of `exos_error_staging`.
 pub fn error_staging(rows: &[Staged]) -> Result<RecordBatch, ArrowError> {
     let mut c = Columns::new();
+    // The span's time, ids and key columns, then what the write took from its events.
     c.add("Timestamp", times(rows.iter().map(|r| r.span.timestamp_ns)));
     c.add(
         "TraceId",
@@ -614,6 +615,7 @@ pub fn error_staging(rows: &[Staged]) -> Result<RecordBatch, ArrowError> {
         "OrderId",
         strings(rows.iter().map(|r| r.span.keys.order_id.as_str())),
     );
+
     c.add("Kind", strings(rows.iter().map(|r| r.kind)));
     c.add("Message", strings(rows.iter().map(|r| r.message)));
     c.add("Stack", strings(rows.iter().map(|r| r.stack)));
