@@ -282,10 +282,10 @@ impl Sql {
 
     /// Renders whether any value of a map contains `needle` (already lower-cased), ignoring case.
     ///
-    /// On DuckDB, lower-casing each of a map's values is what costs (4 s over
-    /// 10M spans of 20 attributes). So one case-insensitive RE2 search over the
-    /// values joined into one text rules out most rows first, about twice as
-    /// fast. The exact test then runs on the rows left. The first test keeps
+    /// On DuckDB, lower-casing each of a map's values is the main cost (4 s over
+    /// 10M spans of 20 attributes, measured). So a case-insensitive RE2 search
+    /// over the values joined into one text first rules out most rows, about
+    /// twice as fast. The exact test then runs on the remaining rows. The first test keeps
     /// every row the second would: see [`case_insensitive_literal`].
     pub fn map_values_contain(&self, map: &str, needle_lower: &str) -> String {
         let needle = self.text(needle_lower);
@@ -479,10 +479,10 @@ impl Sql {
 /// `lower()` contains it.
 ///
 /// RE2's `(?i)` matches each character against its case-folding class. That
-/// class holds the character's upper-case forms, with one exception among the
+/// class contains the character's upper-case forms, with one exception among the
 /// characters DuckDB lower-cases: `lower('İ')` (U+0130) is `i`, but `İ` is not
-/// in the class of `i`, so `i` becomes `[iİ]`. A test in `tests/routes.rs`
-/// checks this against every character. ASCII punctuation is escaped, which RE2
+/// in the class of `i`, so `i` becomes `[iİ]`. `tests/search.rs` checks this
+/// against every character. ASCII punctuation is escaped, which RE2
 /// reads as the character itself.
 pub fn case_insensitive_literal(needle_lower: &str) -> String {
     let mut pattern = String::from("(?i)");

@@ -71,7 +71,7 @@ fn spans() -> Batch {
     }
 }
 
-/// The spans whose attribute values contain `needle`, by the plain test of each store.
+/// Returns the spans whose attribute values contain `needle`, by the plain test of each store.
 fn plain_matches(store: &dyn Store, needle: &str) -> BTreeSet<String> {
     let sql = Sql::new(store.dialect());
     let needle = sql.text(&needle.to_lowercase());
@@ -95,7 +95,7 @@ fn plain_matches(store: &dyn Store, needle: &str) -> BTreeSet<String> {
 }
 
 #[test]
-fn search_finds_what_the_plain_test_finds() {
+fn search_equals_the_plain_test() {
     let store = TestStore::empty();
     store.get().write(&spans()).unwrap();
     let mut found_some = 0;
@@ -115,7 +115,7 @@ fn search_finds_what_the_plain_test_finds() {
 }
 
 #[test]
-fn every_lowered_character_matches_its_pattern() {
+fn lowered_characters_match_patterns() {
     let store = TestStore::empty();
     if store.get().dialect() != Dialect::DuckDb {
         return;
