@@ -76,6 +76,9 @@ fn table_about(name: &str) -> &'static str {
         "exos_endpoint_rollup" => "Span counts per hour, service, span name, kind and latency bin; \
                                    sum the counts.",
         "exos_operator_rollup" => "Span counts per 5-minute slot and operator; sum the counts.",
+        "exos_edge_rollup" => "Embedded store: calls from a client span of one service (Source) to a \
+                               server span of another (Target) per 5-minute slot and latency bin; \
+                               sum the counts.",
         "exos_orders" => "Embedded store: one summary per order (first and last span time in epoch ns, \
                           LOB, last order.status); rows with Merged = false are partial.",
         "exos_sessions" => "Embedded store: one summary per browser session (first and last span time); \

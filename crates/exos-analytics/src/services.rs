@@ -5,10 +5,16 @@
 //! child belongs to another service: the child's `ParentSpanId` is the client
 //! span's `SpanId` in the same trace, both within the range. Filters apply to
 //! the spans counted and, for edges, to the child span.
+//!
+//! Without filters, on the embedded store, the map reads the edge rollup
+//! (`exos_store::edges`) for the range's whole 5-minute slots and joins only the
+//! spans of the partial slots at its ends. The rollup counts a call in its server
+//! span's slot, wherever its client span lies, and misses the calls whose two spans
+//! reached the store more than 5 minutes apart.
 
 use std::collections::BTreeMap;
 
-use exos_store::{rollup, Store};
+use exos_store::{edges, rollup, Store};
 use serde::Serialize;
 
 use crate::error::AnalyticsError;
@@ -34,10 +40,7 @@ pub const MAX_EDGE_SPANS: u64 = 1_000_000;
 /// Upper bounds of the latency histogram's buckets, in ms; a last bucket takes the rest.
 pub use exos_store::rollup::HISTOGRAM_LE_MS;
 
-const SERVER_KINDS: &str =
-    "SpanKind IN ('Server', 'Consumer', 'SPAN_KIND_SERVER', 'SPAN_KIND_CONSUMER')";
-const CLIENT_KINDS: &str =
-    "SpanKind IN ('Client', 'Producer', 'SPAN_KIND_CLIENT', 'SPAN_KIND_PRODUCER')";
+const SERVER_KINDS: &str = edges::CALLEE_KINDS_SQL;
 
 /// The parameters of `/api/services`.
 #[derive(Debug, Clone, PartialEq)]
@@ -147,15 +150,20 @@ pub fn services_from(
     let condition = format!("{}{only}", scope.condition(&sql, Source::Spans));
     let series = Split::for_series(scope, read);
     let totals = Split::for_totals(scope, read);
-    let counted = query(
-        store,
-        &format!(
-            "SELECT count(*) FROM otel_traces WHERE {}",
-            scope.condition(&sql, Source::Spans)
+    let edge_split = rollups::use_summaries(sql.dialect(), scope, read)
+        .then(|| Split::for_slots(scope, read))
+        .flatten();
+    let (edge_parts, one_in) = match &edge_split {
+        Some(split) => (
+            edges_rollup_sql(&sql, scope, split, request.service.as_deref()).to_vec(),
+            1,
         ),
-        1,
-    )?;
-    let one_in = edge_sampling(counted.first().map_or(Ok(0), |row| row.count(0))?);
+        None => {
+            let one_in = count_sampling(store, &sql, scope)?;
+            let edges = edges_sql(&sql, scope, request.service.as_deref(), one_in);
+            (vec![edges], one_in)
+        }
+    };
 
     let mut first = Vec::new();
     let per_bucket_parts = rollups::queries(
@@ -179,14 +187,11 @@ pub fn services_from(
     let (bucket_count, endpoint_count) = (per_bucket_parts.len(), endpoint_parts.len());
     first.extend(per_bucket_parts.into_iter().map(|text| (text, 100_000)));
     first.extend(endpoint_parts.into_iter().map(|text| (text, 100_000)));
-    first.push((
-        edges_sql(&sql, scope, request.service.as_deref(), one_in),
-        EDGE_ROWS,
-    ));
+    first.extend(edge_parts.into_iter().map(|text| (text, EDGE_ROWS)));
     let mut results = query_all(store, &first)?.into_iter();
     let per_bucket: Vec<Row> = results.by_ref().take(bucket_count).flatten().collect();
     let endpoint_rows = rank_endpoints(results.by_ref().take(endpoint_count).flatten())?;
-    let edge_rows = results.next().unwrap_or_default();
+    let edge_rows: Vec<Row> = results.flatten().collect();
 
     let (counts, histogram) = read_per_bucket(&per_bucket)?;
     let ranked = rank(&counts);
@@ -248,6 +253,21 @@ pub fn service_edges(
     let sql = Sql::new(store.dialect());
     let rows = query(store, &edges_sql(&sql, scope, service, one_in), EDGE_ROWS)?;
     read_edges(&rows, one_in)
+}
+
+/// Counts the spans in `scope` and returns the service map's sampling for them.
+fn count_sampling(store: &dyn Store, sql: &Sql, scope: &Scope) -> Result<u32, AnalyticsError> {
+    let counted = query(
+        store,
+        &format!(
+            "SELECT count(*) FROM otel_traces WHERE {}",
+            scope.condition(sql, Source::Spans)
+        ),
+        1,
+    )?;
+    Ok(edge_sampling(
+        counted.first().map_or(Ok(0), |row| row.count(0))?,
+    ))
 }
 
 /// Returns 1, 16 or 256, the first that brings `spans` down to `MAX_EDGE_SPANS`
@@ -382,29 +402,63 @@ fn endpoint_latency_rollup_sql(sql: &Sql, split: &Split, endpoints: &[(String, S
     )
 }
 
-/// Renders the client-to-server calls across services, counted per latency bin of the server span.
+/// Renders the client-to-server calls across services, counted per latency bin of the
+/// server span, by joining the spans in `scope` (one trace in `one_in`).
 fn edges_sql(sql: &Sql, scope: &Scope, service: Option<&str>, one_in: u32) -> String {
     let range = scope.range;
-    let touching = service.map_or(String::new(), |name| {
-        let name = sql.text(name);
-        format!(" AND (parent.ServiceName = {name} OR child.ServiceName = {name})")
-    });
+    let callees = scope.condition(sql, Source::Spans);
+    let callers = sql.time_range("Timestamp", range.from_ns, range.to_ns);
+    edges_join_sql(sql, &callees, &callers, service, one_in)
+}
+
+/// Renders the calls whose server span meets `callees` and whose client span meets
+/// `callers`, one trace in `one_in`, as (source, target, bin, calls, errors, min, max) rows.
+fn edges_join_sql(
+    sql: &Sql,
+    callees: &str,
+    callers: &str,
+    service: Option<&str>,
+    one_in: u32,
+) -> String {
+    let sample = trace_sample("TraceId", one_in);
+    let join = edges::edges_select(
+        sql.dialect(),
+        &format!("{callees}{sample}"),
+        &format!("{callers}{sample}"),
+    );
     format!(
-        "SELECT parent.ServiceName AS source, child.ServiceName AS target, {bin} AS bin, \
-         count(*) AS calls, {errors}, min(child.Duration), max(child.Duration) \
-         FROM (SELECT TraceId, ParentSpanId, ServiceName, Duration, {IS_ERROR} AS failed \
-               FROM otel_traces WHERE {child_condition} AND ParentSpanId != '' AND {SERVER_KINDS}{sample}) AS child \
-         INNER JOIN (SELECT TraceId, SpanId, ServiceName FROM otel_traces \
-               WHERE {parent_range} AND {CLIENT_KINDS}{sample}) AS parent \
-         ON child.TraceId = parent.TraceId AND child.ParentSpanId = parent.SpanId \
-         WHERE child.ServiceName != parent.ServiceName{touching} \
-         GROUP BY source, target, bin",
-        bin = sql.duration_bin("child.Duration"),
-        errors = sql.count_if("child.failed"),
-        child_condition = scope.condition(sql, Source::Spans),
-        parent_range = sql.time_range("Timestamp", range.from_ns, range.to_ns),
-        sample = trace_sample("TraceId", one_in),
+        "SELECT Source, Target, Bin, {calls}, {errors}, min(MinDuration), max(MaxDuration) \
+         FROM ({join}) AS calls WHERE true{touching} GROUP BY Source, Target, Bin",
+        calls = sql.sum_count("Calls"),
+        errors = sql.sum_count("Errors"),
+        touching = touching(sql, service),
     )
+}
+
+/// Renders ` AND …` keeping the edges from or to `service`, or nothing.
+fn touching(sql: &Sql, service: Option<&str>) -> String {
+    service.map_or(String::new(), |name| {
+        let name = sql.text(name);
+        format!(" AND (Source = {name} OR Target = {name})")
+    })
+}
+
+/// Renders the service map from the edge rollup's whole slots and a join of the
+/// spans in the split's edges (embedded store only).
+fn edges_rollup_sql(sql: &Sql, scope: &Scope, split: &Split, service: Option<&str>) -> [String; 2] {
+    let range = scope.range;
+    let rollup = format!(
+        "SELECT Source, Target, Bin, {calls}, {errors}, min(MinDuration), max(MaxDuration) \
+         FROM {table} WHERE {slots}{touching} GROUP BY Source, Target, Bin",
+        calls = sql.sum_count("Calls"),
+        errors = sql.sum_count("Errors"),
+        table = edges::TABLE,
+        slots = split.slots(),
+        touching = touching(sql, service),
+    );
+    let callers = sql.time_range("Timestamp", range.from_ns, range.to_ns);
+    let edges = edges_join_sql(sql, &split.edges(sql), &callers, service, 1);
+    [rollup, edges]
 }
 
 /// Spans and errors per bucket start.

@@ -14,6 +14,7 @@ use exos_analytics::{Scope, TimeRange};
 use exos_core::{BusinessKeys, SpanRow};
 use exos_store::{DuckOptions, DuckStore, Store};
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 /// 2026-11-30 00:00:00 UTC: the spans fill the two days after it.
@@ -95,9 +96,60 @@ fn random_span(rng: &mut StdRng, index: usize) -> SpanRow {
     }
 }
 
-/// Writes `batches` batches of random spans.
+/// Writes `batches` batches of random spans, then random calls between services.
 fn write_spans(store: &dyn Store, rng: &mut StdRng, batches: usize, first: usize) {
     common::write_random_spans(store, rng, batches, first, 400, random_span);
+    let calls: Vec<(SpanRow, SpanRow)> = (0..batches * 20)
+        .map(|index| random_call(rng, first + index))
+        .collect();
+    write_calls(store, rng, calls);
+}
+
+/// Returns the client and the server span of one call. Both start in the same
+/// 5-minute slot, so a range holds both or neither of a call in its whole slots.
+fn random_call(rng: &mut StdRng, index: usize) -> (SpanRow, SpanRow) {
+    const SLOT: i64 = 300_000_000_000;
+    let caller_start = START + rng.gen_range(0..576) * SLOT + rng.gen_range(0..SLOT / 2);
+    let trace_id = format!("{:032x}", rng.gen::<u128>());
+    let caller = SpanRow {
+        timestamp_ns: caller_start,
+        trace_id: trace_id.clone(),
+        span_id: format!("c{index:015x}"),
+        span_name: "call".into(),
+        span_kind: ["Client", "Producer", "SPAN_KIND_CLIENT"][rng.gen_range(0..3)],
+        service_name: SERVICES[rng.gen_range(0..SERVICES.len())].into(),
+        duration_ns: duration(rng),
+        status_code: "Ok",
+        ..SpanRow::default()
+    };
+    let callee = SpanRow {
+        timestamp_ns: caller_start + rng.gen_range(0..SLOT / 2),
+        trace_id,
+        span_id: format!("d{index:015x}"),
+        parent_span_id: caller.span_id.clone(),
+        span_name: NAMES[rng.gen_range(0..NAMES.len())].into(),
+        span_kind: ["Server", "Consumer", "SPAN_KIND_SERVER"][rng.gen_range(0..3)],
+        service_name: SERVICES[rng.gen_range(0..SERVICES.len())].into(),
+        duration_ns: duration(rng),
+        status_code: ["Ok", "Error"][rng.gen_range(0..2)],
+        ..SpanRow::default()
+    };
+    (caller, callee)
+}
+
+/// Writes the spans of `calls` shuffled into batches of 1 to 40, so a server span
+/// often reaches the store before its client span.
+fn write_calls(store: &dyn Store, rng: &mut StdRng, calls: Vec<(SpanRow, SpanRow)>) {
+    let mut spans: Vec<SpanRow> = calls.into_iter().flat_map(|(a, b)| [a, b]).collect();
+    spans.shuffle(rng);
+    while !spans.is_empty() {
+        let size = rng.gen_range(1..=40).min(spans.len());
+        let batch = exos_core::Batch {
+            spans: spans.drain(..size).collect(),
+            ..exos_core::Batch::default()
+        };
+        store.write(&batch).expect("calls written");
+    }
 }
 
 /// Returns a random range inside or overlapping the two days, sometimes aligned on
@@ -134,6 +186,7 @@ fn assert_same_figures(store: &dyn Store, rng: &mut StdRng, ranges: usize) {
             let from_rollups = services_from(store, &request, Read::Rollups).unwrap();
             let from_spans = services_from(store, &request, Read::Spans).unwrap();
             assert!(!from_spans.endpoints.is_empty());
+            assert!(!from_spans.edges.is_empty(), "the range holds calls");
             assert_eq!(from_rollups, from_spans, "engineering over {range:?}");
         }
     }
@@ -272,4 +325,66 @@ fn orders_total_counts_unlisted_pairs() {
         assert_eq!(stats.orders_by_lob.len(), 200, "the listed pairs");
         assert_eq!(stats.totals.orders, 250, "every order, read from {read:?}");
     }
+}
+
+#[test]
+fn calls_pair_across_a_restart() {
+    if on_clickhouse() {
+        // ClickHouse keeps no edge rollup: its service map always joins the spans.
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = StdRng::seed_from_u64(13);
+    // 200 calls in one slot, a millisecond apart, so the pairing's window holds them all.
+    let base = START + 24 * HOUR;
+    let calls: Vec<(SpanRow, SpanRow)> = (0..200)
+        .map(|index| {
+            let (mut caller, mut callee) = random_call(&mut rng, index);
+            caller.timestamp_ns = base + index as i64 * 1_000_000;
+            callee.timestamp_ns = caller.timestamp_ns + 500_000;
+            (caller, callee)
+        })
+        .collect();
+    let (first, second) = calls.split_at(100);
+    let write = |store: &DuckStore, spans: Vec<SpanRow>| {
+        let batch = exos_core::Batch {
+            spans,
+            ..exos_core::Batch::default()
+        };
+        store.write(&batch).unwrap();
+    };
+    {
+        let store = DuckStore::open(dir.path(), &DuckOptions::default()).unwrap();
+        let callers = first.iter().map(|call| call.0.clone());
+        write(
+            &store,
+            callers
+                .chain(second.iter().map(|call| call.1.clone()))
+                .collect(),
+        );
+    }
+    // The new process finds the waiting spans among the stored ones.
+    let store = DuckStore::open(dir.path(), &DuckOptions::default()).unwrap();
+    let callees = first.iter().map(|call| call.1.clone());
+    write(
+        &store,
+        callees
+            .chain(second.iter().map(|call| call.0.clone()))
+            .collect(),
+    );
+
+    let range = TimeRange::new(base - HOUR, base + HOUR).unwrap();
+    let request = ServicesRequest {
+        scope: Scope::new(range),
+        service: None,
+    };
+    let from_rollups = services_from(&store, &request, Read::Rollups).unwrap();
+    let from_spans = services_from(&store, &request, Read::Spans).unwrap();
+    let across = calls
+        .iter()
+        .filter(|(caller, callee)| caller.service_name != callee.service_name)
+        .count() as u64;
+    let counted: u64 = from_rollups.edges.iter().map(|edge| edge.calls).sum();
+    assert_eq!(counted, across, "every call across services");
+    assert_eq!(from_rollups.edges, from_spans.edges);
 }

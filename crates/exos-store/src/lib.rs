@@ -11,6 +11,7 @@
 pub mod clickhouse;
 pub mod credentials;
 pub mod duck;
+pub mod edges;
 pub mod entities;
 pub mod errors;
 pub mod eventlogs;
@@ -150,6 +151,7 @@ pub fn readable_relations() -> Vec<String> {
     names.extend(rollup::TABLES.map(String::from));
     names.extend(entities::KINDS.map(|kind| kind.table.to_string()));
     names.push(errors::TABLE.to_string());
+    names.push(edges::TABLE.to_string());
     names
 }
 

@@ -327,32 +327,42 @@ pub fn duckdb_rebuild() -> Vec<String> {
 pub fn duckdb_merge() -> Vec<String> {
     let mut statements = Vec::new();
     for shape in &SHAPES {
-        let keys = key_columns(shape);
-        let mut aggregates: Vec<String> = counted(shape)
-            .iter()
-            .map(|c| format!("CAST(sum({c}) AS UBIGINT) AS {c}"))
-            .collect();
-        aggregates.push("min(MinDuration) AS MinDuration".into());
-        aggregates.push("max(MaxDuration) AS MaxDuration".into());
-        statements.push(format!(
+        statements.extend(merge_statements(
+            shape.table,
+            &key_columns(shape),
+            &counted(shape),
+        ));
+    }
+    statements.extend(merge_statements(
+        crate::edges::TABLE,
+        &crate::edges::KEYS,
+        &crate::edges::COUNTED,
+    ));
+    statements
+}
+
+/// DuckDB statements that merge the partial rows of one rollup `table`, whose key
+/// columns are `keys` and whose summed columns are `counted` (then `MinDuration`,
+/// `MaxDuration` and `Merged` follow).
+fn merge_statements(table: &str, keys: &[&str], counted: &[&str]) -> Vec<String> {
+    let mut aggregates: Vec<String> = counted
+        .iter()
+        .map(|c| format!("CAST(sum({c}) AS UBIGINT) AS {c}"))
+        .collect();
+    aggregates.push("min(MinDuration) AS MinDuration".into());
+    aggregates.push("max(MaxDuration) AS MaxDuration".into());
+    vec![
+        format!(
             "CREATE OR REPLACE TEMP TABLE exos_rollup_merge AS \
              SELECT {keys}, {aggregates}, true AS Merged FROM {table} \
              WHERE Slot IN (SELECT DISTINCT Slot FROM {table} WHERE NOT Merged) GROUP BY {keys}",
-            table = shape.table,
             keys = keys.join(", "),
             aggregates = aggregates.join(", "),
-        ));
-        statements.push(format!(
-            "DELETE FROM {table} WHERE Slot IN (SELECT DISTINCT Slot FROM exos_rollup_merge)",
-            table = shape.table
-        ));
-        statements.push(format!(
-            "INSERT INTO {} SELECT * FROM exos_rollup_merge",
-            shape.table
-        ));
-        statements.push("DROP TABLE exos_rollup_merge".into());
-    }
-    statements
+        ),
+        format!("DELETE FROM {table} WHERE Slot IN (SELECT DISTINCT Slot FROM exos_rollup_merge)"),
+        format!("INSERT INTO {table} SELECT * FROM exos_rollup_merge"),
+        "DROP TABLE exos_rollup_merge".into(),
+    ]
 }
 
 /// A DuckDB query whose one row gives, for each rollup in turn, the spans of

@@ -18,6 +18,7 @@ use exos_core::{
     PointCommon, SpanRow, SumRow, SummaryRow,
 };
 
+use crate::edges::EdgeKey;
 use crate::entities::Summary;
 use crate::errors::Staged;
 use crate::rollup::{Counts, EndpointKey, OperatorKey, SpanKey};
@@ -565,6 +566,17 @@ pub fn operator_rollup(rows: &[(OperatorKey, Counts)]) -> Result<RecordBatch, Ar
         "OperatorId",
         strings(rows.iter().map(|(k, _)| k.1.as_str())),
     );
+    add_counts(&mut c, counts, false);
+    c.finish()
+}
+
+/// Partial rows of `exos_edge_rollup`.
+pub fn edge_rollup(rows: &[(EdgeKey, Counts)]) -> Result<RecordBatch, ArrowError> {
+    let mut c = Columns::new();
+    let counts = slot_and_counts(&mut c, rows, |key| key.0);
+    c.add("Source", strings(rows.iter().map(|(k, _)| &*k.1)));
+    c.add("Target", strings(rows.iter().map(|(k, _)| &*k.2)));
+    c.add("Bin", i64s(rows.iter().map(|(k, _)| k.3)));
     add_counts(&mut c, counts, false);
     c.finish()
 }

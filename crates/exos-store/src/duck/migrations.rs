@@ -73,6 +73,10 @@ fn error_summaries() -> String {
     )
 }
 
+fn service_edges() -> String {
+    script(crate::edges::DUCKDB_TABLE, crate::edges::duckdb_rebuild())
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -108,6 +112,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 7,
         description: "error spans with their fingerprints",
         sql: error_summaries,
+    },
+    Migration {
+        version: 8,
+        description: "service-map edges per time slot",
+        sql: service_edges,
     },
 ];
 

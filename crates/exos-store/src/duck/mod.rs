@@ -21,6 +21,7 @@ use duckdb::{params, AccessMode, Config, Connection};
 use exos_core::Batch;
 
 use crate::credentials::{Credential, CredentialKind};
+use crate::edges::{Callee, Pairing};
 use crate::eventlogs::{EventLogEntry, EventLogRows};
 use crate::replay::ReplayAnalysis;
 use crate::saved::SavedItem;
@@ -61,6 +62,8 @@ pub struct DuckStore {
     span_writes: AtomicU64,
     /// Held while the rollups merge, so two writers never merge at once.
     merging: Mutex<()>,
+    /// The recent spans of calls whose other span has not arrived yet.
+    pairing: Mutex<Pairing>,
 }
 
 /// Span writes between two merges of the rollups' partial rows.
@@ -91,9 +94,11 @@ impl DuckStore {
                     StoreError::Other(format!("cannot open {}: {text}", path.display()))
                 }
             })?;
+        let mut pairing = Pairing::default();
         if !options.read_only {
             migrations::apply(&connection)?;
             check_derived_tables(&connection)?;
+            seed_pairing(&connection, &mut pairing)?;
         }
         // Locked last: from here on no connection may change any setting.
         connection
@@ -104,7 +109,36 @@ impl DuckStore {
             writer: Mutex::new(connection),
             span_writes: AtomicU64::new(0),
             merging: Mutex::new(()),
+            pairing: Mutex::new(pairing),
         })
+    }
+
+    /// Pairs the spans of a committed write with the recent spans of their calls, and
+    /// appends the edge rows of the calls completed. A failure here loses those
+    /// calls from the edge rollup only, so it is logged and not returned.
+    fn count_edges(&self, spans: &[exos_core::SpanRow]) {
+        let rows = self
+            .pairing
+            .lock()
+            .expect("pairing lock poisoned")
+            .add(spans, Instant::now());
+        if rows.is_empty() {
+            return;
+        }
+        let appended = self.connection().and_then(|connection| {
+            let record =
+                arrow_rows::edge_rollup(&rows).map_err(|e| StoreError::Write(e.to_string()))?;
+            let mut appender = connection
+                .appender(crate::edges::TABLE)
+                .map_err(|e| StoreError::Write(e.to_string()))?;
+            appender
+                .append_record_batch(record)
+                .and_then(|_| appender.flush())
+                .map_err(|e| StoreError::Write(e.to_string()))
+        });
+        if let Err(error) = appended {
+            tracing::warn!(%error, edges = rows.len(), "cannot write service-map edges");
+        }
     }
 
     /// Folds the rows of every rollup slot that has partial rows into one row per key,
@@ -284,14 +318,19 @@ fn check_derived(
     Ok(())
 }
 
-/// Checks the span rollups, the entity summaries and the error summaries in turn.
+/// Checks the span rollups (with the edge rollup), the entity summaries and the
+/// error summaries in turn.
 fn check_derived_tables(connection: &Connection) -> Result<(), StoreError> {
+    let rollups = crate::rollup::duckdb_rebuild()
+        .into_iter()
+        .chain(crate::edges::duckdb_rebuild())
+        .collect();
     check_derived(
         connection,
         "span rollups",
         crate::rollup::DUCKDB_COUNTS,
         crate::rollup::TABLES.len(),
-        crate::rollup::duckdb_rebuild(),
+        rollups,
     )?;
     check_derived(
         connection,
@@ -307,6 +346,35 @@ fn check_derived_tables(connection: &Connection) -> Result<(), StoreError> {
         1,
         crate::errors::duckdb_rebuild(),
     )
+}
+
+/// Fills the pairing with the stored spans of the last pairing window that may
+/// still meet the other span of their call (see `edges::duckdb_seed`).
+fn seed_pairing(connection: &Connection, pairing: &mut Pairing) -> Result<(), StoreError> {
+    let now = Instant::now();
+    let mut statement = connection
+        .prepare(&crate::edges::duckdb_seed())
+        .map_err(other)?;
+    let mut rows = statement.query([]).map_err(other)?;
+    while let Some(row) = rows.next().map_err(other)? {
+        let side: i32 = row.get(0).map_err(other)?;
+        let trace_id: String = row.get(1).map_err(other)?;
+        let span_id: String = row.get(2).map_err(other)?;
+        let service: std::sync::Arc<str> = row.get::<_, String>(3).map_err(other)?.into();
+        if side == 0 {
+            pairing.seed_caller(&trace_id, &span_id, &service, now);
+        } else {
+            let callee = Callee::new(
+                service,
+                row.get(4).map_err(other)?,
+                row.get(5).map_err(other)?,
+                row.get(6).map_err(other)?,
+                now,
+            );
+            pairing.seed_callee(&trace_id, &span_id, callee);
+        }
+    }
+    Ok(())
 }
 
 fn config(options: &DuckOptions) -> duckdb::Result<Config> {
@@ -355,6 +423,9 @@ impl Store for DuckStore {
         transaction
             .commit()
             .map_err(|e| StoreError::Write(e.to_string()))?;
+        if !batch.spans.is_empty() {
+            self.count_edges(&batch.spans);
+        }
         if !batch.spans.is_empty()
             && self.span_writes.fetch_add(1, Ordering::Relaxed) % MERGE_EVERY == MERGE_EVERY - 1
         {
