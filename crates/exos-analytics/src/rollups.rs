@@ -81,15 +81,35 @@ impl Split {
         format!("Slot >= {} AND Slot < {}", self.first_slot, self.end_slot)
     }
 
-    /// Renders the condition on `otel_traces` that selects the spans of the two edges.
-    pub fn edges(&self, sql: &Sql) -> String {
-        let mut parts = Vec::new();
+    /// Returns the two edges, the parts of the range outside the whole slots, as
+    /// [start, end) in epoch ns; an edge the range does not have is left out.
+    pub fn edge_windows(&self) -> Vec<(i64, i64)> {
+        let mut windows = Vec::new();
         if self.range.from_ns < self.first_slot {
-            parts.push(sql.time_range("Timestamp", self.range.from_ns, self.first_slot));
+            windows.push((self.range.from_ns, self.first_slot));
         }
         if self.end_slot < self.range.to_ns {
-            parts.push(sql.time_range("Timestamp", self.end_slot, self.range.to_ns));
+            windows.push((self.end_slot, self.range.to_ns));
         }
+        windows
+    }
+
+    /// Renders one condition on `otel_traces` per edge that selects its spans.
+    ///
+    /// One per edge, not one with `OR`: DuckDB 1.5 skips row groups by their
+    /// time range for one range, but with two ranges joined by `OR` beside another
+    /// condition, it reads every row group (over 10M spans, 36–67 ms against
+    /// 3–4 ms for the two ranges apart, measured).
+    pub fn edge_conditions(&self, sql: &Sql) -> Vec<String> {
+        self.edge_windows()
+            .into_iter()
+            .map(|(start, end)| sql.time_range("Timestamp", start, end))
+            .collect()
+    }
+
+    /// Renders the condition on `otel_traces` that selects the spans of the two edges.
+    pub fn edges(&self, sql: &Sql) -> String {
+        let parts = self.edge_conditions(sql);
         if parts.is_empty() {
             "1 = 0".to_string()
         } else {
@@ -105,7 +125,7 @@ pub fn use_summaries(dialect: Dialect, scope: &Scope, read: Read) -> bool {
 }
 
 /// Renders a question over spans as one scan of the spans that meet `condition`,
-/// or, with a split, as a query of the rollup's whole slots plus a scan of the edges.
+/// or, with a split, as a query of the rollup's whole slots plus a scan of each edge.
 /// `scan` renders the scan for a condition, and `rollup` renders the rollup query.
 /// `extra` (empty or ` AND …`) narrows the edges as it narrows `condition`.
 pub fn queries(
@@ -118,7 +138,14 @@ pub fn queries(
 ) -> Vec<String> {
     match split {
         None => vec![scan(condition)],
-        Some(split) => vec![rollup(split), scan(&format!("{}{extra}", split.edges(sql)))],
+        Some(split) => std::iter::once(rollup(split))
+            .chain(
+                split
+                    .edge_conditions(sql)
+                    .iter()
+                    .map(|edge| scan(&format!("{edge}{extra}"))),
+            )
+            .collect(),
     }
 }
 

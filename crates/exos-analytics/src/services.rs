@@ -10,7 +10,9 @@
 //! (`exos_store::edges`) for the range's whole 5-minute slots and joins only the
 //! spans of the partial slots at its ends. The rollup counts a call in its server
 //! span's slot, wherever its client span lies, and misses the calls whose two spans
-//! reached the store more than 5 minutes apart.
+//! reached the store more than 5 minutes apart. In the partial slots, a call counts
+//! when its client span started at most one slot (5 minutes) before the server
+//! span's slot.
 
 use std::collections::BTreeMap;
 
@@ -155,7 +157,7 @@ pub fn services_from(
         .flatten();
     let (edge_parts, one_in) = match &edge_split {
         Some(split) => (
-            edges_rollup_sql(&sql, scope, split, request.service.as_deref()).to_vec(),
+            edges_rollup_sql(&sql, scope, split, request.service.as_deref()),
             1,
         ),
         None => {
@@ -444,9 +446,8 @@ fn touching(sql: &Sql, service: Option<&str>) -> String {
 }
 
 /// Renders the service map from the edge rollup's whole slots and a join of the
-/// spans in the split's edges (embedded store only).
-fn edges_rollup_sql(sql: &Sql, scope: &Scope, split: &Split, service: Option<&str>) -> [String; 2] {
-    let range = scope.range;
+/// spans of each edge of the split (embedded store only).
+fn edges_rollup_sql(sql: &Sql, scope: &Scope, split: &Split, service: Option<&str>) -> Vec<String> {
     let rollup = format!(
         "SELECT Source, Target, Bin, {calls}, {errors}, min(MinDuration), max(MaxDuration) \
          FROM {table} WHERE {slots}{touching} GROUP BY Source, Target, Bin",
@@ -456,9 +457,19 @@ fn edges_rollup_sql(sql: &Sql, scope: &Scope, split: &Split, service: Option<&st
         slots = split.slots(),
         touching = touching(sql, service),
     );
-    let callers = sql.time_range("Timestamp", range.from_ns, range.to_ns);
-    let edges = edges_join_sql(sql, &split.edges(sql), &callers, service, 1);
-    [rollup, edges]
+    let joins = split.edge_windows().into_iter().map(|(start, end)| {
+        // A client span starts before its server span, so the callers of an edge's
+        // server spans are looked for from one slot earlier, not in the whole range.
+        let callers_from = (start - rollup::SPAN_SLOT_NS).max(scope.range.from_ns);
+        edges_join_sql(
+            sql,
+            &sql.time_range("Timestamp", start, end),
+            &sql.time_range("Timestamp", callers_from, end),
+            service,
+            1,
+        )
+    });
+    std::iter::once(rollup).chain(joins).collect()
 }
 
 /// Spans and errors per bucket start.
