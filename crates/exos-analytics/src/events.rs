@@ -140,7 +140,12 @@ impl EventsRequest {
             ],
         )?;
         let source = Source::parse(params.one("source")?)?;
-        let search = params.one("q")?.map(str::to_string);
+        // Spaces around the text are not part of it, and blank text is no search.
+        let search = params
+            .one("q")?
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_string);
         if let Some(text) = &search {
             check_text("q", text)?;
         }
@@ -259,14 +264,13 @@ fn column_expr(sql: &Sql, column: &'static str) -> String {
 fn match_condition(sql: &Sql, request: &EventsRequest) -> String {
     let mut condition = request.scope.condition(sql, request.source);
     if let Some(text) = &request.search {
-        let needle = text.to_lowercase();
         let search = match request.source {
-            Source::Logs => sql.contains("Body", &needle),
+            Source::Logs => sql.contains("Body", text),
             _ => format!(
                 "({} OR {} OR {})",
-                sql.contains("SpanName", &needle),
-                sql.contains("StatusMessage", &needle),
-                sql.map_values_contain("SpanAttributes", &needle)
+                sql.contains("SpanName", text),
+                sql.contains("StatusMessage", text),
+                sql.map_values_contain("SpanAttributes", text)
             ),
         };
         condition.push_str(&format!(" AND {search}"));

@@ -280,31 +280,35 @@ impl Sql {
         }
     }
 
-    /// Renders whether any value of a map contains `needle` (already lower-cased), ignoring case.
+    /// Renders whether any value of a map contains `needle`, ignoring case: the
+    /// store lower-cases both sides with its own function.
     ///
     /// On DuckDB, lower-casing each of a map's values is the main cost (4 s over
     /// 10M spans of 20 attributes, measured). So a case-insensitive RE2 search
     /// over the values joined into one text first rules out most rows, about
-    /// twice as fast. The exact test then runs on the remaining rows. The first test keeps
-    /// every row the second would: see [`case_insensitive_literal`].
-    pub fn map_values_contain(&self, map: &str, needle_lower: &str) -> String {
-        let needle = self.text(needle_lower);
-        let pattern = self.text(&case_insensitive_literal(needle_lower));
+    /// twice as fast. The exact test then runs on the remaining rows. The first
+    /// test keeps every row the second would: see [`case_insensitive_literal`].
+    pub fn map_values_contain(&self, map: &str, needle: &str) -> String {
+        let pattern = self.text(&case_insensitive_literal(needle));
+        let needle = self.text(needle);
         self.pick(
             format!(
                 "(regexp_matches(array_to_string(map_values({map}), chr(1)), {pattern}) \
-                 AND len(list_filter(map_values({map}), v -> contains(lower(v), {needle}))) > 0)"
+                 AND len(list_filter(map_values({map}), v -> contains(lower(v), lower({needle})))) > 0)"
             ),
-            format!("arrayExists(v -> positionUTF8(lowerUTF8(v), {needle}) > 0, mapValues({map}))"),
+            format!(
+                "arrayExists(v -> positionUTF8(lowerUTF8(v), lowerUTF8({needle})) > 0, mapValues({map}))"
+            ),
         )
     }
 
-    /// Renders whether a text expression contains `needle` (already lower-cased), ignoring case.
-    pub fn contains(&self, expr: &str, needle_lower: &str) -> String {
-        let needle = self.text(needle_lower);
+    /// Renders whether a text expression contains `needle`, ignoring case: the store
+    /// lower-cases both sides with its own function.
+    pub fn contains(&self, expr: &str, needle: &str) -> String {
+        let needle = self.text(needle);
         self.pick(
-            format!("contains(lower({expr}), {needle})"),
-            format!("positionUTF8(lowerUTF8({expr}), {needle}) > 0"),
+            format!("contains(lower({expr}), lower({needle}))"),
+            format!("positionUTF8(lowerUTF8({expr}), lowerUTF8({needle})) > 0"),
         )
     }
 
@@ -475,20 +479,20 @@ impl Sql {
     }
 }
 
-/// Returns an RE2 pattern that finds `needle_lower` in any text whose DuckDB
-/// `lower()` contains it.
+/// Returns an RE2 pattern that finds `needle` in any text that contains it once
+/// both are lower-cased by DuckDB's `lower()`.
 ///
-/// RE2's `(?i)` matches each character against its case-folding class. That
-/// class contains the character's upper-case forms, with one exception among the
+/// RE2's `(?i)` matches a character against its case-folding class, which also
+/// contains the character's lower-case form, with one exception among the
 /// characters DuckDB lower-cases: `lower('İ')` (U+0130) is `i`, but `İ` is not
-/// in the class of `i`, so `i` becomes `[iİ]`. `tests/search.rs` checks this
-/// against every character. ASCII punctuation is escaped, which RE2
-/// reads as the character itself.
-pub fn case_insensitive_literal(needle_lower: &str) -> String {
+/// in the class of `i`. So `i`, `I` and `İ` become `[iİ]`. `tests/search.rs`
+/// checks this against every pair of characters with the same lower-case form.
+/// ASCII punctuation is escaped, which RE2 reads as the character itself.
+pub fn case_insensitive_literal(needle: &str) -> String {
     let mut pattern = String::from("(?i)");
-    for c in needle_lower.chars() {
+    for c in needle.chars() {
         match c {
-            'i' => pattern.push_str("[i\u{130}]"),
+            'i' | 'I' | '\u{130}' => pattern.push_str("[i\u{130}]"),
             c if c.is_ascii_punctuation() => {
                 pattern.push('\\');
                 pattern.push(c);
@@ -506,7 +510,7 @@ mod tests {
     #[test]
     fn literal_patterns_escape_punctuation() {
         assert_eq!(case_insensitive_literal("a.b*"), "(?i)a\\.b\\*");
-        assert_eq!(case_insensitive_literal("if"), "(?i)[i\u{130}]f");
+        assert_eq!(case_insensitive_literal("If"), "(?i)[i\u{130}]f");
     }
 
     const DUCK: Sql = Sql {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use common::*;
 use exos_analytics::events::EventsRequest;
@@ -23,6 +23,7 @@ const VALUES: &[&str] = &[
     "Straße 5",
     "ﬃ ligature",
     "tab\tand\nnewline",
+    "ıi dotless",
     "quote ' and backslash \\",
     "control \u{1} inside",
     "",
@@ -32,6 +33,7 @@ const VALUES: &[&str] = &[
 const NEEDLES: &[&str] = &[
     "istanbul",
     "İstanbul",
+    "İSTANBUL",
     "k scale",
     "timeout",
     "a.b*",
@@ -48,6 +50,8 @@ const NEEDLES: &[&str] = &[
     "l \u{1} i",
     "branch\u{1}kelvin",
     "not there",
+    "  timeout  ",
+    "I DOTLESS",
 ];
 
 fn spans() -> Batch {
@@ -74,13 +78,15 @@ fn spans() -> Batch {
 /// Returns the spans whose attribute values contain `needle`, by the plain test of each store.
 fn plain_matches(store: &dyn Store, needle: &str) -> BTreeSet<String> {
     let sql = Sql::new(store.dialect());
-    let needle = sql.text(&needle.to_lowercase());
+    // The search ignores spaces around the text, and blank text matches every span.
+    // The store lower-cases the needle itself, as it does the values.
+    let needle = sql.text(needle.trim());
     let test = match store.dialect() {
-        Dialect::DuckDb => {
-            format!("len(list_filter(map_values(SpanAttributes), v -> contains(lower(v), {needle}))) > 0")
-        }
+        Dialect::DuckDb => format!(
+            "({needle} = '' OR len(list_filter(map_values(SpanAttributes), v -> contains(lower(v), lower({needle})))) > 0)"
+        ),
         Dialect::ClickHouse => format!(
-            "arrayExists(v -> positionUTF8(lowerUTF8(v), {needle}) > 0, mapValues(SpanAttributes))"
+            "({needle} = '' OR arrayExists(v -> positionUTF8(lowerUTF8(v), lowerUTF8({needle})) > 0, mapValues(SpanAttributes)))"
         ),
     };
     query(
@@ -115,12 +121,13 @@ fn search_equals_the_plain_test() {
 }
 
 #[test]
-fn lowered_characters_match_patterns() {
+fn same_lower_case_matches_patterns() {
     let store = TestStore::empty();
     if store.get().dialect() != Dialect::DuckDb {
         return;
     }
     let sql = Sql::new(Dialect::DuckDb);
+    // Every character that DuckDB lower-cases, with its lower-case form.
     let rows = query(
         store.get(),
         "SELECT c, lower(c) FROM (SELECT chr(i::INTEGER) AS c FROM range(1, 55296) t(i) \
@@ -130,22 +137,35 @@ fn lowered_characters_match_patterns() {
     )
     .unwrap();
     assert!(rows.len() > 1000, "{} characters lower-case", rows.len());
-    let pairs: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            let pattern = case_insensitive_literal(&row.text(1));
-            format!("({}, {})", sql.text(&row.text(0)), sql.text(&pattern))
-        })
-        .collect();
+    // Characters with the same lower-case form, the form included.
+    let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for row in &rows {
+        let group = groups.entry(row.text(1)).or_default();
+        group.insert(row.text(0));
+        group.insert(row.text(1));
+    }
+    // A text character must match the pattern of any needle character in its group.
+    let mut pairs = Vec::new();
+    for group in groups.values() {
+        for text in group {
+            for needle in group {
+                let pattern = case_insensitive_literal(needle);
+                pairs.push(format!("({}, {})", sql.text(text), sql.text(&pattern)));
+            }
+        }
+    }
     let misses = query(
         store.get(),
         &format!(
-            "SELECT c FROM (VALUES {}) t(c, p) WHERE NOT regexp_matches(c, p)",
+            "SELECT c, p FROM (VALUES {}) t(c, p) WHERE NOT regexp_matches(c, p)",
             pairs.join(", ")
         ),
         10_000,
     )
     .unwrap();
-    let misses: Vec<String> = misses.iter().map(|row| row.text(0)).collect();
+    let misses: Vec<(String, String)> = misses
+        .iter()
+        .map(|row| (row.text(0), row.text(1)))
+        .collect();
     assert!(misses.is_empty(), "patterns miss {misses:?}");
 }

@@ -155,6 +155,23 @@ fn query_results_encode_types() {
 }
 
 #[test]
+fn zoned_timestamps_print_in_utc() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let result = store
+        .query(
+            "SELECT TIMESTAMPTZ '2026-05-28 20:26:40.5+02', now() > TIMESTAMPTZ '2026-01-01 00:00:00+00'",
+            &QueryLimits::default(),
+        )
+        .unwrap();
+    assert_eq!(
+        result.rows[0][0],
+        serde_json::json!("2026-05-28 18:26:40.5+00")
+    );
+    assert_eq!(result.rows[0][1], serde_json::json!(true));
+}
+
+#[test]
 fn row_limit_truncates() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

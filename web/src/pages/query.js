@@ -20,7 +20,7 @@ SELECT ServiceName,
        count(*) AS spans,
        count(*) FILTER (WHERE StatusCode = 'Error') AS errors
 FROM otel_traces
-WHERE Timestamp > now() - INTERVAL 1 DAY
+WHERE Timestamp > now()::TIMESTAMP - INTERVAL 1 DAY
 GROUP BY ALL
 ORDER BY hour`,
   clickhouse: `-- Spans and errors per service over the last day

@@ -30,7 +30,11 @@ pub fn value(array: &dyn Array, row: usize) -> Value {
         DataType::Utf8 => Value::String(array.as_string::<i32>().value(row).to_string()),
         DataType::LargeUtf8 => Value::String(array.as_string::<i64>().value(row).to_string()),
         DataType::Utf8View => Value::String(array.as_string_view().value(row).to_string()),
-        DataType::Timestamp(_, _) => Value::String(timestamp_text(&formatted(array, row))),
+        DataType::Timestamp(unit, Some(_)) => {
+            let utc = without_zone(array, *unit);
+            Value::String(timestamp_text(&formatted(utc.as_ref(), row)) + "+00")
+        }
+        DataType::Timestamp(_, None) => Value::String(timestamp_text(&formatted(array, row))),
         DataType::Decimal128(_, scale) => decimal(&formatted(array, row), *scale),
         DataType::List(_) => list(&array.as_list::<i32>().value(row)),
         DataType::LargeList(_) => list(&array.as_list::<i64>().value(row)),
@@ -48,6 +52,41 @@ pub fn value(array: &dyn Array, row: usize) -> Value {
             Value::Object(object)
         }
         _ => Value::String(formatted(array, row)),
+    }
+}
+
+/// Returns a `TIMESTAMP WITH TIME ZONE` column as the same instants without a zone.
+///
+/// DuckDB names its session zone (`Etc/UTC`) on such columns, and the Arrow formatter
+/// cannot read named zones without the `chrono-tz` feature. The values are UTC
+/// instants either way, and the caller marks the text with `+00`.
+fn without_zone(array: &dyn Array, unit: TimeUnit) -> std::sync::Arc<dyn Array> {
+    use std::sync::Arc;
+    match unit {
+        TimeUnit::Second => Arc::new(
+            array
+                .as_primitive::<TimestampSecondType>()
+                .clone()
+                .with_timezone_opt(None::<String>),
+        ),
+        TimeUnit::Millisecond => Arc::new(
+            array
+                .as_primitive::<TimestampMillisecondType>()
+                .clone()
+                .with_timezone_opt(None::<String>),
+        ),
+        TimeUnit::Microsecond => Arc::new(
+            array
+                .as_primitive::<TimestampMicrosecondType>()
+                .clone()
+                .with_timezone_opt(None::<String>),
+        ),
+        TimeUnit::Nanosecond => Arc::new(
+            array
+                .as_primitive::<TimestampNanosecondType>()
+                .clone()
+                .with_timezone_opt(None::<String>),
+        ),
     }
 }
 
