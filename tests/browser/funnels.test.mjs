@@ -125,6 +125,15 @@ test("retention table and curve", async () => {
   assert.ok(await rows.count() >= 1, "at least one cohort");
   const firstCell = await rows.first().locator("td").nth(1).textContent();
   assert.equal(firstCell.trim(), "100%", "period 0 of a cohort is the cohort itself");
+  // A table that reaches past today: the days to come are blank, not 0%.
+  await page.goto(`${server.http}/retention?from=now-1d&actor=user.id&start=documentLoad&return=documentLoad&period=day&periods=8`);
+  await settle(page);
+  const lastRow = page.locator("table[aria-label^='Retention cohorts'] tbody tr").last();
+  const cells = (await lastRow.locator("td").allTextContents()).map((text) => text.trim());
+  // Yesterday and today have started; every cohort's third day and later have not.
+  assert.deepEqual(cells.slice(3), Array(cells.length - 3).fill(""), `days to come are blank: ${cells}`);
+  await page.goto(`${server.http}/retention?from=now-4d&actor=user.id&start=documentLoad&return=documentLoad&period=day&periods=4`);
+  await settle(page);
   await shot(page, "retention");
 
   await page.selectOption("select[aria-label='Cohort kind']", "recurring");

@@ -148,11 +148,53 @@ test("time range and filters live in the URL and survive a reload", async () => 
   await context.close();
 });
 
+test("events search and rows answer Enter", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}/events`);
+  await settle(page);
+  const search = page.getByRole("searchbox", { name: "Search text" });
+  await search.fill("order");
+  await search.press("Enter");
+  await page.waitForURL(/[?&]q=order/);
+  await settle(page);
+  const row = page.locator("tbody tr.row-link").first();
+  await row.focus();
+  await page.keyboard.press("Enter");
+  await page.getByRole("dialog").first().waitFor();
+  assert.ok(await page.getByRole("dialog").first().isVisible(), "the record panel stays open");
+  clean(problems);
+  await context.close();
+});
+
+test("the filter bar completes a typed value to a stored one", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}/events`);
+  await settle(page);
+  const input = page.getByRole("combobox", { name: "Add a filter" });
+  await input.fill("ServiceName=order-a");
+  await page.getByRole("option", { name: /^order-api/ }).waitFor();
+  await input.press("Enter");
+  await settle(page);
+  assert.deepEqual(new URL(page.url()).searchParams.getAll("filter"), ["ServiceName=order-api"], page.url());
+  clean(problems);
+  await context.close();
+});
+
 test("query studio runs a query and saves it to a workspace", async () => {
   const { context, page, problems } = await watchedPage(browser, server);
   await signIn(page, server);
   await page.goto(`${server.http}/query`);
   await settle(page);
+  // The example the editor opens with runs as it is.
+  const [example] = await Promise.all([
+    page.waitForResponse((response) => response.url().endsWith("/api/sql")),
+    page.getByRole("button", { name: /^Run/ }).first().click(),
+  ]);
+  assert.equal(example.status(), 200, `the example query runs: ${await example.text()}`);
+  await settle(page);
+  assert.ok(!(await page.locator("main").textContent()).includes("query failed"), "no error is shown");
   const editor = page.locator(".cm-content");
   await editor.click();
   await page.keyboard.press("ControlOrMeta+a");
@@ -174,7 +216,11 @@ test("query studio runs a query and saves it to a workspace", async () => {
   await page.waitForResponse((response) => response.url().endsWith("/api/workspaces") && response.request().method() === "POST");
   await page.goto(`${server.http}/workspaces`);
   await settle(page);
-  assert.ok((await page.locator("main").textContent()).includes("Spans per service"), "the saved query is listed");
+  const listed = await page.locator("main").textContent();
+  assert.ok(listed.includes("Spans per service"), "the saved query is listed");
+  // Saved just now: the list shows this month, not January 1970.
+  const month = await page.evaluate(() => new Date().toLocaleString("en-GB", { month: "short" }));
+  assert.ok(listed.includes(month), `the update time is in ${month}`);
   clean(problems);
   await context.close();
 });

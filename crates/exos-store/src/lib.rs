@@ -161,7 +161,27 @@ pub fn run_user_sql(
     sql: &str,
     limits: &QueryLimits,
 ) -> Result<QueryResult, StoreError> {
-    let policy = exos_sqlguard::Policy::new(store.dialect(), readable_relations());
+    let readable = readable_relations();
+    let policy = exos_sqlguard::Policy::new(store.dialect(), readable.clone());
     let checked = exos_sqlguard::check(sql, &policy)?;
-    store.query(&checked.sql, limits)
+    let mut result = store.query(&checked.sql, limits)?;
+    if checked.kind == exos_sqlguard::StatementKind::Show {
+        hide_unreadable(&mut result, &readable);
+    }
+    Ok(result)
+}
+
+/// Drops the rows of a `SHOW TABLES` result that name a table user SQL may not read
+/// (credentials, saved items, staging tables), so the list shows what a query can use.
+/// Other `SHOW` results, which have no `name` column, are left alone.
+fn hide_unreadable(result: &mut QueryResult, readable: &[String]) {
+    let Some(name) = result.columns.iter().position(|column| column.name == "name") else {
+        return;
+    };
+    result.rows.retain(|row| {
+        row.get(name)
+            .and_then(|value| value.as_str())
+            .is_some_and(|table| readable.iter().any(|allowed| allowed == table))
+    });
+    result.row_count = result.rows.len();
 }

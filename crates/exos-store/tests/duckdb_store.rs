@@ -155,6 +155,19 @@ fn query_results_encode_types() {
 }
 
 #[test]
+fn show_tables_lists_readable_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let result =
+        exos_store::run_user_sql(&store, "SHOW TABLES", &QueryLimits::default()).unwrap();
+    let names: Vec<&str> = result.rows.iter().filter_map(|row| row[0].as_str()).collect();
+    assert!(names.contains(&"otel_traces"), "{names:?}");
+    assert!(!names.contains(&"exos_credentials"), "{names:?}");
+    assert!(!names.contains(&"exos_error_staging"), "{names:?}");
+    assert_eq!(result.row_count, names.len());
+}
+
+#[test]
 fn zoned_timestamps_print_in_utc() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

@@ -89,6 +89,12 @@ function baseScales({ stacked = false, yFormat = formatCount, yTitle, xTickLimit
 }
 
 // A line or area chart over labels. `series` is [{label, data, color?, dashed?}], and `xTickLimit` caps the time labels of narrow charts.
+// True when data[index] is a number and neither neighbour is.
+function isolated(data, index) {
+  const known = (value) => value !== null && value !== undefined && !Number.isNaN(value);
+  return known(data[index]) && !known(data[index - 1]) && !known(data[index + 1]);
+}
+
 export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend, xTickLimit } = {}) {
   return makeChart({
     type: "line",
@@ -99,7 +105,9 @@ export function lineChart(labels, series, { area = false, stacked = false, heigh
         return {
           label: item.label, data: item.data, borderColor: stroke, backgroundColor: alpha(stroke, area ? 0.25 : 0.1),
           fill: area ? (stacked ? (index === 0 ? "origin" : "-1") : "origin") : false,
-          borderWidth: 2, pointRadius: 0, pointHoverRadius: 3, tension: 0.25, borderDash: item.dashed ? [5, 4] : undefined,
+          // A value with no value beside it draws no line, so it gets a dot.
+          borderWidth: 2, pointRadius: (context) => (isolated(item.data, context.dataIndex) ? 3 : 0),
+          pointHoverRadius: 3, tension: 0.25, borderDash: item.dashed ? [5, 4] : undefined,
         };
       }),
     },

@@ -5,10 +5,13 @@
 // `class`, `text` (textContent), `style` (object), `dataset` (object),
 // `on<event>` (listener) and `ref` (called with the element).
 // Children may be nodes, strings, numbers, arrays, or null/false (skipped).
+// A button is `type="button"` unless `props` sets another type, so that only a
+// form's own submit button (`type: "submit"`) answers Enter in its fields.
 export function h(tag, props = {}, ...children) {
   const el = tag.includes(":")
     ? document.createElementNS("http://www.w3.org/2000/svg", tag.split(":")[1])
     : document.createElement(tag);
+  if (tag === "button") el.type = "button";
   for (const [key, value] of Object.entries(props || {})) {
     if (value === undefined || value === null || value === false) continue;
     if (key === "class") el.setAttribute("class", value);

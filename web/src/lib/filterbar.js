@@ -38,7 +38,7 @@ export function filterBar() {
   let options = [];
   let active = -1;
   // True once the user moved through the suggestions with the arrow keys; until then Enter
-  // adds a complete `key=value` exactly as typed.
+  // adds a complete `key=value` as typed, unless a suggested value starts with it.
   let navigated = false;
   let controller = null;
   let keysCache = null;
@@ -65,10 +65,12 @@ export function filterBar() {
     const [, key, op, prefix] = match;
     const data = await api("/api/filters", { params: apiParams({ source: source(), key, prefix }), signal: controller.signal });
     const values = (data.values || []).map((item) => ({
-      label: item.value === "" ? "(empty)" : item.value, count: item.count, apply: () => commit({ key, op, value: item.value }),
+      label: item.value === "" ? "(empty)" : item.value, count: item.count, key, value: item.value,
+      apply: () => commit({ key, op, value: item.value }),
     }));
-    if (prefix && !values.some((item) => item.label === prefix)) {
-      values.unshift({ label: `${key} ${op} "${prefix}"`, apply: () => commit({ key, op, value: prefix }) });
+    // The text as typed comes last: Enter takes a stored value that starts with it.
+    if (prefix && !values.some((item) => item.value === prefix)) {
+      values.push({ label: `${key} ${op} "${prefix}" (as typed)`, apply: () => commit({ key, op, value: prefix }) });
     }
     return values;
   }
@@ -108,7 +110,10 @@ export function filterBar() {
     if (document.activeElement !== input) return;
     try {
       options = await suggestions(input.value);
-      active = options.length ? 0 : -1;
+      const typed = /^(.+?)\s*(!=|=)\s*(.*)$/.exec(input.value);
+      const exact = typed ? options.findIndex((option) => option.value === typed[3]) : -1;
+      if (exact >= 0) active = exact;
+      else active = options.length ? 0 : -1;
       navigated = false;
       renderOptions();
     } catch (error) {
@@ -133,7 +138,12 @@ export function filterBar() {
       event.preventDefault();
       const typed = /^(.+?)\s*(!=|=)\s*(.*)$/.exec(input.value);
       const suggestion = active >= 0 && !list.hidden ? options[active] : null;
-      if (suggestion && (navigated || !typed)) suggestion.apply();
+      // A stored value of the typed key that starts with the typed text is what was
+      // meant. The key and prefix are checked again, because the list may be older
+      // than the text.
+      const fits = suggestion && typed && suggestion.key === typed[1]
+        && suggestion.value.toLowerCase().startsWith(typed[3].toLowerCase());
+      if (suggestion && (navigated || !typed || fits)) suggestion.apply();
       else if (typed) commit({ key: typed[1], op: typed[2], value: typed[3] });
     } else if (event.key === "Escape") {
       hide();

@@ -73,7 +73,12 @@ export function dataTable(columns, rows, { onRow, caption, selectedIndex } = {})
       tabindex: "0",
       onclick: (event) => { if (!event.target.closest("a,button")) open(); },
       onkeydown: (event) => {
-        if (event.key === "Enter") open();
+        // Without preventDefault, the Enter that opens a panel would also press the
+        // button that the panel focuses, and close it again.
+        if (event.key === "Enter") {
+          event.preventDefault();
+          open();
+        }
         if (event.key === "ArrowDown") event.currentTarget.nextElementSibling?.focus();
         if (event.key === "ArrowUp") event.currentTarget.previousElementSibling?.focus();
       },

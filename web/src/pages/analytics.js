@@ -43,7 +43,10 @@ function questionFromUrl() {
   const search = params();
   const series = (search.getAll("series").length ? search.getAll("series") : [DEFAULT_SERIES]).map((text) => {
     const [event, how = "total"] = text.split("|");
-    return { event: parseEvent(event) || { span_name: "" }, measure: measure(how), label: event };
+    // The measure joins the label unless it is the plain count, so two series of
+    // one event (events and unique actors) stay apart in legends and tables.
+    const named = MEASURES.find((option) => option.id === how)?.label || how;
+    return { event: parseEvent(event) || { span_name: "" }, measure: measure(how), label: how === "total" ? event : `${event} · ${named}` };
   });
   const query = {
     actor: search.get("actor") || "UserId",

@@ -44,8 +44,10 @@ function endpointsTable(data) {
   const endpoints = [...(data.endpoints || [])].sort((a, b) => b.p95_ms - a.p95_ms).slice(0, 20);
   if (endpoints.length === 0) return emptyState("No endpoints in this range.", null, { compact: true, showGettingStarted: false });
   return dataTable([
-    { label: "Endpoint", className: "max-w-[22rem] truncate", value: (e) => h("a", { href: pageLink("/events", { filter: null, q: e.name }), title: e.name }, e.name) },
-    { label: "Service", value: (e) => e.service },
+    // Name and service share a cell, cut to a width, so p50 and p95 stay in view.
+    { label: "Endpoint", value: (e) => h("div", { class: "max-w-[16rem]" },
+      h("a", { class: "block truncate", href: pageLink("/events", { filter: null, q: e.name }), title: e.name }, e.name),
+      h("span", { class: "block truncate text-xs muted", title: e.service }, e.service)) },
     { label: "Calls", align: "right", value: (e) => formatCount(e.count) },
     { label: "Error rate", align: "right", value: (e) => formatPercent(e.count ? e.errors / e.count : 0) },
     { label: "p50", align: "right", value: (e) => formatDuration(e.p50_ms) },

@@ -82,6 +82,9 @@ function openRecord(row, kind, signal) {
   const panel = sidePanel(title, { wide: true });
   const traceTarget = h("div");
   const fields = Object.fromEntries(Object.entries(row).filter(([, value]) => typeof value !== "object" || value === null));
+  // The same time zone and units as the table's cells.
+  if (fields.Timestamp) fields.Timestamp = `${formatTime(fields.Timestamp, { ms: true })} (${currentRange().tz})`;
+  if (typeof fields.Duration === "number") fields.Duration = formatDuration(fields.Duration);
   const maps = Object.entries(row).filter(([, value]) => value && typeof value === "object");
   replace(panel.body,
     h("div", { class: "flex flex-wrap gap-2" }, visitorLinks(row),

@@ -12,7 +12,7 @@ import { api, isAbort } from "../lib/api.js";
 import { pageLink, updateQuery } from "../lib/state.js";
 import { badge, card, dataTable, emptyState, errorBox, field, load, sidePanel, skeleton } from "../lib/ui.js";
 import { barChart, lineChart, color } from "../lib/charts.js";
-import { formatCount, formatPercent } from "../lib/format.js";
+import { formatCount, formatFullTime, formatPercent } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
 import { cohortSelect, library } from "../lib/product.js";
 import {
@@ -233,7 +233,7 @@ function actorList(data) {
     dataTable([
       { label: "Actor", className: "font-mono text-xs", value: (row) => row.actor },
       { label: "Steps", align: "right", value: (row) => String(row.level) },
-      { label: "Last step", className: "whitespace-nowrap", value: (row) => new Date(row.last_step_ms).toISOString().replace("T", " ").slice(0, 19) },
+      { label: "Last step", className: "whitespace-nowrap", value: (row) => formatFullTime(row.last_step_ms) },
       { label: "Open", value: (row) => h("div", { class: "flex flex-wrap gap-1" },
         link(row.links.trace, "Trace"), link(row.links.replay, "Replay"), link(row.links.visitor, "Visitor"), link(row.links.events, "Events")) },
     ], data.actors, { caption: "Actors" }));

@@ -101,14 +101,27 @@ export function sankeyChart(response, { height = 460, onPick } = {}) {
   const fill = (name) => color(names.indexOf(name));
   const svg = select(document.createElementNS("http://www.w3.org/2000/svg", "svg"))
     .attr("viewBox", `0 0 ${width} ${height}`).attr("width", width).attr("height", height)
-    .attr("role", "img").attr("aria-label", "Paths Sankey diagram").attr("class", "paths-sankey");
-  svg.append("g").attr("fill", "none").selectAll("path").data(graph.links).join("path")
+    .attr("role", onPick ? "group" : "img").attr("aria-label", "Paths Sankey diagram").attr("class", "paths-sankey");
+  // With a drill-down, every node and link is a button that Tab reaches and Enter or Space presses.
+  const pickable = (selection, pick, label) => {
+    if (!onPick) return selection;
+    return selection.attr("tabindex", 0).attr("role", "button").attr("aria-label", label)
+      .on("click", (_, item) => onPick(pick(item)))
+      .on("keydown", (event, item) => {
+        if (event.key !== "Enter" && event.key !== " ") return;
+        event.preventDefault();
+        onPick(pick(item));
+      });
+  };
+  const links = svg.append("g").attr("fill", "none").selectAll("path").data(graph.links).join("path")
     .attr("d", sankeyLinkHorizontal()).attr("stroke", (link) => fill(link.source.name)).attr("stroke-opacity", 0.35)
-    .attr("stroke-width", (link) => Math.max(1, link.width)).attr("class", "sankey-link").style("cursor", "pointer")
-    .on("click", (_, link) => onPick?.({ step: link.source.step, name: link.source.name, target: link.target.name }))
+    .attr("stroke-width", (link) => Math.max(1, link.width)).attr("class", "sankey-link").style("cursor", "pointer");
+  pickable(links, (link) => ({ step: link.source.step, name: link.source.name, target: link.target.name }),
+    (link) => `Actors from ${link.source.name} to ${link.target.name}: ${formatCount(link.actors)}`)
     .append("title").text((link) => `${link.source.name} → ${link.target.name}\n${formatCount(link.actors)} actors`);
-  const nodes = svg.append("g").selectAll("g").data(graph.nodes).join("g").attr("class", "sankey-node").style("cursor", "pointer")
-    .on("click", (_, node) => onPick?.({ step: node.step, name: node.name }));
+  const nodes = pickable(svg.append("g").selectAll("g").data(graph.nodes).join("g").attr("class", "sankey-node").style("cursor", "pointer"),
+    (node) => ({ step: node.step, name: node.name }),
+    (node) => `Actors at step ${node.step + 1}, ${node.name}: ${formatCount(node.actors)}`);
   nodes.append("rect").attr("x", (node) => node.x0).attr("y", (node) => node.y0)
     .attr("width", (node) => node.x1 - node.x0).attr("height", (node) => Math.max(1, node.y1 - node.y0)).attr("fill", (node) => fill(node.name));
   nodes.append("title").text((node) => `Step ${node.step + 1}: ${node.name}\n${formatCount(node.actors)} actors, ${formatCount(node.dropoffs)} end here`);

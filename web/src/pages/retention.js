@@ -42,6 +42,10 @@ function heatmap(series, response) {
     h("td", { class: "text-right tabular-nums" }, formatCount(cohort.returned[0])),
     cohort.returned.map((count, k) => {
       if (cohort.period + k >= response.periods) return h("td", { class: "muted text-right" }, "");
+      // A period that has not started yet is not a 0%: it is not known.
+      if (cohort.period + k >= (response.observed_periods ?? response.periods)) {
+        return h("td", { class: "muted text-right", title: "This period has not started yet" }, "");
+      }
       const share = cohort.returned[0] ? count / cohort.returned[0] : 0;
       return h("td", {
         class: "text-right tabular-nums heat-cell", title: `${formatCount(count)} of ${formatCount(cohort.returned[0])}`,

@@ -17,7 +17,7 @@ function usersSection(me, signal) {
       replace(target, dataTable([
         { label: "User", value: (u) => u.name },
         { label: "Role", value: (u) => badge(u.role, u.role === "admin" ? "brand" : "neutral") },
-        { label: "Created", value: (u) => formatTime(u.created_at, { seconds: false }) },
+        { label: "Created", value: (u) => formatTime(u.created_at * 1000, { seconds: false }) },
         { label: "", value: (u) => (u.name === me.user ? h("span", { class: "muted text-xs" }, "you") : h("button", {
           class: "btn btn-sm btn-danger", "aria-label": `Delete user ${u.name}`,
           onclick: async () => {
@@ -62,7 +62,7 @@ function keysSection(signal) {
       replace(target, keys.length === 0 ? h("p", { class: "muted text-sm" }, "No ingest keys yet.") : dataTable([
         { label: "Name", value: (k) => k.name },
         { label: "ID", value: (k) => h("span", { class: "font-mono text-xs" }, k.id) },
-        { label: "Created", value: (k) => formatTime(k.created_at, { seconds: false }) },
+        { label: "Created", value: (k) => formatTime(k.created_at * 1000, { seconds: false }) },
         { label: "State", value: (k) => (k.revoked ? badge("revoked", "error") : badge("active", "ok")) },
         { label: "", value: (k) => (k.revoked ? null : h("button", {
           class: "btn btn-sm btn-danger", "aria-label": `Revoke key ${k.name}`,

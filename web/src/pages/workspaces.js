@@ -95,7 +95,7 @@ function itemsView(me, signal) {
         type: "checkbox", checked: item.shared, disabled: !canEdit(item, me), "aria-label": `Share ${item.name}`,
         onchange: (event) => setShared(item, event.target.checked),
       }) },
-      { label: "Updated", className: "whitespace-nowrap", value: (item) => formatTime(item.updated_at, { seconds: false }) },
+      { label: "Updated", className: "whitespace-nowrap", value: (item) => formatTime(item.updated_at * 1000, { seconds: false }) },
       { label: "", value: (item) => (canEdit(item, me) ? h("button", { class: "btn btn-sm btn-danger", onclick: () => deleteItem(item, refresh), "aria-label": `Delete ${item.name}` }, "Delete") : null) },
     ], items, { caption: "Saved queries and dashboards" })));
   }

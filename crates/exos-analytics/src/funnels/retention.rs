@@ -64,6 +64,10 @@ pub struct RetentionResponse {
     pub periods: usize,
     /// Start of the first period, milliseconds since the epoch.
     pub first_period_ms: i64,
+    /// Periods of the table that have started by now, counting the first. A
+    /// cohort's count for a later period is 0 only because that period has not
+    /// come yet: pages leave it blank, and the curve leaves it out.
+    pub observed_periods: usize,
     pub total: RetentionSeries,
     pub breakdown: Option<String>,
     pub series: Vec<RetentionSeries>,
@@ -90,6 +94,7 @@ pub fn retention(
     let started = Instant::now();
     let base = base_query(request, library)?;
     let scope = scope(store, request, &base, library)?;
+    let observed = observed_periods(base.period, base.from_ns, base.periods, crate::time::now_ns());
     let mut sql_run = Vec::new();
     let (total, text) = run_table(store, &base, &scope)?;
     sql_run.push(text);
@@ -102,7 +107,7 @@ pub fn retention(
             let narrowed = narrow(&base, &split, &value);
             let (table, text) = run_table(store, &narrowed, &scope)?;
             sql_run.push(text);
-            series.push(retention_series(value, table, base.periods));
+            series.push(retention_series(value, table, base.periods, observed));
         }
     }
     let first_period = sql::period_number(base.period, base.from_ns);
@@ -111,7 +116,8 @@ pub fn retention(
         period: base.period,
         periods: base.periods,
         first_period_ms: sql::period_start_ns(base.period, first_period) / 1_000_000,
-        total: retention_series(String::new(), total, base.periods),
+        observed_periods: observed,
+        total: retention_series(String::new(), total, base.periods, observed),
         breakdown: request.breakdown.clone(),
         series,
         sql: sql_run,
@@ -265,13 +271,27 @@ fn narrow(query: &RetentionQuery, property: &Property, value: &str) -> Retention
 }
 
 /// Adds the retention curve to a table.
-fn retention_series(breakdown: String, table: RetentionTable, periods: usize) -> RetentionSeries {
+/// Returns how many of `periods` periods, the first holding `from_ns`, have started at `now_ns`.
+fn observed_periods(period: Period, from_ns: i64, periods: usize, now_ns: i64) -> usize {
+    let first = sql::period_number(period, from_ns);
+    (0..periods)
+        .take_while(|k| sql::period_start_ns(period, first + *k as i64) <= now_ns)
+        .count()
+}
+
+/// Builds one series of a table of `periods` periods, of which `observed` have started.
+fn retention_series(
+    breakdown: String,
+    table: RetentionTable,
+    periods: usize,
+    observed: usize,
+) -> RetentionSeries {
     let curve = (0..periods)
         .map(|offset| {
             let eligible = table
                 .cohorts
                 .iter()
-                .filter(|cohort| cohort.period + offset < periods);
+                .filter(|cohort| cohort.period + offset < observed.min(periods));
             let (returned, entered) = eligible.fold((0u64, 0u64), |(returned, entered), cohort| {
                 (
                     returned + cohort.returned[offset],
@@ -305,11 +325,31 @@ mod tests {
         let table = RetentionTable {
             cohorts: vec![cohort(0, vec![10, 5, 2]), cohort(1, vec![20, 10, 0])],
         };
-        let series = retention_series(String::new(), table, 3);
+        let series = retention_series(String::new(), table, 3, 3);
         assert_eq!(series.curve[0], Some(1.0));
         assert_eq!(series.curve[1], Some(15.0 / 30.0));
         // Only cohort 0 has a period two periods later inside the table.
         assert_eq!(series.curve[2], Some(0.2));
+    }
+
+    #[test]
+    fn curve_leaves_out_periods_to_come() {
+        let table = RetentionTable {
+            cohorts: vec![cohort(0, vec![10, 5, 0]), cohort(1, vec![20, 0, 0])],
+        };
+        // Period 2 has not started: cohort 0's third count and cohort 1's second are not known.
+        let series = retention_series(String::new(), table, 3, 2);
+        assert_eq!(series.curve, vec![Some(1.0), Some(0.5), None]);
+    }
+
+    #[test]
+    fn observed_periods_stop_at_now() {
+        let day = 86_400_000_000_000;
+        let observed = |now| observed_periods(Period::Day, 10 * day + 7, 8, now);
+        assert_eq!(observed(10 * day), 1);
+        assert_eq!(observed(12 * day + 5), 3);
+        assert_eq!(observed(100 * day), 8);
+        assert_eq!(observed(9 * day), 0);
     }
 
     #[test]
