@@ -147,8 +147,32 @@ fn unparsed_rejection(words: &[Token], dialect: Dialect, err: ParserError) -> Gu
                 name: statement_words(&start),
             }
         }
-        _ => parser_rejection(err),
+        _ => with_literal_hint(parser_rejection(err), words),
     }
+}
+
+/// Adds a hint to a parse error when the SQL gives a string literal a type the
+/// parser does not know by writing the type first (`TIMESTAMP_NS '2026-01-01'`,
+/// which DuckDB reads): the cast form `'2026-01-01'::TIMESTAMP_NS` parses.
+fn with_literal_hint(error: GuardError, words: &[Token]) -> GuardError {
+    let GuardError::Parse { message } = error else {
+        return error;
+    };
+    let typed = words.windows(2).find_map(|pair| match pair {
+        [Token::Word(word), Token::SingleQuotedString(text)]
+            if word.quote_style.is_none() && word.keyword == Keyword::NoKeyword =>
+        {
+            Some((word.value.clone(), text.clone()))
+        }
+        _ => None,
+    });
+    let message = match typed {
+        Some((kind, text)) => format!(
+            "{message}; to give a literal a type, write '{text}'::{kind} instead of {kind} '{text}'"
+        ),
+        None => message,
+    };
+    GuardError::Parse { message }
 }
 
 /// False for the words and parentheses that only lead into a statement:

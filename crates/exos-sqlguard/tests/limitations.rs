@@ -66,3 +66,19 @@ fn misread_valid_sql_is_accepted() {
         assert!(outcome.is_ok(), "{sql}: {outcome:?}");
     }
 }
+
+#[test]
+fn typed_literal_error_shows_cast() {
+    let sql =
+        "SELECT count(*) FROM otel_traces WHERE Timestamp > TIMESTAMP_NS '2026-12-05 10:00:00'";
+    let err = check(sql, &corpus::policy(Dialect::DuckDb)).unwrap_err();
+    assert!(matches!(err, GuardError::Parse { .. }), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains("write '2026-12-05 10:00:00'::TIMESTAMP_NS"),
+        "{text}"
+    );
+    let cast =
+        "SELECT count(*) FROM otel_traces WHERE Timestamp > '2026-12-05 10:00:00'::TIMESTAMP_NS";
+    assert!(check(cast, &corpus::policy(Dialect::DuckDb)).is_ok());
+}

@@ -175,7 +175,11 @@ pub fn run_user_sql(
 /// (credentials, saved items, staging tables), so the list shows what a query can use.
 /// Other `SHOW` results, which have no `name` column, are left alone.
 fn hide_unreadable(result: &mut QueryResult, readable: &[String]) {
-    let Some(name) = result.columns.iter().position(|column| column.name == "name") else {
+    let Some(name) = result
+        .columns
+        .iter()
+        .position(|column| column.name == "name")
+    else {
         return;
     };
     result.rows.retain(|row| {

@@ -158,9 +158,12 @@ fn query_results_encode_types() {
 fn show_tables_lists_readable_tables() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
-    let result =
-        exos_store::run_user_sql(&store, "SHOW TABLES", &QueryLimits::default()).unwrap();
-    let names: Vec<&str> = result.rows.iter().filter_map(|row| row[0].as_str()).collect();
+    let result = exos_store::run_user_sql(&store, "SHOW TABLES", &QueryLimits::default()).unwrap();
+    let names: Vec<&str> = result
+        .rows
+        .iter()
+        .filter_map(|row| row[0].as_str())
+        .collect();
     assert!(names.contains(&"otel_traces"), "{names:?}");
     assert!(!names.contains(&"exos_credentials"), "{names:?}");
     assert!(!names.contains(&"exos_error_staging"), "{names:?}");

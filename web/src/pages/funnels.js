@@ -210,6 +210,14 @@ function significanceBadge(row) {
   return badge("converts less", "error");
 }
 
+// Odds ratios past a thousand (a value seen almost only among converters, often an
+// event that follows conversion) read as bounds; the cell's title keeps the value.
+function oddsText(ratio) {
+  if (ratio >= 1000) return "> 1,000";
+  if (ratio <= 0.001) return "< 0.001";
+  return ratio.toFixed(2);
+}
+
 function correlationTable(data) {
   if (!data.rows.length) return emptyState("Nothing to correlate.", "No actor entered the funnel, or every actor had the same events.", { compact: true, showGettingStarted: false });
   return h("div", { class: "space-y-2" },
@@ -219,7 +227,7 @@ function correlationTable(data) {
       { label: "Value", className: "max-w-[22rem] truncate", value: (row) => h("span", { title: row.value }, row.value) },
       { label: "Converted with it", align: "right", value: (row) => formatCount(row.success_actors) },
       { label: "Dropped with it", align: "right", value: (row) => formatCount(row.failure_actors) },
-      { label: "Odds ratio", align: "right", value: (row) => row.odds_ratio.toFixed(2) },
+      { label: "Odds ratio", align: "right", value: (row) => h("span", { title: String(row.odds_ratio) }, oddsText(row.odds_ratio)) },
       { label: "p-value", align: "right", value: (row) => (row.p_value < 0.0001 ? "<0.0001" : row.p_value.toFixed(4)) },
       { label: "", value: significanceBadge },
     ], data.rows, { caption: "Correlation with conversion" }));

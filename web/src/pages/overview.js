@@ -58,7 +58,7 @@ function ordersChart(stats) {
     data: lobs.map((lob) => rows.filter((row) => (row.lob || "(none)") === lob && (row.status || "unknown") === status).reduce((sum, row) => sum + row.orders, 0)),
   }));
   return barChart(lobs, series, {
-    stacked: true, height: 240, label: "Active orders by line of business and status", legend: true,
+    stacked: true, height: 240, label: "Orders with activity in the range, by line of business and last status", legend: true,
     onClick: (index) => updateQuery({ filter: [...new URLSearchParams(location.search).getAll("filter"), `Lob=${lobs[index]}`] }),
   });
 }
@@ -125,7 +125,7 @@ function render(stats) {
     kpis(stats),
     h("div", { class: "grid gap-4 xl:grid-cols-3" },
       card("Ingest volume", volumeChart(stats), { className: "xl:col-span-2" }),
-      card("Active orders by line of business", ordersChart(stats))),
+      card("Orders with activity, by line of business", ordersChart(stats))),
     card("Services", servicesTable(stats)),
     h("div", { class: "grid gap-4 xl:grid-cols-3" },
       card("Recent errors", recentErrors(stats), { className: "xl:col-span-2", actions: h("a", { class: "text-sm", href: pageLink("/errors") }, "All error groups →") }),

@@ -94,7 +94,12 @@ pub fn retention(
     let started = Instant::now();
     let base = base_query(request, library)?;
     let scope = scope(store, request, &base, library)?;
-    let observed = observed_periods(base.period, base.from_ns, base.periods, crate::time::now_ns());
+    let observed = observed_periods(
+        base.period,
+        base.from_ns,
+        base.periods,
+        crate::time::now_ns(),
+    );
     let mut sql_run = Vec::new();
     let (total, text) = run_table(store, &base, &scope)?;
     sql_run.push(text);
