@@ -11,8 +11,8 @@
 //! spans of the partial slots at its ends. The rollup counts a call in its server
 //! span's slot, wherever its client span lies, and misses the calls whose two spans
 //! reached the store more than 5 minutes apart. In the partial slots, a call counts
-//! when its client span started at most one slot (5 minutes) before the server
-//! span's slot.
+//! when its client span started at most an hour before the partial slot and before
+//! the range's end. A client span stored twice counts once on every path.
 
 use std::collections::BTreeMap;
 
@@ -459,8 +459,8 @@ fn edges_rollup_sql(sql: &Sql, scope: &Scope, split: &Split, service: Option<&st
     );
     let joins = split.edge_windows().into_iter().map(|(start, end)| {
         // A client span starts before its server span, so the callers of an edge's
-        // server spans are looked for from one slot earlier, not in the whole range.
-        let callers_from = (start - rollup::SPAN_SLOT_NS).max(scope.range.from_ns);
+        // server spans are looked for from an hour earlier, not in the whole range.
+        let callers_from = (start - edges::HOUR_NS).max(scope.range.from_ns);
         edges_join_sql(
             sql,
             &sql.time_range("Timestamp", start, end),

@@ -106,7 +106,7 @@ fn write_spans(store: &dyn Store, rng: &mut StdRng, batches: usize, first: usize
 }
 
 /// Returns the client and the server span of one call. Both start in the same
-/// 5-minute slot, so a range holds both or neither of a call in its whole slots.
+/// 5-minute slot, so a range contains both or neither of a call in its whole slots.
 fn random_call(rng: &mut StdRng, index: usize) -> (SpanRow, SpanRow) {
     const SLOT: i64 = 300_000_000_000;
     let caller_start = START + rng.gen_range(0..576) * SLOT + rng.gen_range(0..SLOT / 2);
@@ -335,9 +335,10 @@ fn calls_pair_across_a_restart() {
     }
     let dir = tempfile::tempdir().unwrap();
     let mut rng = StdRng::seed_from_u64(13);
-    // 200 calls in one slot, a millisecond apart, so the pairing's window holds them all.
-    let base = START + 24 * HOUR;
-    let calls: Vec<(SpanRow, SpanRow)> = (0..200)
+    const MINUTE: i64 = 60_000_000_000;
+    // Live traffic: the calls ended in the last minutes, within the pairing's window.
+    let base = exos_analytics::time::now_ns() - 3 * MINUTE;
+    let mut calls: Vec<(SpanRow, SpanRow)> = (0..200)
         .map(|index| {
             let (mut caller, mut callee) = random_call(&mut rng, index);
             caller.timestamp_ns = base + index as i64 * 1_000_000;
@@ -345,6 +346,12 @@ fn calls_pair_across_a_restart() {
             (caller, callee)
         })
         .collect();
+    // Long calls: the client span started 8 minutes before its server span and ended
+    // after it, so it was exported minutes after it started.
+    for call in calls.iter_mut().skip(150) {
+        call.0.timestamp_ns = call.1.timestamp_ns - 8 * MINUTE;
+        call.0.duration_ns = 9 * MINUTE as u64;
+    }
     let (first, second) = calls.split_at(100);
     let write = |store: &DuckStore, spans: Vec<SpanRow>| {
         let batch = exos_core::Batch {
@@ -362,6 +369,10 @@ fn calls_pair_across_a_restart() {
                 .chain(second.iter().map(|call| call.1.clone()))
                 .collect(),
         );
+        // A span from a clock a day ahead must not move the seeding's window.
+        let mut ahead = random_span(&mut rng, 999_999);
+        ahead.timestamp_ns = base + 24 * 60 * MINUTE;
+        write(&store, vec![ahead]);
     }
     // The new process finds the waiting spans among the stored ones.
     let store = DuckStore::open(dir.path(), &DuckOptions::default()).unwrap();
@@ -387,4 +398,30 @@ fn calls_pair_across_a_restart() {
     let counted: u64 = from_rollups.edges.iter().map(|edge| edge.calls).sum();
     assert_eq!(counted, across, "every call across services");
     assert_eq!(from_rollups.edges, from_spans.edges);
+}
+
+#[test]
+fn retried_client_spans_count_once() {
+    let test = TestStore::empty();
+    let mut rng = StdRng::seed_from_u64(17);
+    let calls: Vec<(SpanRow, SpanRow)> =
+        (0..50).map(|index| random_call(&mut rng, index)).collect();
+    // Every client span arrives twice, as an exporter's retry sends it.
+    let retried = calls.iter().map(|call| (call.0.clone(), call.0.clone()));
+    write_calls(test.get(), &mut rng, calls.clone());
+    write_calls(test.get(), &mut rng, retried.collect());
+    let range = TimeRange::new(START - HOUR, START + 49 * HOUR).unwrap();
+    let across = calls
+        .iter()
+        .filter(|(caller, callee)| caller.service_name != callee.service_name)
+        .count() as u64;
+    for read in [Read::Rollups, Read::Spans] {
+        let request = ServicesRequest {
+            scope: Scope::new(range),
+            service: None,
+        };
+        let answer = services_from(test.get(), &request, read).unwrap();
+        let counted: u64 = answer.edges.iter().map(|edge| edge.calls).sum();
+        assert_eq!(counted, across, "calls read from {read:?}");
+    }
 }

@@ -312,7 +312,8 @@ impl Edges {
 
 /// Renders the join of callee spans that meet `callee_condition` with their caller
 /// spans that meet `caller_condition`, both in `otel_traces`, in `dialect`. Its rows
-/// are those of `exos_edge_rollup` without `Merged`.
+/// are those of `exos_edge_rollup` without `Merged`. A caller span stored twice (an
+/// exporter's retry) counts once, as in the pairing.
 pub fn edges_select(dialect: Dialect, callee_condition: &str, caller_condition: &str) -> String {
     let (slot, calls, errors) = match dialect {
         Dialect::DuckDb => (
@@ -334,7 +335,7 @@ pub fn edges_select(dialect: Dialect, callee_condition: &str, caller_condition: 
          min(callee.Duration) AS MinDuration, max(callee.Duration) AS MaxDuration \
          FROM (SELECT Timestamp, TraceId, ParentSpanId, ServiceName, Duration, {IS_ERROR_SQL} AS failed \
                FROM otel_traces WHERE {callee_condition} AND ParentSpanId != '' AND {CALLEE_KINDS_SQL}) AS callee \
-         INNER JOIN (SELECT TraceId, SpanId, ServiceName FROM otel_traces \
+         INNER JOIN (SELECT DISTINCT TraceId, SpanId, ServiceName FROM otel_traces \
                WHERE {caller_condition} AND {CALLER_KINDS_SQL}) AS caller \
          ON callee.TraceId = caller.TraceId AND callee.ParentSpanId = caller.SpanId \
          WHERE callee.ServiceName != caller.ServiceName \
@@ -355,15 +356,21 @@ pub fn duckdb_rebuild() -> Vec<String> {
 }
 
 /// A DuckDB query of the spans a store seeds its pairing with when it opens: the
-/// caller spans (`side` 0) and the callee spans without a stored caller (`side` 1) of
-/// the last [`PAIRING_WINDOW`] before the newest span. Columns: side, trace id,
-/// span id (the parent's for a callee), service, start in epoch ns, duration, failed.
-pub fn duckdb_seed() -> String {
-    let newest = "(SELECT max(Timestamp) FROM otel_traces)";
-    let window_s = PAIRING_WINDOW.as_secs();
-    let recent = format!("Timestamp >= {newest} - INTERVAL {window_s} SECONDS");
-    // A caller started before its callee; an hour bounds the search.
-    let caller_since = format!("{newest} - INTERVAL {} SECONDS", window_s + 3600);
+/// caller spans (`side` 0) and the callee spans without a stored caller (`side` 1)
+/// that may still meet the other span of their call. Columns: side, trace id, span
+/// id (the parent's for a callee), service, start in epoch ns, duration, failed.
+///
+/// The store does not keep when a span arrived. A span is exported when it ends,
+/// so the query takes the spans that ended in the last [`PAIRING_WINDOW`] before
+/// the newest end, or before `now_ns` when a span is dated in the future. Spans
+/// that started more than an hour before that are not looked at.
+pub fn duckdb_seed(now_ns: i64) -> String {
+    let window_ns = PAIRING_WINDOW.as_nanos() as i64;
+    let end = "epoch_ns(Timestamp) + CAST(Duration AS BIGINT)";
+    let newest = format!("least((SELECT max({end}) FROM otel_traces), {now_ns})");
+    let since = format!("{newest} - {window_ns}");
+    let recent =
+        format!("Timestamp >= make_timestamp_ns({since} - {HOUR_NS}) AND {end} >= {since}");
     format!(
         "SELECT 0 AS side, TraceId, SpanId, ServiceName, epoch_ns(Timestamp), Duration, false \
          FROM otel_traces WHERE {recent} AND {CALLER_KINDS_SQL} \
@@ -372,10 +379,15 @@ pub fn duckdb_seed() -> String {
          callee.Duration, {IS_ERROR_SQL} \
          FROM otel_traces AS callee WHERE {recent} AND {CALLEE_KINDS_SQL} AND ParentSpanId != '' \
          AND NOT EXISTS (SELECT 1 FROM otel_traces AS caller WHERE caller.TraceId = callee.TraceId \
-         AND caller.SpanId = callee.ParentSpanId AND caller.Timestamp >= {caller_since} \
+         AND caller.SpanId = callee.ParentSpanId \
+         AND caller.Timestamp >= make_timestamp_ns({since} - 2 * {HOUR_NS}) \
          AND caller.{CALLER_KINDS_SQL})"
     )
 }
+
+/// One hour in nanoseconds: how long before its callee a caller span may start and
+/// still be joined to it, outside the pairing.
+pub const HOUR_NS: i64 = 3_600_000_000_000;
 
 #[cfg(test)]
 mod tests {

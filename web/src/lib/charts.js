@@ -5,7 +5,7 @@
 
 import { Chart, registerables } from "chart.js";
 import { h } from "./dom.js";
-import { formatCount } from "./format.js";
+import { formatCount, formatDuration } from "./format.js";
 
 Chart.register(...registerables);
 
@@ -77,6 +77,40 @@ export function makeChart(config, { height = 220, label = "Chart", className = "
   return wrapper;
 }
 
+// Tick steps of a duration axis in ms: round numbers below a second, then whole
+// seconds, minutes and hours that read well (15 s, 5 min, 6 h).
+const DURATION_STEPS_MS = [
+  0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500,
+  1e3, 2e3, 5e3, 10e3, 15e3, 30e3, 60e3, 120e3, 300e3, 600e3, 900e3, 1800e3,
+  3600e3, 7200e3, 10800e3, 21600e3, 43200e3, 86400e3,
+];
+
+// Returns the first step that covers `max` ms in at most 5 ticks.
+function durationStep(max) {
+  return DURATION_STEPS_MS.find((step) => max / step <= 5) ?? DURATION_STEPS_MS.at(-1);
+}
+
+// Names a duration axis tick, which falls on a whole step, in its largest unit.
+function durationTick(ms) {
+  if (ms === 0) return "0";
+  const units = [[86400e3, "d"], [3600e3, "h"], [60e3, "min"], [1e3, "s"], [1, "ms"], [1e-3, "µs"]];
+  const [size, name] = units.find(([unit]) => ms >= unit) || units.at(-1);
+  return `${Number((ms / size).toPrecision(3))} ${name}`;
+}
+
+// Scale callbacks that put a duration axis's ticks on whole steps from 0.
+const durationAxis = {
+  afterDataLimits: (scale) => {
+    scale.durationStep = durationStep(Math.max(scale.max, 0.001));
+    scale.max = Math.ceil(scale.max / scale.durationStep) * scale.durationStep || scale.durationStep;
+  },
+  afterBuildTicks: (scale) => {
+    const ticks = [];
+    for (let value = Math.max(0, scale.min); value <= scale.max + 1e-9; value += scale.durationStep) ticks.push({ value });
+    scale.ticks = ticks;
+  },
+};
+
 function baseScales({ stacked = false, yFormat = formatCount, yTitle, xTickLimit = 8 } = {}) {
   return {
     x: { stacked, grid: { display: false }, ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 16, maxTicksLimit: xTickLimit } },
@@ -84,16 +118,18 @@ function baseScales({ stacked = false, yFormat = formatCount, yTitle, xTickLimit
       stacked, beginAtZero: true,
       ticks: { callback: (value) => yFormat(value), maxTicksLimit: 5 },
       title: yTitle ? { display: true, text: yTitle } : undefined,
+      ...(yFormat === formatDuration ? { ...durationAxis, ticks: { callback: durationTick } } : {}),
     },
   };
 }
 
-// A line or area chart over labels. `series` is [{label, data, color?, dashed?}], and `xTickLimit` caps the time labels of narrow charts.
 // True when data[index] is a number and neither neighbour is.
 function isolated(data, index) {
   const known = (value) => value !== null && value !== undefined && !Number.isNaN(value);
   return known(data[index]) && !known(data[index - 1]) && !known(data[index + 1]);
 }
+
+// A line or area chart over labels. `series` is [{label, data, color?, dashed?}], and `xTickLimit` caps the time labels of narrow charts.
 
 export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend, xTickLimit } = {}) {
   return makeChart({

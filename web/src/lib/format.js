@@ -75,6 +75,8 @@ export function formatDuration(ms) {
 export function formatCount(value) {
   if (value === null || value === undefined || Number.isNaN(Number(value))) return "—";
   const number = Number(value);
+  // Below 1, two significant digits keep small rates apart (0.005/s and 0.015/s).
+  if (number !== 0 && Math.abs(number) < 1) return number.toLocaleString("en-US", { maximumSignificantDigits: 2 });
   if (Math.abs(number) < 10_000) return number.toLocaleString("en-US", { maximumFractionDigits: 2 });
   return new Intl.NumberFormat("en-US", { notation: "compact", maximumFractionDigits: 1 }).format(number);
 }

@@ -348,12 +348,19 @@ fn check_derived_tables(connection: &Connection) -> Result<(), StoreError> {
     )
 }
 
+/// Returns the current time in epoch nanoseconds.
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_nanos() as i64)
+}
+
 /// Fills the pairing with the stored spans of the last pairing window that may
 /// still meet the other span of their call (see `edges::duckdb_seed`).
 fn seed_pairing(connection: &Connection, pairing: &mut Pairing) -> Result<(), StoreError> {
     let now = Instant::now();
     let mut statement = connection
-        .prepare(&crate::edges::duckdb_seed())
+        .prepare(&crate::edges::duckdb_seed(now_ns()))
         .map_err(other)?;
     let mut rows = statement.query([]).map_err(other)?;
     while let Some(row) = rows.next().map_err(other)? {
