@@ -61,33 +61,21 @@ pub fn value(array: &dyn Array, row: usize) -> Value {
 /// cannot read named zones without the `chrono-tz` feature. The values are UTC
 /// instants either way, and the caller marks the text with `+00`.
 fn without_zone(array: &dyn Array, unit: TimeUnit) -> std::sync::Arc<dyn Array> {
-    use std::sync::Arc;
     match unit {
-        TimeUnit::Second => Arc::new(
-            array
-                .as_primitive::<TimestampSecondType>()
-                .clone()
-                .with_timezone_opt(None::<String>),
-        ),
-        TimeUnit::Millisecond => Arc::new(
-            array
-                .as_primitive::<TimestampMillisecondType>()
-                .clone()
-                .with_timezone_opt(None::<String>),
-        ),
-        TimeUnit::Microsecond => Arc::new(
-            array
-                .as_primitive::<TimestampMicrosecondType>()
-                .clone()
-                .with_timezone_opt(None::<String>),
-        ),
-        TimeUnit::Nanosecond => Arc::new(
-            array
-                .as_primitive::<TimestampNanosecondType>()
-                .clone()
-                .with_timezone_opt(None::<String>),
-        ),
+        TimeUnit::Second => zoneless::<TimestampSecondType>(array),
+        TimeUnit::Millisecond => zoneless::<TimestampMillisecondType>(array),
+        TimeUnit::Microsecond => zoneless::<TimestampMicrosecondType>(array),
+        TimeUnit::Nanosecond => zoneless::<TimestampNanosecondType>(array),
     }
+}
+
+fn zoneless<T: ArrowTimestampType>(array: &dyn Array) -> std::sync::Arc<dyn Array> {
+    std::sync::Arc::new(
+        array
+            .as_primitive::<T>()
+            .clone()
+            .with_timezone_opt(None::<String>),
+    )
 }
 
 /// Rewrites Arrow's ISO text (`2026-01-02T03:04:05.500`) in DuckDB's form
