@@ -106,16 +106,6 @@ impl Split {
             .map(|(start, end)| sql.time_range("Timestamp", start, end))
             .collect()
     }
-
-    /// Renders the condition on `otel_traces` that selects the spans of the two edges.
-    pub fn edges(&self, sql: &Sql) -> String {
-        let parts = self.edge_conditions(sql);
-        if parts.is_empty() {
-            "1 = 0".to_string()
-        } else {
-            format!("(({}))", parts.join(") OR ("))
-        }
-    }
 }
 
 /// Returns true when a question over `scope` may read the embedded store's order,
@@ -159,11 +149,14 @@ mod tests {
     fn whole_slots_inside_the_range() {
         let split = Split::new(TimeRange::new(7 * MIN + 1, 23 * MIN).unwrap(), 5 * MIN).unwrap();
         assert_eq!((split.first_slot, split.end_slot), (10 * MIN, 20 * MIN));
-        let aligned = Split::new(TimeRange::new(10 * MIN, 20 * MIN).unwrap(), 5 * MIN).unwrap();
         assert_eq!(
-            aligned.edges(&Sql::new(exos_store::Dialect::DuckDb)),
-            "1 = 0"
+            split.edge_windows(),
+            vec![(7 * MIN + 1, 10 * MIN), (20 * MIN, 23 * MIN)]
         );
+        let aligned = Split::new(TimeRange::new(10 * MIN, 20 * MIN).unwrap(), 5 * MIN).unwrap();
+        assert!(aligned
+            .edge_conditions(&Sql::new(exos_store::Dialect::DuckDb))
+            .is_empty());
         assert!(Split::new(TimeRange::new(11 * MIN, 19 * MIN).unwrap(), 5 * MIN).is_none());
     }
 }

@@ -127,6 +127,7 @@ fn same_lower_case_matches_patterns() {
         return;
     }
     let sql = Sql::new(Dialect::DuckDb);
+
     // Every character that DuckDB lower-cases, with its lower-case form.
     let rows = query(
         store.get(),
@@ -137,6 +138,7 @@ fn same_lower_case_matches_patterns() {
     )
     .unwrap();
     assert!(rows.len() > 1000, "{} characters lower-case", rows.len());
+
     // Characters with the same lower-case form, the form included.
     let mut groups: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for row in &rows {
@@ -144,6 +146,7 @@ fn same_lower_case_matches_patterns() {
         group.insert(row.text(0));
         group.insert(row.text(1));
     }
+
     // A text character must match the pattern of any needle character in its group.
     let mut pairs = Vec::new();
     for group in groups.values() {

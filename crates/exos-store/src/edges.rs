@@ -296,17 +296,10 @@ impl Edges {
             callee.service.clone(),
             duration_bin(callee.duration_ns),
         );
-        let counts = self.rows.entry(key).or_insert(Counts {
-            spans: 0,
-            errors: 0,
-            roots: 0,
-            min_duration: callee.duration_ns,
-            max_duration: callee.duration_ns,
-        });
-        counts.spans += 1;
-        counts.errors += u64::from(callee.failed);
-        counts.min_duration = counts.min_duration.min(callee.duration_ns);
-        counts.max_duration = counts.max_duration.max(callee.duration_ns);
+        self.rows
+            .entry(key)
+            .or_insert_with(|| Counts::starting(callee.duration_ns))
+            .count(callee.duration_ns, callee.failed);
     }
 }
 
@@ -355,19 +348,26 @@ pub fn duckdb_rebuild() -> Vec<String> {
     ]
 }
 
-/// A DuckDB query of the spans a store seeds its pairing with when it opens: the
-/// caller spans (`side` 0) and the callee spans without a stored caller (`side` 1)
-/// that may still meet the other span of their call. Columns: side, trace id, span
-/// id (the parent's for a callee), service, start in epoch ns, duration, failed.
+/// Renders the DuckDB query of the spans a store seeds its pairing with when it
+/// opens. These are the caller spans (`side` 0) and the callee spans without a
+/// stored caller (`side` 1) that may still meet the other span of their call.
+/// Columns: side, trace id, span id (the parent's for a callee), service, start in
+/// epoch ns, duration, failed.
 ///
 /// The store does not keep when a span arrived. A span is exported when it ends,
 /// so the query takes the spans that ended in the last [`PAIRING_WINDOW`] before
-/// the newest end, or before `now_ns` when a span is dated in the future. Spans
-/// that started more than an hour before that are not looked at.
+/// the newest end, or before `now_ns` when a span is dated in the future. The
+/// newest end is that of the spans that started in the hour before the newest
+/// start. Spans that started more than an hour before the window are not looked at.
 pub fn duckdb_seed(now_ns: i64) -> String {
     let window_ns = PAIRING_WINDOW.as_nanos() as i64;
     let end = "epoch_ns(Timestamp) + CAST(Duration AS BIGINT)";
-    let newest = format!("least((SELECT max({end}) FROM otel_traces), {now_ns})");
+    // Only the spans of the newest start's last hour are read for the newest end, so
+    // opening a large store does not scan every span (15 ms against 100 ms at 10M).
+    let newest = format!(
+        "least((SELECT max({end}) FROM otel_traces WHERE Timestamp >= \
+         (SELECT max(Timestamp) FROM otel_traces) - INTERVAL 1 HOUR), {now_ns})"
+    );
     let since = format!("{newest} - {window_ns}");
     let recent =
         format!("Timestamp >= make_timestamp_ns({since} - {HOUR_NS}) AND {end} >= {since}");
@@ -412,7 +412,7 @@ mod tests {
     }
 
     #[test]
-    fn calls_pair_in_either_order() {
+    fn pairing_matches_either_order() {
         let now = Instant::now();
         let mut pairing = Pairing::default();
         let callee_first = pairing.add(&[span("t1", "s2", "s1", "b", "Server")], now);
@@ -437,7 +437,7 @@ mod tests {
     }
 
     #[test]
-    fn same_service_calls_are_not_edges() {
+    fn pairing_skips_same_service_calls() {
         let now = Instant::now();
         let mut pairing = Pairing::default();
         let rows = pairing.add(
@@ -451,7 +451,7 @@ mod tests {
     }
 
     #[test]
-    fn spans_expire_after_the_window() {
+    fn pairing_expires_after_window() {
         let start = Instant::now();
         let mut pairing = Pairing::new(Duration::from_secs(10), 100);
         pairing.add(&[span("t1", "s2", "s1", "b", "Server")], start);
@@ -464,7 +464,7 @@ mod tests {
     }
 
     #[test]
-    fn the_oldest_spans_go_when_full() {
+    fn pairing_drops_oldest_when_full() {
         let now = Instant::now();
         let mut pairing = Pairing::new(PAIRING_WINDOW, 2);
         for id in ["s1", "s2", "s3"] {

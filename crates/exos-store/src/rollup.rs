@@ -117,21 +117,31 @@ pub struct Counts {
 
 impl Counts {
     fn new(span: &SpanRow) -> Self {
+        Self::starting(span.duration_ns)
+    }
+
+    /// Creates empty counts whose shortest and longest duration start at `duration_ns`.
+    pub(crate) fn starting(duration_ns: u64) -> Self {
         Self {
             spans: 0,
             errors: 0,
             roots: 0,
-            min_duration: span.duration_ns,
-            max_duration: span.duration_ns,
+            min_duration: duration_ns,
+            max_duration: duration_ns,
         }
     }
 
     fn add(&mut self, span: &SpanRow) {
-        self.spans += 1;
-        self.errors += u64::from(is_error(span.status_code));
+        self.count(span.duration_ns, is_error(span.status_code));
         self.roots += u64::from(span.parent_span_id.is_empty());
-        self.min_duration = self.min_duration.min(span.duration_ns);
-        self.max_duration = self.max_duration.max(span.duration_ns);
+    }
+
+    /// Counts one span (or call) of `duration_ns`, an error when `failed`.
+    pub(crate) fn count(&mut self, duration_ns: u64, failed: bool) {
+        self.spans += 1;
+        self.errors += u64::from(failed);
+        self.min_duration = self.min_duration.min(duration_ns);
+        self.max_duration = self.max_duration.max(duration_ns);
     }
 }
 

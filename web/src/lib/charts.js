@@ -123,7 +123,7 @@ function baseScales({ stacked = false, yFormat = formatCount, yTitle, xTickLimit
   };
 }
 
-// True when data[index] is a number and neither neighbour is.
+// Returns true when data[index] is a number and neither neighbour is.
 function isolated(data, index) {
   const known = (value) => value !== null && value !== undefined && !Number.isNaN(value);
   return known(data[index]) && !known(data[index - 1]) && !known(data[index + 1]);

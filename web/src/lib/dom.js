@@ -5,8 +5,8 @@
 // `class`, `text` (textContent), `style` (object), `dataset` (object),
 // `on<event>` (listener) and `ref` (called with the element).
 // Children may be nodes, strings, numbers, arrays, or null/false (skipped).
-// A button is `type="button"` unless `props` sets another type, so that only a
-// form's own submit button (`type: "submit"`) answers Enter in its fields.
+// A button is `type="button"` unless `props` sets another type, so that Enter in a
+// form's fields presses only its own submit button (`type: "submit"`).
 export function h(tag, props = {}, ...children) {
   const el = tag.includes(":")
     ? document.createElementNS("http://www.w3.org/2000/svg", tag.split(":")[1])

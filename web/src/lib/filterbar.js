@@ -8,6 +8,9 @@ import { apiParams, currentFilters, formatFilter, params, updateQuery } from "./
 import { formatCount } from "./format.js";
 import { icon } from "./icons.js";
 
+// Text typed as a filter: key, `=` or `!=`, and the value (perhaps only its start).
+const TYPED_FILTER = /^(.+?)\s*(!=|=)\s*(.*)$/;
+
 function setFilters(filters) {
   updateQuery({ filter: filters.map(formatFilter) });
 }
@@ -50,7 +53,7 @@ export function filterBar() {
   async function suggestions(text) {
     controller?.abort();
     controller = new AbortController();
-    const match = /^(.+?)\s*(!=|=)\s*(.*)$/.exec(text);
+    const match = TYPED_FILTER.exec(text);
     if (!match) {
       if (!keysCache || keysCache.source !== source()) {
         const data = await api("/api/filters", { params: apiParams({ source: source() }), signal: controller.signal });
@@ -110,7 +113,7 @@ export function filterBar() {
     if (document.activeElement !== input) return;
     try {
       options = await suggestions(input.value);
-      const typed = /^(.+?)\s*(!=|=)\s*(.*)$/.exec(input.value);
+      const typed = TYPED_FILTER.exec(input.value);
       const exact = typed ? options.findIndex((option) => option.value === typed[3]) : -1;
       if (exact >= 0) active = exact;
       else active = options.length ? 0 : -1;
@@ -136,7 +139,7 @@ export function filterBar() {
       renderOptions();
     } else if (event.key === "Enter") {
       event.preventDefault();
-      const typed = /^(.+?)\s*(!=|=)\s*(.*)$/.exec(input.value);
+      const typed = TYPED_FILTER.exec(input.value);
       const suggestion = active >= 0 && !list.hidden ? options[active] : null;
       // A stored value of the typed key that starts with the typed text is what was
       // meant. The key and prefix are checked again, because the list may be older

@@ -210,8 +210,9 @@ function significanceBadge(row) {
   return badge("converts less", "error");
 }
 
-// Odds ratios past a thousand (a value seen almost only among converters, often an
-// event that follows conversion) read as bounds; the cell's title keeps the value.
+// Formats an odds ratio, with bounds past a thousand either way. Such ratios come
+// from a value seen almost only on one side, often an event that follows
+// conversion, and the cell's title keeps the exact value.
 function oddsText(ratio) {
   if (ratio >= 1000) return "> 1,000";
   if (ratio <= 0.001) return "< 0.001";

@@ -126,15 +126,11 @@ impl DuckStore {
             return;
         }
         let appended = self.connection().and_then(|connection| {
-            let record =
-                arrow_rows::edge_rollup(&rows).map_err(|e| StoreError::Write(e.to_string()))?;
-            let mut appender = connection
-                .appender(crate::edges::TABLE)
-                .map_err(|e| StoreError::Write(e.to_string()))?;
-            appender
-                .append_record_batch(record)
-                .and_then(|_| appender.flush())
-                .map_err(|e| StoreError::Write(e.to_string()))
+            append(
+                &connection,
+                crate::edges::TABLE,
+                arrow_rows::edge_rollup(&rows),
+            )
         });
         if let Err(error) = appended {
             tracing::warn!(%error, edges = rows.len(), "cannot write service-map edges");
@@ -199,17 +195,7 @@ impl DuckStore {
 
     /// Appends every table's rows of `batch` inside the caller's transaction.
     fn append_all(connection: &Connection, batch: &Batch) -> Result<(), StoreError> {
-        let write = |table: &str, record: Result<duckdb::arrow::record_batch::RecordBatch, _>| {
-            let record = record
-                .map_err(|e: duckdb::arrow::error::ArrowError| StoreError::Write(e.to_string()))?;
-            let mut appender = connection
-                .appender(table)
-                .map_err(|e| StoreError::Write(e.to_string()))?;
-            appender
-                .append_record_batch(record)
-                .and_then(|_| appender.flush())
-                .map_err(|e| StoreError::Write(format!("{table}: {e}")))
-        };
+        let write = |table: &str, record| append(connection, table, record);
         if !batch.spans.is_empty() {
             write("otel_traces", arrow_rows::spans(&batch.spans))?;
             let rollups = crate::rollup::rollup_rows(&batch.spans);
@@ -277,6 +263,22 @@ impl DuckStore {
         }
         Ok(())
     }
+}
+
+/// Appends the rows of `record` to `table` on `connection`.
+fn append(
+    connection: &Connection,
+    table: &str,
+    record: Result<duckdb::arrow::record_batch::RecordBatch, duckdb::arrow::error::ArrowError>,
+) -> Result<(), StoreError> {
+    let record = record.map_err(|e| StoreError::Write(e.to_string()))?;
+    let mut appender = connection
+        .appender(table)
+        .map_err(|e| StoreError::Write(e.to_string()))?;
+    appender
+        .append_record_batch(record)
+        .and_then(|_| appender.flush())
+        .map_err(|e| StoreError::Write(format!("{table}: {e}")))
 }
 
 /// Rebuilds a family of tables kept beside `otel_traces` (rollups or summaries) when
@@ -430,12 +432,11 @@ impl Store for DuckStore {
         transaction
             .commit()
             .map_err(|e| StoreError::Write(e.to_string()))?;
-        if !batch.spans.is_empty() {
-            self.count_edges(&batch.spans);
+        if batch.spans.is_empty() {
+            return Ok(());
         }
-        if !batch.spans.is_empty()
-            && self.span_writes.fetch_add(1, Ordering::Relaxed) % MERGE_EVERY == MERGE_EVERY - 1
-        {
+        self.count_edges(&batch.spans);
+        if self.span_writes.fetch_add(1, Ordering::Relaxed) % MERGE_EVERY == MERGE_EVERY - 1 {
             // The batch is already committed. A failed merge leaves partial rows,
             // and readers sum those as well.
             if let Err(error) = self.merge_rollups() {
