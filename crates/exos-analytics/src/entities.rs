@@ -13,7 +13,8 @@
 //! exception: an order's LOB is the greatest of all its spans, not of the
 //! range's (an order keeps one LOB in practice).
 
-use exos_store::entities::{folded_columns, Kind, ORDERS, ORDER_STATUS, SESSIONS};
+use exos_store::entities::{folded_columns, Kind, ORDERS, SESSIONS};
+use exos_store::schema::ORDER_STATUS_COLUMN;
 
 use crate::scope::Scope;
 use crate::sql::Sql;
@@ -69,7 +70,7 @@ pub fn orders_by_lob_sql(sql: &Sql, scope: &Scope, condition: &str, limit: usize
         entity = entity_sql(ORDERS, from),
         last_status = sql.last_value_if("order_status", "t", "order_status != ''"),
         time = sql.epoch_ns("Timestamp"),
-        status = sql.map_value("SpanAttributes", ORDER_STATUS),
+        status = ORDER_STATUS_COLUMN.0,
         total = sql.sum_over_groups("count(*)"),
         limit = sql.limit(limit),
     )

@@ -63,7 +63,8 @@ pub struct ColumnType {
 fn table_about(name: &str) -> &'static str {
     match name {
         "otel_traces" => "One row per span (OTel ClickHouse exporter layout) with the business keys \
-                          OrderId, OperatorId, Lob, RumSessionId and UserId as columns; Duration in ns.",
+                          OrderId, OperatorId, Lob, RumSessionId and UserId as columns, and the span's \
+                          order.status as OrderStatus; Duration in ns.",
         "otel_logs" => "One row per application log record, with the business keys as columns.",
         "hyperdx_sessions" => "Browser session replay (rrweb) events, in the logs layout.",
         "otel_metrics_gauge" => "Gauge data points.",

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use exos_store::schema::ORDER_STATUS_COLUMN;
 use exos_store::{rollup, Store};
 use serde::Serialize;
 
@@ -20,9 +21,6 @@ use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
 use crate::time::{format_ns, RangeInfo};
-
-/// The span attribute that carries an order's status (`open`, `closed`, …).
-pub const ORDER_STATUS: &str = "order.status";
 
 /// Services listed with percentiles and a series, the busiest first.
 pub const TOP_SERVICES: usize = 10;
@@ -476,16 +474,14 @@ fn scalars_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
 /// Renders the last `order.status` per order and its LOB, counted per (LOB, status);
 /// with `summaries`, from the entity summaries.
 ///
-/// The inner query reads the status attribute once per span, so the map is
-/// searched once per row instead of once per aggregate that uses it. An
-/// order's LOB is the greatest non-empty `Lob` of its spans (an order keeps
+/// The status comes from the spans' `OrderStatus` column, so no attribute map is
+/// unpacked. An order's LOB is the greatest non-empty `Lob` of its spans (an order keeps
 /// one LOB in practice).
 fn orders_by_lob_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
     if summaries {
         let condition = scope.condition(sql, Source::Spans);
         return entities::orders_by_lob_sql(sql, scope, &condition, MAX_LOB_STATUSES);
     }
-    let status = sql.map_value("SpanAttributes", ORDER_STATUS);
     format!(
         "SELECT lob, status, count(*) AS orders, {total} FROM (\
            SELECT OrderId, max(Lob) AS lob, {last_status} AS status FROM (\
@@ -494,6 +490,7 @@ fn orders_by_lob_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
            GROUP BY OrderId) AS per_order \
          GROUP BY lob, status ORDER BY orders DESC, lob, status {limit}",
         time = sql.epoch_ns("Timestamp"),
+        status = ORDER_STATUS_COLUMN.0,
         last_status = sql.last_value_if("order_status", "t", "order_status != ''"),
         condition = scope.condition(sql, Source::Spans),
         total = sql.sum_over_groups("count(*)"),

@@ -119,6 +119,9 @@ impl ClickHouseStore {
         for statement in schema::all_ddl(Dialect::ClickHouse, options) {
             self.execute(statement)?;
         }
+        for statement in schema::clickhouse_added_columns() {
+            self.execute(statement)?;
+        }
         self.execute(
             "CREATE TABLE IF NOT EXISTS exos_credentials (Kind String, Id String, Name String, Hash String, \
              Role String, CreatedAt Int64, Revoked Bool, Version UInt64) \

@@ -13,6 +13,7 @@ use duckdb::arrow::array::{
 use duckdb::arrow::datatypes::{Field, Schema};
 use duckdb::arrow::error::ArrowError;
 use duckdb::arrow::record_batch::RecordBatch;
+use exos_core::attributes::lookup;
 use exos_core::{
     Attributes, BusinessKeys, Exemplar, ExpHistogramRow, GaugeRow, HistogramRow, LogRow,
     PointCommon, SpanRow, SumRow, SummaryRow,
@@ -194,6 +195,12 @@ pub fn spans(rows: &[SpanRow]) -> Result<RecordBatch, ArrowError> {
     c.add("Links.TraceState", link_states);
     c.add("Links.Attributes", link_attributes);
     add_business_keys(&mut c, || rows.iter().map(|r| &r.keys));
+    c.add(
+        crate::schema::ORDER_STATUS_COLUMN.0,
+        strings(rows.iter().map(|r| {
+            lookup(&r.span_attributes, crate::entities::ORDER_STATUS).unwrap_or_default()
+        })),
+    );
     c.finish()
 }
 

@@ -77,6 +77,18 @@ fn service_edges() -> String {
     script(crate::edges::DUCKDB_TABLE, crate::edges::duckdb_rebuild())
 }
 
+/// Adds `OrderStatus` to `otel_traces` and fills it from the stored spans. A store made
+/// by this binary has the column from its first migration.
+fn order_status_column() -> String {
+    let (column, _) = crate::schema::ORDER_STATUS_COLUMN;
+    let status = format!("SpanAttributes['{}']", crate::entities::ORDER_STATUS);
+    format!(
+        "ALTER TABLE otel_traces ADD COLUMN IF NOT EXISTS {column} VARCHAR DEFAULT '';\n\
+         ALTER TABLE otel_traces ALTER COLUMN {column} SET NOT NULL;\n\
+         UPDATE otel_traces SET {column} = {status} WHERE coalesce({status}, '') != '';\n"
+    )
+}
+
 const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
@@ -117,6 +129,11 @@ const MIGRATIONS: &[Migration] = &[
         version: 8,
         description: "service-map edges per time slot",
         sql: service_edges,
+    },
+    Migration {
+        version: 9,
+        description: "order status column on spans",
+        sql: order_status_column,
     },
 ];
 
@@ -172,4 +189,61 @@ pub fn apply(connection: &Connection) -> Result<(), StoreError> {
             })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statuses(connection: &Connection) -> Vec<(String, String)> {
+        let mut statement = connection
+            .prepare("SELECT SpanName, OrderStatus FROM otel_traces ORDER BY SpanName")
+            .unwrap();
+        let rows = statement
+            .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+            .unwrap();
+        rows.map(Result::unwrap).collect()
+    }
+
+    #[test]
+    fn order_status_column_is_filled_on_a_store_made_without_it() {
+        let connection = Connection::open_in_memory().unwrap();
+        apply(&connection).unwrap();
+        // The layout of a store made before migration 9, holding spans with and without a status.
+        connection
+            .execute_batch(
+                "ALTER TABLE otel_traces DROP COLUMN OrderStatus;
+                 DELETE FROM exos_schema_version WHERE Version = 9;
+                 INSERT INTO otel_traces BY NAME SELECT TIMESTAMP_NS '2026-12-01 10:00:00' AS Timestamp,
+                   'approve' AS SpanName, MAP {'order.status': 'approved', 'lob': 'Title'} AS SpanAttributes;
+                 INSERT INTO otel_traces BY NAME SELECT TIMESTAMP_NS '2026-12-01 10:01:00' AS Timestamp,
+                   'lookup' AS SpanName, MAP {'lob': 'Title'} AS SpanAttributes;
+                 INSERT INTO otel_traces BY NAME SELECT TIMESTAMP_NS '2026-12-01 10:02:00' AS Timestamp,
+                   'resource' AS SpanName, MAP {'order.status': ''} AS SpanAttributes,
+                   MAP {'order.status': 'closed'} AS ResourceAttributes;",
+            )
+            .unwrap();
+        apply(&connection).unwrap();
+        assert_eq!(
+            statuses(&connection),
+            [
+                ("approve".to_string(), "approved".to_string()),
+                ("lookup".to_string(), String::new()),
+                ("resource".to_string(), String::new()),
+            ]
+        );
+        // The column keeps the layout of a new store: last, text, never NULL.
+        let last: (String, String) = connection
+            .query_row(
+                "SELECT column_name, is_nullable FROM information_schema.columns \
+                 WHERE table_name = 'otel_traces' ORDER BY ordinal_position DESC LIMIT 1",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!(last, ("OrderStatus".to_string(), "NO".to_string()));
+        assert!(connection
+            .execute("INSERT INTO otel_traces (OrderStatus) VALUES (NULL)", [])
+            .is_err());
+    }
 }

@@ -199,6 +199,26 @@ fn clickhouse_columns(columns: &[Column]) -> Vec<String> {
     lines
 }
 
+/// Renders `ALTER TABLE … ADD COLUMN IF NOT EXISTS` for the columns added to tables
+/// after a store first made them. ClickHouse computes a materialized column for the
+/// parts written before it when they are read.
+pub fn clickhouse_added_columns() -> Vec<String> {
+    let (column, _) = super::ORDER_STATUS_COLUMN;
+    let traces = super::table("otel_traces");
+    traces
+        .columns
+        .iter()
+        .filter(|c| c.name == column)
+        .map(|c| {
+            format!(
+                "ALTER TABLE {} ADD COLUMN IF NOT EXISTS {}",
+                traces.name,
+                clickhouse_column(c).trim_start()
+            )
+        })
+        .collect()
+}
+
 fn clickhouse_column(column: &Column) -> String {
     let ty = if is_list(column.ty) {
         format!("Array({})", clickhouse_type(column.ty))

@@ -10,8 +10,8 @@ mod ddl;
 mod tables;
 mod views;
 
-pub use ddl::{clickhouse_ddl, duckdb_ddl, ClickHouseOptions};
-pub use tables::{all_tables, table, BUSINESS_COLUMNS};
+pub use ddl::{clickhouse_added_columns, clickhouse_ddl, duckdb_ddl, ClickHouseOptions};
+pub use tables::{all_tables, table, BUSINESS_COLUMNS, ORDER_STATUS_COLUMN};
 pub use views::{view_names, views, View};
 
 /// Returns the DDL of every table and view for `dialect`, one statement per item.

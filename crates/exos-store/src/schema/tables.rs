@@ -36,6 +36,12 @@ pub const BUSINESS_COLUMNS: [(&str, &str); 5] = [
     ("UserId", "user.id"),
 ];
 
+/// The span's own `order.status` as a column of `otel_traces`, last in the table: its
+/// name and its ClickHouse expression. Unlike the business keys it has no resource
+/// fallback, since a status belongs to one step of an order. The order counts by
+/// status read it instead of unpacking every span's attribute map.
+pub const ORDER_STATUS_COLUMN: (&str, &str) = ("OrderStatus", "SpanAttributes['order.status']");
+
 fn business_columns(record_map: &str) -> Vec<Column> {
     // The expressions are leaked once per table at start-up: the set is fixed and tiny.
     let expr = |key: &str| -> &'static str {
@@ -131,6 +137,7 @@ fn traces() -> Table {
     ));
     columns.extend(attribute_items("SpanAttributeItems", "SpanAttributes"));
     columns.extend(business_columns("SpanAttributes"));
+    columns.push(derived(ORDER_STATUS_COLUMN.0, ORDER_STATUS_COLUMN.1));
     let mut indexes = vec!["idx_trace_id TraceId TYPE bloom_filter(0.001) GRANULARITY 1"];
     indexes.extend(map_indexes(&["ResourceAttributes", "SpanAttributes"]));
     indexes.push("idx_duration Duration TYPE minmax GRANULARITY 1");
