@@ -14,7 +14,7 @@ use crate::error::AnalyticsError;
 use crate::errors::message_expr;
 use crate::filter::Source;
 use crate::params::{check_text, Params};
-use crate::rows::{query, query_all, Row};
+use crate::rows::{query_all, Row};
 use crate::scope::Scope;
 use crate::sql::{Sql, IS_ERROR};
 use crate::time::format_ns;
@@ -154,6 +154,9 @@ pub struct OrderTouched {
     pub spans: u64,
 }
 
+/// Span names of page loads, as the browser SDK names them.
+const PAGE_LOAD_SPANS: [&str; 2] = ["documentLoad", "routeChange"];
+
 /// The SQL conditions that classify spans, as the `page_views` and `user_actions` views do.
 struct Classes {
     page_view: String,
@@ -165,7 +168,8 @@ impl Classes {
         let attribute = |key: &str| sql.map_value("SpanAttributes", key);
         Self {
             page_view: format!(
-                "(SpanName IN ('documentLoad', 'routeChange') OR {} = 'page_view')",
+                "(SpanName IN {} OR {} = 'page_view')",
+                sql.text_list(&PAGE_LOAD_SPANS),
                 attribute("event.name")
             ),
             action: format!(
@@ -198,15 +202,32 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
         (span_summary_sql(&sql, &spans), 1),
         (log_summary_sql(&sql, &logs), 1),
         (sessions_sql(&sql, &spans, &classes), MAX_SESSIONS),
-        (span_timeline_sql(&sql, &spans, &classes), MAX_TIMELINE),
+        (timeline_cutoff_sql(&sql, &spans), 1),
         (log_timeline_sql(&sql, &logs), MAX_TIMELINE),
         (orders_sql(&sql, &spans), MAX_ORDERS),
     ];
-    let [span_summary, log_summary, session_rows, span_events, log_events, order_rows] =
+    let [span_summary, log_summary, session_rows, cutoff, log_events, order_rows] =
         <[Vec<Row>; 6]>::try_from(query_all(store, &queries)?).expect("one result per query");
 
     let mut sessions = read_sessions(&session_rows)?;
-    mark_replays(store, &sql, request, &mut sessions)?;
+    let newest = match cutoff.first() {
+        Some(row) if row.count(1)? >= MAX_TIMELINE as u64 => {
+            format!("{spans} AND Timestamp >= {}", sql.time(row.int(0)?))
+        }
+        _ => spans,
+    };
+    let [replays, span_events] = <[Vec<Row>; 2]>::try_from(query_all(
+        store,
+        &[
+            (replays_sql(&sql, request, &sessions), MAX_SESSIONS),
+            (span_timeline_sql(&sql, &newest, &classes), MAX_TIMELINE),
+        ],
+    )?)
+    .expect("one result per query");
+    let recorded: BTreeSet<String> = replays.iter().map(|row| row.text(0)).collect();
+    for session in &mut sessions {
+        session.has_replay = recorded.contains(&session.session_id);
+    }
     let mut timeline = read_span_timeline(&span_events)?;
     timeline.extend(read_log_timeline(&log_events)?);
     timeline.sort_by(|a, b| {
@@ -220,21 +241,22 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
     Ok(Profile {
         kind: request.visitor.kind(),
         id: request.visitor.id().to_string(),
-        summary: read_summary(&span_summary, &log_summary)?,
+        summary: read_summary(&span_summary, &log_summary, &order_rows)?,
         sessions,
         timeline,
         orders: read_orders(&order_rows)?,
     })
 }
 
+/// Renders the span totals. The distinct orders come with the orders list instead,
+/// so that `OrderId` is read by one query less.
 fn span_summary_sql(sql: &Sql, condition: &str) -> String {
     format!(
-        "SELECT count(*), min({time}), max({time}), {errors}, {sessions}, {orders} \
+        "SELECT count(*), min({time}), max({time}), {errors}, {sessions} \
          FROM otel_traces WHERE {condition}",
         time = sql.epoch_ns("Timestamp"),
         errors = sql.count_if(IS_ERROR),
         sessions = sql.count_distinct_nonempty("RumSessionId"),
-        orders = sql.count_distinct_nonempty("OrderId"),
     )
 }
 
@@ -255,6 +277,30 @@ fn sessions_sql(sql: &Sql, condition: &str, classes: &Classes) -> String {
         actions = sql.count_if(&classes.action),
         errors = sql.count_if(IS_ERROR),
         limit = sql.limit(MAX_SESSIONS),
+    )
+}
+
+/// The timeline's spans that plain columns classify: errors, page loads by span name and
+/// spans with an order. Every other kind needs the attribute map.
+fn plain_timeline_condition(sql: &Sql) -> String {
+    format!(
+        "({IS_ERROR} OR SpanName IN {names} OR OrderId != '')",
+        names = sql.text_list(&PAGE_LOAD_SPANS),
+    )
+}
+
+/// Renders the time of the newest `MAX_TIMELINE`-th span that plain columns put in the
+/// timeline, and how many such spans there are (at most `MAX_TIMELINE`).
+///
+/// The timeline holds no span older than that time, so its query reads the attribute
+/// maps of the newer spans only, instead of every span of the visitor.
+fn timeline_cutoff_sql(sql: &Sql, condition: &str) -> String {
+    format!(
+        "SELECT min({time}), count(*) FROM (SELECT Timestamp FROM otel_traces \
+         WHERE {condition} AND {plain} ORDER BY Timestamp DESC {limit}) AS newest",
+        time = sql.epoch_ns("Timestamp"),
+        plain = plain_timeline_condition(sql),
+        limit = sql.limit(MAX_TIMELINE),
     )
 }
 
@@ -290,41 +336,30 @@ fn log_timeline_sql(sql: &Sql, condition: &str) -> String {
     )
 }
 
+/// Renders the orders the visitor's spans carry, each row with the number of orders.
 fn orders_sql(sql: &Sql, condition: &str) -> String {
     format!(
-        "SELECT OrderId, min({time}), max({time}) AS last_ns, count(*) FROM otel_traces \
+        "SELECT OrderId, min({time}), max({time}) AS last_ns, count(*), {orders} FROM otel_traces \
          WHERE {condition} AND OrderId != '' \
          GROUP BY OrderId ORDER BY last_ns DESC, OrderId {limit}",
         time = sql.epoch_ns("Timestamp"),
+        orders = sql.sum_over_groups("1"),
         limit = sql.limit(MAX_ORDERS),
     )
 }
 
-/// Sets `has_replay` for the sessions that have replay events in the range.
-fn mark_replays(
-    store: &dyn Store,
-    sql: &Sql,
-    request: &VisitorRequest,
-    sessions: &mut [SessionSummary],
-) -> Result<(), AnalyticsError> {
+/// Renders the sessions among `sessions` that have replay events in the range.
+fn replays_sql(sql: &Sql, request: &VisitorRequest, sessions: &[SessionSummary]) -> String {
     if sessions.is_empty() {
-        return Ok(());
+        return "SELECT '' WHERE 1 = 0".to_string();
     }
     let ids: Vec<&str> = sessions.iter().map(|s| s.session_id.as_str()).collect();
     let range = request.scope.range;
-    let text = format!(
+    format!(
         "SELECT DISTINCT RumSessionId FROM hyperdx_sessions WHERE {} AND RumSessionId IN {}",
         sql.log_time_range(range.from_ns, range.to_ns),
         sql.text_list(&ids)
-    );
-    let recorded: BTreeSet<String> = query(store, &text, MAX_SESSIONS)?
-        .iter()
-        .map(|row| row.text(0))
-        .collect();
-    for session in sessions {
-        session.has_replay = recorded.contains(&session.session_id);
-    }
-    Ok(())
+    )
 }
 
 fn optional_time(row: &Row, index: usize, count: u64) -> Result<Option<i64>, AnalyticsError> {
@@ -335,7 +370,7 @@ fn optional_time(row: &Row, index: usize, count: u64) -> Result<Option<i64>, Ana
     }
 }
 
-fn read_summary(spans: &[Row], logs: &[Row]) -> Result<Summary, AnalyticsError> {
+fn read_summary(spans: &[Row], logs: &[Row], orders: &[Row]) -> Result<Summary, AnalyticsError> {
     let mut summary = Summary::default();
     let mut first: Option<i64> = None;
     let mut last: Option<i64> = None;
@@ -352,8 +387,10 @@ fn read_summary(spans: &[Row], logs: &[Row]) -> Result<Summary, AnalyticsError> 
         if is_spans {
             summary.errors = row.count(3)?;
             summary.sessions = row.count(4)?;
-            summary.orders = row.count(5)?;
         }
+    }
+    if let Some(row) = orders.first() {
+        summary.orders = row.count(4)?;
     }
     summary.first_seen = first.map(format_ns);
     summary.last_seen = last.map(format_ns);

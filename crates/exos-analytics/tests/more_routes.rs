@@ -247,6 +247,75 @@ fn visitor_session_profile() {
     assert!(profile.timeline.is_empty());
 }
 
+/// A visitor with more timeline spans than the timeline shows: spans with an order,
+/// which plain columns classify, between user actions and page views known only from
+/// attributes, internal spans left out, and pairs of spans at one time.
+#[test]
+fn visitor_timeline_keeps_the_newest_entries_of_a_busy_visitor() {
+    let store = TestStore::empty();
+    let user = "busy@example.com";
+    let mut expected = Vec::new();
+    let mut spans = Vec::new();
+    let mut orders = std::collections::BTreeSet::new();
+    for i in 0..1_200_i64 {
+        let id = format!("{i:016x}");
+        let order = format!("ORD-{}", i % 290);
+        let start_ns = T0 + (i / 2) * 2 * SECOND;
+        let (name, kind, attributes): (&str, &str, Vec<(&str, &str)>) = match i % 4 {
+            0 | 3 if i % 8 != 3 => ("GET /orders/{id}", "span", vec![("order.id", &order)]),
+            1 => (
+                "click",
+                "action",
+                vec![("event_type", "click"), ("target_element", "BUTTON")],
+            ),
+            3 => ("page", "page_view", vec![("event.name", "page_view")]),
+            _ => ("internal", "", vec![]),
+        };
+        if kind == "span" {
+            orders.insert(order.clone());
+        }
+        let mut attributes = attributes;
+        attributes.push(("user.id", user));
+        spans.push(span(SpanSpec {
+            id: &id,
+            name,
+            start_ns,
+            attributes: &attributes,
+            ..SpanSpec::default()
+        }));
+        if !kind.is_empty() {
+            expected.push((start_ns, id, kind, name.to_string()));
+        }
+    }
+    store
+        .get()
+        .write(&exos_core::Batch {
+            spans,
+            ..exos_core::Batch::default()
+        })
+        .unwrap();
+    expected.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
+    expected.truncate(visitor::MAX_TIMELINE);
+    // The timeline orders spans at one time by kind, then name.
+    expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.2.cmp(b.2)).then(a.3.cmp(&b.3)));
+
+    let request = VisitorRequest::from_query(&pairs(&[("user", user)])).unwrap();
+    let profile = visitor(store.get(), &request).unwrap();
+    let timeline: Vec<(&str, &str)> = profile
+        .timeline
+        .iter()
+        .map(|e| (e.kind, e.name.as_str()))
+        .collect();
+    let expected: Vec<(&str, &str)> = expected
+        .iter()
+        .map(|(_, _, kind, name)| (*kind, name.as_str()))
+        .collect();
+    assert_eq!(timeline, expected);
+    assert_eq!(profile.summary.events, 1_200);
+    assert_eq!(profile.summary.orders, orders.len() as u64);
+    assert_eq!(profile.orders.len(), visitor::MAX_ORDERS);
+}
+
 #[test]
 fn visitor_needs_one_id() {
     let error = VisitorRequest::from_query(&pairs(&[])).unwrap_err();
