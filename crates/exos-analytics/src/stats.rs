@@ -216,6 +216,7 @@ pub fn stats_from(
             text
         }
     };
+    let operators = operators_sql(&sql, scope, slots_split.as_ref());
     queries.extend([
         (logs_per_bucket_sql(&sql, scope), 10_000),
         (unless_brief(scalars_sql(&sql, scope, summaries)), 1),
@@ -224,8 +225,9 @@ pub fn stats_from(
             MAX_LOB_STATUSES,
         ),
         (unless_brief(recent_errors_sql(&sql, scope)), LIST_ROWS),
+        (unless_brief(operators.clone()), LIST_ROWS),
         (
-            unless_brief(operators_sql(&sql, scope, slots_split.as_ref())),
+            unless_brief(operator_orders_sql(&sql, scope, &operators)),
             LIST_ROWS,
         ),
         (table_sizes_sql(), COUNTED_TABLES.len()),
@@ -233,8 +235,8 @@ pub fn stats_from(
     let mut results = query_all(store, &queries)?;
     let rest = results.split_off(bin_parts);
     let span_bins: Vec<Row> = results.into_iter().flatten().collect();
-    let [logs, scalars, lobs, errors, operators, tables] =
-        <[Vec<Row>; 6]>::try_from(rest).expect("one result per query");
+    let [logs, scalars, lobs, errors, operators, operator_orders, tables] =
+        <[Vec<Row>; 7]>::try_from(rest).expect("one result per query");
 
     let mut spans = if span_bins.len() <= MAX_BIN_ROWS {
         read_span_bins(&span_bins)?
@@ -243,22 +245,17 @@ pub fn stats_from(
         read_span_counts(&rows)?
     };
     let ranked = rank_services(&spans.per_service);
-    let top_operators: Vec<String> = operators.iter().map(|row| row.text(0)).collect();
-    let mut second = vec![(
-        unless_brief(operator_orders_sql(&sql, scope, &top_operators)),
-        LIST_ROWS,
-    )];
-    if spans.latency.is_none() {
-        let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
-        for text in latency_queries(&sql, scope, split.as_ref(), &names) {
-            second.push((text, 1_000_000));
-        }
-    }
-    let mut second = query_all(store, &second)?.into_iter();
-    let operator_orders = second.next().unwrap_or_default();
     let latency = match spans.latency.take() {
         Some(latency) => latency,
-        None => read_latency(&second.flatten().collect::<Vec<Row>>())?,
+        None => {
+            let names: Vec<&str> = ranked.iter().map(|r| r.0.as_str()).collect();
+            let queries: Vec<(String, usize)> =
+                latency_queries(&sql, scope, split.as_ref(), &names)
+                    .into_iter()
+                    .map(|text| (text, 1_000_000))
+                    .collect();
+            read_latency(&query_all(store, &queries)?.concat())?
+        }
     };
 
     let buckets = scope.range.bucket_starts();
@@ -554,15 +551,17 @@ fn operators_sql(sql: &Sql, scope: &Scope, split: Option<&Split>) -> String {
     )
 }
 
-/// Renders the distinct orders of the named operators; counting them for every
-/// operator would hash every (operator, order) pair of the range.
-fn operator_orders_sql(sql: &Sql, scope: &Scope, operators: &[String]) -> String {
+/// Renders the distinct orders of the operators that `ranking` (the busiest-operators
+/// query) lists; counting them for every operator would hash every (operator, order)
+/// pair of the range. Ranking inside the query lets it run beside the other
+/// figures instead of after them.
+fn operator_orders_sql(sql: &Sql, scope: &Scope, ranking: &str) -> String {
     format!(
         "SELECT OperatorId, {orders} FROM otel_traces \
-         WHERE {condition} AND OperatorId IN {names} GROUP BY OperatorId",
+         WHERE {condition} AND OperatorId IN (SELECT OperatorId FROM ({ranking}) AS ranked) \
+         GROUP BY OperatorId",
         orders = sql.count_distinct_nonempty("OrderId"),
         condition = scope.condition(sql, Source::Spans),
-        names = sql.text_list(operators),
     )
 }
 
