@@ -551,10 +551,10 @@ fn operators_sql(sql: &Sql, scope: &Scope, split: Option<&Split>) -> String {
     )
 }
 
-/// Renders the distinct orders of the operators that `ranking` (the busiest-operators
-/// query) lists; counting them for every operator would hash every (operator, order)
-/// pair of the range. Ranking inside the query lets it run beside the other
-/// figures instead of after them.
+/// Renders the distinct orders of the operators that the busiest-operators query
+/// `ranking` lists. Counting them for every operator would hash every (operator, order)
+/// pair of the range. The ranking runs inside this query, so that it runs beside the
+/// other figures instead of after them.
 fn operator_orders_sql(sql: &Sql, scope: &Scope, ranking: &str) -> String {
     format!(
         "SELECT OperatorId, {orders} FROM otel_traces \

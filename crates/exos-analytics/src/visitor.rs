@@ -280,8 +280,8 @@ fn sessions_sql(sql: &Sql, condition: &str, classes: &Classes) -> String {
     )
 }
 
-/// The timeline's spans that plain columns classify: errors, page loads by span name and
-/// spans with an order. Every other kind needs the attribute map.
+/// Renders the condition for timeline spans that plain columns classify: errors, page
+/// loads by span name and spans with an order. Every other kind needs the attribute map.
 fn plain_timeline_condition(sql: &Sql) -> String {
     format!(
         "({IS_ERROR} OR SpanName IN {names} OR OrderId != '')",
@@ -292,8 +292,8 @@ fn plain_timeline_condition(sql: &Sql) -> String {
 /// Renders the time of the newest `MAX_TIMELINE`-th span that plain columns put in the
 /// timeline, and how many such spans there are (at most `MAX_TIMELINE`).
 ///
-/// The timeline holds no span older than that time, so its query reads the attribute
-/// maps of the newer spans only, instead of every span of the visitor.
+/// No span older than that time can be in the timeline, so its query reads the
+/// attribute maps of the newer spans only, instead of every span of the visitor.
 fn timeline_cutoff_sql(sql: &Sql, condition: &str) -> String {
     format!(
         "SELECT min({time}), count(*) FROM (SELECT Timestamp FROM otel_traces \

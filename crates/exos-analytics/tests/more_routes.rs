@@ -251,7 +251,7 @@ fn visitor_session_profile() {
 /// which plain columns classify, between user actions and page views known only from
 /// attributes, internal spans left out, and pairs of spans at one time.
 #[test]
-fn visitor_timeline_keeps_the_newest_entries_of_a_busy_visitor() {
+fn visitor_timeline_of_busy_visitor() {
     let store = TestStore::empty();
     let user = "busy@example.com";
     let mut expected = Vec::new();

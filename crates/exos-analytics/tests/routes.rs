@@ -370,11 +370,10 @@ fn events_cursor_handles_equal_timestamps() {
     assert_eq!(seen, expected);
 }
 
-/// Pages of a search read only the newest histogram buckets that hold them; paging
-/// through every match, with ties and cursors inside buckets, must give each match once,
-/// newest first.
+/// Paging through every match of a search, with shared times and cursors inside
+/// histogram buckets, gives each match once, newest first.
 #[test]
-fn events_search_pages_through_every_match() {
+fn events_search_pages_every_match() {
     use rand::{Rng, SeedableRng};
     let store = TestStore::empty();
     let mut rng = rand::rngs::StdRng::seed_from_u64(7);
@@ -382,7 +381,7 @@ fn events_search_pages_through_every_match() {
     let mut spans = Vec::new();
     for i in 0..600 {
         let id = format!("{i:016x}");
-        // Minutes of a few matches and long quiet stretches; several spans share a time.
+        // Times fall on 120 half-minute marks, so several spans share a time.
         let start_ns = T0 + rng.gen_range(0..120) * 30 * SECOND;
         let matches = rng.gen_bool(0.15) || (55..60).contains(&(i % 100));
         let note = if matches { "upstream Timeout" } else { "fine" };

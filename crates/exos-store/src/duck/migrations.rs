@@ -206,7 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn order_status_column_is_filled_on_a_store_made_without_it() {
+    fn order_status_filled_on_old_store() {
         let connection = Connection::open_in_memory().unwrap();
         apply(&connection).unwrap();
         // The layout of a store made before migration 9, holding spans with and without a status.
