@@ -1,11 +1,11 @@
 //! `/api/sessions` and `/api/replay/{session}`: the sessions list and one session's replay.
 
-use std::collections::HashMap;
-
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use exos_analytics::params::{check_text, Params};
+use exos_analytics::AnalyticsError;
 use exos_replay::queries::{self, SessionQuery, SessionSort};
 use serde_json::json;
 
@@ -19,15 +19,127 @@ pub fn routes(router: Router<AppState>) -> Router<AppState> {
         .route("/api/replay/{session}", get(replay))
 }
 
-fn millis(params: &HashMap<String, String>, name: &str, default: i64) -> Result<i64, ApiError> {
-    match params.get(name).map(|v| v.trim()).filter(|v| !v.is_empty()) {
+/// The query parameters `GET /api/sessions` accepts.
+const SESSION_PARAMS: &[&str] = &[
+    "from",
+    "to",
+    "q",
+    "lob",
+    "frustrated",
+    "has_replay",
+    "did",
+    "browser",
+    "device",
+    "country",
+    "sort",
+    "limit",
+];
+
+/// Maximum number of rows in one sessions list.
+const MAX_LIMIT: usize = 1000;
+/// Number of rows listed when `limit` is absent.
+const DEFAULT_LIMIT: usize = 200;
+
+fn millis(params: &Params, name: &str, default: i64) -> Result<i64, AnalyticsError> {
+    match params.one(name)?.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(default),
         Some(text) => text.parse::<i64>().map_err(|_| {
-            ApiError::BadRequest(format!(
-                "invalid {name} {text:?}: give milliseconds since the Unix epoch"
-            ))
+            AnalyticsError::bad(
+                name,
+                format!("{text:?} is not a time; give milliseconds since the Unix epoch"),
+            )
         }),
     }
+}
+
+/// Reads `true` or `false`, or returns `None` when the parameter is absent.
+fn flag(params: &Params, name: &str) -> Result<Option<bool>, AnalyticsError> {
+    match params.one(name)? {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(AnalyticsError::bad(
+            name,
+            format!("{other:?} is not true or false; use true or false"),
+        )),
+    }
+}
+
+/// Reads a free-text filter, rejecting NUL characters and overlong values.
+fn text(params: &Params, name: &str) -> Result<Option<String>, AnalyticsError> {
+    let value = params.one(name)?;
+    if let Some(value) = value {
+        check_text(name, value)?;
+    }
+    Ok(value.map(str::to_string))
+}
+
+/// Reads a filter value that must be one of `choices` (compared without case).
+fn choice(params: &Params, name: &str, choices: &[&str]) -> Result<Option<String>, AnalyticsError> {
+    match params.one(name)? {
+        Some(value) if !choices.contains(&value.to_ascii_lowercase().as_str()) => {
+            Err(AnalyticsError::bad(
+                name,
+                format!("{value:?} is not known; use one of {}", choices.join(", ")),
+            ))
+        }
+        value => Ok(value.map(str::to_string)),
+    }
+}
+
+/// Reads an ISO 3166-1 alpha-2 country code: two ASCII letters, in either case.
+fn country(params: &Params) -> Result<Option<String>, AnalyticsError> {
+    match params.one("country")? {
+        Some(value) if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_alphabetic()) => {
+            Err(AnalyticsError::bad(
+                "country",
+                format!(
+                    "{value:?} is not a country code; give the two-letter ISO 3166 code, such as DE or US"
+                ),
+            ))
+        }
+        value => Ok(value.map(str::to_string)),
+    }
+}
+
+/// Builds the sessions query from the request's parameters. Unknown names, repeated
+/// values and values a parameter does not accept are rejected.
+fn session_query(pairs: &[(String, String)], now: i64) -> Result<SessionQuery, AnalyticsError> {
+    let params = Params::new(pairs, SESSION_PARAMS)?;
+    let to_ms = millis(&params, "to", now)?;
+    let from_ms = millis(&params, "from", to_ms - 24 * 3_600_000)?;
+    let sort = match params.one("sort")? {
+        None | Some("newest") => SessionSort::Newest,
+        Some("longest") => SessionSort::Longest,
+        Some("most_errors") => SessionSort::MostErrors,
+        Some("most_frustrated") => SessionSort::MostFrustrated,
+        Some(other) => {
+            return Err(AnalyticsError::bad(
+                "sort",
+                format!(
+                    "{other:?} is not a sort order; use newest, longest, most_errors or most_frustrated"
+                ),
+            ))
+        }
+    };
+    Ok(SessionQuery {
+        from_ms,
+        to_ms,
+        search: text(&params, "q")?,
+        lob: text(&params, "lob")?,
+        frustrated: flag(&params, "frustrated")?.unwrap_or(false),
+        has_replay: flag(&params, "has_replay")?,
+        did: text(&params, "did")?,
+        browser: choice(
+            &params,
+            "browser",
+            &["chrome", "edge", "firefox", "opera", "safari"],
+        )?,
+        device: choice(&params, "device", &["desktop", "mobile", "tablet"])?,
+        country: country(&params)?,
+        sort,
+        limit: Some(params.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?),
+    })
 }
 
 fn now_ms() -> i64 {
@@ -40,77 +152,12 @@ fn now_ms() -> i64 {
 async fn sessions(
     State(state): State<AppState>,
     _caller: Caller,
-    Query(params): Query<HashMap<String, String>>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let to_ms = millis(&params, "to", now_ms())?;
-    let from_ms = millis(&params, "from", to_ms - 24 * 3_600_000)?;
-    let sort = match params.get("sort").map(String::as_str).unwrap_or("newest") {
-        "newest" => SessionSort::Newest,
-        "longest" => SessionSort::Longest,
-        "most_errors" => SessionSort::MostErrors,
-        "most_frustrated" => SessionSort::MostFrustrated,
-        other => {
-            return Err(ApiError::BadRequest(format!(
-                "invalid sort {other:?}: use newest, longest, most_errors or most_frustrated"
-            )))
-        }
-    };
-    let has_replay = match params.get("has_replay").map(String::as_str) {
-        None | Some("") => None,
-        Some("true") => Some(true),
-        Some("false") => Some(false),
-        Some(other) => {
-            return Err(ApiError::BadRequest(format!(
-                "invalid has_replay {other:?}: use true or false"
-            )))
-        }
-    };
-    let limit = match params.get("limit") {
-        None => None,
-        Some(text) => Some(text.parse::<usize>().map_err(|_| {
-            ApiError::BadRequest(format!("invalid limit {text:?}: give a number up to 1000"))
-        })?),
-    };
-    check_choice(
-        &params,
-        "browser",
-        &["chrome", "edge", "firefox", "opera", "safari"],
-    )?;
-    check_choice(&params, "device", &["desktop", "mobile", "tablet"])?;
-    let query = SessionQuery {
-        from_ms,
-        to_ms,
-        search: params.get("q").cloned(),
-        lob: params.get("lob").cloned(),
-        frustrated: params.get("frustrated").is_some_and(|v| v == "true"),
-        has_replay,
-        did: params.get("did").cloned(),
-        browser: params.get("browser").cloned(),
-        device: params.get("device").cloned(),
-        country: params.get("country").cloned(),
-        sort,
-        limit,
-    };
+    let query = session_query(&pairs, now_ms())?;
     let store = state.store.clone();
     let rows = blocking(move || Ok(queries::list_sessions(store.as_ref(), &query)?)).await?;
     Ok(Json(json!({"sessions": rows})).into_response())
-}
-
-/// Rejects a filter value outside its list (compared without case), naming the choices.
-fn check_choice(
-    params: &HashMap<String, String>,
-    key: &str,
-    choices: &[&str],
-) -> Result<(), ApiError> {
-    match params.get(key).filter(|value| !value.is_empty()) {
-        Some(value) if !choices.contains(&value.to_ascii_lowercase().as_str()) => {
-            Err(ApiError::BadRequest(format!(
-                "invalid {key} {value:?}: use one of {}",
-                choices.join(", ")
-            )))
-        }
-        _ => Ok(()),
-    }
 }
 
 async fn replay(

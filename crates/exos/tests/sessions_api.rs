@@ -1,0 +1,83 @@
+//! `GET /api/sessions` as a client sees it. A bad parameter gets a 400 in the API's
+//! JSON error shape, and the message names the parameter, the value and the fix.
+
+mod common;
+
+use common::{basic, Reply, Server};
+use serde_json::Value;
+
+/// Sends a GET for `path` as admin and returns the reply, whatever its status.
+fn get(server: &Server, path: &str) -> Reply {
+    Reply::from(
+        ureq::get(&format!("{}{path}", server.http))
+            .set("authorization", &basic("admin", &server.password))
+            .call(),
+    )
+}
+
+/// Sends a GET for `path`, checks that it gets a 400 in the JSON error shape, and returns the message.
+fn rejected(server: &Server, path: &str) -> String {
+    let reply = get(server, path);
+    assert_eq!(reply.status, 400, "{path}: {}", reply.text());
+    assert!(
+        reply.content_type.starts_with("application/json"),
+        "{path}: {} {}",
+        reply.content_type,
+        reply.text()
+    );
+    let body: Value = serde_json::from_slice(&reply.body).expect("a JSON error body");
+    assert_eq!(body["error"]["kind"], "bad_request", "{path}: {body}");
+    body["error"]["message"]
+        .as_str()
+        .expect("a message")
+        .to_string()
+}
+
+#[test]
+fn session_list_rejects_bad_parameters() {
+    let server = Server::start(&[]);
+    let ok = get(
+        &server,
+        "/api/sessions?frustrated=true&has_replay=false&limit=1000&country=de",
+    );
+    assert_eq!(ok.status, 200, "{}", ok.text());
+
+    // Each case is a query and the parts its error message must contain.
+    let cases: &[(&str, &[&str])] = &[
+        (
+            "frustrated=yes",
+            &["`frustrated`", "\"yes\"", "true or false"],
+        ),
+        (
+            "has_replay=maybe",
+            &["`has_replay`", "\"maybe\"", "true or false"],
+        ),
+        ("bogus=1", &["`bogus`", "unknown parameter", "has_replay"]),
+        ("limit=100000", &["`limit`", "\"100000\"", "1 to 1000"]),
+        ("limit=-1", &["`limit`", "\"-1\"", "1 to 1000"]),
+        ("limit=0", &["`limit`", "\"0\"", "1 to 1000"]),
+        (
+            "country=Germany",
+            &["`country`", "\"Germany\"", "two-letter ISO 3166"],
+        ),
+        (
+            "country=D1",
+            &["`country`", "\"D1\"", "two-letter ISO 3166"],
+        ),
+        ("sort=oldest", &["`sort`", "\"oldest\"", "most_frustrated"]),
+        ("browser=lynx", &["`browser`", "\"lynx\"", "chrome"]),
+        ("device=watch", &["`device`", "\"watch\"", "tablet"]),
+        (
+            "from=yesterday",
+            &["`from`", "\"yesterday\"", "milliseconds"],
+        ),
+        ("lob=Title&lob=Flood", &["`lob`", "more than once"]),
+        ("q=a%00b", &["`q`", "NUL"]),
+    ];
+    for (query, wanted) in cases {
+        let message = rejected(&server, &format!("/api/sessions?{query}"));
+        for part in *wanted {
+            assert!(message.contains(part), "{query}: {message:?} lacks {part}");
+        }
+    }
+}
