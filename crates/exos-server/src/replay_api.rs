@@ -1,6 +1,9 @@
 //! `/api/sessions` and `/api/replay/{session}`: the sessions list and one session's replay.
 
+use axum::extract::path::ErrorKind;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::Uri;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -163,8 +166,24 @@ async fn sessions(
 async fn replay(
     State(state): State<AppState>,
     _caller: Caller,
-    Path(session): Path<String>,
+    uri: Uri,
+    session: Result<Path<String>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    // Without this, axum rejects the path with a plain-text body instead of the API's JSON error.
+    let Path(session) = session.map_err(|rejection| {
+        let raw_id = uri.path().rsplit('/').next().unwrap_or_default();
+        let problem = match &rejection {
+            PathRejection::FailedToDeserializePathParams(failure)
+                if matches!(failure.kind(), ErrorKind::InvalidUtf8InPathParam { .. }) =>
+            {
+                "it is not UTF-8 text once percent-decoded".to_string()
+            }
+            other => other.body_text(),
+        };
+        ApiError::BadRequest(format!(
+            "invalid session id {raw_id:?}: {problem}; give the rum.session_id of a session"
+        ))
+    })?;
     if session.is_empty() || session.len() > 128 {
         return Err(ApiError::BadRequest(
             "invalid session id: give the rum.session_id of a session".into(),

@@ -1,10 +1,11 @@
-//! `GET /api/sessions` as a client sees it. A bad parameter gets a 400 in the API's
-//! JSON error shape, and the message names the parameter, the value and the fix.
+//! `GET /api/sessions` and `GET /api/replay/{session}` as a client sees them. A bad
+//! parameter gets a 400 in the API's JSON error shape, and the message names the
+//! parameter, the value and the fix.
 
 mod common;
 
 use common::{basic, Reply, Server};
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// Sends a GET for `path` as admin and returns the reply, whatever its status.
 fn get(server: &Server, path: &str) -> Reply {
@@ -80,4 +81,22 @@ fn session_list_rejects_bad_parameters() {
             assert!(message.contains(part), "{query}: {message:?} lacks {part}");
         }
     }
+}
+
+#[test]
+fn replay_path_errors_are_json() {
+    let server = Server::start(&[]);
+    let message = rejected(&server, "/api/replay/%00%ff");
+    assert!(message.contains("session"), "{message}");
+    assert!(message.contains("%00%ff"), "names the value: {message}");
+    assert!(message.contains("UTF-8"), "says what is wrong: {message}");
+
+    let too_long = "a".repeat(129);
+    let message = rejected(&server, &format!("/api/replay/{too_long}"));
+    assert!(message.contains("session"), "{message}");
+
+    let missing = get(&server, "/api/replay/nosuchsession");
+    assert_eq!(missing.status, 404);
+    let body: Value = serde_json::from_slice(&missing.body).unwrap();
+    assert_eq!(body["error"]["kind"], json!("not_found"));
 }
