@@ -115,6 +115,7 @@ def assert_span_row(row: Mapping, span) -> None:
     assert row["Duration"] == span.end_time - span.start_time, f"{name}: Duration"
     assert row["StatusCode"] == STATUS_CODE_TEXT[span.status.status_code], f"{name}: StatusCode"
     assert row["StatusMessage"] == (span.status.description or ""), f"{name}: StatusMessage"
+    assert row["OrderStatus"] == str(span.attributes.get("order.status", "")), f"{name}: OrderStatus"
     assert_events(row, span.events, name)
     assert_links(row, span.links, name)
 
@@ -150,7 +151,7 @@ SPAN_COLUMNS = """
     Duration, StatusCode, StatusMessage,
     "Events.Timestamp", "Events.Name", "Events.Attributes",
     "Links.TraceId", "Links.SpanId", "Links.TraceState", "Links.Attributes",
-    OrderId, OperatorId, Lob, RumSessionId, UserId
+    OrderId, OperatorId, Lob, RumSessionId, UserId, OrderStatus
 """
 
 LOG_COLUMNS = """

@@ -185,6 +185,7 @@ def record_order_trace(tracer, base_ns):
             "order.weights": [0.5, 1.25],
             "order.gift_flags": [True, False],
             "order.note": 'café "déjà vu" ✓',
+            "order.status": "received",
         },
     )
     root.add_event("order.received", {"items": 3, "rush": False, "channel": "web"}, timestamp=base_ns + 1_000)
