@@ -26,7 +26,7 @@ use exos_store::Store;
 use rustc_hash::{FxHashMap, FxHashSet};
 use serde::Serialize;
 
-use crate::spans::{read_step_spans, StepSpan};
+use crate::spans::{read_case_spans, StepSpan};
 use crate::OcpmError;
 
 /// User interactions read at most per request.
@@ -156,9 +156,15 @@ fn top_neighbour(counts: &FxHashMap<String, u64>, total: u64) -> Option<Neighbou
         })
 }
 
-fn tally_activities(spans: &[StepSpan]) -> FxHashMap<String, ActivityTally> {
+/// Tallies the steps that start in `range`. `spans` also holds the steps of the same
+/// orders outside it, so that a step's neighbours are the order's real ones, not the
+/// range's edges.
+fn tally_activities(spans: &[StepSpan], range: TimeRange) -> FxHashMap<String, ActivityTally> {
     let mut tallies: FxHashMap<String, ActivityTally> = FxHashMap::default();
     for (index, span) in spans.iter().enumerate() {
+        if span.start_ns < range.from_ns || span.start_ns >= range.to_ns {
+            continue;
+        }
         let tally = tallies.entry(span.activity.clone()).or_default();
         tally.durations.push(span.duration_ns as f64 / 1e9);
         let same_order = |other: usize| spans[other].order == span.order;
@@ -183,6 +189,19 @@ fn tally_activities(spans: &[StepSpan]) -> FxHashMap<String, ActivityTally> {
     tallies
 }
 
+/// Formats `value` with at least `decimals` decimals, and more (up to 6) while it would
+/// print as `limit` does, so that a rejection never reads "80% < 80%".
+fn distinct_digits(value: f64, limit: f64, decimals: usize) -> String {
+    let mut decimals = decimals;
+    loop {
+        let text = format!("{value:.decimals$}");
+        if decimals >= 6 || text != format!("{limit:.decimals$}") {
+            return text;
+        }
+        decimals += 1;
+    }
+}
+
 fn coefficient_of_variation(values: &[f64]) -> f64 {
     let count = values.len() as f64;
     let mean = values.iter().sum::<f64>() / count.max(1.0);
@@ -200,7 +219,7 @@ fn step_candidates(
 ) -> (Vec<Candidate>, Vec<RejectedStep>) {
     let mut candidates = Vec::new();
     let mut rejected = Vec::new();
-    for (activity, tally) in tally_activities(spans) {
+    for (activity, tally) in tally_activities(spans, request.range) {
         let count = tally.durations.len() as u64;
         let total_s: f64 = tally.durations.iter().sum();
         let cv = coefficient_of_variation(&tally.durations);
@@ -218,13 +237,14 @@ fn step_candidates(
             ))
         } else if cv > request.max_cv {
             Some(format!(
-                "duration varies too much (cv {cv:.2} > max_cv {})",
+                "duration varies too much (cv {} > max_cv {})",
+                distinct_digits(cv, request.max_cv, 2),
                 request.max_cv
             ))
         } else if determinism < request.min_determinism {
             Some(format!(
-                "no deterministic neighbour ({:.0}% < min_determinism {:.0}%)",
-                determinism * 100.0,
+                "no deterministic neighbour ({}% < min_determinism {}%)",
+                distinct_digits(determinism * 100.0, request.min_determinism * 100.0, 0),
                 request.min_determinism * 100.0
             ))
         } else {
@@ -400,7 +420,7 @@ pub fn opportunities(
     store: &dyn Store,
     request: &OpportunitiesRequest,
 ) -> Result<OpportunitiesResponse, OcpmError> {
-    let (spans, spans_truncated) = read_step_spans(store, request.range, &[])?;
+    let (spans, spans_truncated) = read_case_spans(store, request.range)?;
     let (interactions, clicks_truncated) = read_interactions(store, request.range)?;
     let (mut candidates, rejected_steps) = step_candidates(&spans, request);
     candidates.extend(sequence_candidates(&interactions, request.min_sessions));
@@ -437,7 +457,7 @@ mod tests {
 
     fn request() -> OpportunitiesRequest {
         OpportunitiesRequest {
-            range: TimeRange::new(0, 1).unwrap(),
+            range: TimeRange::new(0, 1_000 * 1_000_000_000).unwrap(),
             min_count: 3,
             max_cv: 0.5,
             min_determinism: 0.8,
@@ -462,6 +482,37 @@ mod tests {
             "{}",
             rejected[0].reason
         );
+    }
+
+    #[test]
+    fn neighbours_come_from_steps_outside_range() {
+        let mut spans = Vec::new();
+        for order in ["o1", "o2", "o3", "o4"] {
+            spans.push(step(order, "Receive", 0, 5));
+            spans.push(step(order, "Stamp", 100, 60));
+            spans.push(step(order, "Close", 2_000, 5));
+        }
+        let request = OpportunitiesRequest {
+            range: TimeRange::new(50 * 1_000_000_000, 1_000 * 1_000_000_000).unwrap(),
+            ..request()
+        };
+        let (candidates, rejected) = step_candidates(&spans, &request);
+        assert!(rejected.is_empty(), "{rejected:?}");
+        assert_eq!(candidates.len(), 1);
+        let stamp = &candidates[0];
+        assert_eq!((stamp.title.as_str(), stamp.count), ("Stamp", 4));
+        let before = stamp.predecessor.as_ref().unwrap();
+        assert_eq!((before.activity.as_str(), before.share), ("Receive", 1.0));
+        let after = stamp.successor.as_ref().unwrap();
+        assert_eq!((after.activity.as_str(), after.share), ("Close", 1.0));
+    }
+
+    #[test]
+    fn rejection_values_differ_from_limits() {
+        assert_eq!(distinct_digits(79.7, 80.0, 0), "79.7");
+        assert_eq!(distinct_digits(79.0, 80.0, 0), "79");
+        assert_eq!(distinct_digits(0.605, 0.6, 2), "0.605");
+        assert_eq!(distinct_digits(0.65, 0.6, 2), "0.65");
     }
 
     #[test]

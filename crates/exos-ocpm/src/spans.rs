@@ -64,16 +64,40 @@ pub fn read_step_spans(
     keys: &[String],
 ) -> Result<(Vec<StepSpan>, bool), OcpmError> {
     let sql = Sql::new(store.dialect());
+    let in_range = sql.time_range("Timestamp", range.from_ns, range.to_ns);
+    read_spans(store, &sql, &in_range, keys)
+}
+
+/// Reads every business span of the orders that have one in `range`, also the spans
+/// before and after it, ordered by order then start. Returns the spans and whether
+/// more existed than [`MAX_SPANS`].
+pub fn read_case_spans(
+    store: &dyn Store,
+    range: TimeRange,
+) -> Result<(Vec<StepSpan>, bool), OcpmError> {
+    let sql = Sql::new(store.dialect());
+    let cases = format!(
+        "OrderId IN (SELECT OrderId FROM otel_traces WHERE {} AND {BUSINESS_SPANS})",
+        sql.time_range("Timestamp", range.from_ns, range.to_ns),
+    );
+    read_spans(store, &sql, &cases, &[])
+}
+
+fn read_spans(
+    store: &dyn Store,
+    sql: &Sql,
+    condition: &str,
+    keys: &[String],
+) -> Result<(Vec<StepSpan>, bool), OcpmError> {
     let extra: String = keys
         .iter()
-        .map(|key| format!(", {}", key_expression(&sql, key)))
+        .map(|key| format!(", {}", key_expression(sql, key)))
         .collect();
     let statement = format!(
         "SELECT OrderId, OperatorId, Lob, SpanName, {}, Duration, TraceId{extra} \
-         FROM otel_traces WHERE {} AND {BUSINESS_SPANS} \
+         FROM otel_traces WHERE {condition} AND {BUSINESS_SPANS} \
          ORDER BY OrderId, Timestamp, SpanId LIMIT {}",
         sql.epoch_ns("Timestamp"),
-        sql.time_range("Timestamp", range.from_ns, range.to_ns),
         MAX_SPANS + 1
     );
     let rows = query(store, &statement, MAX_SPANS + 1)?;
