@@ -13,6 +13,8 @@ use exos_mining::EventLog;
 use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
+use exos_analytics::TimeRange;
+
 use crate::request::LogScope;
 use crate::stats::{event_duration, wait_before};
 
@@ -186,8 +188,11 @@ pub fn bottlenecks(log: &EventLog, request: &BottlenecksRequest) -> BottlenecksA
     activities.sort_by(|a, b| b.wait.sum.total_cmp(&a.wait.sum));
     activities.truncate(limit);
 
+    // The log holds whole cases, also their events outside the range. A slowdown
+    // compares events inside the range only, so that its date falls in the range.
+    let range = request.scope.range().ok();
     let mut slowdowns: Vec<Slowdown> = (0..log.activities.len() as Sym)
-        .filter_map(|activity| slowdown(log, activity))
+        .filter_map(|activity| slowdown(log, activity, range))
         .collect();
     slowdowns.sort_by(|a, b| b.extra_seconds.total_cmp(&a.extra_seconds));
     slowdowns.truncate(limit);
@@ -202,12 +207,19 @@ pub fn bottlenecks(log: &EventLog, request: &BottlenecksRequest) -> BottlenecksA
 }
 
 /// Finds the change point of `activity`'s processing times (events in start
-/// order), when the median after it is [`MIN_FACTOR`] times the one before.
-fn slowdown(log: &EventLog, activity: Sym) -> Option<Slowdown> {
+/// order, those starting in `range` when given), when the median after it is
+/// [`MIN_FACTOR`] times the one before.
+fn slowdown(log: &EventLog, activity: Sym, range: Option<TimeRange>) -> Option<Slowdown> {
+    let in_range = |start_us: i64| {
+        range.is_none_or(|r| {
+            let start_ns = start_us.saturating_mul(1_000);
+            start_ns >= r.from_ns && start_ns < r.to_ns
+        })
+    };
     let mut events: Vec<(i64, f64, usize)> = Vec::new();
     for case in 0..log.case_count() {
         for event in log.case_range(case) {
-            if log.activity[event] == activity {
+            if log.activity[event] == activity && in_range(log.start[event]) {
                 if let Some(seconds) = event_duration(log, event) {
                     events.push((log.start[event], seconds, case));
                 }
@@ -278,4 +290,66 @@ fn change_point(durations: &[f64]) -> Option<usize> {
 fn median(values: &[f64]) -> f64 {
     let mut sorted = values.to_vec();
     Summary::of(&mut sorted).median
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exos_mining::log::{EventFields, LogBuilder};
+
+    const SECOND_US: i64 = 1_000_000;
+    /// The range start, 1,000,000 s after the epoch.
+    const FROM_US: i64 = 1_000_000 * SECOND_US;
+
+    /// A log of one-event cases of `Check`, one per (start, seconds) pair.
+    fn checks(events: &[(i64, i64)]) -> EventLog {
+        let mut builder = LogBuilder::default();
+        let activity = builder.intern_activity("Check");
+        for (index, &(start, seconds)) in events.iter().enumerate() {
+            builder.begin_case(format!("case-{index}"), Vec::new());
+            let fields = EventFields {
+                activity,
+                start,
+                timestamp: start + seconds * SECOND_US,
+                resource: exos_mining::log::NO_SYM,
+                lifecycle: exos_mining::log::NO_SYM,
+            };
+            builder.push_event(&fields, &mut Vec::new());
+        }
+        builder.finish()
+    }
+
+    fn request() -> BottlenecksRequest {
+        BottlenecksRequest {
+            scope: LogScope {
+                from: Some((FROM_US / 1_000).to_string()),
+                to: Some((FROM_US / 1_000 + 100_000_000).to_string()),
+                ..LogScope::default()
+            },
+            limit: None,
+        }
+    }
+
+    #[test]
+    fn slowdown_ignores_events_before_range() {
+        // Fast before the range, steadily slow inside it: no change inside the range.
+        let mut events: Vec<(i64, i64)> = (0..30)
+            .map(|i| (FROM_US - (100 - i) * SECOND_US, 10))
+            .collect();
+        events.extend((0..60).map(|i| (FROM_US + i * 60 * SECOND_US, 100 + i % 3)));
+        let answer = bottlenecks(&checks(&events), &request());
+        assert!(answer.slowdowns.is_empty(), "{:?}", answer.slowdowns);
+    }
+
+    #[test]
+    fn slowdown_inside_range_is_found() {
+        let events: Vec<(i64, i64)> = (0..80)
+            .map(|i| (FROM_US + i * 60 * SECOND_US, if i < 40 { 10 } else { 100 }))
+            .collect();
+        let answer = bottlenecks(&checks(&events), &request());
+        assert_eq!(answer.slowdowns.len(), 1);
+        let slowdown = &answer.slowdowns[0];
+        assert_eq!(slowdown.since_ms, (FROM_US + 40 * 60 * SECOND_US) / 1_000);
+        assert_eq!(slowdown.events_after, 40);
+    }
 }
