@@ -25,11 +25,49 @@ const NOW_STEP_NS: i64 = 60 * 1_000_000_000;
 #[serde(default, deny_unknown_fields)]
 pub struct LogScope {
     pub log: LogDefinition,
-    /// Range start: RFC 3339 or epoch milliseconds; 30 days before `to` when absent.
+    /// Range start: RFC 3339 or epoch milliseconds (text or number); 30 days before
+    /// `to` when absent.
+    #[serde(deserialize_with = "time_text")]
     pub from: Option<String>,
-    /// Range end: RFC 3339 or epoch milliseconds; now when absent.
+    /// Range end: RFC 3339 or epoch milliseconds (text or number); now when absent.
+    #[serde(deserialize_with = "time_text")]
     pub to: Option<String>,
     pub filters: LogFilters,
+}
+
+/// Reads a time as JSON text, or as a JSON integer of epoch milliseconds.
+fn time_text<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<String>, D::Error> {
+    struct TimeVisitor;
+    impl<'de> serde::de::Visitor<'de> for TimeVisitor {
+        type Value = Option<String>;
+
+        fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+            formatter.write_str("RFC 3339 text or an integer of epoch milliseconds")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Self::Value, E> {
+            Ok(Some(text.to_string()))
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, millis: i64) -> Result<Self::Value, E> {
+            Ok(Some(millis.to_string()))
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, millis: u64) -> Result<Self::Value, E> {
+            Ok(Some(millis.to_string()))
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_none<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+    deserializer.deserialize_any(TimeVisitor)
 }
 
 /// A log and its filtered view.
@@ -60,5 +98,35 @@ impl LogScope {
         let loaded = cache.get_or_load(store, &self.log, range)?;
         let log = self.filters.apply(&loaded.log, range)?;
         Ok(ScopedLog { loaded, log })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scope(json: &str) -> Result<LogScope, serde_json::Error> {
+        serde_json::from_str(json)
+    }
+
+    #[test]
+    fn range_ends_take_text_or_millis() {
+        let number = scope(r#"{"from": 1764547200000, "to": "2025-12-02T00:00:00Z"}"#).unwrap();
+        let text = scope(r#"{"from": "1764547200000", "to": "2025-12-02T00:00:00Z"}"#).unwrap();
+        assert_eq!(number, text);
+        assert_eq!(number.range().unwrap().from_ns, 1_764_547_200_000_000_000);
+        assert_eq!(scope(r#"{"from": null}"#).unwrap().from, None);
+        assert_eq!(scope("{}").unwrap().to, None);
+    }
+
+    #[test]
+    fn range_end_of_other_type_is_rejected() {
+        let error = scope(r#"{"from": true}"#).unwrap_err().to_string();
+        assert!(
+            error.contains("RFC 3339 text or an integer of epoch milliseconds"),
+            "{error}"
+        );
+        let error = scope(r#"{"to": 1.5}"#).unwrap_err().to_string();
+        assert!(error.contains("epoch milliseconds"), "{error}");
     }
 }
