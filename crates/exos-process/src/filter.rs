@@ -141,8 +141,7 @@ impl LogFilters {
             out = mine::end_activities(&out, &ids(&out, &self.end_activities), true);
         }
         if let Some(bounds) = self.throughput {
-            let min = bounds.min_seconds.unwrap_or(0.0);
-            let max = bounds.max_seconds.unwrap_or(f64::INFINITY);
+            let (min, max) = throughput_bounds(bounds)?;
             out = mine::throughput_time(&out, min, max);
         }
         if let Some(rule) = &self.rework {
@@ -216,6 +215,33 @@ fn activities(log: &EventLog, filter: &ActivityFilter) -> EventLog {
     }
 }
 
+/// Checks the case duration bounds: each a number of seconds from 0, the minimum at
+/// most the maximum.
+fn throughput_bounds(bounds: DurationFilter) -> Result<(f64, f64), ProcessError> {
+    for (field, value) in [
+        ("min_seconds", bounds.min_seconds),
+        ("max_seconds", bounds.max_seconds),
+    ] {
+        if let Some(value) = value {
+            if !value.is_finite() || value < 0.0 {
+                return Err(ProcessError::bad(
+                    format!("filters.throughput.{field}"),
+                    format!("{value} is not a duration; give a number of seconds from 0"),
+                ));
+            }
+        }
+    }
+    let min = bounds.min_seconds.unwrap_or(0.0);
+    let max = bounds.max_seconds.unwrap_or(f64::INFINITY);
+    if min > max {
+        return Err(ProcessError::bad(
+            "filters.throughput.min_seconds",
+            format!("{min} is above max_seconds {max}, so no case could match; lower it or raise max_seconds"),
+        ));
+    }
+    Ok((min, max))
+}
+
 fn rework(log: &EventLog, rule: &ReworkFilter) -> Result<EventLog, ProcessError> {
     if rule.min_occurrences < 2 {
         return Err(ProcessError::bad(
@@ -263,6 +289,12 @@ fn follows(log: &EventLog, rule: &FollowsRule) -> EventLog {
 fn variant_filter(log: &EventLog, filter: &VariantFilter) -> Result<EventLog, ProcessError> {
     let mut out = log.clone();
     if let Some(k) = filter.top_k {
+        if k == 0 {
+            return Err(ProcessError::bad(
+                "filters.variants.top_k",
+                "0 keeps no variant; give 1 or more, or leave it out to keep every variant",
+            ));
+        }
         out = mine::variants_top_k(&out, k);
     }
     if let Some(share) = filter.min_share {
@@ -298,4 +330,63 @@ fn exact_variants(log: &EventLog, wanted: &[Vec<String>]) -> EventLog {
         }
     }
     log.select_cases(&keep)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected_field(filters: LogFilters) -> String {
+        let range = TimeRange::new(0, 1_000).unwrap();
+        match filters.apply(&EventLog::default(), range) {
+            Err(ProcessError::BadRequest { field, .. }) => field,
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    fn throughput(min: Option<f64>, max: Option<f64>) -> LogFilters {
+        LogFilters {
+            throughput: Some(DurationFilter {
+                min_seconds: min,
+                max_seconds: max,
+            }),
+            ..LogFilters::default()
+        }
+    }
+
+    #[test]
+    fn impossible_filters_are_rejected() {
+        assert_eq!(
+            rejected_field(throughput(Some(500.0), Some(5.0))),
+            "filters.throughput.min_seconds"
+        );
+        assert_eq!(
+            rejected_field(throughput(Some(-1.0), None)),
+            "filters.throughput.min_seconds"
+        );
+        assert_eq!(
+            rejected_field(throughput(None, Some(-5.0))),
+            "filters.throughput.max_seconds"
+        );
+        let top_zero = LogFilters {
+            variants: Some(VariantFilter {
+                top_k: Some(0),
+                ..VariantFilter::default()
+            }),
+            ..LogFilters::default()
+        };
+        assert_eq!(rejected_field(top_zero), "filters.variants.top_k");
+    }
+
+    #[test]
+    fn possible_bounds_are_accepted() {
+        let range = TimeRange::new(0, 1_000).unwrap();
+        for filters in [
+            throughput(Some(5.0), Some(5.0)),
+            throughput(None, Some(0.0)),
+            throughput(Some(0.0), None),
+        ] {
+            assert!(filters.apply(&EventLog::default(), range).is_ok());
+        }
+    }
 }
