@@ -51,6 +51,15 @@ class Run:
             timeout=REQUEST_TIMEOUT_S,
         )
 
+    def post_text(self, route: str, text: str) -> requests.Response:
+        return requests.post(
+            f"{self.server.http_url}/api/process/{route}",
+            data=text.encode(),
+            headers={"Content-Type": "application/json"},
+            auth=("admin", self.server.admin_password),
+            timeout=REQUEST_TIMEOUT_S,
+        )
+
     def ask(self, route: str, body: dict) -> dict:
         response = self.post(route, body)
         assert response.status_code == 200, f"{route}: {response.status_code} {response.text[:2000]}"
@@ -188,3 +197,15 @@ def test_bad_requests_name_the_field(run):
     assert "log.case" in response.json()["error"]["message"]
     response = run.post("map", {"scope": run.scope(), "unknown": 1})
     assert response.status_code == 400
+    for text in ("null", " []", '"map"'):
+        response = run.post_text("map", text)
+        assert response.status_code == 400, text
+        message = response.json()["error"]["message"]
+        assert "expected a JSON object" in message, message
+        assert "MapRequest" not in message, message
+    response = run.post("map", {"scope": {"from": run.scope()["from"], "to": 1.5}})
+    assert response.status_code == 400
+    assert "epoch milliseconds" in response.json()["error"]["message"]
+    response = run.post("map", {"scope": {**run.scope(), "filters": {"throughput": {"min_seconds": 500, "max_seconds": 5}}}})
+    assert response.status_code == 400
+    assert "filters.throughput.min_seconds" in response.json()["error"]["message"]

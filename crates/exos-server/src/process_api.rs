@@ -55,10 +55,14 @@ const SCOPE_EXAMPLE: &str =
 
 /// Parses a request body; an empty body is the request's defaults.
 fn request<T: DeserializeOwned + Default>(body: &Bytes) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
+    match body.iter().find(|byte| !byte.is_ascii_whitespace()) {
+        None => Ok(T::default()),
+        // Serde would name the Rust type (or take `[]` as an empty object).
+        Some(b'{') => json_body(body, SCOPE_EXAMPLE),
+        Some(_) => Err(ApiError::BadRequest(format!(
+            "invalid request body: expected a JSON object; send {SCOPE_EXAMPLE}"
+        ))),
     }
-    json_body(body, SCOPE_EXAMPLE)
 }
 
 /// Resolves the scope's log and runs `work` on it off the async threads.
