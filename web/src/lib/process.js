@@ -30,7 +30,8 @@ export function formatWait(seconds) {
   if (value < 60) return `${value < 10 ? value.toFixed(1) : Math.round(value)} s`;
   if (value < 3600) return `${Math.round(value / 60)} min`;
   if (value < 86_400) return `${(value / 3600).toFixed(1)} h`;
-  return `${(value / 86_400).toFixed(1)} d`;
+  const days = value / 86_400;
+  return `${days.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 })} d`;
 }
 
 function nodeLabel(node, measure) {

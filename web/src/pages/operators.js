@@ -44,7 +44,7 @@ function reworkChart(data) {
   return barChart(top.map((o) => o.operator), [
     { label: "Rework rate", data: top.map((o) => o.rework_rate * 100), color: ERROR_COLOR },
     { label: "LOB peer mean", data: top.map((o) => o.rework_vs_peers.peer_mean * 100), color: PALETTE[7] },
-  ], { height: 240, label: "Rework rate per operator against the mean of their LOB peers", yFormat: (v) => `${Math.round(v)}%` });
+  ], { height: 240, label: "Rework rate per operator against the mean of their LOB peers", yFormat: (v) => `${Number(v.toFixed(2))}%` });
 }
 
 function workloadChart(data) {

@@ -183,7 +183,7 @@ function conformanceView(result) {
     h("dl", { class: "grid grid-cols-2 md:grid-cols-4 gap-3" }, figures.map(([label, value]) =>
       h("div", { class: "rounded-md border border-[var(--border)] p-2" }, h("dt", { class: "muted text-xs" }, label), h("dd", { class: "text-lg font-semibold" }, value)))),
     dataTable([
-      { label: "Variant", value: (v) => h("span", { class: "text-xs", title: v.activities.join(" → ") }, `${v.activities.length} steps: ${v.activities.slice(0, 4).join(" → ")}${v.activities.length > 4 ? " …" : ""}`) },
+      { label: "Variant", value: (v) => h("span", { class: "text-xs", title: v.activities.join(" → ") }, `${v.activities.length} ${v.activities.length === 1 ? "step" : "steps"}: ${v.activities.slice(0, 4).join(" → ")}${v.activities.length > 4 ? " …" : ""}`) },
       { label: "Cases", align: "right", value: (v) => formatCount(v.count) },
       { label: "Deviations", align: "right", value: (v) => (v.deviations === null ? "—" : String(v.deviations)) },
       { label: "Alignment fitness", align: "right", value: (v) => (v.alignment_fitness === null ? "—" : v.alignment_fitness.toFixed(3)) },
