@@ -321,6 +321,8 @@ pub fn record(random: &mut Random, page: &Page, start_ms: i64, rage: bool) -> Ve
     ));
     clock += 300;
     events.extend(click(random, &mut clock, row, (420, 380)));
+    // The page answers the click: the row shows as selected.
+    events.push(row_selected(clock + 120, row));
     events.extend(typing(random, &mut clock, targets.value_input, 7));
     events.extend(typing(random, &mut clock, targets.notes, 24));
     events.extend(mouse_path(random, &mut clock, targets.save));
@@ -332,6 +334,7 @@ pub fn record(random: &mut Random, page: &Page, start_ms: i64, rage: bool) -> Ve
     clock += 2_000;
     events.extend(mouse_path(random, &mut clock, targets.approve));
     events.extend(click(random, &mut clock, targets.approve, (700, 720)));
+    events.push(approved_mutation(clock + 150, &targets));
     events
 }
 
@@ -385,6 +388,29 @@ fn typing(random: &mut Random, clock: &mut i64, target: u64, characters: usize) 
             )
         })
         .collect()
+}
+
+/// Builds the page's mutation after a click on an order's row: the row gets the
+/// `selected` class, as the page marks the order it opened.
+fn row_selected(timestamp: i64, row: u64) -> Value {
+    json!({"type": 3, "timestamp": timestamp, "data": {
+        "source": 0,
+        "texts": [],
+        "attributes": [{"id": row, "attributes": {"class": "selected"}}],
+        "removes": [],
+        "adds": []
+    }})
+}
+
+/// Builds the page's mutation after Approve: the toast says so.
+fn approved_mutation(timestamp: i64, targets: &Targets) -> Value {
+    json!({"type": 3, "timestamp": timestamp, "data": {
+        "source": 0,
+        "texts": [{"id": targets.toast_text, "value": "Approved"}],
+        "attributes": [{"id": targets.toast, "attributes": {"class": "toast visible"}}],
+        "removes": [],
+        "adds": []
+    }})
 }
 
 /// Builds the page's mutation after Save: the toast shows a message and gains a new node.
