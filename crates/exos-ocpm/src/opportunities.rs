@@ -11,8 +11,9 @@
 //!   (browser spans with an `event_type` attribute, labelled by event and
 //!   target) that repeat in at least `min_sessions` browser sessions. The
 //!   estimate is the time from the first to the end of the last interaction,
-//!   summed over every occurrence. A sequence that only occurs inside a
-//!   longer listed sequence is left out.
+//!   summed over every occurrence. A sequence is left out when a longer
+//!   listed one contains it about as often (90%), when it only repeats a
+//!   shorter cycle, and when it is a listed cycle started at another step.
 //!
 //! Both estimates assume the whole time would be saved: they are upper
 //! bounds of what automation could save in the range, not forecasts.
@@ -366,24 +367,55 @@ fn count_sequences(interactions: &[Interaction]) -> FxHashMap<Vec<String>, GramT
     grams
 }
 
+/// Returns the smallest `p` for which every label equals the one `p` steps later.
+fn shortest_period(labels: &[String]) -> usize {
+    (1..labels.len())
+        .find(|&p| labels.iter().zip(&labels[p..]).all(|(a, b)| a == b))
+        .unwrap_or(labels.len())
+}
+
+/// Returns whether `b` is `a` started at another of its steps.
+fn is_rotation(a: &[String], b: &[String]) -> bool {
+    a.len() == b.len() && (0..a.len()).any(|shift| a[shift..].iter().chain(&a[..shift]).eq(b))
+}
+
 fn contains_run(longer: &[String], shorter: &[String]) -> bool {
     longer.windows(shorter.len()).any(|w| w == shorter)
 }
 
 fn sequence_candidates(interactions: &[Interaction], min_sessions: usize) -> Vec<Candidate> {
-    let grams: Vec<(Vec<String>, GramTally)> = count_sequences(interactions)
+    // A run that only repeats a shorter cycle (edit save close edit save) is shown
+    // by the cycle itself, or by MIN_SEQUENCE repeats of a shorter one (save save save).
+    let mut grams: Vec<(Vec<String>, GramTally)> = count_sequences(interactions)
         .into_iter()
-        .filter(|(_, tally)| tally.sessions.len() >= min_sessions)
+        .filter(|(labels, tally)| {
+            tally.sessions.len() >= min_sessions
+                && labels.len() <= shortest_period(labels).max(MIN_SEQUENCE)
+        })
         .collect();
+    // The most frequent first, so that of several shifts of one cycle the most
+    // frequent is the one kept.
+    grams.sort_by(|a, b| {
+        b.1.occurrences
+            .cmp(&a.1.occurrences)
+            .then_with(|| a.0.cmp(&b.0))
+    });
+    let about_as_often =
+        |more: &GramTally, fewer: &GramTally| more.occurrences * 10 >= fewer.occurrences * 9;
     let mut kept: Vec<&(Vec<String>, GramTally)> = Vec::new();
     for gram in &grams {
         // Left out when a longer repeated run contains it about as often.
         let covered = grams.iter().any(|other| {
             other.0.len() > gram.0.len()
-                && other.1.occurrences * 10 >= gram.1.occurrences * 9
+                && about_as_often(&other.1, &gram.1)
                 && contains_run(&other.0, &gram.0)
         });
-        if !covered {
+        // Also when it is a kept run seen from another step of the same cycle
+        // (B C A B C A of a repeated A B C), about as often.
+        let shifted = kept
+            .iter()
+            .any(|other| is_rotation(&other.0, &gram.0) && about_as_often(&other.1, &gram.1));
+        if !covered && !shifted {
             kept.push(gram);
         }
     }
@@ -513,6 +545,58 @@ mod tests {
         assert_eq!(distinct_digits(79.0, 80.0, 0), "79");
         assert_eq!(distinct_digits(0.605, 0.6, 2), "0.605");
         assert_eq!(distinct_digits(0.65, 0.6, 2), "0.65");
+    }
+
+    #[test]
+    fn repeated_cycle_becomes_one_candidate() {
+        let mut interactions = Vec::new();
+        for session in ["s1", "s2", "s3"] {
+            for index in 0..12 {
+                let start_ns = index as i64 * 1_000_000_000;
+                interactions.push(Interaction {
+                    session: session.into(),
+                    label: ["edit", "save", "close"][index % 3].to_string(),
+                    start_ns,
+                    end_ns: start_ns + 500_000_000,
+                });
+            }
+        }
+        let candidates = sequence_candidates(&interactions, 2);
+        let titles: Vec<&str> = candidates.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["edit → save → close"]);
+        assert_eq!(candidates[0].count, 3 * 4);
+    }
+
+    #[test]
+    fn repeated_single_click_keeps_shortest_run() {
+        let mut interactions = Vec::new();
+        for session in ["s1", "s2"] {
+            for index in 0..10 {
+                let start_ns = index as i64 * 1_000_000_000;
+                interactions.push(Interaction {
+                    session: session.into(),
+                    label: "click Save".to_string(),
+                    start_ns,
+                    end_ns: start_ns + 500_000_000,
+                });
+            }
+        }
+        let candidates = sequence_candidates(&interactions, 2);
+        let titles: Vec<&str> = candidates.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(titles, ["click Save → click Save → click Save"]);
+        assert_eq!(
+            shortest_period(&["a", "b", "a", "b", "a"].map(String::from)),
+            2
+        );
+        assert_eq!(shortest_period(&["a", "b", "c"].map(String::from)), 3);
+    }
+
+    #[test]
+    fn rotation_needs_every_step_in_turn() {
+        let run = |labels: &[&str]| labels.iter().map(|l| l.to_string()).collect::<Vec<_>>();
+        assert!(is_rotation(&run(&["a", "b", "c"]), &run(&["c", "a", "b"])));
+        assert!(!is_rotation(&run(&["a", "b", "c"]), &run(&["a", "c", "b"])));
+        assert!(!is_rotation(&run(&["a", "b"]), &run(&["a", "b", "a"])));
     }
 
     #[test]
