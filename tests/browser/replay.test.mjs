@@ -350,3 +350,48 @@ test("no secret from the page reaches the store", async () => {
 test("hidden input value set by a script is scrubbed", async () => {
   assert.deepEqual(await placesHolding(HIDDEN_BY_SCRIPT), []);
 });
+
+// Sends `count` browser sessions of one span each, none recorded, in line of business `lob`.
+async function seedSessions(count, lob) {
+  const now = Date.now();
+  const ns = (ms) => `${BigInt(ms) * 1_000_000n}`;
+  const text = (key, value) => ({ key, value: { stringValue: value } });
+  const resourceSpans = Array.from({ length: count }, (_, i) => {
+    const start = now - 20 * 60_000 + i * 1000;
+    const id = (i + 0xc000).toString(16);
+    return {
+      resource: { attributes: [text("service.name", "ops-web"), text("rum.sessionId", `${lob}-${i}`)] },
+      scopeSpans: [{ spans: [{
+        traceId: id.padStart(32, "0"), spanId: id.padStart(16, "0"), name: "documentLoad", kind: 1,
+        startTimeUnixNano: ns(start), endTimeUnixNano: ns(start + 300), attributes: [text("lob", lob)],
+      }] }],
+    };
+  });
+  const response = await fetch(`${server.otlpHttp}/v1/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: server.ingestKey },
+    body: JSON.stringify({ resourceSpans }),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+// Returns the value shown in the summary tile whose label starts with `label`.
+function tileValue(page, label) {
+  return page.locator(".kpi", { has: page.locator(".kpi-label", { hasText: new RegExp(`^${label}`) }) })
+    .locator(".kpi-value").textContent();
+}
+
+test("sessions page counts every session of the range", async () => {
+  await seedSessions(210, "TotalsCheck");
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  await page.goto(`${server.http}/sessions?lob=TotalsCheck`);
+  await settle(page);
+  assert.equal(await page.locator("tbody tr").count(), 200, "one page of rows is listed");
+  assert.equal(await tileValue(page, "Sessions"), "210", "the tile counts the unlisted sessions too");
+  assert.equal(await tileValue(page, "With replay"), "0");
+  assert.equal(await tileValue(page, "Frustrated"), "0");
+  assert.ok(await page.getByText("First 200 of 210 sessions").isVisible(), "the table's title says rows were left out");
+  clean(problems);
+  await context.close();
+});

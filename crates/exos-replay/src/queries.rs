@@ -241,6 +241,24 @@ pub struct SessionRow {
     pub country: String,
 }
 
+/// Counts of every session the query matches, including those beyond the limit.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SessionTotals {
+    pub sessions: u64,
+    pub with_replay: u64,
+    /// Sessions with at least one rage, dead or error click.
+    pub frustrated: u64,
+    /// Errors summed over the sessions.
+    pub errors: u64,
+}
+
+/// A page of the sessions list with the totals of everything the query matches.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct SessionList {
+    pub sessions: Vec<SessionRow>,
+    pub totals: SessionTotals,
+}
+
 fn count(value: &Value) -> u64 {
     number(value).max(0.0) as u64
 }
@@ -262,11 +280,14 @@ const COUNTRY: &str = "max(coalesce(nullif(ResourceAttributes['geo.country.iso_c
 const SDK_USER: &str = "max(CASE WHEN coalesce(SpanAttributes['userEmail'], '') != '' \
      THEN SpanAttributes['userEmail'] ELSE SpanAttributes['userId'] END)";
 
-/// Lists sessions that started in the range, with their replay analysis.
-pub fn list_sessions(
-    store: &dyn Store,
-    query: &SessionQuery,
-) -> Result<Vec<SessionRow>, StoreError> {
+/// The sum of a session's rage, dead and error clicks.
+const FRUSTRATION: &str =
+    "coalesce(r.RageClicks, 0) + coalesce(r.DeadClicks, 0) + coalesce(r.ErrorClicks, 0)";
+
+/// Lists sessions that started in the range, with their replay analysis, and counts
+/// every session that matches. Window functions compute the counts before `LIMIT`,
+/// so the list and the counts come from one query.
+pub fn list_sessions(store: &dyn Store, query: &SessionQuery) -> Result<SessionList, StoreError> {
     let d = store.dialect();
     let (epoch_ms, analysis, uniq, any_agent) = match d {
         Dialect::DuckDb => (
@@ -280,6 +301,16 @@ pub fn list_sessions(
             "(SELECT * FROM exos_replay_sessions FINAL)",
             "uniqExactIf(OrderId, OrderId != '')",
             AGENT,
+        ),
+    };
+    let totals = match d {
+        Dialect::DuckDb => format!(
+            "count(*) OVER (), count(*) FILTER (WHERE s.HasReplay) OVER (), \
+             count(*) FILTER (WHERE {FRUSTRATION} > 0) OVER (), CAST(sum(s.Errors) OVER () AS BIGINT)"
+        ),
+        Dialect::ClickHouse => format!(
+            "count() OVER (), countIf(s.HasReplay) OVER (), \
+             countIf({FRUSTRATION} > 0) OVER (), sum(s.Errors) OVER ()"
         ),
     };
     let mut conditions = vec![
@@ -298,7 +329,7 @@ pub fn list_sessions(
         conditions.push(format!("s.Lob = {}", literal(d, lob)));
     }
     if query.frustrated {
-        conditions.push("(coalesce(r.RageClicks, 0) + coalesce(r.DeadClicks, 0) + coalesce(r.ErrorClicks, 0)) > 0".into());
+        conditions.push(format!("({FRUSTRATION}) > 0"));
     }
     match query.has_replay {
         Some(true) => conditions.push("s.HasReplay".into()),
@@ -345,7 +376,7 @@ pub fn list_sessions(
          coalesce(r.ActiveMs, 0), CASE WHEN s.UserId != '' THEN s.UserId ELSE coalesce(o.sdk_user, '') END, s.OperatorId, s.Lob, coalesce(o.orders, 0), s.PageViews, s.Actions, \
          coalesce(r.Clicks, 0), s.Errors, coalesce(r.RageClicks, 0), coalesce(r.DeadClicks, 0), \
          coalesce(r.ErrorClicks, 0), s.HasReplay, coalesce(o.agent, ''), coalesce(o.country, ''), \
-         coalesce(r.RageClicks, 0) + coalesce(r.DeadClicks, 0) + coalesce(r.ErrorClicks, 0) AS frustration \
+         {FRUSTRATION} AS frustration, {totals} \
          FROM sessions s \
          LEFT JOIN {analysis} r ON r.SessionId = s.SessionId \
          LEFT JOIN (SELECT RumSessionId, {uniq} AS orders, {any_agent} AS agent, {COUNTRY} AS country, {SDK_USER} AS sdk_user FROM otel_traces \
@@ -355,7 +386,17 @@ pub fn list_sessions(
         query.limit.unwrap_or(200).clamp(1, 1000)
     );
     let result = store.query(&sql, &LIMITS)?;
-    Ok(result
+    let totals = result
+        .rows
+        .first()
+        .map(|row| SessionTotals {
+            sessions: count(&row[20]),
+            with_replay: count(&row[21]),
+            frustrated: count(&row[22]),
+            errors: count(&row[23]),
+        })
+        .unwrap_or_default();
+    let sessions = result
         .rows
         .iter()
         .map(|row| SessionRow {
@@ -380,7 +421,8 @@ pub fn list_sessions(
             device: device_of(&text(&row[17])),
             country: text(&row[18]).to_ascii_uppercase(),
         })
-        .collect())
+        .collect();
+    Ok(SessionList { sessions, totals })
 }
 
 /// Names the browser of a user-agent string, or returns "" when unknown.

@@ -10,7 +10,6 @@ use axum::{Json, Router};
 use exos_analytics::params::{check_text, Params};
 use exos_analytics::AnalyticsError;
 use exos_replay::queries::{self, SessionQuery, SessionSort};
-use serde_json::json;
 
 use crate::api::{blocking, ApiError, Caller};
 use crate::state::AppState;
@@ -159,8 +158,8 @@ async fn sessions(
 ) -> Result<Response, ApiError> {
     let query = session_query(&pairs, now_ms())?;
     let store = state.store.clone();
-    let rows = blocking(move || Ok(queries::list_sessions(store.as_ref(), &query)?)).await?;
-    Ok(Json(json!({"sessions": rows})).into_response())
+    let list = blocking(move || Ok(queries::list_sessions(store.as_ref(), &query)?)).await?;
+    Ok(Json(list).into_response())
 }
 
 async fn replay(

@@ -164,6 +164,10 @@ fn recordings_are_reassembled_and_analysed() {
     );
     assert_eq!(frustrated["sessions"].as_array().unwrap().len(), 1);
     assert_eq!(
+        listed["totals"],
+        json!({"sessions": 1, "with_replay": 1, "frustrated": 1, "errors": 1})
+    );
+    assert_eq!(
         (&session["browser"], &session["device"], &session["country"]),
         (&json!("Chrome"), &json!("mobile"), &json!("DE"))
     );

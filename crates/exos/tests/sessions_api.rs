@@ -100,3 +100,60 @@ fn replay_path_errors_are_json() {
     let body: Value = serde_json::from_slice(&missing.body).unwrap();
     assert_eq!(body["error"]["kind"], json!("not_found"));
 }
+
+/// Sends one browser span for each of `sessions`, a minute apart from `t0`. Every
+/// second span has an error status.
+fn send_sessions(server: &Server, t0: i64, sessions: &[&str]) {
+    let ns = |ms: i64| format!("{}", ms as i128 * 1_000_000);
+    let resources: Vec<Value> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, session)| {
+            let start = t0 + i as i64 * 60_000;
+            let code = if i % 2 == 1 { 2 } else { 1 };
+            json!({
+                "resource": {"attributes": [
+                    {"key": "service.name", "value": {"stringValue": "ops-web"}},
+                    {"key": "rum.sessionId", "value": {"stringValue": session}}]},
+                "scopeSpans": [{"spans": [{
+                    "traceId": format!("{:032x}", 0xb00 + i), "spanId": format!("{:016x}", 0xb00 + i),
+                    "name": "documentLoad", "kind": 1,
+                    "startTimeUnixNano": ns(start), "endTimeUnixNano": ns(start + 300),
+                    "status": {"code": code}}]}]
+            })
+        })
+        .collect();
+    let body = json!({"resourceSpans": resources}).to_string();
+    let reply = server.post("/v1/traces", "application/json", None, body.as_bytes());
+    assert_eq!(reply.status, 200, "{}", reply.text());
+}
+
+#[test]
+fn session_totals_count_unlisted_rows() {
+    let server = Server::start(&[]);
+    let t0: i64 = 1_780_000_000_000;
+    send_sessions(&server, t0, &["total-a", "total-b", "total-c"]);
+    let range = format!("from={}&to={}", t0 - 60_000, t0 + 600_000);
+
+    let reply = get(&server, &format!("/api/sessions?{range}&limit=1"));
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let list: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["sessions"][0]["session_id"], "total-c", "newest first");
+    assert_eq!(list["totals"]["sessions"], 3, "{list}");
+    assert_eq!(list["totals"]["with_replay"], 0, "{list}");
+    assert_eq!(list["totals"]["frustrated"], 0, "{list}");
+    assert_eq!(list["totals"]["errors"], 1, "{list}");
+
+    // The totals follow the filters.
+    let reply = get(&server, &format!("/api/sessions?{range}&q=total-b"));
+    let list: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(list["totals"]["sessions"], 1, "{list}");
+    assert_eq!(list["totals"]["errors"], 1, "{list}");
+
+    // No match: an empty list and zero totals.
+    let reply = get(&server, &format!("/api/sessions?{range}&q=nobody"));
+    let list: Value = serde_json::from_slice(&reply.body).unwrap();
+    assert_eq!(list["sessions"], json!([]));
+    assert_eq!(list["totals"]["sessions"], 0, "{list}");
+}

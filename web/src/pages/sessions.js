@@ -194,17 +194,19 @@ function frustrationBadges(session) {
   return parts.length ? h("span", { class: "inline-flex flex-wrap gap-1" }, parts) : h("span", { class: "muted" }, "—");
 }
 
-function summaryTiles(sessions) {
-  const sum = (pick) => sessions.reduce((total, session) => total + (Number(pick(session)) || 0), 0);
+// Builds the summary tiles. `totals` counts every session the filters match, but the median
+// active time covers only the listed rows, and its label shows this when rows were left out.
+function summaryTiles(sessions, totals) {
   const tile = (label, value, title) => h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, label), h("span", { class: "kpi-value text-xl", title }, value));
-  const frustrated = sessions.filter((s) => s.rage_clicks + s.dead_clicks + s.error_clicks > 0).length;
   const activeMedian = [...sessions].map((s) => s.active_ms).sort((a, b) => a - b)[Math.floor(sessions.length / 2)];
+  const partial = sessions.length < totals.sessions;
   return h("div", { class: "grid gap-3 grid-cols-2 md:grid-cols-5" },
-    tile("Sessions", formatCount(sessions.length), String(sessions.length)),
-    tile("With replay", formatCount(sessions.filter((s) => s.has_replay).length)),
-    tile("Frustrated", formatCount(frustrated)),
-    tile("Errors", formatCount(sum((s) => s.errors))),
-    tile("Median active", formatDuration(activeMedian)));
+    tile("Sessions", formatCount(totals.sessions), String(totals.sessions)),
+    tile("With replay", formatCount(totals.with_replay), String(totals.with_replay)),
+    tile("Frustrated", formatCount(totals.frustrated), String(totals.frustrated)),
+    tile("Errors", formatCount(totals.errors), String(totals.errors)),
+    tile(partial ? `Median active (${formatCount(sessions.length)} listed)` : "Median active", formatDuration(activeMedian),
+      partial ? `Over the ${sessions.length} listed sessions of ${totals.sessions}` : undefined));
 }
 
 function sessionsTable(sessions, navigate) {
@@ -265,8 +267,8 @@ export function mount(root, { me, signal, onState, navigate }) {
           : emptyState("No browser sessions in this range.", "Sessions appear when the HyperDX browser SDK sends spans with a session ID.")));
         return;
       }
-      replace(target, summaryTiles(sessions),
-        card(sessions.length >= PAGE_SIZE ? `First ${formatCount(PAGE_SIZE)} sessions (narrow the filters to see others)` : `${formatCount(sessions.length)} session${sessions.length === 1 ? "" : "s"}`, sessionsTable(sessions, navigate)));
+      replace(target, summaryTiles(sessions, data.totals),
+        card(sessions.length < data.totals.sessions ? `First ${formatCount(sessions.length)} of ${formatCount(data.totals.sessions)} sessions (narrow the filters to see others)` : `${formatCount(sessions.length)} session${sessions.length === 1 ? "" : "s"}`, sessionsTable(sessions, navigate)));
     } catch (error) {
       if (!isAbort(error)) replace(target, errorBox(error, { retry: refresh }));
     }
