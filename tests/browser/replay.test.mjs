@@ -392,6 +392,10 @@ test("sessions page counts every session of the range", async () => {
   assert.equal(await tileValue(page, "With replay"), "0");
   assert.equal(await tileValue(page, "Frustrated"), "0");
   assert.ok(await page.getByText("First 200 of 210 sessions").isVisible(), "the table's title says rows were left out");
+  assert.equal(await tileValue(page, "Median active"), "—", "no session has an active time");
+  const activeColumn = await page.locator("thead th").allTextContents();
+  const activeCell = page.locator("tbody tr").first().locator("td").nth(activeColumn.findIndex((name) => name.trim() === "Active"));
+  assert.equal((await activeCell.textContent()).trim(), "—", "a session without a recording has no active time");
   clean(problems);
   await context.close();
 });

@@ -221,7 +221,8 @@ pub struct SessionRow {
     pub start: String,
     pub end: String,
     pub duration_ms: f64,
-    pub active_ms: f64,
+    /// Time with user activity in the recording; `None` until the session has an analysis.
+    pub active_ms: Option<f64>,
     pub user: String,
     pub operator: String,
     pub lob: String,
@@ -373,7 +374,7 @@ pub fn list_sessions(store: &dyn Store, query: &SessionQuery) -> Result<SessionL
     let sql = format!(
         "SELECT s.SessionId, s.StartTime, s.EndTime, \
          {epoch_ms}(s.EndTime) - {epoch_ms}(s.StartTime) AS duration_ms, \
-         coalesce(r.ActiveMs, 0), CASE WHEN s.UserId != '' THEN s.UserId ELSE coalesce(o.sdk_user, '') END, s.OperatorId, s.Lob, coalesce(o.orders, 0), s.PageViews, s.Actions, \
+         CASE WHEN coalesce(r.SessionId, '') != '' THEN r.ActiveMs END, CASE WHEN s.UserId != '' THEN s.UserId ELSE coalesce(o.sdk_user, '') END, s.OperatorId, s.Lob, coalesce(o.orders, 0), s.PageViews, s.Actions, \
          coalesce(r.Clicks, 0), s.Errors, coalesce(r.RageClicks, 0), coalesce(r.DeadClicks, 0), \
          coalesce(r.ErrorClicks, 0), s.HasReplay, coalesce(o.agent, ''), coalesce(o.country, ''), \
          {FRUSTRATION} AS frustration, {totals} \
@@ -404,7 +405,7 @@ pub fn list_sessions(store: &dyn Store, query: &SessionQuery) -> Result<SessionL
             start: text(&row[1]),
             end: text(&row[2]),
             duration_ms: number(&row[3]),
-            active_ms: number(&row[4]),
+            active_ms: (!row[4].is_null()).then(|| number(&row[4])),
             user: text(&row[5]),
             operator: text(&row[6]),
             lob: text(&row[7]),

@@ -154,6 +154,7 @@ fn recordings_are_reassembled_and_analysed() {
     assert_eq!(session["dead_clicks"], 1);
     assert_eq!(session["error_clicks"], 1);
     assert_eq!(session["has_replay"], true);
+    assert!(session["active_ms"].as_f64().is_some(), "{session}");
     let frustrated = get(
         &server,
         &format!(

@@ -140,6 +140,11 @@ fn session_totals_count_unlisted_rows() {
     let list: Value = serde_json::from_slice(&reply.body).unwrap();
     assert_eq!(list["sessions"].as_array().unwrap().len(), 1, "{list}");
     assert_eq!(list["sessions"][0]["session_id"], "total-c", "newest first");
+    assert_eq!(
+        list["sessions"][0]["active_ms"],
+        Value::Null,
+        "no recording, so no active time"
+    );
     assert_eq!(list["totals"]["sessions"], 3, "{list}");
     assert_eq!(list["totals"]["with_replay"], 0, "{list}");
     assert_eq!(list["totals"]["frustrated"], 0, "{list}");

@@ -198,7 +198,9 @@ function frustrationBadges(session) {
 // active time covers only the listed rows, and its label shows this when rows were left out.
 function summaryTiles(sessions, totals) {
   const tile = (label, value, title) => h("div", { class: "kpi" }, h("span", { class: "kpi-label" }, label), h("span", { class: "kpi-value text-xl", title }, value));
-  const activeMedian = [...sessions].map((s) => s.active_ms).sort((a, b) => a - b)[Math.floor(sessions.length / 2)];
+  // Sessions without a replay analysis have no active time, so they stay out of the median.
+  const active = sessions.map((s) => s.active_ms).filter((ms) => ms !== null && ms !== undefined).sort((a, b) => a - b);
+  const activeMedian = active.length ? active[Math.floor(active.length / 2)] : null;
   const partial = sessions.length < totals.sessions;
   return h("div", { class: "grid gap-3 grid-cols-2 md:grid-cols-5" },
     tile("Sessions", formatCount(totals.sessions), String(totals.sessions)),
