@@ -11,9 +11,10 @@ import { barChart, PALETTE } from "../lib/charts.js";
 import { formatCount, formatPercent, formatSeconds } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
 
+// Each threshold: parameter, label, default, and the bounds the API accepts.
 const THRESHOLDS = [
-  ["min_count", "Min. executions", "20"], ["max_cv", "Max. duration CV", "0.6"],
-  ["min_determinism", "Min. determinism", "0.8"], ["min_sessions", "Min. sessions", "3"],
+  ["min_count", "Min. executions", "20", 1, 10_000_000, 1], ["max_cv", "Max. duration CV", "0.6", 0, 10, "any"],
+  ["min_determinism", "Min. determinism", "0.8", 0, 1, "any"], ["min_sessions", "Min. sessions", "3", 1, 10_000_000, 1],
 ];
 const KIND_LABELS = { step: "Rule-like step", click_sequence: "Click sequence" };
 // Candidates in the chart at most.
@@ -78,7 +79,7 @@ export function renderPanel(response) {
 
 function thresholdForm() {
   const search = params();
-  const inputs = THRESHOLDS.map(([key, label, placeholder]) => [key, field(label, h("input", { class: "input w-28", value: search.get(key) || "", placeholder, inputmode: "decimal" }))]);
+  const inputs = THRESHOLDS.map(([key, label, placeholder, min, max, step]) => [key, field(label, h("input", { class: "input w-28", type: "number", min, max, step, value: search.get(key) || "", placeholder, inputmode: "decimal" }))]);
   const apply = (event) => {
     event.preventDefault();
     const changes = {};
