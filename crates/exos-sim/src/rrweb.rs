@@ -21,6 +21,15 @@ pub const ORDINARY_ROWS: usize = 25;
 pub const LARGE_ROWS: usize = 4_000;
 
 const VIEWPORT: (i64, i64) = (1440, 900);
+/// The recorded page's stylesheet.
+const PAGE_CSS: &str = "body{margin:0;font-family:system-ui,sans-serif;color:#1f2933;background:#f5f7fa}\
+header{padding:12px 24px;background:#1f4e79;color:#fff}\
+main{display:grid;grid-template-columns:2fr 1fr;gap:24px;padding:24px}\
+table{width:100%;border-collapse:collapse;background:#fff}td,th{padding:6px 8px;border-bottom:1px solid #e4e7eb}\
+tr.selected{background:#e3effa}input,select,textarea{display:block;margin:4px 0 12px;padding:6px;width:100%}\
+button{margin-right:8px;padding:8px 14px;border:0;border-radius:4px;background:#2b7fbe;color:#fff}\
+.toast{position:fixed;right:24px;bottom:24px;padding:10px 16px;background:#1f2933;color:#fff}\
+.toast.hidden{display:none}";
 const DOCUMENT_ID: u64 = 1;
 
 /// Content of the recorded page.
@@ -119,11 +128,9 @@ fn head(dom: &mut Dom, page: &Page) -> Value {
         vec![
             dom.element("meta", &[("charset", "utf-8")], |_| vec![]),
             dom.element("title", &[], |dom| vec![dom.text(&title)]),
-            dom.element(
-                "link",
-                &[("rel", "stylesheet"), ("href", "/assets/app.css")],
-                |_| vec![],
-            ),
+            // rrweb records a stylesheet link with its rules inlined as `_cssText` (and
+            // without `href`), so the replay never fetches the recorded site's files.
+            dom.element("link", &[("_cssText", PAGE_CSS)], |_| vec![]),
         ]
     })
 }
@@ -552,6 +559,38 @@ mod tests {
             .filter_map(|e| e["data"]["x"].as_i64())
             .collect();
         assert!(xs.iter().max().unwrap_or(&0) - xs.iter().min().unwrap_or(&0) <= 30);
+    }
+
+    /// Collects the attributes of every `tag` element under `node`.
+    fn attributes_of(node: &Value, tag: &str, found: &mut Vec<Value>) {
+        if node["tagName"] == tag {
+            found.push(node["attributes"].clone());
+        }
+        for child in node["childNodes"].as_array().into_iter().flatten() {
+            attributes_of(child, tag, found);
+        }
+    }
+
+    #[test]
+    fn snapshot_loads_no_file() {
+        let mut random = Random::stream(3, Purpose::Session, 3);
+        let events = record(&mut random, &page(ORDINARY_ROWS), 0, false);
+        let root = &events[1]["data"]["node"];
+        let mut links = Vec::new();
+        attributes_of(root, "link", &mut links);
+        assert_eq!(links.len(), 1);
+        assert_eq!(links[0]["href"], Value::Null);
+        assert!(links[0]["_cssText"]
+            .as_str()
+            .is_some_and(|css| css.contains("body{")));
+        for tag in ["img", "script", "iframe"] {
+            let mut found = Vec::new();
+            attributes_of(root, tag, &mut found);
+            assert!(
+                found.iter().all(|a| a["src"] == Value::Null),
+                "{tag}: {found:?}"
+            );
+        }
     }
 
     #[test]
