@@ -24,7 +24,8 @@ const VIEWPORT: (i64, i64) = (1440, 900);
 /// The recorded page's stylesheet.
 const PAGE_CSS: &str = "body{margin:0;font-family:system-ui,sans-serif;color:#1f2933;background:#f5f7fa}\
 header{padding:12px 24px;background:#1f4e79;color:#fff}\
-main{display:grid;grid-template-columns:2fr 1fr;gap:24px;padding:24px}\
+main{display:grid;grid-template-columns:minmax(0,2fr) minmax(0,1fr);gap:24px;padding:24px}\
+#order-summary{grid-column:1/-1}\
 table{width:100%;border-collapse:collapse;background:#fff}td,th{padding:6px 8px;border-bottom:1px solid #e4e7eb}\
 tr.selected{background:#e3effa}input,select,textarea{display:block;margin:4px 0 12px;padding:6px;width:100%}\
 button{margin-right:8px;padding:8px 14px;border:0;border-radius:4px;background:#2b7fbe;color:#fff}\
