@@ -117,7 +117,7 @@ test("time range and filters live in the URL and survive a reload", async () => 
   await page.goto(`${server.http}/`);
   await settle(page);
   await page.locator("button[title='Time range']").click();
-  await page.getByRole("dialog", { name: "Choose time range" }).getByRole("button", { name: /1 h/ }).first().click();
+  await page.getByRole("dialog", { name: "Choose time range" }).getByRole("button", { name: "Last 1 hour" }).click();
   await settle(page);
   assert.match(page.url(), /from=now-1h/);
 

@@ -86,7 +86,7 @@ export function timePicker() {
     replace(popover,
       h("div", { class: "grid grid-cols-3 gap-1 mb-3", role: "group", "aria-label": "Presets" },
         PRESETS.map((preset) => h("button", {
-          class: `btn btn-sm ${range.preset === preset ? "btn-primary" : ""}`, "aria-pressed": String(range.preset === preset), title: preset.label,
+          class: `btn btn-sm ${range.preset === preset ? "btn-primary" : ""}`, "aria-pressed": String(range.preset === preset), title: preset.label, "aria-label": preset.label,
           onclick: () => { close(); updateQuery({ from: preset.from, to: null }); },
         }, preset.short))),
       h("form", { class: "space-y-2", onsubmit: apply },
