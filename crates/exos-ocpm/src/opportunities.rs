@@ -157,7 +157,7 @@ fn top_neighbour(counts: &FxHashMap<String, u64>, total: u64) -> Option<Neighbou
         })
 }
 
-/// Tallies the steps that start in `range`. `spans` also holds the steps of the same
+/// Tallies the steps that start in `range`. `spans` also contains the steps of the same
 /// orders outside it, so that a step's neighbours are the order's real ones, not the
 /// range's edges.
 fn tally_activities(spans: &[StepSpan], range: TimeRange) -> FxHashMap<String, ActivityTally> {

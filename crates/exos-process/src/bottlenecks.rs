@@ -126,8 +126,12 @@ impl Times {
     }
 }
 
-/// Finds the bottlenecks of `log`.
-pub fn bottlenecks(log: &EventLog, request: &BottlenecksRequest) -> BottlenecksAnswer {
+/// Finds the bottlenecks of `log`, which was loaded for `range`.
+pub fn bottlenecks(
+    log: &EventLog,
+    request: &BottlenecksRequest,
+    range: TimeRange,
+) -> BottlenecksAnswer {
     let limit = request.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, 1000);
     let mut edge_waits: FxHashMap<(Sym, Sym), Times> = FxHashMap::default();
     let mut queue: FxHashMap<Sym, Times> = FxHashMap::default();
@@ -188,9 +192,8 @@ pub fn bottlenecks(log: &EventLog, request: &BottlenecksRequest) -> BottlenecksA
     activities.sort_by(|a, b| b.wait.sum.total_cmp(&a.wait.sum));
     activities.truncate(limit);
 
-    // The log holds whole cases, also their events outside the range. A slowdown
+    // The log contains whole cases, also their events outside the range. A slowdown
     // compares events inside the range only, so that its date falls in the range.
-    let range = request.scope.range().ok();
     let mut slowdowns: Vec<Slowdown> = (0..log.activities.len() as Sym)
         .filter_map(|activity| slowdown(log, activity, range))
         .collect();
@@ -207,14 +210,12 @@ pub fn bottlenecks(log: &EventLog, request: &BottlenecksRequest) -> BottlenecksA
 }
 
 /// Finds the change point of `activity`'s processing times (events in start
-/// order, those starting in `range` when given), when the median after it is
-/// [`MIN_FACTOR`] times the one before.
-fn slowdown(log: &EventLog, activity: Sym, range: Option<TimeRange>) -> Option<Slowdown> {
+/// order, those starting in `range`), when the median after it is [`MIN_FACTOR`]
+/// times the one before.
+fn slowdown(log: &EventLog, activity: Sym, range: TimeRange) -> Option<Slowdown> {
     let in_range = |start_us: i64| {
-        range.is_none_or(|r| {
-            let start_ns = start_us.saturating_mul(1_000);
-            start_ns >= r.from_ns && start_ns < r.to_ns
-        })
+        let start_ns = start_us.saturating_mul(1_000);
+        start_ns >= range.from_ns && start_ns < range.to_ns
     };
     let mut events: Vec<(i64, f64, usize)> = Vec::new();
     for case in 0..log.case_count() {
@@ -301,7 +302,7 @@ mod tests {
     /// The range start, 1,000,000 s after the epoch.
     const FROM_US: i64 = 1_000_000 * SECOND_US;
 
-    /// A log of one-event cases of `Check`, one per (start, seconds) pair.
+    /// Builds a log of one-event cases of `Check`, one per (start, seconds) pair.
     fn checks(events: &[(i64, i64)]) -> EventLog {
         let mut builder = LogBuilder::default();
         let activity = builder.intern_activity("Check");
@@ -319,15 +320,9 @@ mod tests {
         builder.finish()
     }
 
-    fn request() -> BottlenecksRequest {
-        BottlenecksRequest {
-            scope: LogScope {
-                from: Some((FROM_US / 1_000).to_string()),
-                to: Some((FROM_US / 1_000 + 100_000_000).to_string()),
-                ..LogScope::default()
-            },
-            limit: None,
-        }
+    /// The range, 100,000 s from `FROM_US`.
+    fn range() -> TimeRange {
+        TimeRange::new(FROM_US * 1_000, (FROM_US + 100_000 * SECOND_US) * 1_000).unwrap()
     }
 
     #[test]
@@ -337,7 +332,7 @@ mod tests {
             .map(|i| (FROM_US - (100 - i) * SECOND_US, 10))
             .collect();
         events.extend((0..60).map(|i| (FROM_US + i * 60 * SECOND_US, 100 + i % 3)));
-        let answer = bottlenecks(&checks(&events), &request());
+        let answer = bottlenecks(&checks(&events), &BottlenecksRequest::default(), range());
         assert!(answer.slowdowns.is_empty(), "{:?}", answer.slowdowns);
     }
 
@@ -346,7 +341,7 @@ mod tests {
         let events: Vec<(i64, i64)> = (0..80)
             .map(|i| (FROM_US + i * 60 * SECOND_US, if i < 40 { 10 } else { 100 }))
             .collect();
-        let answer = bottlenecks(&checks(&events), &request());
+        let answer = bottlenecks(&checks(&events), &BottlenecksRequest::default(), range());
         assert_eq!(answer.slowdowns.len(), 1);
         let slowdown = &answer.slowdowns[0];
         assert_eq!(slowdown.since_ms, (FROM_US + 40 * 60 * SECOND_US) / 1_000);

@@ -128,7 +128,11 @@ async fn bottlenecks(
     let request: process::bottlenecks::BottlenecksRequest = request(&body)?;
     let scope = request.scope.clone();
     answer(&state, scope, move |s| {
-        Ok(process::bottlenecks::bottlenecks(&s.log, &request))
+        Ok(process::bottlenecks::bottlenecks(
+            &s.log,
+            &request,
+            s.loaded.range,
+        ))
     })
     .await
 }

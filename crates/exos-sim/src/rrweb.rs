@@ -329,7 +329,7 @@ pub fn record(random: &mut Random, page: &Page, start_ms: i64, rage: bool) -> Ve
     ));
     clock += 300;
     events.extend(click(random, &mut clock, row, (420, 380)));
-    // The page answers the click: the row shows as selected.
+    // The page reacts to the click by marking the row as selected.
     events.push(row_selected(clock + 120, row));
     events.extend(typing(random, &mut clock, targets.value_input, 7));
     events.extend(typing(random, &mut clock, targets.notes, 24));
@@ -410,7 +410,7 @@ fn row_selected(timestamp: i64, row: u64) -> Value {
     }})
 }
 
-/// Builds the page's mutation after Approve: the toast says so.
+/// Builds the page's mutation after Approve: the toast shows "Approved".
 fn approved_mutation(timestamp: i64, targets: &Targets) -> Value {
     json!({"type": 3, "timestamp": timestamp, "data": {
         "source": 0,
