@@ -19,7 +19,7 @@ use crate::model::Model;
 use crate::otlp::{double, error_status, exception_event, int, text};
 use crate::process::{Order, Step};
 use crate::random::{Purpose, Random};
-use crate::rrweb::{self, Page};
+use crate::rrweb::{self, Page, Schedule};
 
 pub const WEB_SERVICE: &str = "ops-web";
 const APP_ORIGIN: &str = "https://ops.example.com";
@@ -95,7 +95,7 @@ pub fn emit_session(
         ],
     };
     let order_href = format!("{APP_ORIGIN}/orders/{}", order.id);
-    session.spans(order, step.start_ns, &order_href, plan);
+    let schedule = session.spans(order, step.start_ns, &order_href, plan);
     let mut output = SessionOutput::default();
     if plan.replay {
         let page = Page {
@@ -109,7 +109,7 @@ pub fn emit_session(
                 rrweb::ORDINARY_ROWS
             },
         };
-        output.replay_events = session.replay(&page, step.start_ns, plan.rage);
+        output.replay_events = session.replay(&page, &schedule);
     }
     output
 }
@@ -147,7 +147,15 @@ const APPROVE: (&str, &str) = ("BUTTON", "//*[@id=\"approve\"]");
 const FORM: (&str, &str) = ("FORM", "//*[@id=\"order-form\"]");
 
 impl Session<'_> {
-    fn spans(&mut self, order: &Order, start_ns: i64, order_href: &str, plan: SessionPlan) {
+    /// Emits the session's spans; returns when each click and typing happened,
+    /// for the recording.
+    fn spans(
+        &mut self,
+        order: &Order,
+        start_ns: i64,
+        order_href: &str,
+        plan: SessionPlan,
+    ) -> Schedule {
         let list_href = format!("{APP_ORIGIN}/orders");
         let mut clock = start_ns;
         let load_ms = self.random.lognormal(1200.0, 0.4);
@@ -162,27 +170,41 @@ impl Session<'_> {
             order_href,
         );
         clock += ms(self.random.lognormal(4000.0, 0.6));
+        let row_click_ns = clock;
         self.interaction(clock, "click", ORDER_ROW, order_href);
         clock += ms(self.random.lognormal(6000.0, 0.6));
+        let value_typing_ns = clock;
         self.interaction(clock, "keypress", VALUE_INPUT, order_href);
         clock += ms(self.random.lognormal(5000.0, 0.6));
+        let notes_typing_ns = clock;
         self.interaction(clock, "keypress", NOTES, order_href);
         if plan.console_warning {
             self.console(clock + ms(300.0), order_href);
         }
         clock += ms(self.random.lognormal(3000.0, 0.5));
-        self.save(clock, order, order_href, plan.rage);
+        let save_clicks_ms = Schedule::save_clicks(clock / MILLISECOND_NS, plan.rage);
+        self.save(clock, order, order_href, &save_clicks_ms);
         if plan.script_error {
             self.script_error(clock + ms(900.0), order_href);
         }
         clock += ms(self.random.lognormal(4000.0, 0.5));
         self.interaction(clock, "click", APPROVE, order_href);
+        Schedule {
+            start_ms: start_ns / MILLISECOND_NS,
+            row_click_ms: row_click_ns / MILLISECOND_NS,
+            value_typing_ms: value_typing_ns / MILLISECOND_NS,
+            notes_typing_ms: notes_typing_ns / MILLISECOND_NS,
+            save_clicks_ms,
+            approve_click_ms: clock / MILLISECOND_NS,
+        }
     }
 
     /// Save: a click, a form submit and the POST it sends. In a rage burst the
-    /// POST fails and the operator clicks again three times within 700 ms.
-    fn save(&mut self, at_ns: i64, order: &Order, href: &str, rage: bool) {
+    /// POST fails and the operator clicks again three times within 400 ms, at
+    /// the times of `clicks_ms`.
+    fn save(&mut self, at_ns: i64, order: &Order, href: &str, clicks_ms: &[Option<i64>; 4]) {
         let url = format!("{APP_ORIGIN}/api/orders/{}/activities", order.id);
+        let rage = clicks_ms[1].is_some();
         self.interaction(at_ns, "click", SAVE, href);
         self.interaction(at_ns + ms(5.0), "submit", FORM, href);
         self.fetch(
@@ -193,13 +215,11 @@ impl Session<'_> {
             href,
         );
         if rage {
-            for burst in 1..=3 {
-                self.interaction(
-                    at_ns + ms(600.0) + ms(200.0 * f64::from(burst)),
-                    "click",
-                    SAVE,
-                    href,
-                );
+            for click_ms in clicks_ms[1..].iter().flatten() {
+                // The first click's span starts within its millisecond; the others
+                // keep that offset.
+                let at = click_ms * MILLISECOND_NS + at_ns % MILLISECOND_NS;
+                self.interaction(at, "click", SAVE, href);
             }
             self.fetch(at_ns + ms(2500.0), "POST", &url, 200, href);
         }
@@ -331,15 +351,13 @@ impl Session<'_> {
     }
 
     /// Sends the rrweb recording of the page load; returns the number of events.
-    fn replay(&mut self, page: &Page, start_ns: i64, rage: bool) -> u64 {
-        let events = rrweb::record(&mut self.random, page, start_ns / MILLISECOND_NS, rage);
+    fn replay(&mut self, page: &Page, schedule: &Schedule) -> u64 {
+        let events = rrweb::record(&mut self.random, page, schedule);
         let mut offset = 0.0;
         for (number, event) in events.iter().enumerate() {
             let body = event.to_string();
             let parts = rrweb::chunks(&body);
-            let timestamp_ms = event["timestamp"]
-                .as_i64()
-                .unwrap_or(start_ns / MILLISECOND_NS);
+            let timestamp_ms = event["timestamp"].as_i64().unwrap_or(schedule.start_ms);
             let total = parts.len();
             for (chunk, part) in parts.into_iter().enumerate() {
                 offset += 1.0;

@@ -309,40 +309,114 @@ fn toast(dom: &mut Dom) -> Value {
     node
 }
 
-/// Records one page visit: returns the rrweb events, each with its timestamp in ms.
+/// Times of the operator's actions in one session, in epoch ms. The session's
+/// spans and its recording are both made from one schedule, so the player, the
+/// timeline and the event list agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    /// The page load; the recording starts here, as the SDK starts recording then.
+    pub start_ms: i64,
+    pub row_click_ms: i64,
+    pub value_typing_ms: i64,
+    pub notes_typing_ms: i64,
+    /// The Save clicks: one, or four in a rage burst.
+    pub save_clicks_ms: [Option<i64>; 4],
+    pub approve_click_ms: i64,
+}
+
+impl Schedule {
+    /// The Save clicks from the first one at `first_ms`: with `rage`, the
+    /// operator clicks three more times, 800, 1,000 and 1,200 ms later, at
+    /// nearly the same spot.
+    pub fn save_clicks(first_ms: i64, rage: bool) -> [Option<i64>; 4] {
+        if rage {
+            [0, 800, 1_000, 1_200].map(|after| Some(first_ms + after))
+        } else {
+            [Some(first_ms), None, None, None]
+        }
+    }
+
+    /// A schedule of an operator who works without pauses, about 10 s from the
+    /// page load to Approve; for recordings made without spans.
+    pub fn brisk(random: &mut Random, start_ms: i64, rage: bool) -> Schedule {
+        let row_click_ms = start_ms + random.below(1_500, 3_000) as i64;
+        let value_typing_ms = row_click_ms + random.below(600, 1_200) as i64;
+        let notes_typing_ms = value_typing_ms + random.below(1_200, 1_800) as i64;
+        let save_ms = notes_typing_ms + random.below(3_500, 4_500) as i64;
+        let approve_click_ms = save_ms + 1_200 + random.below(2_000, 3_500) as i64;
+        Schedule {
+            start_ms,
+            row_click_ms,
+            value_typing_ms,
+            notes_typing_ms,
+            save_clicks_ms: Schedule::save_clicks(save_ms, rage),
+            approve_click_ms,
+        }
+    }
+
+    /// The clicks of the session in time order.
+    pub fn clicks_ms(&self) -> Vec<i64> {
+        let mut clicks = vec![self.row_click_ms];
+        clicks.extend(self.save_clicks_ms.iter().flatten());
+        clicks.push(self.approve_click_ms);
+        clicks
+    }
+}
+
+/// Records one session on the order page: returns the rrweb events in time
+/// order, each with its timestamp in ms.
 ///
-/// With `rage`, the operator clicks Save four times within 700 ms at nearly the
-/// same spot, which is what rage-click detection looks for.
-pub fn record(random: &mut Random, page: &Page, start_ms: i64, rage: bool) -> Vec<Value> {
+/// Every click of `schedule` is recorded at its time. The page reacts to the
+/// row click, to the last Save click and to Approve, so only a rage burst on
+/// Save goes unanswered, which is what rage-click detection looks for.
+pub fn record(random: &mut Random, page: &Page, schedule: &Schedule) -> Vec<Value> {
     let (node, targets) = serialize_page(page);
-    let mut clock = start_ms;
+    let start = schedule.start_ms;
     let mut events = vec![
-        json!({"type": 4, "data": {"href": page.href, "width": VIEWPORT.0, "height": VIEWPORT.1}, "timestamp": clock}),
-        json!({"type": 2, "data": {"node": node, "initialOffset": {"left": 0, "top": 0}}, "timestamp": clock + 12}),
+        json!({"type": 4, "data": {"href": page.href, "width": VIEWPORT.0, "height": VIEWPORT.1}, "timestamp": start}),
+        json!({"type": 2, "data": {"node": node, "initialOffset": {"left": 0, "top": 0}}, "timestamp": start + 12}),
     ];
-    clock += 400;
     let row = *random.pick(&targets.table_rows);
-    events.extend(mouse_path(random, &mut clock, row));
+    let scroll_ms = (start + 400).min(schedule.row_click_ms - 1);
     events.push(incremental(
-        clock,
+        scroll_ms,
         json!({"source": 3, "id": DOCUMENT_ID, "x": 0, "y": random.below(200, 900)}),
     ));
-    clock += 300;
-    events.extend(click(random, &mut clock, row, (420, 380)));
-    // The page reacts to the click by marking the row as selected.
-    events.push(row_selected(clock + 120, row));
-    events.extend(typing(random, &mut clock, targets.value_input, 7));
-    events.extend(typing(random, &mut clock, targets.notes, 24));
-    events.extend(mouse_path(random, &mut clock, targets.save));
-    let clicks = if rage { 4 } else { 1 };
-    for _ in 0..clicks {
-        events.extend(click(random, &mut clock, targets.save, (610, 720)));
+    events.extend(mouse_path(random, schedule.row_click_ms, row));
+    events.extend(click(random, schedule.row_click_ms, row, (420, 380)));
+    events.push(row_selected(schedule.row_click_ms + 120, row));
+    events.extend(typing(
+        random,
+        schedule.value_typing_ms,
+        targets.value_input,
+        7,
+    ));
+    events.extend(typing(random, schedule.notes_typing_ms, targets.notes, 24));
+    let saves: Vec<i64> = schedule.save_clicks_ms.iter().flatten().copied().collect();
+    if let Some(first) = saves.first() {
+        events.extend(mouse_path(random, *first, targets.save));
     }
-    events.push(saved_mutation(clock + 150, &targets, random.id::<4>()));
-    clock += 2_000;
-    events.extend(mouse_path(random, &mut clock, targets.approve));
-    events.extend(click(random, &mut clock, targets.approve, (700, 720)));
-    events.push(approved_mutation(clock + 150, &targets));
+    for at in &saves {
+        events.extend(click(random, *at, targets.save, (610, 720)));
+    }
+    if let Some(last) = saves.last() {
+        events.push(saved_mutation(last + 150, &targets, random.id::<4>()));
+    }
+    events.extend(mouse_path(
+        random,
+        schedule.approve_click_ms,
+        targets.approve,
+    ));
+    events.extend(click(
+        random,
+        schedule.approve_click_ms,
+        targets.approve,
+        (700, 720),
+    ));
+    events.push(approved_mutation(schedule.approve_click_ms + 150, &targets));
+    // The snapshot stays second; the rest is sorted, since typing can run into
+    // the next step when the operator is quick.
+    events[2..].sort_by_key(|event| event["timestamp"].as_i64().unwrap_or(start));
     events
 }
 
@@ -350,50 +424,53 @@ fn incremental(timestamp: i64, data: Value) -> Value {
     json!({"type": 3, "data": data, "timestamp": timestamp})
 }
 
-fn mouse_path(random: &mut Random, clock: &mut i64, target: u64) -> Vec<Value> {
-    let mut events = Vec::new();
-    for _ in 0..random.below(2, 5) {
-        let positions: Vec<Value> = (0..5)
-            .map(|step| {
-                json!({"x": random.below(100, 1300), "y": random.below(80, 860), "id": target, "timeOffset": -450 + step * 90})
-            })
-            .collect();
-        *clock += 500;
-        events.push(incremental(
-            *clock,
-            json!({"source": 1, "positions": positions}),
-        ));
-    }
-    events
+/// Mouse moves towards `target` during the 0.5 to 2 s before `until_ms`.
+fn mouse_path(random: &mut Random, until_ms: i64, target: u64) -> Vec<Value> {
+    let moves = random.below(2, 5) as i64;
+    (0..moves)
+        .map(|number| {
+            let positions: Vec<Value> = (0..5)
+                .map(|step| {
+                    json!({"x": random.below(100, 1300), "y": random.below(80, 860), "id": target, "timeOffset": -450 + step * 90})
+                })
+                .collect();
+            incremental(
+                until_ms - (moves - number) * 500,
+                json!({"source": 1, "positions": positions}),
+            )
+        })
+        .collect()
 }
 
-/// MouseDown (1), MouseUp (0) and Click (2), as rrweb records one click.
-fn click(random: &mut Random, clock: &mut i64, target: u64, around: (i64, i64)) -> Vec<Value> {
+/// MouseDown (1), MouseUp (0) and Click (2), as rrweb records one click: the
+/// Click at `at_ms`, the span's time, and the press just before it.
+fn click(random: &mut Random, at_ms: i64, target: u64, around: (i64, i64)) -> Vec<Value> {
     let x = around.0 + random.below(0, 10) as i64;
     let y = around.1 + random.below(0, 10) as i64;
-    *clock += 120 + random.below(0, 60) as i64;
-    [1, 0, 2]
+    [(1, 60), (0, 30), (2, 0)]
         .iter()
-        .enumerate()
-        .map(|(offset, kind)| {
+        .map(|(kind, before)| {
             incremental(
-                *clock + offset as i64 * 30,
+                at_ms - before,
                 json!({"source": 2, "type": kind, "id": target, "x": x, "y": y}),
             )
         })
         .collect()
 }
 
-/// Input events while the operator types; masked inputs record one `*` per character.
-fn typing(random: &mut Random, clock: &mut i64, target: u64, characters: usize) -> Vec<Value> {
+/// Input events while the operator types, from `from_ms` on; masked inputs
+/// record one `*` per character.
+fn typing(random: &mut Random, from_ms: i64, target: u64, characters: usize) -> Vec<Value> {
+    let mut clock = from_ms;
     (1..=characters)
         .step_by(3)
         .map(|typed| {
-            *clock += 150 + random.below(0, 250) as i64;
-            incremental(
-                *clock,
+            let event = incremental(
+                clock,
                 json!({"source": 5, "text": "*".repeat(typed), "isChecked": false, "id": target}),
-            )
+            );
+            clock += 150 + random.below(0, 250) as i64;
+            event
         })
         .collect()
 }
@@ -461,6 +538,18 @@ mod tests {
         }
     }
 
+    /// Builds a schedule like the simulator's, starting at `start_ms`.
+    fn schedule(start_ms: i64, rage: bool) -> Schedule {
+        Schedule {
+            start_ms,
+            row_click_ms: start_ms + 9_000,
+            value_typing_ms: start_ms + 15_000,
+            notes_typing_ms: start_ms + 16_000,
+            save_clicks_ms: Schedule::save_clicks(start_ms + 18_000, rage),
+            approve_click_ms: start_ms + 23_000,
+        }
+    }
+
     fn collect_ids(node: &Value, ids: &mut HashSet<u64>) {
         if let Some(id) = node["id"].as_u64() {
             assert!(ids.insert(id), "node id {id} appears twice");
@@ -488,7 +577,11 @@ mod tests {
     #[test]
     fn incremental_ids_exist_in_snapshot() {
         let mut random = Random::stream(3, Purpose::Session, 0);
-        let events = record(&mut random, &page(ORDINARY_ROWS), 1_770_000_000_000, true);
+        let events = record(
+            &mut random,
+            &page(ORDINARY_ROWS),
+            &schedule(1_770_000_000_000, true),
+        );
         let text = serde_json::to_string(&events[1]).expect("snapshot serializes");
         let snapshot: Value = serde_json::from_str(&text).expect("snapshot is valid JSON");
         assert_eq!(snapshot["type"], 2);
@@ -508,7 +601,7 @@ mod tests {
     #[test]
     fn recording_has_every_source() {
         let mut random = Random::stream(3, Purpose::Session, 1);
-        let events = record(&mut random, &page(ORDINARY_ROWS), 0, false);
+        let events = record(&mut random, &page(ORDINARY_ROWS), &schedule(0, false));
         assert_eq!(events[0]["type"], 4);
         let sources: HashSet<u64> = events
             .iter()
@@ -528,7 +621,7 @@ mod tests {
     #[test]
     fn rage_clicks_close_together() {
         let mut random = Random::stream(3, Purpose::Session, 2);
-        let events = record(&mut random, &page(ORDINARY_ROWS), 0, true);
+        let events = record(&mut random, &page(ORDINARY_ROWS), &schedule(0, true));
         let clicks: Vec<&Value> = events
             .iter()
             .filter(|e| e["data"]["source"] == 2 && e["data"]["type"] == 2)
@@ -562,6 +655,30 @@ mod tests {
         assert!(xs.iter().max().unwrap_or(&0) - xs.iter().min().unwrap_or(&0) <= 30);
     }
 
+    #[test]
+    fn clicks_recorded_at_the_schedule_times() {
+        for rage in [false, true] {
+            let mut random = Random::stream(3, Purpose::Session, 4);
+            let plan = schedule(1_770_000_000_000, rage);
+            let events = record(&mut random, &page(ORDINARY_ROWS), &plan);
+            let clicks: Vec<i64> = events
+                .iter()
+                .filter(|e| e["data"]["source"] == 2 && e["data"]["type"] == 2)
+                .filter_map(|e| e["timestamp"].as_i64())
+                .collect();
+            assert_eq!(clicks, plan.clicks_ms(), "rage {rage}");
+            let times: Vec<i64> = events
+                .iter()
+                .filter_map(|e| e["timestamp"].as_i64())
+                .collect();
+            assert!(
+                times.windows(2).all(|pair| pair[0] <= pair[1]),
+                "events out of order"
+            );
+            assert_eq!(times[0], plan.start_ms);
+        }
+    }
+
     /// Collects the attributes of every `tag` element under `node`.
     fn attributes_of(node: &Value, tag: &str, found: &mut Vec<Value>) {
         if node["tagName"] == tag {
@@ -575,7 +692,7 @@ mod tests {
     #[test]
     fn snapshot_loads_no_file() {
         let mut random = Random::stream(3, Purpose::Session, 3);
-        let events = record(&mut random, &page(ORDINARY_ROWS), 0, false);
+        let events = record(&mut random, &page(ORDINARY_ROWS), &schedule(0, false));
         let root = &events[1]["data"]["node"];
         let mut links = Vec::new();
         attributes_of(root, "link", &mut links);
@@ -617,7 +734,7 @@ mod tests {
     #[test]
     fn large_page_needs_two_chunks() {
         let mut random = Random::stream(3, Purpose::Session, 4);
-        let events = record(&mut random, &page(LARGE_ROWS), 0, false);
+        let events = record(&mut random, &page(LARGE_ROWS), &schedule(0, false));
         let snapshot = serde_json::to_string(&events[1]).expect("snapshot serializes");
         assert!(
             chunks(&snapshot).len() >= 2,

@@ -186,3 +186,111 @@ fn variants_recoverable_from_spans() {
     assert_eq!(variants, backfill.truth().variants);
     assert!(variants.len() > 10, "only {} variants", variants.len());
 }
+
+/// The value of a double attribute, as the SDK sends rrweb chunk numbers.
+fn number_attribute(
+    attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
+    key: &str,
+) -> Option<f64> {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::DoubleValue(number) => Some(*number),
+            _ => None,
+        }
+    })
+}
+
+/// The click spans of each browser session (span start in ms) and the rrweb
+/// events of its recording, joined from their chunks.
+#[derive(Default)]
+struct BrowserSession {
+    click_spans_ms: Vec<i64>,
+    span_times_ms: Vec<i64>,
+    chunks: BTreeMap<(u64, u64), String>,
+}
+
+#[test]
+fn recordings_cover_their_sessions_and_clicks() {
+    let mut backfill = Backfill::new(settings(5, 400));
+    let mut sessions: BTreeMap<String, BrowserSession> = BTreeMap::new();
+    while let Some(ready) = backfill.next_payloads() {
+        for payload in ready {
+            match (&payload.stream, &payload.request) {
+                (Stream::BrowserSpans, Request::Traces(request)) => {
+                    for resource in &request.resource_spans {
+                        let attributes = &resource.resource.as_ref().expect("resource").attributes;
+                        let id = text_attribute(attributes, "rum.sessionId").expect("session id");
+                        let session = sessions.entry(id).or_default();
+                        for span in resource.scope_spans.iter().flat_map(|s| &s.spans) {
+                            let at_ms = (span.start_time_unix_nano / 1_000_000) as i64;
+                            session.span_times_ms.push(at_ms);
+                            if span.name == "click" {
+                                session.click_spans_ms.push(at_ms);
+                            }
+                        }
+                    }
+                }
+                (Stream::Replay, Request::Logs(request)) => {
+                    for resource in &request.resource_logs {
+                        let attributes = &resource.resource.as_ref().expect("resource").attributes;
+                        let id = text_attribute(attributes, "rum.sessionId").expect("session id");
+                        let session = sessions.entry(id).or_default();
+                        for record in resource.scope_logs.iter().flat_map(|s| &s.log_records) {
+                            let event = number_attribute(&record.attributes, "rr-web.event");
+                            let chunk = number_attribute(&record.attributes, "rr-web.chunk");
+                            let Some(any_value::Value::StringValue(body)) =
+                                record.body.as_ref().and_then(|b| b.value.as_ref())
+                            else {
+                                panic!("rrweb chunk without a text body");
+                            };
+                            let key = (event.expect("event") as u64, chunk.expect("chunk") as u64);
+                            session.chunks.insert(key, body.clone());
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut recorded = 0;
+    for (id, session) in &sessions {
+        if session.chunks.is_empty() {
+            continue;
+        }
+        recorded += 1;
+        let mut events: BTreeMap<u64, String> = BTreeMap::new();
+        for ((event, _), body) in &session.chunks {
+            events.entry(*event).or_default().push_str(body);
+        }
+        let events: Vec<serde_json::Value> = events
+            .values()
+            .map(|text| serde_json::from_str(text).expect("event is JSON"))
+            .collect();
+        let times: Vec<i64> = events
+            .iter()
+            .filter_map(|e| e["timestamp"].as_i64())
+            .collect();
+        let recording = (times[0], *times.last().expect("events"));
+        let first_span = *session.span_times_ms.iter().min().expect("spans");
+        let clicks: Vec<i64> = events
+            .iter()
+            .filter(|e| e["data"]["source"] == 2 && e["data"]["type"] == 2)
+            .filter_map(|e| e["timestamp"].as_i64())
+            .collect();
+        let mut click_spans = session.click_spans_ms.clone();
+        click_spans.sort_unstable();
+        assert_eq!(
+            clicks, click_spans,
+            "session {id}: recorded clicks differ from click spans"
+        );
+        assert_eq!(
+            recording.0, first_span,
+            "session {id}: recording starts late"
+        );
+        assert!(
+            recording.1 >= *click_spans.last().expect("clicks"),
+            "session {id}: recording ends before the last click"
+        );
+    }
+    assert!(recorded >= 5, "only {recorded} recorded sessions");
+}

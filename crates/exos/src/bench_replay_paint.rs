@@ -143,7 +143,8 @@ fn recording(seed: u64, start_ms: i64, minutes: u64) -> Vec<(i64, String)> {
             operator_email: "operator7@example.com",
             table_rows: rrweb::LARGE_ROWS,
         };
-        let visit = rrweb::record(&mut random, &page, clock, pass % 9 == 4);
+        let schedule = rrweb::Schedule::brisk(&mut random, clock, pass % 9 == 4);
+        let visit = rrweb::record(&mut random, &page, &schedule);
         let skip = if pass == 0 { 0 } else { 2 };
         for event in visit.into_iter().skip(skip) {
             let time = event["timestamp"].as_i64().unwrap_or(clock);

@@ -15,7 +15,8 @@ fn signal_kinds(seed: u64, rage: bool) -> Vec<SignalKind> {
         operator_email: "operator7@example.com",
         table_rows: rrweb::ORDINARY_ROWS,
     };
-    let events = rrweb::record(&mut random, &page, 1_796_000_000_000, rage);
+    let schedule = rrweb::Schedule::brisk(&mut random, 1_796_000_000_000, rage);
+    let events = rrweb::record(&mut random, &page, &schedule);
     let heads: Vec<EventHead> = events
         .iter()
         .map(|event| EventHead::parse(&event.to_string()).expect("an rrweb event"))
