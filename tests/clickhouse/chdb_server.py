@@ -46,6 +46,7 @@ import argparse
 import base64
 import email.parser
 import email.policy
+import faulthandler
 import io
 import ipaddress
 import json
@@ -1031,14 +1032,29 @@ def serve(args: argparse.Namespace) -> None:
     print(f"chdb-server listening on {host}:{port}", flush=True)
 
     stop.wait()
+    # Each phase of the stop is logged, so a stop that hangs shows where it hangs.
+    # SIGUSR1 writes every thread's stack to the log (see `register_stack_dump`).
+    log_phase("stopping: closing the HTTP server")
     server.shutdown()
     server.server_close()
     # `close()` waits for the query in progress, if any, before it closes the database.
+    log_phase("stopping: closing the database")
     engine.close()
+    log_phase("stopped")
+
+
+def log_phase(text: str) -> None:
+    print(f"chdb-server: {text}", file=sys.stderr, flush=True)
+
+
+def register_stack_dump() -> None:
+    """Make SIGUSR1 write the stack of every thread to stderr, the harness's log."""
+    faulthandler.register(signal.SIGUSR1, file=sys.stderr, all_threads=True)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    register_stack_dump()
     serve(args)
     return 0
 

@@ -12,6 +12,7 @@ import re
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -59,10 +60,15 @@ class ChdbServer:
             try:
                 self.returncode = self._process.wait(STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
+                # Ask for every thread's stack in the log before the kill, so the
+                # failure shows where the stop hung.
+                self._process.send_signal(signal.SIGUSR1)
+                time.sleep(2)
                 self._process.kill()
                 self._process.wait()
                 pytest.fail(
                     f"chdb_server.py ignored {signal.Signals(sig).name} for {STOP_TIMEOUT_S:.0f} s"
+                    f"\nlog:\n{self.log_tail(12000)}"
                 )
         return self.returncode
 
