@@ -76,6 +76,10 @@ test("process map, sliders, variants, discovery, conformance and an order trace"
   assert.equal(await page.locator(".process-map g.pm-edge").count(), full.edges.length + full.nodes.filter((n) => n.starts).length + full.nodes.filter((n) => n.ends).length);
   const summary = await page.locator(".process-map-summary").textContent();
   assert.match(summary, new RegExp(`${full.cases.toLocaleString("en-US")} cases`));
+  const cases = await ask("cases", { scope: SCOPE });
+  assert.ok(cases.end_activities.length > 0, "the simulated orders end at Close or Cancel");
+  const note = await page.locator(".process-throughput-note").textContent();
+  for (const name of cases.end_activities.slice(0, 4)) assert.ok(note.includes(name), `${name} is named in: ${note}`);
   await shot(page, "map");
 
   await slide(page, "#process-acts", 50);
@@ -98,7 +102,7 @@ test("process map, sliders, variants, discovery, conformance and an order trace"
   const variants = await ask("variants", { scope: SCOPE, limit: 30 });
   const chosen = variants.variants.find((variant) => variant.activities.length >= 3);
   await page.locator(`.variant-row[data-rank='${chosen.rank}']`).click();
-  await page.waitForURL(new RegExp(`variant=${chosen.rank}`));
+  await page.waitForURL(new RegExp(`variant=${chosen.rank + 1}(&|$)`));
   await settle(page);
   assert.match(await page.locator(".process-map-summary").textContent(), new RegExp(`variant ${chosen.rank + 1} highlighted`));
   const steps = chosen.activities;

@@ -101,6 +101,17 @@ def test_map_transitions_and_activity_counts_equal_truth(run):
     assert answer["total_edges"] == len(run.truth["transitions"])
 
 
+def test_throughput_completes_closed_and_cancelled_orders_only(run):
+    answer = run.ask("cases", {"scope": run.scope(), "bucket": "day"})
+    started = sum(row["cases_started"] for row in answer["throughput"])
+    completed = sum(row["cases_completed"] for row in answer["throughput"])
+    assert started == answer["cases"] == sum(run.truth["variants"].values())
+    assert run.truth["orders_in_flight"] > 0, "the run should leave orders in flight"
+    assert completed == run.truth["orders_closed"] + run.truth["orders_cancelled"]
+    assert completed == answer["cases"] - run.truth["orders_in_flight"]
+    assert answer["end_activities"], "no end activity found"
+
+
 def test_sliders_thin_the_map(run):
     full = run.ask("map", {"scope": run.scope()})
     thin = run.ask("map", {"scope": run.scope(), "activity_share": 0.5, "path_share": 0.2})

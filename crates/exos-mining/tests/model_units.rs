@@ -1,7 +1,7 @@
 //! Log model, XES attribute kinds, CSV timestamp patterns and case
 //! statistics on small hand-written inputs.
 
-use exos_mining::analysis::{throughput, Bucket};
+use exos_mining::analysis::{terminal_activities, throughput, throughput_ending, Bucket};
 use exos_mining::export::write_xes;
 use exos_mining::import::csv::{parse_csv, parse_timestamp, CsvMapping, TimestampFormat};
 use exos_mining::import::xes::parse_xes;
@@ -140,6 +140,40 @@ fn csv_pattern_timestamps() {
         parse_iso8601("2024-01-01T09:00:00Z", 0).unwrap()
     );
     assert_eq!(log.start[1], NO_TIME);
+}
+
+#[test]
+fn running_cases_are_not_completed() {
+    // a and b end at `close`, which no case goes on after; c stops at `check`,
+    // which a went on after, so c is still running. d ends at `cancel`.
+    let csv = "case:concept:name,concept:name,time:timestamp\n\
+               a,open,2024-01-01T10:00:00Z\na,check,2024-01-01T11:00:00Z\na,close,2024-01-02T10:00:00Z\n\
+               b,open,2024-01-01T12:00:00Z\nb,close,2024-01-01T13:00:00Z\n\
+               c,open,2024-01-02T09:00:00Z\nc,check,2024-01-02T11:00:00Z\n\
+               d,open,2024-01-02T12:00:00Z\nd,cancel,2024-01-02T13:00:00Z\n";
+    let (log, _) = parse_csv(csv.as_bytes(), &CsvMapping::default(), &strict()).unwrap();
+    let ends = terminal_activities(&log);
+    let mut names: Vec<&str> = (0..ends.len())
+        .filter(|&id| ends[id])
+        .map(|id| log.activity_name(id as u32))
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["cancel", "close"]);
+    let days = throughput_ending(&log, Bucket::Day, Some(&ends));
+    let completed: Vec<(u64, u64)> = days
+        .iter()
+        .map(|day| (day.cases_started, day.cases_completed))
+        .collect();
+    assert_eq!(completed, [(2, 1), (2, 2)]);
+    let all_ends: Vec<(u64, u64)> = throughput(&log, Bucket::Day)
+        .iter()
+        .map(|day| (day.cases_started, day.cases_completed))
+        .collect();
+    assert_eq!(
+        all_ends,
+        [(2, 1), (2, 3)],
+        "without end activities, c completes at its last event"
+    );
 }
 
 #[test]

@@ -1,7 +1,9 @@
 //! The case charts: the case-duration distribution and throughput over time.
 
-use exos_mining::analysis::{case_durations, throughput, Bucket, Summary};
-use exos_mining::EventLog;
+use exos_mining::analysis::{
+    case_durations, terminal_activities, throughput_ending, Bucket, Summary,
+};
+use exos_mining::{EventLog, Sym};
 use serde::{Deserialize, Serialize};
 
 use crate::request::LogScope;
@@ -57,7 +59,12 @@ pub struct CasesAnswer {
     /// Case durations in seconds.
     pub duration: Summary,
     pub histogram: Vec<DurationBin>,
+    /// Cases started and completed per bucket. A case completes when its last
+    /// step is one of `end_activities`.
     pub throughput: Vec<ThroughputRow>,
+    /// The steps that end cases and that no case went on after, by name; a
+    /// case whose last step is another one is still running.
+    pub end_activities: Vec<String>,
 }
 
 /// Computes the case charts of `log`.
@@ -70,11 +77,20 @@ pub fn case_charts(log: &EventLog, request: &CasesRequest) -> CasesAnswer {
         BucketName::Day => Bucket::Day,
         BucketName::Week => Bucket::Week,
     };
+    let ends = terminal_activities(log);
+    let mut end_activities: Vec<String> = ends
+        .iter()
+        .enumerate()
+        .filter(|(_, &end)| end)
+        .map(|(id, _)| log.activity_name(id as Sym).to_owned())
+        .collect();
+    end_activities.sort();
     CasesAnswer {
         cases: log.case_count() as u64,
         duration: Summary::of(&mut durations),
         histogram,
-        throughput: throughput(log, bucket)
+        end_activities,
+        throughput: throughput_ending(log, bucket, Some(&ends))
             .into_iter()
             .map(|b| ThroughputRow {
                 start_ms: b.start.div_euclid(1000),

@@ -13,6 +13,8 @@ import { dataTable, emptyState, load, sidePanel } from "./ui.js";
 
 const HIGHLIGHT = PALETTE[1];
 const NODE_HEIGHT = 46;
+// The smallest scale the map opens at, so that its 12 px labels show at 6 px or more.
+const READABLE_SCALE = 0.5;
 const START = "▶ start";
 const END = "■ end";
 
@@ -45,7 +47,7 @@ function edgeLabel(edge, measure) {
 // Lays the map out top to bottom with dagre; start and end are extra round nodes.
 function layout(map, measure) {
   const graph = new dagre.graphlib.Graph({ multigraph: false });
-  graph.setGraph({ rankdir: "TB", nodesep: 36, ranksep: 54, marginx: 16, marginy: 16 });
+  graph.setGraph({ rankdir: "TB", nodesep: 24, ranksep: 44, edgesep: 8, marginx: 16, marginy: 16 });
   graph.setDefaultEdgeLabel(() => ({}));
   graph.setNode(START, { width: 90, height: 30, kind: "terminal" });
   graph.setNode(END, { width: 90, height: 30, kind: "terminal" });
@@ -53,11 +55,11 @@ function layout(map, measure) {
     graph.setNode(node.name, { width: Math.max(140, node.name.length * 7.4 + 30), height: NODE_HEIGHT, kind: "activity", data: node });
   }
   for (const edge of map.edges) {
-    graph.setEdge(edge.from, edge.to, { data: edge, label: edgeLabel(edge, measure), width: 50, height: 16, labelpos: "c" });
+    graph.setEdge(edge.from, edge.to, { data: edge, label: edgeLabel(edge, measure), width: 36, height: 16, labelpos: "c" });
   }
   for (const node of map.nodes) {
-    if (node.starts > 0) graph.setEdge(START, node.name, { data: { count: node.starts, terminal: true }, label: formatCount(node.starts), width: 40, height: 16 });
-    if (node.ends > 0) graph.setEdge(node.name, END, { data: { count: node.ends, terminal: true }, label: formatCount(node.ends), width: 40, height: 16 });
+    if (node.starts > 0) graph.setEdge(START, node.name, { data: { count: node.starts, terminal: true }, label: formatCount(node.starts), width: 28, height: 16 });
+    if (node.ends > 0) graph.setEdge(node.name, END, { data: { count: node.ends, terminal: true }, label: formatCount(node.ends), width: 28, height: 16 });
   }
   dagre.layout(graph);
   return graph;
@@ -94,7 +96,11 @@ export function processMapGraph(map, { measure = "frequency", height = 560, onNo
       .attr("markerWidth", 9).attr("markerHeight", 9).attr("orient", "auto").append("path").attr("d", "M0,0L10,5L0,10z").attr("fill", fill);
   }
   const layer = svg.append("g");
-  const scale = Math.min(1, (container.clientWidth || 900) / (graphWidth + 20), height / (graphHeight + 20));
+  // The map fits the box, but never below a scale where labels stay readable: a larger
+  // map then opens at its top, centred, and dragging shows the rest.
+  const fitScale = () => Math.min(1, Math.max(READABLE_SCALE,
+    Math.min((container.clientWidth || 900) / (graphWidth + 20), height / (graphHeight + 20))));
+  const scale = fitScale();
   // An explicit extent: d3's default reads the SVG's width, which a percentage width
   // cannot resolve once the map is detached (redrawn while a frame was pending).
   const behaviour = zoom().scaleExtent([0.2, 3])
@@ -103,8 +109,8 @@ export function processMapGraph(map, { measure = "frequency", height = 560, onNo
   svg.call(behaviour);
   requestAnimationFrame(() => {
     if (!container.isConnected) return;
-    const fit = Math.min(1, (container.clientWidth || 900) / (graphWidth + 20), height / (graphHeight + 20));
-    const x = Math.max(0, ((container.clientWidth || 900) - graphWidth * fit) / 2);
+    const fit = fitScale();
+    const x = ((container.clientWidth || 900) - graphWidth * fit) / 2;
     svg.call(behaviour.transform, zoomIdentity.translate(x, 8).scale(fit || scale));
   });
 

@@ -27,7 +27,8 @@ function viewState() {
     measure: search.get("measure") === "performance" ? "performance" : "frequency",
     acts: percent("acts", 100),
     paths: percent("paths", 100),
-    variant: variant !== null && /^\d+$/.test(variant) ? Number(variant) : null,
+    // The URL numbers variants from 1, as the list shows them; the API ranks from 0.
+    variant: variant !== null && /^[1-9]\d*$/.test(variant) ? Number(variant) - 1 : null,
     lob: search.get("lob") || "",
     noise: percent("noise", 20),
     model: search.get("model") === "petri" ? "petri" : "tree",
@@ -89,10 +90,15 @@ function durationChart(answer, height = 240) {
 function throughputChart(answer, height = 240) {
   if (!answer.throughput.length) return emptyState("No cases.", null, { showGettingStarted: false, compact: true });
   const labels = answer.throughput.map((row) => formatTime(row.start_ms, { seconds: false }));
-  return lineChart(labels, [
+  const chart = lineChart(labels, [
     { label: "Started", data: answer.throughput.map((row) => row.cases_started) },
     { label: "Completed", data: answer.throughput.map((row) => row.cases_completed) },
   ], { height, label: "Cases started and completed per day" });
+  const ends = answer.end_activities || [];
+  const endNames = ends.slice(0, 4).join(", ") + (ends.length > 4 ? ` and ${ends.length - 4} more` : "");
+  return h("div", {}, chart, h("p", { class: "muted text-xs mt-1 process-throughput-note" }, ends.length
+    ? `Completed: cases whose last step is ${endNames}, steps no case went on after. Other cases are still running.`
+    : "No step ends cases for good in this range, so no case counts as completed."));
 }
 
 function variantList(answer, selected, onSelect) {
@@ -242,7 +248,7 @@ export function mount(root, context) {
       processMapGraph(map, { measure: state.measure })), { placeholder: skeleton({ height: 560 }) });
     const scope = scopeOf(state);
     load(variantsBody, () => api("/api/process/variants", { method: "POST", body: { scope, limit: 30 }, signal: requestSignal }),
-      (answer) => variantList(answer, state.variant, (rank) => updateQuery({ variant: rank }, { replace: true })));
+      (answer) => variantList(answer, state.variant, (rank) => updateQuery({ variant: rank === null ? null : rank + 1 }, { replace: true })));
     const casesRequest = { scope, bins: 30, bucket: "day" };
     replace(histogramActions, savePanel("Case durations", "/api/process/cases", casesRequest, "histogram"));
     replace(throughputActions, savePanel("Throughput", "/api/process/cases", casesRequest, "throughput"));

@@ -55,15 +55,50 @@ pub struct ThroughputBucket {
     pub start: Timestamp,
     /// Cases whose first event falls in the bucket.
     pub cases_started: u64,
-    /// Cases whose last event falls in the bucket.
+    /// Cases whose last event falls in the bucket (with end activities given,
+    /// only those whose last event is one of them).
     pub cases_completed: u64,
     /// Events in the bucket.
     pub events: u64,
 }
 
 /// Counts case starts, case completions and events per time bucket, in
-/// time order, leaving out events without a timestamp.
+/// time order, leaving out events without a timestamp. A case completes at its
+/// last event.
 pub fn throughput(log: &EventLog, bucket: Bucket) -> Vec<ThroughputBucket> {
+    throughput_ending(log, bucket, None)
+}
+
+/// Marks, by activity id, the activities that end a case and never have a
+/// successor in any case of `log`. Cases still running end at steps that
+/// other cases continue after, so those steps are not marked.
+pub fn terminal_activities(log: &EventLog) -> Vec<bool> {
+    let mut ends = vec![false; log.activities.len()];
+    let mut continued = vec![false; log.activities.len()];
+    for case in 0..log.case_count() {
+        let range = log.case_range(case);
+        let Some(last) = range.clone().last() else {
+            continue;
+        };
+        ends[log.activity[last] as usize] = true;
+        for event in range.start..last {
+            continued[log.activity[event] as usize] = true;
+        }
+    }
+    ends.iter()
+        .zip(&continued)
+        .map(|(&end, &went_on)| end && !went_on)
+        .collect()
+}
+
+/// Counts as [`throughput`] does, except that with `ends` (by activity id, as
+/// from [`terminal_activities`]) a case completes only when its last event's
+/// activity is marked. A case still running is then started but not completed.
+pub fn throughput_ending(
+    log: &EventLog,
+    bucket: Bucket,
+    ends: Option<&[bool]>,
+) -> Vec<ThroughputBucket> {
     let mut buckets: FxHashMap<Timestamp, ThroughputBucket> = FxHashMap::default();
     for case in 0..log.case_count() {
         let times: Vec<Timestamp> = log.timestamp[log.case_range(case)]
@@ -75,7 +110,15 @@ pub fn throughput(log: &EventLog, bucket: Bucket) -> Vec<ThroughputBucket> {
             continue;
         };
         bucket_of(&mut buckets, bucket, first).cases_started += 1;
-        bucket_of(&mut buckets, bucket, last).cases_completed += 1;
+        let last_activity = log.case_range(case).last().map(|event| log.activity[event]);
+        let completed = match (ends, last_activity) {
+            (None, _) => true,
+            (Some(ends), Some(activity)) => ends.get(activity as usize).copied().unwrap_or(false),
+            (Some(_), None) => false,
+        };
+        if completed {
+            bucket_of(&mut buckets, bucket, last).cases_completed += 1;
+        }
         for time in times {
             bucket_of(&mut buckets, bucket, time).events += 1;
         }

@@ -12,7 +12,10 @@ pub mod filter;
 pub mod stats;
 pub mod variants;
 
-pub use cases::{case_durations, rework_per_activity, throughput, Bucket, ThroughputBucket};
+pub use cases::{
+    case_durations, rework_per_activity, terminal_activities, throughput, throughput_ending,
+    Bucket, ThroughputBucket,
+};
 pub use dfg::{directly_follows, performance_dfg, Dfg, EdgePerformance};
 pub use stats::Summary;
 pub use variants::{variants, Variant};
