@@ -1,4 +1,4 @@
-// The timeline under the replay player: one lane per kind of marker (page views, clicks,
+// The timeline under the replay player: one lane per kind of marker (page views, actions,
 // frustration signals, errors and console messages, network requests, backend spans), the
 // gaps where recorded events never arrived, and a cursor at the playback position. Clicking
 // a marker or the track, or the arrow keys on the track, move the player.
@@ -8,7 +8,8 @@ import { formatOffset } from "./replay-player.js";
 
 export const KIND_LABELS = {
   page_view: "Page view",
-  click: "Click",
+  // User-interaction spans: clicks, key presses and form submits.
+  click: "Action",
   rage_click: "Rage click",
   dead_click: "Dead click",
   error_click: "Error click",
@@ -21,7 +22,7 @@ export const KIND_LABELS = {
 
 const LANES = [
   { label: "Pages", kinds: ["page_view"] },
-  { label: "Clicks", kinds: ["click"] },
+  { label: "Actions", kinds: ["click"] },
   { label: "Frustration", kinds: ["rage_click", "dead_click", "error_click"] },
   { label: "Errors & console", kinds: ["error", "console"] },
   { label: "Network", kinds: ["network"] },

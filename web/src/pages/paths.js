@@ -17,6 +17,10 @@ import { ACTORS, choiceSelect, cohortSelect, library, parseEvents, postQuestion,
 
 const DEFAULTS = { actor: "OrderId", depth: "5", min: "1", event: "" };
 const NODE_WIDTH = 14;
+// Estimated width of one character of the 11 px labels, for fitting them, and the most
+// room the last column's labels take.
+const CHAR_WIDTH = 6.4;
+const LABEL_ROOM_MAX = 260;
 
 // Reads the question from the URL.
 function questionFromUrl() {
@@ -91,8 +95,12 @@ function singleSteps(response, onPick) {
 export function sankeyChart(response, { height = 460, onPick } = {}) {
   const steps = Math.max(1, ...response.nodes.map((node) => node.step + 1));
   const width = Math.max(720, steps * 190);
+  // Every label sits right of its node, so the last column keeps room for its labels.
+  const labelText = (node) => `${node.name} (${formatCount(node.actors)})`;
+  const longest = Math.max(...response.nodes.map((node) => labelText(node).length));
+  const labelRoom = Math.min(LABEL_ROOM_MAX, Math.ceil(longest * CHAR_WIDTH) + 12);
   const layout = sankey().nodeId((node) => node.id).nodeWidth(NODE_WIDTH).nodePadding(12)
-    .nodeAlign((node) => node.step).extent([[4, 8], [width - 4, height - 8]]);
+    .nodeAlign((node) => node.step).extent([[4, 8], [width - labelRoom, height - 8]]);
   const graph = layout({
     nodes: response.nodes.map((node) => ({ ...node })),
     links: response.links.map((link) => ({ source: link.source, target: link.target, value: link.actors, actors: link.actors })),
@@ -125,11 +133,14 @@ export function sankeyChart(response, { height = 460, onPick } = {}) {
   nodes.append("rect").attr("x", (node) => node.x0).attr("y", (node) => node.y0)
     .attr("width", (node) => node.x1 - node.x0).attr("height", (node) => Math.max(1, node.y1 - node.y0)).attr("fill", (node) => fill(node.name));
   nodes.append("title").text((node) => `Step ${node.step + 1}: ${node.name}\n${formatCount(node.actors)} actors, ${formatCount(node.dropoffs)} end here`);
-  // Labels sit right of their node, except in the last column, where they sit left of it.
-  const lastX = Math.max(...graph.nodes.map((node) => node.x0));
-  const inLast = (node) => node.x0 >= lastX;
-  nodes.append("text").attr("x", (node) => (inLast(node) ? node.x0 - 6 : node.x1 + 6)).attr("y", (node) => (node.y0 + node.y1) / 2).attr("dy", "0.35em")
-    .attr("text-anchor", (node) => (inLast(node) ? "end" : "start")).attr("font-size", 11).attr("fill", "currentColor").text((node) => `${node.name} (${formatCount(node.actors)})`);
+  // A label longer than the gap to the next column is cut; the node's title has all of it.
+  const columns = [...new Set(graph.nodes.map((node) => node.x0))].sort((a, b) => a - b);
+  const gap = columns.length > 1 ? columns[1] - columns[0] - NODE_WIDTH - 10 : labelRoom;
+  const fits = (text, room) => (text.length * CHAR_WIDTH <= room ? text : `${text.slice(0, Math.max(1, Math.floor(room / CHAR_WIDTH) - 1))}…`);
+  const lastX = columns[columns.length - 1];
+  nodes.append("text").attr("x", (node) => node.x1 + 6).attr("y", (node) => (node.y0 + node.y1) / 2).attr("dy", "0.35em")
+    .attr("text-anchor", "start").attr("font-size", 11).attr("fill", "currentColor")
+    .text((node) => fits(labelText(node), node.x0 >= lastX ? labelRoom - 8 : gap));
   return h("div", { class: "overflow-x-auto" }, svg.node());
 }
 

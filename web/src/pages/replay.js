@@ -136,7 +136,7 @@ function header(data, sessionRow, startMs, durationMs) {
     ["Started", formatFullTime(startMs)],
     ["Length", formatDuration(durationMs)],
     ["Active", formatDuration(data.activity?.active_ms)],
-    ["Clicks", String(data.activity?.clicks ?? counts("click"))],
+    ["Clicks", String(data.activity?.clicks ?? data.markers.filter((marker) => marker.kind === "click" && marker.name === "click").length)],
     ["Errors", String(counts("error"))],
   ];
   const signals = ["rage_click", "dead_click", "error_click"].map((kind) => (counts(kind) ? badge(`${counts(kind)} ${KIND_LABELS[kind].toLowerCase()}${counts(kind) === 1 ? "" : "s"}`, BADGE_KIND[kind]) : null));
