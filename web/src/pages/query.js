@@ -2,7 +2,8 @@
 // POST /api/sql (Ctrl/Cmd+Enter), then read the result as a table, pivot it (Perspective) or
 // chart it (Chart.js, shaped in the browser or by POST /api/visualize). Queries can be saved
 // to workspaces, exported as CSV and shared: the URL carries `sql` and `chart`, or `id` of a
-// saved query.
+// saved query. While a saved query is open its `id` stays in the URL, with `sql` and `chart`
+// only where they differ from the saved ones, so a reload still edits the same item.
 
 import { h, replace, copyText } from "../lib/dom.js";
 import { api, isAbort } from "../lib/api.js";
@@ -82,17 +83,26 @@ export async function mount(root, { me, signal }) {
 
   const currentSql = () => editor?.state.doc.toString() ?? "";
 
+  // Return the URL values of the open query. A saved query is named by its id, so its SQL and
+  // chart go into the URL only after they change.
+  const sqlParam = (sql) => (savedItem && sql === (savedItem.body?.sql || "").trim() ? null : sql);
+  const chartParam = () => {
+    const text = chart ? JSON.stringify(chart) : null;
+    return savedItem && text === JSON.stringify(savedItem.body?.chart ?? null) ? null : text;
+  };
+
   async function run() {
     const sql = currentSql().trim();
     if (!sql) return;
     controller?.abort();
     controller = new AbortController();
     signal.addEventListener("abort", () => controller.abort(), { once: true });
-    writeUrl({ sql, id: null });
+    writeUrl({ id: savedItem?.id ?? null, sql: sqlParam(sql) });
     replace(status, spinner("Running query"), "Running…");
     try {
       result = await api("/api/sql", { method: "POST", body: { sql, max_rows: Number(maxRows.value) }, signal: controller.signal });
       if (!chart || !result.columns.some((c) => c.name === chart.x)) chart = defaultChart(result.columns);
+      writeUrl({ chart: chartParam() });
       replace(status,
         `${formatCount(result.row_count ?? result.rows.length)} rows in ${Math.round(result.elapsed_ms ?? 0)} ms`,
         result.truncated ? badge(`cut at ${formatCount(result.rows.length)} rows`, "warn") : null);
@@ -157,7 +167,7 @@ export async function mount(root, { me, signal }) {
     shaping.addEventListener("change", draw);
 
     async function draw() {
-      writeUrl({ chart: JSON.stringify(chart) });
+      writeUrl({ chart: chartParam() });
       if (shaping.value === "server" && chart.type !== "table") {
         replace(target, skeleton({ height: 280 }));
         try {
@@ -237,7 +247,7 @@ export async function mount(root, { me, signal }) {
   if (signal.aborted) return undefined;
   if (item?.kind === "query") {
     savedItem = item;
-    chart = item.body?.chart || chart;
+    chart = chart || structuredClone(item.body?.chart ?? null);
   }
   const doc = params().get("sql") || item?.body?.sql || EXAMPLE_SQL[schema?.dialect || dialect];
   editor = editorModule.sqlEditor(editorHost, { doc, schema: schema || { dialect, tables: [] }, onRun: run });
