@@ -77,10 +77,20 @@ export function renderChart(shape, chart, { height = 280, result, title = "Query
   return lineChart(shape.labels, series, { height, label, area: chart.type === "area", stacked: chart.type === "area" && series.length > 1 });
 }
 
+// Spreadsheet programs run a cell that starts with one of these characters as a formula.
+// Stored values come from browsers, so such text gets a leading apostrophe, the usual defence
+// against CSV injection. A plain number such as -5 cannot contain a formula and stays as it is.
+const FORMULA_START = /^[=+\-@\t\r]/;
+const PLAIN_NUMBER = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+
+function defuseFormula(text) {
+  return FORMULA_START.test(text) && !PLAIN_NUMBER.test(text) ? `'${text}` : text;
+}
+
 // Builds CSV text (RFC 4180 quoting) from a SQL result.
 export function toCsv(result) {
   const quote = (value) => {
-    const text = cellText(value);
+    const text = defuseFormula(cellText(value));
     return /[",\n\r]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
   };
   const lines = [result.columns.map((c) => quote(c.name)).join(",")];
