@@ -116,6 +116,32 @@ test("build a funnel, break it down, open drop-offs and follow their links", asy
   await context.close();
 });
 
+test("correlation needs converted and dropped actors", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  const correlation = page.locator("section", { has: page.locator("h2", { hasText: "What goes with converting" }) });
+
+  // Every verdict is one of three badges.
+  await page.goto(`${server.http}${FUNNEL}`);
+  await settle(page);
+  const verdicts = await correlation.locator("tbody tr td:last-child").allTextContents();
+  assert.ok(verdicts.length > 0, "the simulated funnel has correlated values");
+  assert.deepEqual([...new Set(verdicts)].filter((text) => !["converts more", "converts less", "not significant"].includes(text)), []);
+  assert.equal(await correlation.locator("th", { hasText: "Verdict" }).count(), 1);
+
+  // Nothing follows Close in an order, so no order converts.
+  await page.goto(`${server.http}/funnels?from=now-7d&actor=order.id&step=Close&step=Order%20Received&window=1209600`);
+  await settle(page);
+  assert.ok(await kpiNumber(page, "Entered") > 0, "some orders entered");
+  const text = await correlation.textContent();
+  assert.match(text, /Nothing to correlate/);
+  assert.match(text, /0 converted and \d+ dropped/);
+  assert.equal(await correlation.locator("table").count(), 0, "no odds ratios are listed");
+  await shot(page, "correlation-none-converted");
+  clean(problems);
+  await context.close();
+});
+
 test("retention table and curve", async () => {
   const { context, page, problems } = await watchedPage(browser, server);
   await signIn(page, server);

@@ -204,8 +204,9 @@ function sqlDetails(sql) {
     sql.map((text) => h("pre", { class: "code-block mt-2 whitespace-pre-wrap" }, text)));
 }
 
-function significanceBadge(row) {
-  if (!row.significant) return h("span", { class: "muted text-xs" }, "not significant");
+// Returns the verdict of one row as a badge. Every row gets one, so the column reads alike.
+function verdictBadge(row) {
+  if (!row.significant) return badge("not significant");
   if (row.correlation === "success") return badge("converts more", "brand");
   return badge("converts less", "error");
 }
@@ -220,9 +221,15 @@ function oddsText(ratio) {
 }
 
 function correlationTable(data) {
-  if (!data.rows.length) return emptyState("Nothing to correlate.", "No actor entered the funnel, or every actor had the same events.", { compact: true, showGettingStarted: false });
+  // When one side has no actors, every odds ratio only reflects the 0.5 added to each cell.
+  if (data.success_actors === 0 || data.failure_actors === 0) {
+    return emptyState("Nothing to correlate.",
+      `${formatCount(data.success_actors)} converted and ${formatCount(data.failure_actors)} dropped. Correlation compares the actors who converted with those who dropped, so it needs both.`,
+      { compact: true, showGettingStarted: false });
+  }
+  if (!data.rows.length) return emptyState("Nothing to correlate.", "Every actor had the same events and values.", { compact: true, showGettingStarted: false });
   return h("div", { class: "space-y-2" },
-    h("p", { class: "muted text-sm" }, `${formatCount(data.success_actors)} converted, ${formatCount(data.failure_actors)} did not. Odds ratio above 1: more likely to convert. Fisher exact test, two-sided.`),
+    h("p", { class: "muted text-sm" }, `${formatCount(data.success_actors)} converted, ${formatCount(data.failure_actors)} dropped. Odds ratio above 1: more likely to convert. Fisher exact test, two-sided.`),
     dataTable([
       { label: "Kind", value: (row) => row.kind },
       { label: "Value", className: "max-w-[22rem] truncate", value: (row) => h("span", { title: row.value }, row.value) },
@@ -230,7 +237,7 @@ function correlationTable(data) {
       { label: "Dropped with it", align: "right", value: (row) => formatCount(row.failure_actors) },
       { label: "Odds ratio", align: "right", value: (row) => h("span", { title: String(row.odds_ratio) }, oddsText(row.odds_ratio)) },
       { label: "p-value", align: "right", value: (row) => (row.p_value < 0.0001 ? "<0.0001" : row.p_value.toFixed(4)) },
-      { label: "", value: significanceBadge },
+      { label: "Verdict", value: verdictBadge },
     ], data.rows, { caption: "Correlation with conversion" }));
 }
 
