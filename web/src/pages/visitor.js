@@ -70,11 +70,25 @@ function summary(profile) {
     tile("Sessions", formatCount(s.sessions)), tile("Events", formatCount(s.events)), tile("Errors", formatCount(s.errors)), tile("Orders", formatCount(s.orders)));
 }
 
+// Maximum timeline entries that the API returns, newest first (`MAX_TIMELINE` in the
+// analytics crate). Unlike sessions and orders, the response has no total for them.
+const TIMELINE_LIMIT = 200;
+
+// Returns the note above a list that the API cut, or null when there is no note.
+function shownNote(text) {
+  return text ? h("p", { class: "text-xs muted mb-2" }, text) : null;
+}
+
+// Returns "Showing N of M" for a list the API cut and also counted, or null when it is whole.
+function countNote(listed, total, noun) {
+  return listed < total ? shownNote(`Showing ${formatCount(listed)} of ${formatCount(total)} ${noun}, the most recently active first.`) : null;
+}
+
 function sessionsTable(profile) {
   const sessions = profile.sessions || [];
   if (sessions.length === 0) return emptyState("No browser sessions in this range.", null, { compact: true, showGettingStarted: false });
   const current = params().get("session");
-  return dataTable([
+  return h("div", {}, countNote(sessions.length, profile.summary?.sessions ?? 0, "sessions"), dataTable([
     { label: "Session", value: (s) => h("a", { class: "font-mono text-xs", href: pageLink("/visitor", { session: s.session_id }) }, s.session_id.slice(0, 12) + "…") },
     { label: "Start", className: "whitespace-nowrap", value: (s) => formatTime(s.start, { seconds: false }) },
     { label: "Length", align: "right", value: (s) => formatDuration(parseTime(s.end) - parseTime(s.start)) },
@@ -84,18 +98,18 @@ function sessionsTable(profile) {
     { label: "Replay", value: (s) => (s.has_replay
       ? h("a", { class: "btn btn-sm", href: pageLink("/replay", { session: s.session_id }), "aria-label": `Replay session ${s.session_id}` }, "Play")
       : h("span", { class: "muted" }, "none")) },
-  ], sessions, { caption: "Sessions", selectedIndex: sessions.findIndex((s) => s.session_id === current) });
+  ], sessions, { caption: "Sessions", selectedIndex: sessions.findIndex((s) => s.session_id === current) }));
 }
 
 function ordersTable(profile) {
   const orders = profile.orders || [];
   if (orders.length === 0) return emptyState("No orders touched in this range.", null, { compact: true, showGettingStarted: false });
-  return dataTable([
+  return h("div", {}, countNote(orders.length, profile.summary?.orders ?? 0, "orders"), dataTable([
     { label: "Order", value: (o) => h("a", { href: pageLink("/events", { filter: `OrderId=${o.order_id}` }) }, o.order_id) },
     { label: "First seen", value: (o) => formatTime(o.first_seen, { seconds: false }) },
     { label: "Last seen", value: (o) => formatTime(o.last_seen, { seconds: false }) },
     { label: "Spans", align: "right", value: (o) => formatCount(o.spans) },
-  ], orders, { caption: "Orders" });
+  ], orders, { caption: "Orders" }));
 }
 
 function timeline(profile) {
@@ -124,7 +138,8 @@ function timeline(profile) {
     }));
   }
   draw();
-  return h("div", { class: "space-y-3" }, h("div", { class: "flex flex-wrap gap-3", role: "group", "aria-label": "Show event kinds" }, checks), list);
+  const cut = events.length >= TIMELINE_LIMIT ? `Showing the newest ${formatCount(events.length)} entries.` : null;
+  return h("div", { class: "space-y-3" }, shownNote(cut), h("div", { class: "flex flex-wrap gap-3", role: "group", "aria-label": "Show event kinds" }, checks), list);
 }
 
 export function mount(root, { signal, onState, setTitle }) {
