@@ -148,6 +148,30 @@ test("time range and filters live in the URL and survive a reload", async () => 
   await context.close();
 });
 
+test("invalid time range shows a notice", async () => {
+  const { context, page, problems } = await watchedPage(browser, server);
+  await signIn(page, server);
+  const cases = [
+    ["from=2026-12-05T00:00:00Z&to=2026-12-01T00:00:00Z", "from 2026-12-05T00:00:00Z is not before to 2026-12-01T00:00:00Z"],
+    ["from=garbage&filter=Lob%3DTitle", "from “garbage” is not a time"],
+  ];
+  for (const [query, problem] of cases) {
+    await page.goto(`${server.http}/?${query}`);
+    await settle(page);
+    const notice = page.locator(".toast", { hasText: "Invalid time range" });
+    await notice.waitFor();
+    assert.equal(await notice.textContent(), `Invalid time range in the URL: ${problem}. Showing the last 24 hours instead.`);
+    const search = new URL(page.url()).searchParams;
+    assert.equal(search.get("from"), null, `from is gone: ${page.url()}`);
+    assert.equal(search.get("to"), null, `to is gone: ${page.url()}`);
+    assert.equal(await page.locator("button[title='Time range']").textContent(), "Last 24 hours");
+    await page.screenshot({ path: join(folder, "invalid-range.png") });
+  }
+  assert.deepEqual(new URL(page.url()).searchParams.getAll("filter"), ["Lob=Title"], "other parameters stay");
+  clean(problems);
+  await context.close();
+});
+
 test("events search and rows answer Enter", async () => {
   const { context, page, problems } = await watchedPage(browser, server);
   await signIn(page, server);

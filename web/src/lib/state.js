@@ -35,7 +35,21 @@ export function resolveTime(spec, now = Date.now()) {
   return Number.isNaN(parsed) ? null : parsed;
 }
 
+// Returns why the URL's `from` and `to` cannot be used, or null when they can. Absent values
+// take their defaults.
+export function rangeProblem(search = params(), now = Date.now()) {
+  const fromSpec = search.get("from") || DEFAULT_FROM;
+  const toSpec = search.get("to") || "now";
+  const from = resolveTime(fromSpec, now);
+  const to = resolveTime(toSpec, now);
+  if (from === null) return `from “${fromSpec}” is not a time`;
+  if (to === null) return `to “${toSpec}” is not a time`;
+  if (from >= to) return `from ${fromSpec} is not before to ${toSpec}`;
+  return null;
+}
+
 // Returns the current range: the specs as written in the URL and their resolved values.
+// A range that cannot be used (see rangeProblem) is replaced by the default one.
 export function currentRange() {
   const search = params();
   const now = Date.now();
@@ -43,7 +57,7 @@ export function currentRange() {
   let toSpec = search.get("to") || "now";
   let from = resolveTime(fromSpec, now);
   let to = resolveTime(toSpec, now);
-  if (from === null || to === null || from >= to) {
+  if (rangeProblem(search, now)) {
     fromSpec = DEFAULT_FROM;
     toSpec = "now";
     from = resolveTime(fromSpec, now);

@@ -2,9 +2,10 @@
 // buttons to step the range back and forward. It writes `from`, `to` and `tz` to the URL.
 
 import { h, replace, uid } from "./dom.js";
-import { PRESETS, browserTimeZone, currentRange, updateQuery } from "./state.js";
+import { DEFAULT_FROM, PRESETS, browserTimeZone, currentRange, params, rangeProblem, updateQuery } from "./state.js";
 import { formatFullTime } from "./format.js";
 import { icon } from "./icons.js";
+import { toast } from "./ui.js";
 
 // Returns how far the wall clock in `tz` is ahead of UTC at `ms`, in milliseconds.
 function zoneOffset(ms, tz) {
@@ -33,6 +34,20 @@ function timeZones() {
   const zones = typeof Intl.supportedValuesOf === "function" ? Intl.supportedValuesOf("timeZone") : [];
   const list = new Set(["UTC", browserTimeZone(), ...zones]);
   return [...list];
+}
+
+// Removes an unusable `from`/`to` pair from the URL, so that the URL matches the default range
+// the pages show, and shows a notice naming the invalid value. Runs before a page reads the range.
+function dropInvalidRange() {
+  const problem = rangeProblem();
+  if (!problem) return;
+  const search = params();
+  search.delete("from");
+  search.delete("to");
+  const text = search.toString();
+  history.replaceState(null, "", location.pathname + (text ? `?${text}` : "") + location.hash);
+  const fallback = PRESETS.find((preset) => preset.from === DEFAULT_FROM).label.toLowerCase();
+  toast(`Invalid time range in the URL: ${problem}. Showing the ${fallback} instead.`, { kind: "error" });
 }
 
 export function rangeLabel(range = currentRange()) {
@@ -127,6 +142,7 @@ export function timePicker() {
     else close();
   }
   function update() {
+    dropInvalidRange();
     const range = currentRange();
     label.textContent = rangeLabel(range);
     zoneLabel.textContent = range.tz === browserTimeZone() ? "" : range.tz;
