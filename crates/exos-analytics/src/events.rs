@@ -124,8 +124,9 @@ pub struct EventsRequest {
     pub scope: Scope,
     /// Text searched, ignoring case, in span names, status messages and attribute values, or log bodies.
     pub search: Option<String>,
-    /// Columns to show, from `SPAN_COLUMNS` or `LOG_COLUMNS`.
-    pub columns: Vec<&'static str>,
+    /// Columns to show: from `SPAN_COLUMNS` or `LOG_COLUMNS`, or one key of an
+    /// attribute map, such as `SpanAttributes.order.id`.
+    pub columns: Vec<EventColumn>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
 }
@@ -160,38 +161,123 @@ impl EventsRequest {
     }
 }
 
-/// Parses the comma-separated `columns` parameter against the source's allow-list.
+/// Longest attribute key a map-key column may name.
+const MAX_KEY_LEN: usize = 200;
+/// Columns a page may show at most.
+const MAX_COLUMNS: usize = 40;
+
+/// One column of the explorer: a plain column, or one key of an attribute map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventColumn {
+    Plain(&'static str),
+    MapKey { map: &'static str, key: String },
+}
+
+impl EventColumn {
+    /// Returns the name the column has in the request and in each row object.
+    pub fn name(&self) -> String {
+        match self {
+            EventColumn::Plain(name) => (*name).to_string(),
+            EventColumn::MapKey { map, key } => format!("{map}.{key}"),
+        }
+    }
+
+    fn expr(&self, sql: &Sql) -> String {
+        match self {
+            EventColumn::Plain("Timestamp") => sql.epoch_ns("Timestamp"),
+            EventColumn::Plain("SeverityText") => sql.severity_text(),
+            EventColumn::Plain(name) => sql.column(name),
+            EventColumn::MapKey { map, key } => sql.map_value(&sql.column(map), key),
+        }
+    }
+}
+
+impl Serialize for EventColumn {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.name())
+    }
+}
+
+/// Parses the comma-separated `columns` parameter against the source's
+/// allow-list. A name such as `SpanAttributes.order.id` is the key `order.id`
+/// of the map column `SpanAttributes`.
 pub fn parse_columns(
     source: Source,
     text: Option<&str>,
-) -> Result<Vec<&'static str>, AnalyticsError> {
-    let allowed: &[&'static str] = match source {
-        Source::Logs => &LOG_COLUMNS,
-        _ => &SPAN_COLUMNS,
+) -> Result<Vec<EventColumn>, AnalyticsError> {
+    let (allowed, own_map): (&[&'static str], &str) = match source {
+        Source::Logs => (&LOG_COLUMNS, "LogAttributes"),
+        _ => (&SPAN_COLUMNS, "SpanAttributes"),
     };
     let Some(text) = text else {
-        return Ok(match source {
-            Source::Logs => DEFAULT_LOG_COLUMNS.to_vec(),
-            _ => DEFAULT_SPAN_COLUMNS.to_vec(),
-        });
+        let defaults: &[&'static str] = match source {
+            Source::Logs => &DEFAULT_LOG_COLUMNS,
+            _ => &DEFAULT_SPAN_COLUMNS,
+        };
+        return Ok(defaults
+            .iter()
+            .map(|name| EventColumn::Plain(name))
+            .collect());
     };
     let mut columns = Vec::new();
     for name in text.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-        let Some(column) = allowed.iter().find(|c| **c == name) else {
+        let column = if let Some(plain) = allowed.iter().find(|c| **c == name) {
+            EventColumn::Plain(plain)
+        } else if let Some(column) = map_key_column(allowed, name)? {
+            column
+        } else {
             return Err(AnalyticsError::bad(
                 "columns",
                 format!(
-                    "{name:?} is not a column of {}; use any of {}",
+                    "{name:?} is not a column of {}; use any of {}, or a map key such as {own_map}.order.id",
                     source.name(),
-                    allowed.join(", ")
+                    allowed.join(", "),
                 ),
             ));
         };
-        if !columns.contains(column) {
-            columns.push(*column);
+        if !columns.contains(&column) {
+            columns.push(column);
         }
     }
+    if columns.len() > MAX_COLUMNS {
+        return Err(AnalyticsError::bad(
+            "columns",
+            format!(
+                "{} columns requested; ask for {MAX_COLUMNS} at most",
+                columns.len()
+            ),
+        ));
+    }
     Ok(columns)
+}
+
+/// Reads `Map.key` as one key of an attribute map among `allowed`; `None` when
+/// the name does not start with such a map.
+fn map_key_column(
+    allowed: &[&'static str],
+    name: &str,
+) -> Result<Option<EventColumn>, AnalyticsError> {
+    let Some((map, key)) = name.split_once('.') else {
+        return Ok(None);
+    };
+    let Some(map) = allowed
+        .iter()
+        .find(|c| **c == map && c.ends_with("Attributes"))
+    else {
+        return Ok(None);
+    };
+    if key.is_empty() || key.len() > MAX_KEY_LEN || key.chars().any(char::is_control) {
+        return Err(AnalyticsError::bad(
+            "columns",
+            format!(
+                "{name:?} names no valid key of {map}; give a key of 1 to {MAX_KEY_LEN} bytes without control characters, such as {map}.order.id"
+            ),
+        ));
+    }
+    Ok(Some(EventColumn::MapKey {
+        map,
+        key: key.to_string(),
+    }))
 }
 
 /// One row of the explorer: column name to value.
@@ -201,7 +287,7 @@ pub type EventRow = Map<String, Value>;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Events {
     pub source: &'static str,
-    pub columns: Vec<&'static str>,
+    pub columns: Vec<EventColumn>,
     /// One object per row: the requested columns plus `TraceId` and `SpanId`.
     pub rows: Vec<EventRow>,
     pub next_cursor: Option<String>,
@@ -242,22 +328,15 @@ pub fn events(store: &dyn Store, request: &EventsRequest) -> Result<Events, Anal
 }
 
 /// Returns the requested columns plus `TraceId` and `SpanId`, each once, with `Timestamp` first.
-fn selected_columns(request: &EventsRequest) -> Vec<&'static str> {
-    let mut selected = vec!["Timestamp"];
-    for column in request.columns.iter().chain(&["TraceId", "SpanId"]) {
+fn selected_columns(request: &EventsRequest) -> Vec<EventColumn> {
+    let mut selected = vec![EventColumn::Plain("Timestamp")];
+    let always = [EventColumn::Plain("TraceId"), EventColumn::Plain("SpanId")];
+    for column in request.columns.iter().chain(&always) {
         if !selected.contains(column) {
-            selected.push(column);
+            selected.push(column.clone());
         }
     }
     selected
-}
-
-fn column_expr(sql: &Sql, column: &'static str) -> String {
-    match column {
-        "Timestamp" => sql.epoch_ns("Timestamp"),
-        "SeverityText" => sql.severity_text(),
-        other => sql.column(other),
-    }
 }
 
 /// Renders range, filters and the search text for the request's source.
@@ -281,10 +360,10 @@ fn match_condition(sql: &Sql, request: &EventsRequest) -> String {
 fn page_sql(
     sql: &Sql,
     request: &EventsRequest,
-    selected: &[&'static str],
+    selected: &[EventColumn],
     condition: &str,
 ) -> String {
-    let columns: Vec<String> = selected.iter().map(|c| column_expr(sql, c)).collect();
+    let columns: Vec<String> = selected.iter().map(|c| c.expr(sql)).collect();
     let mut text = format!(
         "SELECT {} FROM {} WHERE {condition}",
         columns.join(", "),
@@ -319,7 +398,7 @@ fn histogram_sql(sql: &Sql, request: &EventsRequest, condition: &str) -> String 
 /// Turns fetched rows into the page's objects and the next cursor.
 fn read_page(
     fetched: &[Row],
-    selected: &[&'static str],
+    selected: &[EventColumn],
     request: &EventsRequest,
 ) -> Result<(Vec<EventRow>, Option<Cursor>), AnalyticsError> {
     let mut rows: Vec<EventRow> = Vec::new();
@@ -357,15 +436,15 @@ fn read_page(
     Ok((rows, next))
 }
 
-fn row_object(row: &Row, selected: &[&'static str]) -> Result<Map<String, Value>, AnalyticsError> {
+fn row_object(row: &Row, selected: &[EventColumn]) -> Result<Map<String, Value>, AnalyticsError> {
     let mut object = Map::new();
     for (index, column) in selected.iter().enumerate() {
-        let value = match *column {
-            "Timestamp" => Value::String(format_ns(row.int(index)?)),
-            "Duration" => serde_json::json!(ns_to_ms(row.float(index))),
+        let value = match column {
+            EventColumn::Plain("Timestamp") => Value::String(format_ns(row.int(index)?)),
+            EventColumn::Plain("Duration") => serde_json::json!(ns_to_ms(row.float(index))),
             _ => row.value(index),
         };
-        object.insert(column.to_string(), value);
+        object.insert(column.name(), value);
     }
     Ok(object)
 }
@@ -416,13 +495,57 @@ mod tests {
 
     #[test]
     fn default_columns_follow_source() {
+        let names =
+            |columns: Vec<EventColumn>| columns.iter().map(EventColumn::name).collect::<Vec<_>>();
         assert_eq!(
-            parse_columns(Source::Spans, None).unwrap(),
+            names(parse_columns(Source::Spans, None).unwrap()),
             DEFAULT_SPAN_COLUMNS
         );
         assert_eq!(
-            parse_columns(Source::Logs, Some("Body, Body")).unwrap(),
+            names(parse_columns(Source::Logs, Some("Body, Body")).unwrap()),
             vec!["Body"]
         );
+    }
+
+    #[test]
+    fn map_key_columns_parse() {
+        let columns = parse_columns(
+            Source::Spans,
+            Some("SpanName,SpanAttributes.order.id,ResourceAttributes.service.version"),
+        )
+        .unwrap();
+        assert_eq!(
+            columns[1],
+            EventColumn::MapKey {
+                map: "SpanAttributes",
+                key: "order.id".into()
+            }
+        );
+        assert_eq!(columns[2].name(), "ResourceAttributes.service.version");
+        let logs = parse_columns(Source::Logs, Some("LogAttributes.level")).unwrap();
+        assert_eq!(logs[0].name(), "LogAttributes.level");
+    }
+
+    #[test]
+    fn bad_map_key_columns_are_rejected() {
+        for (source, text, expected) in [
+            (
+                Source::Logs,
+                "SpanAttributes.order.id",
+                "is not a column of logs",
+            ),
+            (Source::Spans, "SpanAttributes.", "names no valid key"),
+            (Source::Spans, "SpanName.x", "is not a column of spans"),
+            (Source::Spans, "SpanAttributes.a\nb", "names no valid key"),
+        ] {
+            let error = parse_columns(source, Some(text)).unwrap_err().to_string();
+            assert!(error.contains(expected), "{text:?}: {error}");
+        }
+        let long = format!("SpanAttributes.{}", "k".repeat(MAX_KEY_LEN + 1));
+        assert!(parse_columns(Source::Spans, Some(&long)).is_err());
+        let many: Vec<String> = (0..=MAX_COLUMNS)
+            .map(|n| format!("SpanAttributes.k{n}"))
+            .collect();
+        assert!(parse_columns(Source::Spans, Some(&many.join(","))).is_err());
     }
 }

@@ -302,7 +302,7 @@ fn events_pages_spans_newest_first() {
     let first = events(store.get(), &request).unwrap();
     assert_eq!(first.source, "spans");
     assert_eq!(
-        first.columns,
+        first.columns.iter().map(|c| c.name()).collect::<Vec<_>>(),
         vec![
             "Timestamp",
             "ServiceName",
@@ -449,6 +449,28 @@ fn events_search_and_columns() {
     .unwrap();
     let found = events(store.get(), &request).unwrap();
     assert_eq!(found.rows[0]["SpanAttributes"]["lob"], json!("Title"));
+
+    // One key of a map as its own column; a missing key reads as empty text.
+    let request = EventsRequest::from_query(&pairs(&[
+        (
+            "columns",
+            "SpanName,SpanAttributes.lob,SpanAttributes.no.such.key",
+        ),
+        ("filter", "OrderId=ORD-2"),
+    ]))
+    .unwrap();
+    let found = events(store.get(), &request).unwrap();
+    let names: Vec<String> = found.columns.iter().map(|c| c.name()).collect();
+    assert_eq!(
+        names,
+        [
+            "SpanName",
+            "SpanAttributes.lob",
+            "SpanAttributes.no.such.key"
+        ]
+    );
+    assert_eq!(found.rows[0]["SpanAttributes.lob"], json!("Title"));
+    assert_eq!(found.rows[0]["SpanAttributes.no.such.key"], json!(""));
 }
 
 #[test]

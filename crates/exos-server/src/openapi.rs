@@ -95,7 +95,7 @@ pub const ROUTES: &[Route] = &[
     Route { method: "get", path: "/api/events", summary: "Spans or logs matching filters and a text search, newest first", role: "any", params: &[
         query("source", "`spans` (default) or `logs`."), FROM, TO, FILTER,
         query("q", "Text searched in names, messages, bodies and attribute values."),
-        query("columns", "Comma-separated columns to return."),
+        query("columns", "Comma-separated columns to return: table columns, or map keys such as `SpanAttributes.order.id` (40 at most)."),
         query("limit", "Rows per page (default 100, at most 1000)."),
         query("cursor", "The `next_cursor` of the previous page."),
     ], body: None },
