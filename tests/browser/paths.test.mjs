@@ -14,9 +14,44 @@ let server;
 let browser;
 const folder = screenshotFolder();
 
+const attr = (key, value) => ({ key, value: { stringValue: value } });
+
+// Users with paths of their own, beside the known data. Most take the common path Open → Main.
+// Each of many single users takes a branch Open → Branch n, which gives small neighbouring
+// nodes in one column. A few have Peek as their only event, a path the Sankey cannot draw.
+const WALKERS = 60;
+const BRANCHES = 30;
+const LONELY = 7;
+
+function walkers(now = Date.now()) {
+  const spans = [];
+  const add = (user, name, at) => spans.push({
+    traceId: (0xa11ce000 + spans.length).toString(16).padStart(32, "0"), spanId: (0x9000 + spans.length).toString(16).padStart(16, "0"),
+    name, kind: 1, startTimeUnixNano: `${BigInt(at) * 1_000_000n}`, endTimeUnixNano: `${BigInt(at + 5) * 1_000_000n}`,
+    attributes: [attr("user.id", user)], status: { code: 0 },
+  });
+  const start = now - 20 * 60_000;
+  for (let i = 0; i < WALKERS; i += 1) {
+    add(`walker-${i}`, "Open", start + i * 1000);
+    add(`walker-${i}`, "Main", start + i * 1000 + 500);
+  }
+  for (let i = 0; i < BRANCHES; i += 1) {
+    add(`rare-${i}`, "Open", start + i * 1000);
+    add(`rare-${i}`, `Branch ${i}`, start + i * 1000 + 500);
+  }
+  for (let i = 0; i < LONELY; i += 1) add(`lonely-${i}`, "Peek", start + i * 1000);
+  return { resourceSpans: [{ resource: { attributes: [attr("service.name", "walk-web")] }, scopeSpans: [{ scope: { name: "walk" }, spans }] }] };
+}
+
 before(async () => {
   server = await startServer();
   await seed(server);
+  const response = await fetch(`${server.otlpHttp}/v1/traces`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: server.ingestKey },
+    body: JSON.stringify(walkers()),
+  });
+  if (!response.ok) throw new Error(`/v1/traces failed with ${response.status}: ${await response.text()}`);
   browser = await launchBrowser();
 });
 
@@ -51,6 +86,41 @@ test("a path of orders, drilled into a node's actors", async () => {
   const link = await panel.locator("a.btn").first().getAttribute("href");
   assert.match(link, /^\/events\?filter=OrderId%3DORD-2026-/);
   await page.screenshot({ path: join(folder, "paths-drill.png"), fullPage: true });
+  assert.deepEqual(problems, [], problems.join("\n"));
+  await context.close();
+});
+
+test("paths header counts undrawn single events", async () => {
+  const { context, page, problems } = await open("/paths?actor=UserId&from=now-1h&depth=3");
+  const users = Number((await sql(server, "SELECT count(DISTINCT UserId) FROM otel_traces WHERE UserId != ''"))[0][0]);
+  const summary = await page.locator("text=/actors\\b.*Click a node/").first().textContent();
+  assert.equal(summary, `${users} actors; ${LONELY} with a single event are not drawn. Click a node or link to list its actors.`);
+  assert.deepEqual(problems, [], problems.join("\n"));
+  await context.close();
+});
+
+test("paths labels do not overlap", async () => {
+  const { context, page, problems } = await open("/paths?actor=UserId&from=now-1h&depth=3");
+  const nodes = await page.locator("svg.paths-sankey .sankey-node").evaluateAll((groups) => groups.map((group) => {
+    const rect = group.querySelector("rect");
+    const text = group.querySelector("text");
+    const box = text?.getBBox();
+    return {
+      x: Number(rect.getAttribute("x")), title: group.querySelector("title").textContent, label: group.getAttribute("aria-label"),
+      text: box ? { top: box.y, bottom: box.y + box.height } : null,
+    };
+  }));
+  const branches = nodes.filter((node) => node.title.includes("Branch"));
+  assert.equal(branches.length, BRANCHES, "every branch is drawn");
+  assert.ok(branches.some((node) => !node.text), "some crowded labels are hidden");
+  for (const node of branches) assert.match(node.label, /Branch \d+: 1$/, "a hidden label stays in the aria-label");
+  for (const [i, a] of nodes.entries()) {
+    for (const b of nodes.slice(i + 1)) {
+      if (a.x !== b.x || !a.text || !b.text) continue;
+      assert.ok(a.text.bottom <= b.text.top || b.text.bottom <= a.text.top, `labels overlap: ${a.title} / ${b.title}`);
+    }
+  }
+  await page.screenshot({ path: join(folder, "paths-crowded.png"), fullPage: true });
   assert.deepEqual(problems, [], problems.join("\n"));
   await context.close();
 });

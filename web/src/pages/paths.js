@@ -21,6 +21,10 @@ const NODE_WIDTH = 14;
 // room the last column's labels take.
 const CHAR_WIDTH = 6.4;
 const LABEL_ROOM_MAX = 260;
+// Height of one line of the 11 px labels: labels whose centres are closer overlap.
+const LABEL_LINE = 14;
+// Maximum links the API keeps when the question sets no `max_edges`.
+const MAX_EDGES = 100;
 
 // Reads the question from the URL.
 function questionFromUrl() {
@@ -138,10 +142,46 @@ export function sankeyChart(response, { height = 460, onPick } = {}) {
   const gap = columns.length > 1 ? columns[1] - columns[0] - NODE_WIDTH - 10 : labelRoom;
   const fits = (text, room) => (text.length * CHAR_WIDTH <= room ? text : `${text.slice(0, Math.max(1, Math.floor(room / CHAR_WIDTH) - 1))}…`);
   const lastX = columns[columns.length - 1];
-  nodes.append("text").attr("x", (node) => node.x1 + 6).attr("y", (node) => (node.y0 + node.y1) / 2).attr("dy", "0.35em")
+  const labelled = labelledNodes(graph.nodes);
+  nodes.filter((node) => labelled.has(node)).append("text")
+    .attr("x", (node) => node.x1 + 6).attr("y", (node) => (node.y0 + node.y1) / 2).attr("dy", "0.35em")
     .attr("text-anchor", "start").attr("font-size", 11).attr("fill", "currentColor")
     .text((node) => fits(labelText(node), node.x0 >= lastX ? labelRoom - 8 : gap));
   return h("div", { class: "overflow-x-auto" }, svg.node());
+}
+
+// Returns the laid-out nodes whose label does not overlap a label of a larger node in the same
+// column. Larger nodes choose first. The other nodes keep their name in the title and aria-label.
+function labelledNodes(nodes) {
+  const centre = (node) => (node.y0 + node.y1) / 2;
+  const placed = new Map();
+  const labelled = new Set();
+  for (const node of [...nodes].sort((a, b) => b.actors - a.actors)) {
+    const column = placed.get(node.x0) || [];
+    if (column.every((other) => Math.abs(centre(other) - centre(node)) >= LABEL_LINE)) {
+      column.push(node);
+      labelled.add(node);
+    }
+    placed.set(node.x0, column);
+  }
+  return labelled;
+}
+
+// Returns the header line: the actors with a path, and how many of them the Sankey leaves out.
+// Nodes that no drawn link touches are left out. Without a cut, a minimum link weight or a
+// full set of links, the only such nodes are paths of a single event.
+function pathsSummary(response, question) {
+  const anchor = question.end && !question.start ? question.depth - 1 : 0;
+  const drawn = response.nodes.filter((node) => node.step === anchor).reduce((sum, node) => sum + node.actors, 0);
+  const hidden = response.links.length ? response.actors - drawn : 0;
+  const cut = response.truncated || question.min_edge_weight > 1 || response.links.length >= MAX_EDGES;
+  const reason = cut ? "on paths too rare to draw" : "with a single event";
+  return [
+    `${formatCount(response.actors)} actors`,
+    hidden > 0 ? `; ${formatCount(hidden)} ${reason} ${hidden === 1 ? "is" : "are"} not drawn` : "",
+    response.truncated ? " (the rarest paths were cut)" : "",
+    ". Click a node or link to list its actors.",
+  ].join("");
 }
 
 // Draws a saved panel on a dashboard.
@@ -183,7 +223,7 @@ export function mount(root, { signal, onState }) {
       }
       const onPick = (at) => openActors(question, at, signal);
       return h("div", { class: "space-y-2" },
-        h("p", { class: "text-sm muted" }, `${formatCount(response.actors)} actors${response.truncated ? " (the rarest paths were cut)" : ""}. Click a node or link to list its actors.`),
+        h("p", { class: "text-sm muted" }, pathsSummary(response, question)),
         response.links.length ? sankeyChart(response, { onPick }) : singleSteps(response, onPick));
     });
   }
