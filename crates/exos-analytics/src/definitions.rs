@@ -155,17 +155,26 @@ fn render_filter(sql: &Sql, filter: &EventFilter, depth: usize) -> Result<String
             ),
         ));
     }
-    let joined =
-        |filters: &[EventFilter], separator: &str, empty: &str| -> Result<String, AnalyticsError> {
-            if filters.is_empty() {
-                return Ok(empty.to_string());
-            }
-            let parts = filters
-                .iter()
-                .map(|filter| render_filter(sql, filter, depth + 1))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok(format!("({})", parts.join(separator)))
-        };
+    let joined = |filters: &[EventFilter],
+                  separator: &str,
+                  empty: &str|
+     -> Result<String, AnalyticsError> {
+        if filters.is_empty() {
+            // An empty `all` would match every event and an empty `any` none,
+            // which a funnel or path step never means.
+            return Err(AnalyticsError::bad(
+                    "event",
+                    format!(
+                        "an empty {empty} list selects no particular events; give at least one filter, such as {{\"{empty}\": [{{\"span_name\": \"checkout\"}}]}}"
+                    ),
+                ));
+        }
+        let parts = filters
+            .iter()
+            .map(|filter| render_filter(sql, filter, depth + 1))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(format!("({})", parts.join(separator)))
+    };
     match filter {
         EventFilter::SpanName(name) => Ok(format!("(SpanName = {})", sql.text(name))),
         EventFilter::Equals { property, value } => Ok(format!(
@@ -173,8 +182,8 @@ fn render_filter(sql: &Sql, filter: &EventFilter, depth: usize) -> Result<String
             property_sql(sql, property),
             sql.text(value)
         )),
-        EventFilter::All(filters) => joined(filters, " AND ", "true"),
-        EventFilter::Any(filters) => joined(filters, " OR ", "false"),
+        EventFilter::All(filters) => joined(filters, " AND ", "all"),
+        EventFilter::Any(filters) => joined(filters, " OR ", "any"),
     }
 }
 
@@ -260,7 +269,11 @@ impl Library {
     /// Returns the filter an event stands for, looking saved actions up by id or name.
     pub fn event(&self, event: &EventRef) -> Result<EventFilter, AnalyticsError> {
         match event {
-            EventRef::Filter(filter) => Ok(filter.clone()),
+            EventRef::Filter(filter) => {
+                // Rendering checks the filter: no empty `all`/`any` list, no deep nesting.
+                filter_sql(&Sql::new(exos_store::Dialect::DuckDb), filter)?;
+                Ok(filter.clone())
+            }
             EventRef::Action(reference) => Ok(self.action(&reference.action)?.event.clone()),
         }
     }
@@ -463,10 +476,15 @@ mod tests {
             filter_sql(&sql, &filter).unwrap(),
             r"((SpanName = 'it''s') AND (SpanAttributes['page'] = 'a\x3Fb'))"
         );
-        assert_eq!(
-            filter_sql(&sql, &EventFilter::Any(vec![])).unwrap(),
-            "false"
-        );
+        for empty in [EventFilter::Any(vec![]), EventFilter::All(vec![])] {
+            let error = filter_sql(&sql, &empty).unwrap_err().to_string();
+            assert!(error.contains("selects no particular events"), "{error}");
+        }
+        let nested = EventFilter::All(vec![
+            EventFilter::SpanName("a".into()),
+            EventFilter::Any(vec![]),
+        ]);
+        assert!(filter_sql(&sql, &nested).is_err());
     }
 
     #[test]

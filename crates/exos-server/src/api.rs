@@ -242,6 +242,9 @@ async fn list_keys(State(state): State<AppState>, _admin: Admin) -> Result<Respo
     Ok(Json(json!({"keys": keys})).into_response())
 }
 
+/// Longest ingest key name, in characters.
+const MAX_KEY_NAME_CHARS: usize = 100;
+
 /// The body of `POST /api/keys`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -255,9 +258,19 @@ async fn create_key(
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {
     let request: CreateKey = json_body(&body, "{\"name\": \"…\"}")?;
+    let name = request.name.trim().to_string();
+    if name.is_empty()
+        || name.chars().count() > MAX_KEY_NAME_CHARS
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::BadRequest(format!(
+            "invalid key name {:?}: give 1 to {MAX_KEY_NAME_CHARS} characters without control characters, such as \"checkout-service\"",
+            request.name
+        )));
+    }
     let store = state.store.clone();
     let (id, key) = tokio::task::spawn_blocking(move || {
-        create_secret(store.as_ref(), CredentialKind::IngestKey, &request.name, "")
+        create_secret(store.as_ref(), CredentialKind::IngestKey, &name, "")
     })
     .await
     .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))??;

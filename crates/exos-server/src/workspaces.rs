@@ -92,12 +92,13 @@ fn check_item(kind: &str, request: &ItemRequest) -> Result<String, ApiError> {
                 "a query's body needs \"sql\" as text, for example {\"sql\": \"SELECT 1\"}".into(),
             ))
         }
-        "dashboard" if !request.body.get("panels").is_some_and(Value::is_array) => {
-            Err(ApiError::BadRequest(
+        "dashboard" => match request.body.get("panels").and_then(Value::as_array) {
+            None => Err(ApiError::BadRequest(
                 "a dashboard's body needs \"panels\" as a list, for example {\"panels\": []}"
                     .into(),
-            ))
-        }
+            )),
+            Some(panels) => check_panels(panels).map(|()| body),
+        },
         "action" => exos_analytics::definitions::check_action_body(&request.body)
             .map(|_| body)
             .map_err(ApiError::BadRequest),
@@ -106,6 +107,35 @@ fn check_item(kind: &str, request: &ItemRequest) -> Result<String, ApiError> {
             .map_err(ApiError::BadRequest),
         _ => Ok(body),
     }
+}
+
+/// Panel width in grid columns, and height in pixels, that a dashboard accepts.
+const PANEL_WIDTHS: std::ops::RangeInclusive<f64> = 1.0..=12.0;
+const PANEL_HEIGHTS: std::ops::RangeInclusive<f64> = 100.0..=2000.0;
+
+/// Checks that each panel is an object and that its `w` and `h`, where given,
+/// are numbers in range.
+fn check_panels(panels: &[Value]) -> Result<(), ApiError> {
+    for (index, panel) in panels.iter().enumerate() {
+        let Some(fields) = panel.as_object() else {
+            return Err(ApiError::BadRequest(format!(
+                "panel {index} is not an object; give {{\"title\": \"…\", \"w\": 6, \"h\": 320, …}}"
+            )));
+        };
+        for (field, range) in [("w", &PANEL_WIDTHS), ("h", &PANEL_HEIGHTS)] {
+            let Some(value) = fields.get(field).filter(|value| !value.is_null()) else {
+                continue;
+            };
+            if !value.as_f64().is_some_and(|number| range.contains(&number)) {
+                return Err(ApiError::BadRequest(format!(
+                    "panel {index}: invalid {field} {value}; use a number from {} to {}",
+                    range.start(),
+                    range.end()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Whether `caller` may see `item`: shared items, their own, and every item for admins.
@@ -213,8 +243,13 @@ async fn update(
     let request: ItemRequest = json_body(&body, EXPECTED)?;
     let mut item = find_changeable(&state, id, &caller).await?;
     let kind = request.kind.clone().unwrap_or_else(|| item.kind.clone());
+    if kind != item.kind {
+        return Err(ApiError::BadRequest(format!(
+            "item {:?} is a {}; its kind cannot change to {kind:?}, so save a new item instead",
+            item.id, item.kind
+        )));
+    }
     item.body = check_item(&kind, &request)?;
-    item.kind = kind;
     item.name = request.name.trim().to_string();
     item.shared = request.shared;
     item.updated_at = now_seconds();
