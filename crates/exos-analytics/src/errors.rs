@@ -97,6 +97,8 @@ pub struct ErrorGroup {
     pub top_frame: String,
     pub services: Vec<String>,
     pub count: u64,
+    /// Distinct users, browser sessions and orders on any span of the failing
+    /// traces in the range: a back-end error reaches the user whose request it broke.
     pub users: u64,
     pub sessions: u64,
     pub orders: u64,
@@ -232,6 +234,41 @@ fn groups_sql(sql: &Sql, scope: &Scope, first: Option<&str>, summaries: bool) ->
     )
 }
 
+/// Renders, per group, the distinct users, sessions and orders on any span of its
+/// traces within the range, not only on the error spans. The range alone bounds the
+/// spans read, because filters choose the errors, not whom they reached.
+fn reach_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
+    format!(
+        "{rows} SELECT failed.fingerprint, {users}, {sessions}, {orders} \
+         FROM (SELECT DISTINCT fingerprint, TraceId FROM fingerprinted) AS failed \
+         JOIN otel_traces AS span ON span.TraceId = failed.TraceId \
+         WHERE {range} AND (span.UserId != '' OR span.RumSessionId != '' OR span.OrderId != '') \
+         GROUP BY failed.fingerprint",
+        rows = fingerprinted_cte(sql, scope, summaries),
+        users = sql.count_distinct_nonempty("span.UserId"),
+        sessions = sql.count_distinct_nonempty("span.RumSessionId"),
+        orders = sql.count_distinct_nonempty("span.OrderId"),
+        range = sql.time_range("span.Timestamp", scope.range.from_ns, scope.range.to_ns),
+    )
+}
+
+/// Replaces each group's users, sessions and orders with the counts over its traces.
+fn fill_reach(groups: &mut [ErrorGroup], rows: &[Row]) -> Result<(), AnalyticsError> {
+    let mut reach: BTreeMap<String, (u64, u64, u64)> = BTreeMap::new();
+    for row in rows {
+        reach.insert(row.text(0), (row.count(1)?, row.count(2)?, row.count(3)?));
+    }
+    for group in groups {
+        if let Some(&(users, sessions, orders)) = reach.get(&group.fingerprint) {
+            // The traces include the error spans, so these counts are never below theirs.
+            group.users = group.users.max(users);
+            group.sessions = group.sessions.max(sessions);
+            group.orders = group.orders.max(orders);
+        }
+    }
+    Ok(())
+}
+
 /// Renders counts per (fingerprint, bucket): for every group without a list, else for
 /// the listed groups, with the other groups counted under `''`.
 fn series_sql(
@@ -254,6 +291,9 @@ fn series_sql(
         rows = fingerprinted_cte(sql, scope, summaries),
     )
 }
+
+/// Rows of the reach of every group: one per fingerprint.
+const MAX_REACH_ROWS: usize = 100_000;
 
 /// (Fingerprint, bucket) rows the series of every group may take; beyond that, the
 /// series are asked again for the listed groups only.
@@ -353,13 +393,15 @@ pub fn errors_from(
             series_sql(&sql, scope, None, summaries),
             all_series_rows + 1,
         ),
+        (reach_sql(&sql, scope, summaries), MAX_REACH_ROWS),
     ];
-    let [rows, mut series] =
-        <[Vec<Row>; 2]>::try_from(query_all(store, &queries)?).expect("one result per query");
+    let [rows, mut series, reach] =
+        <[Vec<Row>; 3]>::try_from(query_all(store, &queries)?).expect("one result per query");
     let mut groups = rows.iter().map(read_group).collect::<Result<Vec<_>, _>>()?;
     if groups.is_empty() {
         return Ok(ErrorGroups { groups });
     }
+    fill_reach(&mut groups, &reach)?;
     if series.len() > all_series_rows {
         let fingerprints: Vec<String> = groups.iter().map(|g| g.fingerprint.clone()).collect();
         series = query(
@@ -400,9 +442,10 @@ pub fn error_group(
             10_000,
         ),
         (occurrences_query, MAX_OCCURRENCES),
+        (reach_sql(&sql, scope, summaries), MAX_REACH_ROWS),
     ];
-    let [group, series, mut occurrences] =
-        <[Vec<Row>; 3]>::try_from(query_all(store, &queries)?).expect("one result per query");
+    let [group, series, mut occurrences, reach] =
+        <[Vec<Row>; 4]>::try_from(query_all(store, &queries)?).expect("one result per query");
     if summaries {
         occurrences = picked_occurrences(store, &sql, &fingerprint, &occurrences)?;
     }
@@ -414,6 +457,7 @@ pub fn error_group(
         )));
     };
     let mut groups = vec![read_group(row)?];
+    fill_reach(&mut groups, &reach)?;
     fill_series(&mut groups, &series, scope)?;
     let occurrences = occurrences
         .iter()

@@ -26,7 +26,9 @@ fn errors_group_by_fingerprint() {
     assert_eq!(timeout.top_frame, "at fetchOrder (app.js:10:5)");
     assert_eq!(timeout.services, vec!["document-service"]);
     assert_eq!(timeout.count, 2);
-    assert_eq!((timeout.users, timeout.sessions, timeout.orders), (0, 0, 0));
+    // The error spans carry no user, but their traces do: alice, her session and
+    // ORD-1 in trace A, and alice and ORD-1 again in trace B's root.
+    assert_eq!((timeout.users, timeout.sessions, timeout.orders), (1, 1, 1));
     assert_eq!(timeout.first_seen, "2026-12-01 10:00:00.02");
     assert_eq!(timeout.last_seen, "2026-12-01 10:05:00.005");
     assert_eq!(timeout.sample_trace_id, TRACE_B);
