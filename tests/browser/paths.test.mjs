@@ -135,6 +135,12 @@ test("a trend broken down by LOB, and the lifecycle view", async () => {
   assert.equal(sums.reduce((a, b) => a + b, 0), 24, "24 order-api step spans in all");
   await page.screenshot({ path: join(folder, "analytics-trend.png"), fullPage: true });
 
+  // Unique actors per bucket do not add up over the range, so no sum is shown for them.
+  const unique = encodeURIComponent("POST /orders/{id}/steps|unique_actors");
+  await page.goto(`${server.http}/analytics?series=${unique}&interval=hour&from=now-1h`);
+  await settle(page);
+  assert.equal((await page.locator("table tbody tr td:nth-child(2)").first().textContent()).trim(), "—");
+
   await page.goto(`${server.http}/analytics?view=lifecycle&actor=OrderId&series=${series}&interval=hour&from=now-1h`);
   await settle(page);
   assert.equal(await page.locator("canvas").count(), 1, "one lifecycle chart");

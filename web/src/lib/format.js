@@ -72,6 +72,12 @@ export function formatDuration(ms) {
 }
 
 // Formats a count compactly: 950, 12.4k, 3.1M.
+// Formats a count with its noun, singular for one: "1 span", "3 spans". `plural` is
+// for nouns that do not just add "s".
+export function countOf(value, singular, plural = `${singular}s`) {
+  return `${formatCount(value)} ${Number(value) === 1 ? singular : plural}`;
+}
+
 export function formatCount(value) {
   if (value === null || value === undefined || Number.isNaN(Number(value))) return "—";
   const number = Number(value);

@@ -76,6 +76,11 @@ export function serviceMap(edges, services, { onSelect } = {}) {
       .attr("stroke", failing ? ERROR_COLOR : "var(--muted)").attr("stroke-opacity", 0.55).attr("stroke-width", widthScale(edge.calls))
       .attr("marker-end", `url(#${failing ? "arrow-error" : "arrow-normal"})`);
     path.append("title").text(`${edge.source} → ${edge.target}: ${formatCount(edge.calls)} calls, ${formatCount(edge.errors)} errors, p95 ${formatDuration(edge.p95_ms)}`);
+    // The call count sits on the middle of the edge, with the errors when there are any.
+    const middle = [(from.x + NODE_WIDTH + to.x) / 2, (from.y + to.y) / 2 + NODE_HEIGHT / 2 - 4];
+    edgeGroup.append("text").attr("class", "service-edge-label").attr("x", middle[0]).attr("y", middle[1]).attr("text-anchor", "middle")
+      .attr("font-size", 10).attr("fill", failing ? ERROR_COLOR : "var(--text)").attr("paint-order", "stroke").attr("stroke", "var(--surface)").attr("stroke-width", 3)
+      .text(edge.errors > 0 ? `${formatCount(edge.calls)} · ${formatCount(edge.errors)} err` : formatCount(edge.calls));
   }
 
   const nodeGroup = layer.append("g");

@@ -4,7 +4,7 @@
 import { h, replace } from "./dom.js";
 import { api } from "./api.js";
 import { pageLink } from "./state.js";
-import { formatDuration, formatTime, cellText, parseTime } from "./format.js";
+import { countOf, formatDuration, formatTime, cellText, parseTime } from "./format.js";
 import { color, ERROR_COLOR } from "./charts.js";
 import { badge, load, emptyState } from "./ui.js";
 
@@ -105,7 +105,7 @@ export function waterfall(trace, { selectedSpanId } = {}) {
 
   return h("div", { class: "space-y-3" },
     h("div", { class: "flex flex-wrap gap-3 text-xs muted" },
-      h("span", {}, `${spans.length} spans`), h("span", {}, `${logs.length} logs`), h("span", {}, `${services.length} services`),
+      h("span", {}, countOf(spans.length, "span")), h("span", {}, countOf(logs.length, "log")), h("span", {}, countOf(services.length, "service")),
       h("span", {}, `total ${formatDuration(total)}`), h("span", {}, `started ${formatTime(spans[0].Timestamp, { ms: true })}`)),
     list, details);
 }

@@ -128,11 +128,23 @@ export function renderPanel(response, panel = {}, { chartType = "line", height =
   return type === "bar" ? barChart(labels, lines, { height, label: "Trend" }) : lineChart(labels, lines, { height, label: "Trend" });
 }
 
-function summaryTable(response) {
+// Whether a measure's bucket values add up to its value over the whole range. Event
+// counts and duration sums do. Unique actors, averages and percentiles do not.
+function additive(measure) {
+  return measure?.kind === "total" || (measure?.kind === "property" && measure.stat === "sum");
+}
+
+function summaryTable(response, question) {
   if (response.view !== "trends") return null;
+  const total = (item) => {
+    if (!additive(question.series[item.series]?.measure)) {
+      return h("span", { class: "muted", title: "Bucket values of this measure do not add up over the range." }, "—");
+    }
+    return formatCount(item.values.reduce((a, b) => a + b, 0));
+  };
   return dataTable([
     { label: "Series", value: (item) => h("span", {}, item.label, item.previous ? " " : "", item.previous ? badge("previous", "neutral") : "") },
-    { label: "Sum over buckets", align: "right", value: (item) => formatCount(item.values.reduce((a, b) => a + b, 0)) },
+    { label: "Sum over buckets", align: "right", value: total },
     { label: "Last bucket", align: "right", value: (item) => formatCount(item.values[item.values.length - 1] ?? 0) },
   ], response.series);
 }
@@ -209,7 +221,7 @@ export function mount(root, { signal, onState }) {
         : response.view === "stickiness" ? response.stickiness.every((item) => item.actors.every((v) => v === 0))
           : response.lifecycle.every((item) => [...item.new, ...item.returning, ...item.resurrecting].every((v) => v === 0));
       if (empty) return emptyState("Nothing in this range.", "No span matches these events. Widen the range or pick another event (span names such as click, documentLoad or a process step).", { showGettingStarted: false });
-      replace(table, summaryTable(response));
+      replace(table, summaryTable(response, question));
       return renderPanel(response, {}, { chartType });
     });
   }

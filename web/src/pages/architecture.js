@@ -14,6 +14,7 @@ const REFRESH_MS = 10_000;
 // Diagram node ids of the pages, and the paths they open.
 const PAGE_NODES = {
   pOverview: "/", pEvents: "/events", pErrors: "/errors", pEngineering: "/engineering", pVisitor: "/visitor", pQuery: "/query",
+  pProduct: "/funnels", pProcesses: "/processes", pSessions: "/sessions",
 };
 
 function diagram(me, stats) {
@@ -43,6 +44,9 @@ function diagram(me, stats) {
   subgraph engines["Query engines"]
     stats["Stats · events · errors · services<br/>${count(totals.spans)} spans, ${count(totals.errors)} errors in range"]
     guard["SQL guard<br/>read-only, time and row limits"]
+    analytics["Product analytics<br/>funnels · paths · retention · trends"]
+    mining["Process mining<br/>maps · variants · conformance · OCPM"]
+    replayEngine["Replay analysis<br/>chunks · frustration signals"]
   end
   subgraph pages["Pages"]
     pOverview["Overview"]
@@ -51,6 +55,9 @@ function diagram(me, stats) {
     pEngineering["Engineering"]
     pVisitor["Visitor"]
     pQuery["Query studio"]
+    pProduct["Funnels · Retention<br/>Paths · Analytics"]
+    pProcesses["Processes · Compare · Operators<br/>Opportunities · OCPM"]
+    pSessions["Sessions · Replay"]
   end
   browser --> http
   services --> http
@@ -76,8 +83,14 @@ function diagram(me, stats) {
   stats --> pEngineering
   stats --> pVisitor
   guard --> pQuery
+  traces --> analytics
+  traces --> mining
+  replay --> replayEngine
+  analytics --> pProduct
+  mining --> pProcesses
+  replayEngine --> pSessions
   classDef page fill:#2B7FBE,stroke:#1c537d,color:#fff
-  class pOverview,pEvents,pErrors,pEngineering,pVisitor,pQuery page`;
+  class pOverview,pEvents,pErrors,pEngineering,pVisitor,pQuery,pProduct,pProcesses,pSessions page`;
 }
 
 let renderCount = 0;

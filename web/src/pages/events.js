@@ -146,7 +146,7 @@ export function mount(root, { signal, onState }) {
       const filtered = params().get("q") || params().getAll("filter").length;
       replace(resultsTarget, card(null, filtered
         ? emptyState(`No ${kind} match this search.`, "Change the search text, remove filters or widen the time range.", { showGettingStarted: false })
-        : emptyState(`No ${kind} in this time range.`, "Widen the time range, or send data to this server.")));
+        : emptyState(`No ${kind} in this time range.`, "Widen the time range. If this server has no data yet, send some first.")));
       return;
     }
     const more = state.nextCursor

@@ -12,7 +12,7 @@ import { api, isAbort } from "../lib/api.js";
 import { pageLink, updateQuery } from "../lib/state.js";
 import { badge, card, dataTable, emptyState, errorBox, field, load, sidePanel, skeleton } from "../lib/ui.js";
 import { barChart, lineChart, color } from "../lib/charts.js";
-import { formatCount, formatFullTime, formatPercent } from "../lib/format.js";
+import { countOf, formatCount, formatFullTime, formatPercent } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
 import { cohortSelect, library } from "../lib/product.js";
 import {
@@ -200,7 +200,7 @@ function breakdownTable(response, openActors) {
 }
 
 function sqlDetails(sql) {
-  return h("details", { class: "text-sm" }, h("summary", { class: "cursor-pointer muted" }, `SQL that ran (${sql.length} statements)`),
+  return h("details", { class: "text-sm" }, h("summary", { class: "cursor-pointer muted" }, `SQL that ran (${countOf(sql.length, "statement")})`),
     sql.map((text) => h("pre", { class: "code-block mt-2 whitespace-pre-wrap" }, text)));
 }
 

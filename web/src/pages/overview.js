@@ -30,7 +30,9 @@ function kpis(stats) {
     kpiTile("Logs", formatCount(totals.logs), { series: volume.map((p) => p.logs), color: PALETTE[2], href: pageLink("/events", { source: "logs" }), title: String(totals.logs) }),
     kpiTile("Errors", formatCount(totals.errors), { series: volume.map((p) => p.errors), color: ERROR_COLOR, href: pageLink("/errors"), title: String(totals.errors) }),
     kpiTile("Error rate", formatPercent(totals.error_rate), { series: errorRate, color: ERROR_COLOR, href: pageLink("/errors") }),
-    kpiTile("Traces", formatCount(totals.traces), { href: pageLink("/engineering"), title: String(totals.traces) }),
+    // Root spans in range: a trace counts where it starts, so a service that is only
+    // called by others starts none.
+    kpiTile("Traces started", formatCount(totals.traces), { href: pageLink("/engineering"), title: String(totals.traces) }),
     kpiTile("Sessions", formatCount(totals.sessions), { title: String(totals.sessions) }),
     kpiTile("Orders", formatCount(totals.orders), { title: String(totals.orders) }));
 }
@@ -86,8 +88,9 @@ function recentErrors(stats) {
     { label: "Time", className: "whitespace-nowrap", value: (e) => formatTime(e.time) },
     { label: "Service", value: (e) => e.service },
     { label: "Type", value: (e) => badge(e.type || "Error", "error") },
-    { label: "Message", className: "max-w-[28rem] truncate", value: (e) => h("span", { title: e.message }, e.message) },
-    { label: "Trace", value: (e) => (e.trace_id ? h("a", { class: "font-mono text-xs", href: pageLink("/engineering", { trace: e.trace_id }) }, e.trace_id.slice(0, 12)) : "") },
+    // The message gives way, so the trace link keeps its 8 characters in a narrow card.
+    { label: "Message", className: "max-w-[16rem] truncate", value: (e) => h("span", { title: e.message }, e.message) },
+    { label: "Trace", className: "whitespace-nowrap", value: (e) => (e.trace_id ? h("a", { class: "font-mono text-xs", title: e.trace_id, href: pageLink("/engineering", { trace: e.trace_id }) }, `${e.trace_id.slice(0, 8)}…`) : "") },
   ], errors.slice(0, 12), { caption: "Recent errors" });
 }
 

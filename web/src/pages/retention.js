@@ -8,7 +8,7 @@ import { api, isAbort } from "../lib/api.js";
 import { updateQuery } from "../lib/state.js";
 import { card, emptyState, errorBox, field, skeleton } from "../lib/ui.js";
 import { lineChart, color, alpha, PALETTE } from "../lib/charts.js";
-import { formatCount, formatPercent } from "../lib/format.js";
+import { countOf, formatCount, formatPercent } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
 import { ACTORS, ACTOR_COLUMNS, BREAKDOWN_KEYS, PERIODS, retentionParams, retentionRequest, retentionState, spanNames } from "../lib/funnel-query.js";
 import { cohortSelect, library } from "../lib/product.js";
@@ -99,7 +99,7 @@ export function mount(root, { signal, onState }) {
     replace(results,
       card("Retention curve", curveChart(response), { actions: save }),
       tables.map((series) => card(response.series.length ? `${response.breakdown} = ${series.breakdown || "(none)"}` : "Cohorts", heatmap(series, response))),
-      h("details", { class: "text-sm" }, h("summary", { class: "cursor-pointer muted" }, `SQL that ran (${response.sql.length} statements)`),
+      h("details", { class: "text-sm" }, h("summary", { class: "cursor-pointer muted" }, `SQL that ran (${countOf(response.sql.length, "statement")})`),
         response.sql.map((text) => h("pre", { class: "code-block mt-2 whitespace-pre-wrap" }, text))));
   }
 

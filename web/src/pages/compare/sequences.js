@@ -39,16 +39,23 @@ export function mount(root, { signal, onState }) {
       card(null, h("div", { class: "grid gap-3 md:grid-cols-4" }, field("Compare by", groupSelect), field("Actor", actorSelect))), columns));
     load(columns, async () => {
       const found = await api("/api/filters", { params: { ...apiParams(), key: by }, signal });
-      const values = (found?.values || []).map((item) => item.value).filter(Boolean).slice(0, COLUMNS);
+      const all = (found?.values || []).map((item) => item.value).filter(Boolean);
+      const values = all.slice(0, COLUMNS);
       const answers = await Promise.all(values.map((value) => postQuestion("/api/paths", {
         actor, time_range: timeRange(), depth: 4, max_edges: 50,
         actors_with: { equals: { property: { column: by }, value } },
       }, signal)));
-      return values.map((value, index) => ({ value, response: answers[index] }));
-    }, (groups) => {
+      const groups = values.map((value, index) => ({ value, response: answers[index] }));
+      // The values come ranked by spans; the columns go by actors, most first.
+      groups.sort((a, b) => b.response.actors - a.response.actors);
+      return { groups, left: all.length - values.length };
+    }, ({ groups, left }) => {
       if (!groups.length) return card(null, emptyState(`No ${by} values in this range.`, "Widen the range, or compare by another attribute.", { showGettingStarted: false }));
-      return h("div", { class: "grid gap-4 md:grid-cols-2 xl:grid-cols-4" }, groups.map(({ value, response }, index) =>
-        card(`${value} · ${formatCount(response.actors)} actors`, sequenceList(response, index))));
+      const label = GROUPS.find((group) => group.id === by)?.label || by;
+      return h("div", { class: "space-y-2" },
+        left > 0 ? h("p", { class: "muted text-sm sequences-left-out" }, `Showing the ${groups.length} ${label} values with the most spans; ${left} more ${left === 1 ? "is" : "are"} not shown. Narrow the range or filter to see them.`) : null,
+        h("div", { class: "grid gap-4 md:grid-cols-2 xl:grid-cols-4" }, groups.map(({ value, response }, index) =>
+          card(`${value} · ${formatCount(response.actors)} actors`, sequenceList(response, index)))));
     });
   }
   onState(draw);
