@@ -140,16 +140,24 @@ fn json_round_trips_through_ingest() {
     }
 }
 
+fn attribute<'a>(
+    attributes: &'a [opentelemetry_proto::tonic::common::v1::KeyValue],
+    key: &str,
+) -> Option<&'a any_value::Value> {
+    attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| kv.value.as_ref()?.value.as_ref())
+}
+
 fn text_attribute(
     attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
     key: &str,
 ) -> Option<String> {
-    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            any_value::Value::StringValue(text) => Some(text.clone()),
-            _ => None,
-        }
-    })
+    match attribute(attributes, key)? {
+        any_value::Value::StringValue(text) => Some(text.clone()),
+        _ => None,
+    }
 }
 
 #[test]
@@ -192,12 +200,10 @@ fn number_attribute(
     attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
     key: &str,
 ) -> Option<f64> {
-    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
-        match kv.value.as_ref()?.value.as_ref()? {
-            any_value::Value::DoubleValue(number) => Some(*number),
-            _ => None,
-        }
-    })
+    match attribute(attributes, key)? {
+        any_value::Value::DoubleValue(number) => Some(*number),
+        _ => None,
+    }
 }
 
 /// The click spans of each browser session (span start in ms) and the rrweb
