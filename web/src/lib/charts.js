@@ -131,7 +131,11 @@ function isolated(data, index) {
 
 // A line or area chart over labels. `series` is [{label, data, color?, dashed?}], and `xTickLimit` caps the time labels of narrow charts.
 
-export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend, xTickLimit } = {}) {
+// `partial` ({first, last}) dashes the line into the first point and out of the last,
+// for buckets that only part of the range covers.
+export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend, xTickLimit, partial } = {}) {
+  const last = labels.length - 1;
+  const dashed = (context) => ((partial?.first && context.p0DataIndex === 0) || (partial?.last && context.p1DataIndex === last) ? [4, 4] : undefined);
   return makeChart({
     type: "line",
     data: {
@@ -144,6 +148,7 @@ export function lineChart(labels, series, { area = false, stacked = false, heigh
           // A value with no value beside it draws no line, so it gets a dot.
           borderWidth: 2, pointRadius: (context) => (isolated(item.data, context.dataIndex) ? 3 : 0),
           pointHoverRadius: 3, tension: 0.25, borderDash: item.dashed ? [5, 4] : undefined,
+          segment: partial ? { borderDash: dashed } : undefined,
         };
       }),
     },

@@ -7,7 +7,7 @@ import { apiParams, pageLink, updateQuery } from "../lib/state.js";
 import { card, dataTable, emptyState, errorBox, load, skeleton, badge } from "../lib/ui.js";
 import { barChart, lineChart, sparkline, ERROR_COLOR, PALETTE } from "../lib/charts.js";
 import { icon } from "../lib/icons.js";
-import { formatBucket, formatCount, formatDuration, formatPercent, formatTime } from "../lib/format.js";
+import { formatBucket, formatCount, formatDuration, formatPercent, formatTime, parseTime } from "../lib/format.js";
 
 const REFRESH_MS = 30_000;
 const REFRESH_KEY = "exos-overview-refresh";
@@ -41,11 +41,24 @@ function volumeChart(stats) {
   const volume = stats.volume || [];
   if (volume.length === 0) return emptyState("No ingest in this range.", null, { compact: true, showGettingStarted: false });
   const labels = volume.map((point) => formatBucket(point.t, stats.range?.bucket_s));
-  return lineChart(labels, [
+  // The range rarely starts or ends on a bucket boundary, so its first and last buckets
+  // hold only part of their time: their lines are dashed, not read as a dip.
+  const bucketMs = (stats.range?.bucket_s || 0) * 1000;
+  const from = parseTime(stats.range?.from);
+  const to = parseTime(stats.range?.to);
+  const start = (point) => parseTime(point.t);
+  const partial = bucketMs > 0 && from !== null && to !== null ? {
+    first: start(volume[0]) < from,
+    last: start(volume[volume.length - 1]) + bucketMs > to,
+  } : null;
+  const chart = lineChart(labels, [
     { label: "Spans", data: volume.map((p) => p.spans) },
     { label: "Logs", data: volume.map((p) => p.logs), color: PALETTE[2] },
     { label: "Errors", data: volume.map((p) => p.errors), color: ERROR_COLOR },
-  ], { area: true, height: 240, label: "Ingest volume over time: spans, logs and errors" });
+  ], { area: true, height: 240, label: "Ingest volume over time: spans, logs and errors", partial });
+  if (!partial?.first && !partial?.last) return chart;
+  return h("div", {}, chart, h("p", { class: "muted text-xs mt-1 volume-partial-note" },
+    "Dashed: a bucket the range covers only in part, so it counts less than a whole one."));
 }
 
 function ordersChart(stats) {
