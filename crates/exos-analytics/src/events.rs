@@ -161,7 +161,7 @@ impl EventsRequest {
     }
 }
 
-/// Longest attribute key a map-key column may name.
+/// Maximum length in bytes of the attribute key a map-key column names.
 const MAX_KEY_LEN: usize = 200;
 /// Columns a page may show at most.
 const MAX_COLUMNS: usize = 40;

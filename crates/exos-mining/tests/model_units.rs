@@ -144,7 +144,7 @@ fn csv_pattern_timestamps() {
 
 #[test]
 fn running_cases_are_not_completed() {
-    // a and b end at `close`, which no case goes on after; c stops at `check`,
+    // a and b end at `close`, which no case goes on after. c stops at `check`,
     // which a went on after, so c is still running. d ends at `cancel`.
     let csv = "case:concept:name,concept:name,time:timestamp\n\
                a,open,2024-01-01T10:00:00Z\na,check,2024-01-01T11:00:00Z\na,close,2024-01-02T10:00:00Z\n\
@@ -152,6 +152,7 @@ fn running_cases_are_not_completed() {
                c,open,2024-01-02T09:00:00Z\nc,check,2024-01-02T11:00:00Z\n\
                d,open,2024-01-02T12:00:00Z\nd,cancel,2024-01-02T13:00:00Z\n";
     let (log, _) = parse_csv(csv.as_bytes(), &CsvMapping::default(), &strict()).unwrap();
+
     let ends = terminal_activities(&log);
     let mut names: Vec<&str> = (0..ends.len())
         .filter(|&id| ends[id])
@@ -159,6 +160,7 @@ fn running_cases_are_not_completed() {
         .collect();
     names.sort_unstable();
     assert_eq!(names, ["cancel", "close"]);
+
     let days = throughput_ending(&log, Bucket::Day, Some(&ends));
     let completed: Vec<(u64, u64)> = days
         .iter()

@@ -242,7 +242,7 @@ async fn list_keys(State(state): State<AppState>, _admin: Admin) -> Result<Respo
     Ok(Json(json!({"keys": keys})).into_response())
 }
 
-/// Longest ingest key name, in characters.
+/// Maximum length of an ingest key name, in characters.
 const MAX_KEY_NAME_CHARS: usize = 100;
 
 /// The body of `POST /api/keys`.

@@ -325,9 +325,9 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    /// The Save clicks from the first one at `first_ms`: with `rage`, the
-    /// operator clicks three more times, 800, 1,000 and 1,200 ms later, at
-    /// nearly the same spot.
+    /// Returns the Save click times from the first one at `first_ms`. With
+    /// `rage`, the operator clicks three more times, 800, 1,000 and 1,200 ms
+    /// later, at nearly the same spot.
     pub fn save_clicks(first_ms: i64, rage: bool) -> [Option<i64>; 4] {
         if rage {
             [0, 800, 1_000, 1_200].map(|after| Some(first_ms + after))
@@ -336,8 +336,8 @@ impl Schedule {
         }
     }
 
-    /// A schedule of an operator who works without pauses, about 10 s from the
-    /// page load to Approve; for recordings made without spans.
+    /// Builds the schedule of an operator who works without pauses, about 10 s
+    /// from the page load to Approve, for recordings made without spans.
     pub fn brisk(random: &mut Random, start_ms: i64, rage: bool) -> Schedule {
         let row_click_ms = start_ms + random.below(1_500, 3_000) as i64;
         let value_typing_ms = row_click_ms + random.below(600, 1_200) as i64;
@@ -354,7 +354,7 @@ impl Schedule {
         }
     }
 
-    /// The clicks of the session in time order.
+    /// Returns the click times of the session in time order.
     pub fn clicks_ms(&self) -> Vec<i64> {
         let mut clicks = vec![self.row_click_ms];
         clicks.extend(self.save_clicks_ms.iter().flatten());

@@ -195,7 +195,7 @@ fn variants_recoverable_from_spans() {
     assert!(variants.len() > 10, "only {} variants", variants.len());
 }
 
-/// The value of a double attribute, as the SDK sends rrweb chunk numbers.
+/// Returns the value of a double attribute, as the SDK sends rrweb chunk numbers.
 fn number_attribute(
     attributes: &[opentelemetry_proto::tonic::common::v1::KeyValue],
     key: &str,
