@@ -3,7 +3,7 @@
 //!
 //! DuckDB renders and filters the labelled events (`paths::events_sql`: the
 //! same rows the SQL statement of `paths::steps_sql` reads) and streams them
-//! unsorted. Rust keeps each event as a small record in one of [`PARTITIONS`]
+//! unsorted. Rust keeps each event as a small record in one of 256
 //! partitions chosen by the actor's hash. The threads sort their partitions
 //! by (actor, time, span id, label), collapse repeats, cut each path as
 //! `steps_sql` does and count the groups. Measured on 10,000,000 spans of
@@ -16,18 +16,16 @@
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
+use std::sync::mpsc;
 
 use duckdb::arrow::array::{Array, PrimitiveArray, RecordBatch, StringArray};
 use duckdb::arrow::datatypes::{ArrowPrimitiveType, Int64Type, UInt64Type};
 use duckdb::Connection;
-use exos_funnels::partitioned::{text_hash, ValueIds};
+use exos_funnels::partitioned::{read_shares, text_hash, Share, ValueIds};
 
 use crate::error::AnalyticsError;
 use crate::paths::{Group, PathsQuery};
 
-/// Number of partitions: many per core, so that threads finish together, and
-/// small enough to sort in the CPU cache (about 1 MB each at 10M spans).
-const PARTITIONS: usize = 256;
 /// The label id of "no next event".
 const NONE: u32 = u32::MAX;
 
@@ -72,34 +70,43 @@ pub fn input_sql(events: &str) -> String {
 
 /// Counts the (position, label, next label) groups of the paths, ordered as
 /// `paths::groups_sql` orders them, at most `limit`.
+///
+/// DuckDB converts its result to Arrow on this thread while one reader per
+/// core keeps the events of its own partitions
+/// (`exos_funnels::partitioned::read_shares`). The readers then number the
+/// labels in text order, sort their partitions and count.
 pub fn count_groups(
     connection: &Connection,
     query: &PathsQuery,
     input: &str,
     limit: usize,
 ) -> Result<Vec<Group>, AnalyticsError> {
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |count| count.get())
-        .clamp(1, PARTITIONS);
-    let Events {
-        partitions,
-        labels,
-        span_ids,
-    } = read_events(connection, input, threads)?;
+    let mut statement = connection.prepare(input).map_err(query_error)?;
+    drop(statement.query_arrow([]).map_err(query_error)?);
+    u32::try_from(statement.row_count()).map_err(|_| too_many_events())?;
+    let shares = read_shares(&statement, query_error, read_share)?;
+
+    let mut all_labels = ValueIds::default();
+    let global_ids: Vec<Vec<u32>> = shares
+        .iter()
+        .map(|share| {
+            let names = &share.labels.names;
+            names.iter().map(|name| all_labels.text_id(name)).collect()
+        })
+        .collect();
+    let (labels, rank) = sorted_labels(all_labels.names);
     let anchors = Anchors {
         start: query.start.as_ref().map(|text| label_id(&labels, text)),
         end: query.end.as_ref().map(|text| label_id(&labels, text)),
     };
-    let mut shares: Vec<Vec<Pieces>> = (0..threads).map(|_| Vec::new()).collect();
-    for (index, partition) in partitions.into_iter().enumerate() {
-        shares[index % threads].push(partition);
-    }
     let counts = std::thread::scope(|scope| {
         let workers: Vec<_> = shares
             .into_iter()
-            .map(|share| {
-                let (anchors, span_ids) = (&anchors, &span_ids);
-                scope.spawn(move || count_share(share, query, anchors, span_ids))
+            .zip(global_ids)
+            .map(|(share, global)| {
+                let final_ids: Vec<u32> = global.iter().map(|&id| rank[id as usize]).collect();
+                let anchors = &anchors;
+                scope.spawn(move || count_share(share, &final_ids, query, anchors))
             })
             .collect();
         let mut counts: HashMap<(usize, u32, u32), u64> = HashMap::new();
@@ -143,73 +150,56 @@ fn label_id(labels: &[String], text: &str) -> Option<u32> {
         .map(|id| id as u32)
 }
 
-/// The events of one partition, in one piece per reading thread.
-type Pieces = Vec<Vec<Event>>;
-
-/// The streamed events, partitioned by actor.
-struct Events {
-    partitions: Vec<Pieces>,
-    /// The labels in text order (index: id).
-    labels: Vec<String>,
+/// One reader's events: its partitions, with labels numbered in the order the
+/// reader first saw them, and the span ids of every row.
+struct ShareEvents {
+    partitions: Vec<Vec<Event>>,
+    labels: ValueIds,
     span_ids: SpanIds,
 }
 
-/// Reads the events into partitions on `threads` threads, each taking a
-/// share of the batches.
-fn read_events(
-    connection: &Connection,
-    input: &str,
-    threads: usize,
-) -> Result<Events, AnalyticsError> {
-    let mut statement = connection.prepare(input).map_err(query_error)?;
-    let batches: Vec<RecordBatch> = statement.query_arrow([]).map_err(query_error)?.collect();
-    let mut span_ids = SpanIds::default();
-    let mut rows: usize = 0;
-    for batch in &batches {
-        span_ids.columns.push(text(batch, "sid")?.clone());
-        span_ids
-            .first_rows
-            .push(u32::try_from(rows).map_err(|_| too_many_events())?);
-        rows += batch.num_rows();
-    }
-    u32::try_from(rows).map_err(|_| too_many_events())?;
-
-    let per_thread = batches.len().div_ceil(threads).max(1);
-    let pieces = std::thread::scope(|scope| {
-        let readers: Vec<_> = batches
-            .chunks(per_thread)
-            .zip(span_ids.first_rows.chunks(per_thread))
-            .map(|(share, first_rows)| scope.spawn(move || read_batches(share, first_rows)))
-            .collect();
-        readers
-            .into_iter()
-            .map(|reader| reader.join().expect("paths reader panicked"))
-            .collect::<Result<Vec<_>, AnalyticsError>>()
-    })?;
-
-    let mut all_labels = ValueIds::default();
-    let global_ids: Vec<Vec<u32>> = pieces
-        .iter()
-        .map(|(_, local)| {
-            local
-                .names
-                .iter()
-                .map(|name| all_labels.text_id(name))
-                .collect()
-        })
+/// Keeps the events of this reader's partitions from every batch it
+/// receives. Every reader receives all batches, in the same order, so rows are
+/// numbered alike in each.
+fn read_share(
+    share: Share,
+    batches: mpsc::Receiver<RecordBatch>,
+    capacity: usize,
+) -> Result<ShareEvents, AnalyticsError> {
+    let mut partitions: Vec<Vec<Event>> = (0..share.partitions())
+        .map(|_| Vec::with_capacity(capacity))
         .collect();
-    let (labels, rank) = sorted_labels(all_labels.names);
-    let mut partitions: Vec<Pieces> = (0..PARTITIONS).map(|_| Vec::new()).collect();
-    for ((piece, _), global) in pieces.into_iter().zip(global_ids) {
-        let final_ids: Vec<u32> = global.iter().map(|&id| rank[id as usize]).collect();
-        for (index, mut events) in piece.into_iter().enumerate() {
-            for event in &mut events {
-                event.label = final_ids[event.label as usize];
-            }
-            partitions[index].push(events);
+    let mut labels = ValueIds::default();
+    let mut span_ids = SpanIds::default();
+    // The caller checked that the rows fit in u32.
+    let mut first_row: u32 = 0;
+    for batch in batches {
+        let hashes = primitive::<UInt64Type>(&batch, "actor_hash")?.values();
+        let actors = text(&batch, "actor")?;
+        let label_texts = text(&batch, "label")?;
+        let timestamps = primitive::<Int64Type>(&batch, "timestamp_ns")?.values();
+        let sids = text(&batch, "sid")?;
+        for (row, &hash) in hashes.iter().enumerate() {
+            let Some(slot) = share.slot(hash) else {
+                continue;
+            };
+            let sid = sids.value(row).as_bytes();
+            let mut prefix = [0u8; 8];
+            let length = sid.len().min(8);
+            prefix[..length].copy_from_slice(&sid[..length]);
+            partitions[slot].push(Event {
+                actor: (hash, text_hash(actors.value(row).as_bytes())),
+                timestamp_ns: timestamps[row],
+                span_prefix: u64::from_be_bytes(prefix),
+                row: first_row + row as u32,
+                label: labels.text_id(label_texts.value(row)),
+            });
         }
+        span_ids.columns.push(sids.clone());
+        span_ids.first_rows.push(first_row);
+        first_row += batch.num_rows() as u32;
     }
-    Ok(Events {
+    Ok(ShareEvents {
         partitions,
         labels,
         span_ids,
@@ -221,39 +211,6 @@ fn too_many_events() -> AnalyticsError {
         "time_range",
         "more than 4,294,967,295 events; narrow the time range",
     )
-}
-
-/// Reads batches into partitions, numbering labels locally. `first_rows`
-/// contains the row number of each batch's first row.
-fn read_batches(
-    batches: &[RecordBatch],
-    first_rows: &[u32],
-) -> Result<(Pieces, ValueIds), AnalyticsError> {
-    let mut partitions: Pieces = (0..PARTITIONS).map(|_| Vec::new()).collect();
-    let mut labels = ValueIds::default();
-    for (batch, &first_row) in batches.iter().zip(first_rows) {
-        let hashes = primitive::<UInt64Type>(batch, "actor_hash")?.values();
-        let actors = text(batch, "actor")?;
-        let label_texts = text(batch, "label")?;
-        let timestamps = primitive::<Int64Type>(batch, "timestamp_ns")?.values();
-        let sids = text(batch, "sid")?;
-        for row in 0..batch.num_rows() {
-            let hash = hashes[row];
-            let sid = sids.value(row).as_bytes();
-            let mut prefix = [0u8; 8];
-            let length = sid.len().min(8);
-            prefix[..length].copy_from_slice(&sid[..length]);
-            partitions[(hash >> 56) as usize % PARTITIONS].push(Event {
-                actor: (hash, text_hash(actors.value(row).as_bytes())),
-                timestamp_ns: timestamps[row],
-                span_prefix: u64::from_be_bytes(prefix),
-                // Checked by the caller: the total fits in u32.
-                row: first_row + row as u32,
-                label: labels.text_id(label_texts.value(row)),
-            });
-        }
-    }
-    Ok((partitions, labels))
 }
 
 /// Sorts the labels by text; returns them and, for each first-seen id, its new id.
@@ -272,19 +229,26 @@ fn sorted_labels(names: Vec<String>) -> (Vec<String>, Vec<u32>) {
     (sorted, rank)
 }
 
-/// Counts the groups of a thread's partitions.
+/// Counts the groups of a reader's partitions, once their labels carry the
+/// ids in text order (`final_ids`, indexed by the reader's own ids).
 fn count_share(
-    share: Vec<Pieces>,
+    share: ShareEvents,
+    final_ids: &[u32],
     query: &PathsQuery,
     anchors: &Anchors,
-    span_ids: &SpanIds,
 ) -> HashMap<(usize, u32, u32), u64> {
+    let ShareEvents {
+        partitions,
+        span_ids,
+        ..
+    } = share;
     let mut counts = HashMap::new();
     let mut kept = Vec::new();
-    for pieces in share {
-        let mut partition = pieces.concat();
-        drop(pieces);
-        partition.sort_unstable_by(|a, b| event_order(a, b, span_ids));
+    for mut partition in partitions {
+        for event in &mut partition {
+            event.label = final_ids[event.label as usize];
+        }
+        partition.sort_unstable_by(|a, b| event_order(a, b, &span_ids));
         for actor in partition.chunk_by(|a, b| a.actor == b.actor) {
             kept.clear();
             for event in actor {

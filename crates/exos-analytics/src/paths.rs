@@ -15,14 +15,15 @@
 
 use std::collections::BTreeMap;
 
-use exos_store::Store;
+use exos_store::duck::Watchdog;
+use exos_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
 
 use crate::definitions::{
     actor_link, check_actor, property_sql, Column, EventRef, Library, Property,
 };
 use crate::error::AnalyticsError;
-use crate::rows::query_all;
+use crate::rows::{query_all, QUERY_TIMEOUT};
 use crate::sql::Sql;
 
 /// Steps of a path at most.
@@ -392,13 +393,19 @@ pub fn paths(
 ) -> Result<PathsResponse, AnalyticsError> {
     let sql = Sql::new(store.dialect());
     let (mut groups, text) = match store.duckdb_connection() {
-        // NOTE: this path runs without the 30 s interrupt of `Store::query`, like funnels.
         Some(connection) => {
             query.check()?;
             let input = crate::path_groups::input_sql(&events_sql(&sql, query, library)?);
-            let groups =
-                crate::path_groups::count_groups(&connection?, query, &input, MAX_GROUPS + 1)?;
-            (groups, input)
+            let connection = connection?;
+            // The count streams from its own statement, so it gets its own watchdog,
+            // with the time limit of `Store::query`.
+            let watchdog = Watchdog::start(&connection, QUERY_TIMEOUT);
+            let counted =
+                crate::path_groups::count_groups(&connection, query, &input, MAX_GROUPS + 1);
+            if watchdog.stop() {
+                return Err(StoreError::Timeout(QUERY_TIMEOUT).into());
+            }
+            (counted?, input)
         }
         None => store_groups(store, &groups_sql(&steps_sql(&sql, query, library)?))?,
     };

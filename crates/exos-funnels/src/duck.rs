@@ -152,26 +152,45 @@ pub fn for_each_funnel_actor(
     let mut grouper = RunGrouper::default();
     let mut statement = connection.prepare(&sql::duckdb::funnel_input(query))?;
     for batch in statement.query_arrow([])? {
-        let hashes = primitive_column::<UInt64Type>(&batch, "actor_hash", "UBIGINT")?.values();
-        let actors = string_column(&batch, "actor")?;
-        let breakdowns = string_column(&batch, "breakdown")?;
-        let timestamps = primitive_column::<Int64Type>(&batch, "timestamp_ns", "BIGINT")?.values();
-        let steps = primitive_column::<UInt32Type>(&batch, "steps", "UINTEGER")?.values();
-        let exclusions = primitive_column::<UInt32Type>(&batch, "exclusions", "UINTEGER")?.values();
+        let columns = SpanColumns::of(&batch)?;
         for row in 0..batch.num_rows() {
             let span = SpanRow {
-                actor_hash: hashes[row],
-                actor: actors.value(row),
-                breakdown: breakdowns.value(row),
-                timestamp_ns: timestamps[row],
-                steps: steps[row],
-                exclusions: exclusions[row],
+                actor_hash: columns.hashes[row],
+                actor: columns.actors.value(row),
+                breakdown: columns.breakdowns.value(row),
+                timestamp_ns: columns.timestamps[row],
+                steps: columns.steps[row],
+                exclusions: columns.exclusions[row],
             };
             grouper.push(span, &mut visit_group);
         }
     }
     grouper.finish(&mut visit_group);
     Ok(())
+}
+
+/// The columns of a batch of `sql::duckdb::funnel_spans` rows.
+pub(crate) struct SpanColumns<'a> {
+    pub hashes: &'a [u64],
+    pub actors: &'a StringArray,
+    pub breakdowns: &'a StringArray,
+    pub timestamps: &'a [i64],
+    pub steps: &'a [u32],
+    pub exclusions: &'a [u32],
+}
+
+impl<'a> SpanColumns<'a> {
+    /// Returns the batch's columns, failing when one is missing or of another type.
+    pub fn of(batch: &'a RecordBatch) -> Result<Self, RunError> {
+        Ok(SpanColumns {
+            hashes: primitive_column::<UInt64Type>(batch, "actor_hash", "UBIGINT")?.values(),
+            actors: string_column(batch, "actor")?,
+            breakdowns: string_column(batch, "breakdown")?,
+            timestamps: primitive_column::<Int64Type>(batch, "timestamp_ns", "BIGINT")?.values(),
+            steps: primitive_column::<UInt32Type>(batch, "steps", "UINTEGER")?.values(),
+            exclusions: primitive_column::<UInt32Type>(batch, "exclusions", "UINTEGER")?.values(),
+        })
+    }
 }
 
 pub(crate) fn string_column<'a>(

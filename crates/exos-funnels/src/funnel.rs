@@ -114,7 +114,10 @@ pub struct FunnelReport {
     window_funnel: WindowFunnel,
     scratch: FunnelScratch,
     events: Vec<StepEvent>,
-    series: BTreeMap<String, SeriesCounters>,
+    /// Slot of each breakdown value in `counters`.
+    slots: BTreeMap<String, usize>,
+    /// Index: slot; the value and its counters.
+    counters: Vec<(String, SeriesCounters)>,
 }
 
 /// Running totals of one breakdown value.
@@ -141,7 +144,8 @@ impl FunnelReport {
             window_funnel,
             scratch: FunnelScratch::default(),
             events: Vec::new(),
-            series: BTreeMap::new(),
+            slots: BTreeMap::new(),
+            counters: Vec::new(),
         })
     }
 
@@ -153,6 +157,24 @@ impl FunnelReport {
         steps: &[u32],
         exclusions: &[u32],
     ) -> ActorOutcome {
+        let mut outcome = ActorOutcome {
+            level: 0,
+            step_times_ns: Vec::new(),
+            excluded: false,
+        };
+        self.evaluate_into(timestamps_ns, steps, exclusions, &mut outcome);
+        outcome
+    }
+
+    /// [`FunnelReport::evaluate`] into `outcome`, whose list is reused: a
+    /// pass over a million actors allocates nothing per actor.
+    pub fn evaluate_into(
+        &mut self,
+        timestamps_ns: &[i64],
+        steps: &[u32],
+        exclusions: &[u32],
+        outcome: &mut ActorOutcome,
+    ) {
         self.events.clear();
         self.events.extend(
             timestamps_ns
@@ -163,25 +185,28 @@ impl FunnelReport {
                     steps,
                 }),
         );
-        let (level, step_times_ns) = if self.query.kind == FunnelKind::AnyOrder {
+        outcome.step_times_ns.clear();
+        outcome.level = if self.query.kind == FunnelKind::AnyOrder {
             let found = any_order_match(
                 &mut self.events,
                 self.query.steps.len(),
                 self.query.window_ns,
             );
-            (found.level, vec![found.start_ns, found.end_ns])
+            outcome.step_times_ns.extend([found.start_ns, found.end_ns]);
+            found.level
         } else {
             let found = self
                 .window_funnel
                 .evaluate(&mut self.events, &mut self.scratch);
-            (found.level, found.step_times_ns.to_vec())
+            outcome.step_times_ns.extend_from_slice(found.step_times_ns);
+            found.level
         };
-        let excluded = self.is_excluded(level, &step_times_ns, timestamps_ns, exclusions);
-        ActorOutcome {
-            level,
-            step_times_ns,
-            excluded,
-        }
+        outcome.excluded = self.is_excluded(
+            outcome.level,
+            &outcome.step_times_ns,
+            timestamps_ns,
+            exclusions,
+        );
     }
 
     /// Evaluates one actor and adds it to the series of `breakdown`.
@@ -199,27 +224,40 @@ impl FunnelReport {
     /// Adds an actor that [`FunnelReport::evaluate`] (of this report or of
     /// one with the same definition) already evaluated, to the series of `breakdown`.
     pub fn add_outcome(&mut self, breakdown: &str, outcome: &ActorOutcome) {
+        let slot = self.series_slot(breakdown);
+        self.add_outcome_at(slot, outcome);
+    }
+
+    /// Returns the slot of the series of `breakdown`, creating the series when
+    /// it is new, for [`FunnelReport::add_outcome_at`]. A caller that numbers
+    /// its values looks each one up once, instead of once per actor.
+    pub fn series_slot(&mut self, breakdown: &str) -> usize {
+        if let Some(&slot) = self.slots.get(breakdown) {
+            return slot;
+        }
+        let slot = self.counters.len();
+        let counters = SeriesCounters::new(self.query.steps.len());
+        self.counters.push((breakdown.to_string(), counters));
+        self.slots.insert(breakdown.to_string(), slot);
+        slot
+    }
+
+    /// Adds an evaluated actor to the series in `slot` (from [`FunnelReport::series_slot`]).
+    pub fn add_outcome_at(&mut self, slot: usize, outcome: &ActorOutcome) {
         let step_count = self.query.steps.len();
         let trend_period = self.query.trend_period;
         let any_order = self.query.kind == FunnelKind::AnyOrder;
-        if !self.series.contains_key(breakdown) {
-            self.series
-                .insert(breakdown.to_string(), SeriesCounters::new(step_count));
-        }
-        let counters = self.series.get_mut(breakdown).expect("inserted above");
-        counters.add(outcome, step_count, any_order, trend_period);
+        self.counters[slot]
+            .1
+            .add(outcome, step_count, any_order, trend_period);
     }
 
     /// Adds the actors of `other`, a report of the same definition that
     /// counted other actors (another thread's share).
     pub fn merge(&mut self, other: FunnelReport) {
-        for (breakdown, counters) in other.series {
-            match self.series.get_mut(&breakdown) {
-                Some(mine) => mine.merge(counters),
-                None => {
-                    self.series.insert(breakdown, counters);
-                }
-            }
+        for (breakdown, counters) in other.counters {
+            let slot = self.series_slot(&breakdown);
+            self.counters[slot].1.merge(counters);
         }
     }
 
@@ -229,19 +267,17 @@ impl FunnelReport {
     /// [`FunnelReport::add_actor`] with the per-actor lists.
     pub fn add_level_count(&mut self, breakdown: &str, level: usize, actors: u64) {
         let step_count = self.query.steps.len();
-        let counters = self
-            .series
-            .entry(breakdown.to_string())
-            .or_insert_with(|| SeriesCounters::new(step_count));
-        counters.level_actors[level.min(step_count)] += actors;
+        let slot = self.series_slot(breakdown);
+        self.counters[slot].1.level_actors[level.min(step_count)] += actors;
     }
 
     /// Returns the results, consuming the counters.
     pub fn finish(self) -> FunnelResult {
         let any_order = self.query.kind == FunnelKind::AnyOrder;
         let period = self.query.trend_period;
-        let series = self
-            .series
+        let mut counters = self.counters;
+        counters.sort_by(|a, b| a.0.cmp(&b.0));
+        let series = counters
             .into_iter()
             .map(|(breakdown, counters)| counters.into_series(breakdown, any_order, period))
             .collect();
