@@ -95,6 +95,7 @@ pub fn count_groups(
         })
         .collect();
     let (labels, rank) = sorted_labels(all_labels.names);
+    let label_count = labels.len();
     let anchors = Anchors {
         start: query.start.as_ref().map(|text| label_id(&labels, text)),
         end: query.end.as_ref().map(|text| label_id(&labels, text)),
@@ -106,7 +107,7 @@ pub fn count_groups(
             .map(|(share, global)| {
                 let final_ids: Vec<u32> = global.iter().map(|&id| rank[id as usize]).collect();
                 let anchors = &anchors;
-                scope.spawn(move || count_share(share, &final_ids, query, anchors))
+                scope.spawn(move || count_share(share, &final_ids, label_count, query, anchors))
             })
             .collect();
         let mut counts: HashMap<(usize, u32, u32), u64> = HashMap::new();
@@ -234,6 +235,7 @@ fn sorted_labels(names: Vec<String>) -> (Vec<String>, Vec<u32>) {
 fn count_share(
     share: ShareEvents,
     final_ids: &[u32],
+    label_count: usize,
     query: &PathsQuery,
     anchors: &Anchors,
 ) -> HashMap<(usize, u32, u32), u64> {
@@ -242,31 +244,95 @@ fn count_share(
         span_ids,
         ..
     } = share;
-    let mut counts = HashMap::new();
+    let mut counts = GroupCounts::new(label_count, query.depth);
     let mut kept = Vec::new();
     for mut partition in partitions {
         for event in &mut partition {
             event.label = final_ids[event.label as usize];
         }
-        partition.sort_unstable_by(|a, b| event_order(a, b, &span_ids));
-        for actor in partition.chunk_by(|a, b| a.actor == b.actor) {
-            kept.clear();
-            for event in actor {
-                if !query.collapse_repeats || kept.last() != Some(&event.label) {
-                    kept.push(event.label);
+        // Sorting by the first hash, then each run of it in full, is faster than
+        // sorting the partition in full: a run is about one actor's events.
+        partition.sort_unstable_by_key(|event| event.actor.0);
+        for run in partition.chunk_by_mut(|a, b| a.actor.0 == b.actor.0) {
+            run.sort_unstable_by(|a, b| event_order(a, b, &span_ids));
+            for actor in run.chunk_by(|a, b| a.actor == b.actor) {
+                kept.clear();
+                for event in actor {
+                    if !query.collapse_repeats || kept.last() != Some(&event.label) {
+                        kept.push(event.label);
+                    }
                 }
-            }
-            if let Some((first_position, path)) = cut(&kept, query.depth, anchors) {
-                for (index, &label) in path.iter().enumerate() {
-                    let next = path.get(index + 1).copied().unwrap_or(NONE);
-                    *counts
-                        .entry((first_position + index, label, next))
-                        .or_default() += 1;
+                if let Some((first_position, path)) = cut(&kept, query.depth, anchors) {
+                    for (index, &label) in path.iter().enumerate() {
+                        let next = path.get(index + 1).copied().unwrap_or(NONE);
+                        counts.add(first_position + index, label, next);
+                    }
                 }
             }
         }
     }
-    counts
+    counts.into_map()
+}
+
+/// Actors per (position, label, next label): in an array when the labels are
+/// few enough, else in a hash map.
+enum GroupCounts {
+    Dense {
+        /// Label ids and "no next event" each take one of `width` places.
+        width: usize,
+        actors: Vec<u64>,
+    },
+    Sparse(HashMap<(usize, u32, u32), u64>),
+}
+
+/// Largest array of [`GroupCounts::Dense`], in entries.
+const MAX_DENSE_GROUPS: usize = 1 << 20;
+
+impl GroupCounts {
+    fn new(labels: usize, depth: usize) -> Self {
+        let width = labels + 1;
+        match width
+            .checked_mul(width)
+            .and_then(|pairs| pairs.checked_mul(depth))
+        {
+            Some(size) if size <= MAX_DENSE_GROUPS => GroupCounts::Dense {
+                width,
+                actors: vec![0; size],
+            },
+            _ => GroupCounts::Sparse(HashMap::new()),
+        }
+    }
+
+    fn add(&mut self, position: usize, label: u32, next: u32) {
+        match self {
+            GroupCounts::Dense { width, actors } => {
+                let next = if next == NONE {
+                    *width - 1
+                } else {
+                    next as usize
+                };
+                actors[(position * *width + label as usize) * *width + next] += 1;
+            }
+            GroupCounts::Sparse(map) => *map.entry((position, label, next)).or_default() += 1,
+        }
+    }
+
+    fn into_map(self) -> HashMap<(usize, u32, u32), u64> {
+        match self {
+            GroupCounts::Sparse(map) => map,
+            GroupCounts::Dense { width, actors } => actors
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, count)| count > 0)
+                .map(|(index, count)| {
+                    let (pair, position) = (index % (width * width), index / (width * width));
+                    let (label, next) = (pair / width, pair % width);
+                    let next = if next == width - 1 { NONE } else { next as u32 };
+                    ((position, label as u32, next), count)
+                })
+                .collect(),
+        }
+    }
 }
 
 /// Orders events by actor, then time, span id and label.
@@ -336,6 +402,32 @@ mod tests {
             start: start.map(Some),
             end: end.map(Some),
         }
+    }
+
+    #[test]
+    fn dense_and_sparse_counts_agree() {
+        let groups = [(0, 0, 1), (0, 0, 1), (1, 1, NONE), (4, 2, 0), (0, 2, NONE)];
+        let mut dense = GroupCounts::new(3, 5);
+        assert!(matches!(dense, GroupCounts::Dense { .. }));
+        let mut sparse = GroupCounts::Sparse(HashMap::new());
+        for (position, label, next) in groups {
+            dense.add(position, label, next);
+            sparse.add(position, label, next);
+        }
+        let expected: HashMap<(usize, u32, u32), u64> = [
+            ((0, 0, 1), 2),
+            ((1, 1, NONE), 1),
+            ((4, 2, 0), 1),
+            ((0, 2, NONE), 1),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(dense.into_map(), expected);
+        assert_eq!(sparse.into_map(), expected);
+        assert!(matches!(
+            GroupCounts::new(1_000, 10),
+            GroupCounts::Sparse(_)
+        ));
     }
 
     #[test]
