@@ -201,6 +201,40 @@ fn row_limit_truncates() {
 }
 
 #[test]
+fn row_limit_stops_a_huge_scan() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let limits = QueryLimits {
+        max_rows: 10,
+        timeout: Duration::from_secs(20),
+    };
+    // Scanning all 10^11 rows would run into the time limit and fail.
+    let result = store
+        .query("SELECT range FROM range(100000000000)", &limits)
+        .unwrap();
+    assert_eq!(result.row_count, 10);
+    assert!(result.truncated);
+}
+
+#[test]
+fn streamed_query_is_interrupted_without_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let limits = QueryLimits {
+        max_rows: 10,
+        timeout: Duration::from_millis(300),
+    };
+    // A join that yields no row streams nothing until the interrupt.
+    let error = store
+        .query(
+            "SELECT a.range FROM range(100000000) a, range(100000) b WHERE a.range * b.range = -1",
+            &limits,
+        )
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Timeout(_)), "{error}");
+}
+
+#[test]
 fn slow_query_is_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
