@@ -236,11 +236,16 @@ fn groups_sql(sql: &Sql, scope: &Scope, first: Option<&str>, summaries: bool) ->
 
 /// Renders, per group, the distinct users, sessions and orders on any span of its
 /// traces within the range, not only on the error spans. The range alone bounds the
-/// spans read, because filters choose the errors, not whom they reached.
-fn reach_sql(sql: &Sql, scope: &Scope, summaries: bool) -> String {
+/// spans read, because filters choose the errors, not whom they reached. With
+/// `only`, the traces of that group alone are joined.
+fn reach_sql(sql: &Sql, scope: &Scope, summaries: bool, only: Option<&str>) -> String {
+    let group = match only {
+        Some(fingerprint) => format!(" WHERE fingerprint = {}", sql.text(fingerprint)),
+        None => String::new(),
+    };
     format!(
         "{rows} SELECT failed.fingerprint, {users}, {sessions}, {orders} \
-         FROM (SELECT DISTINCT fingerprint, TraceId FROM fingerprinted) AS failed \
+         FROM (SELECT DISTINCT fingerprint, TraceId FROM fingerprinted{group}) AS failed \
          JOIN otel_traces AS span ON span.TraceId = failed.TraceId \
          WHERE {range} AND (span.UserId != '' OR span.RumSessionId != '' OR span.OrderId != '') \
          GROUP BY failed.fingerprint",
@@ -393,7 +398,7 @@ pub fn errors_from(
             series_sql(&sql, scope, None, summaries),
             all_series_rows + 1,
         ),
-        (reach_sql(&sql, scope, summaries), MAX_REACH_ROWS),
+        (reach_sql(&sql, scope, summaries, None), MAX_REACH_ROWS),
     ];
     let [rows, mut series, reach] =
         <[Vec<Row>; 3]>::try_from(query_all(store, &queries)?).expect("one result per query");
@@ -442,7 +447,10 @@ pub fn error_group(
             10_000,
         ),
         (occurrences_query, MAX_OCCURRENCES),
-        (reach_sql(&sql, scope, summaries), MAX_REACH_ROWS),
+        (
+            reach_sql(&sql, scope, summaries, Some(&fingerprint)),
+            MAX_REACH_ROWS,
+        ),
     ];
     let [group, series, mut occurrences, reach] =
         <[Vec<Row>; 4]>::try_from(query_all(store, &queries)?).expect("one result per query");
