@@ -102,7 +102,10 @@ pub struct Profile {
     pub id: String,
     pub summary: Summary,
     pub sessions: Vec<SessionSummary>,
+    /// Newest first, at most [`MAX_TIMELINE`] entries.
     pub timeline: Vec<TimelineEntry>,
+    /// True when the range may hold more timeline entries than `timeline` lists.
+    pub timeline_cut: bool,
     pub orders: Vec<OrderTouched>,
 }
 
@@ -228,6 +231,8 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
     for session in &mut sessions {
         session.has_replay = recorded.contains(&session.session_id);
     }
+    // A query that returned its limit may have left rows out.
+    let mut timeline_cut = span_events.len() >= MAX_TIMELINE || log_events.len() >= MAX_TIMELINE;
     let mut timeline = read_span_timeline(&span_events)?;
     timeline.extend(read_log_timeline(&log_events)?);
     timeline.sort_by(|a, b| {
@@ -237,6 +242,7 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.trace_id.cmp(&b.trace_id))
     });
+    timeline_cut |= timeline.len() > MAX_TIMELINE;
     timeline.truncate(MAX_TIMELINE);
     Ok(Profile {
         kind: request.visitor.kind(),
@@ -244,6 +250,7 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
         summary: read_summary(&span_summary, &log_summary, &order_rows)?,
         sessions,
         timeline,
+        timeline_cut,
         orders: read_orders(&order_rows)?,
     })
 }

@@ -239,6 +239,7 @@ fn visitor_session_profile() {
     assert_eq!(profile.summary.events, 1);
     assert!(!profile.sessions[0].has_replay);
     assert_eq!(profile.timeline.len(), 1);
+    assert!(!profile.timeline_cut);
     assert_eq!(profile.timeline[0].kind, "error");
     assert_eq!(profile.timeline[0].detail, "invalid order 'ORD-2' id 42");
 

@@ -70,10 +70,6 @@ function summary(profile) {
     tile("Sessions", formatCount(s.sessions)), tile("Events", formatCount(s.events)), tile("Errors", formatCount(s.errors)), tile("Orders", formatCount(s.orders)));
 }
 
-// Maximum timeline entries that the API returns, newest first (`MAX_TIMELINE` in the
-// analytics crate). Unlike sessions and orders, the response has no total for them.
-const TIMELINE_LIMIT = 200;
-
 // Returns the note above a list that the API cut, or null when there is no note.
 function shownNote(text) {
   return text ? h("p", { class: "text-xs muted mb-2" }, text) : null;
@@ -138,7 +134,8 @@ function timeline(profile) {
     }));
   }
   draw();
-  const cut = events.length >= TIMELINE_LIMIT ? `Showing the newest ${formatCount(events.length)} entries.` : null;
+  // The response has no total of timeline entries, only whether it left some out.
+  const cut = profile.timeline_cut ? `Showing the newest ${formatCount(events.length)} entries.` : null;
   return h("div", { class: "space-y-3" }, shownNote(cut), h("div", { class: "flex flex-wrap gap-3", role: "group", "aria-label": "Show event kinds" }, checks), list);
 }
 
