@@ -192,7 +192,9 @@ export function caseTimeline(trace) {
       { label: "Operator", value: (s) => s.operator || "—" },
       { label: "From", value: (s) => formatTime(s.start_ms) },
       { label: "To", value: (s) => formatTime(s.end_ms) },
-      { label: "On this order", value: (s) => (s.on_case ? "yes" : "nearby") },
+      // A session is listed when its spans carry the order id, or when one of the
+      // order's operators had it open while the order ran.
+      { label: "Linked by", value: (s) => (s.on_case ? "order id" : "operator, same time") },
     ], trace.sessions, { caption: "Browser sessions" })
     : h("p", { class: "muted text-sm" }, "No browser session of these operators around this order.");
   return h("div", { class: "space-y-4 case-timeline" },
@@ -203,6 +205,7 @@ export function caseTimeline(trace) {
       attributes.map(([key, value]) => h("span", {}, h("strong", {}, `${key} `), value))),
     table,
     h("h3", { class: "card-title" }, "Browser sessions"),
+    h("p", { class: "muted text-xs" }, "Sessions whose spans carry this order's id, and sessions that an operator of the order had open while it ran."),
     sessions);
 }
 
