@@ -205,7 +205,7 @@ export function caseTimeline(trace) {
       attributes.map(([key, value]) => h("span", {}, h("strong", {}, `${key} `), value))),
     table,
     h("h3", { class: "card-title" }, "Browser sessions"),
-    h("p", { class: "muted text-xs" }, "Sessions whose spans carry this order's id, and sessions that an operator of the order had open while it ran."),
+    trace.sessions.length ? h("p", { class: "muted text-xs" }, "Sessions whose spans carry this order's id, and sessions that an operator of the order had open while it ran.") : null,
     sessions);
 }
 
