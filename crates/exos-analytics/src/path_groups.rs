@@ -11,10 +11,10 @@
 //! 20 to 30 s under load, most of it in DuckDB's sorts.
 //!
 //! Actors are distinguished by 128 bits, as in `exos_funnels::partitioned`.
-//! Ties in time are broken by the span id, compared in full when the first
-//! eight bytes are equal, then by the label.
+//! Ties in time are broken by the span id, then by the label. The span ids
+//! of tied events come from a second statement, so the first one streams no
+//! span id.
 
-use std::cmp::Ordering;
 use std::collections::HashMap;
 use std::sync::mpsc;
 
@@ -35,56 +35,48 @@ struct Event {
     /// (DuckDB's hash, `text_hash`) of the actor.
     actor: (u64, u64),
     timestamp_ns: i64,
-    /// The span id's first eight bytes, big-endian, so they order as the text does.
-    span_prefix: u64,
-    /// Row number, to compare span ids in full.
-    row: u32,
-    /// Label id; ids order as the labels' texts do.
+    /// Label id: the reader's own while reading, then ids that order as the
+    /// labels' texts do.
     label: u32,
 }
 
-/// Span ids of every row, for ties of the first eight bytes: the streamed
-/// columns themselves, so that no id is copied.
-#[derive(Default)]
-struct SpanIds {
-    columns: Vec<StringArray>,
-    /// Index b: the row number of batch b's first row.
-    first_rows: Vec<u32>,
-}
+/// Events of one actor at one time: the events whose order the span ids decide.
+type TieKey = ((u64, u64), i64);
 
-impl SpanIds {
-    fn get(&self, row: u32) -> &[u8] {
-        let batch = self.first_rows.partition_point(|&first| first <= row) - 1;
-        let offset = (row - self.first_rows[batch]) as usize;
-        self.columns[batch].value(offset).as_bytes()
-    }
-}
-
-/// Renders the streamed rows over the events statement.
+/// Renders the streamed rows over the events statement. The span id is left
+/// out: reading it for every span took about half of the statement's time on
+/// 10M spans, and it only orders events of one actor at one time.
 pub fn input_sql(events: &str) -> String {
     format!(
-        "SELECT hash(actor) AS actor_hash, actor, label, epoch_ns(ts) AS timestamp_ns, sid \
+        "SELECT hash(actor) AS actor_hash, actor, label, epoch_ns(ts) AS timestamp_ns \
          FROM ({events}) AS events"
     )
 }
 
-/// Counts the (position, label, next label) groups of the paths, ordered as
-/// `paths::groups_sql` orders them, at most `limit`.
+/// Counts the (position, label, next label) groups of the paths over the
+/// events statement `events`, ordered as `paths::groups_sql` orders them, at
+/// most `limit`.
 ///
 /// DuckDB converts its result to Arrow on this thread while one reader per
 /// core keeps the events of its own partitions
 /// (`exos_funnels::partitioned::read_shares`). The readers then number the
-/// labels in text order, sort their partitions and count.
+/// labels in text order, sort their partitions by actor, time and label, and
+/// note each actor's events of one time with different labels. Only for those
+/// does a second statement read the span ids ([`tie_orders`]), which order
+/// them as the SQL statement does. Then the readers count.
 pub fn count_groups(
     connection: &Connection,
     query: &PathsQuery,
-    input: &str,
+    events: &str,
     limit: usize,
 ) -> Result<Vec<Group>, AnalyticsError> {
-    let mut statement = connection.prepare(input).map_err(query_error)?;
+    let mut statement = connection
+        .prepare(&input_sql(events))
+        .map_err(query_error)?;
     drop(statement.query_arrow([]).map_err(query_error)?);
     u32::try_from(statement.row_count()).map_err(|_| too_many_events())?;
     let shares = read_shares(&statement, query_error, read_share)?;
+    drop(statement);
 
     let mut all_labels = ValueIds::default();
     let global_ids: Vec<Vec<u32>> = shares
@@ -100,14 +92,35 @@ pub fn count_groups(
         start: query.start.as_ref().map(|text| label_id(&labels, text)),
         end: query.end.as_ref().map(|text| label_id(&labels, text)),
     };
-    let counts = std::thread::scope(|scope| {
+    let sorted: Vec<(Vec<Vec<Event>>, Vec<TieKey>)> = std::thread::scope(|scope| {
         let workers: Vec<_> = shares
             .into_iter()
             .zip(global_ids)
             .map(|(share, global)| {
                 let final_ids: Vec<u32> = global.iter().map(|&id| rank[id as usize]).collect();
-                let anchors = &anchors;
-                scope.spawn(move || count_share(share, &final_ids, label_count, query, anchors))
+                scope.spawn(move || sort_share(share.partitions, &final_ids))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| worker.join().expect("paths worker panicked"))
+            .collect()
+    });
+    let ties: Vec<TieKey> = sorted
+        .iter()
+        .flat_map(|(_, ties)| ties.iter().copied())
+        .collect();
+    let orders = if ties.is_empty() {
+        HashMap::new()
+    } else {
+        tie_orders(connection, events, &ties, &labels)?
+    };
+    let counts = std::thread::scope(|scope| {
+        let workers: Vec<_> = sorted
+            .into_iter()
+            .map(|(partitions, _)| {
+                let (anchors, orders) = (&anchors, &orders);
+                scope.spawn(move || count_share(partitions, orders, label_count, query, anchors))
             })
             .collect();
         let mut counts: HashMap<(usize, u32, u32), u64> = HashMap::new();
@@ -152,16 +165,13 @@ fn label_id(labels: &[String], text: &str) -> Option<u32> {
 }
 
 /// One reader's events: its partitions, with labels numbered in the order the
-/// reader first saw them, and the span ids of every row.
+/// reader first saw them.
 struct ShareEvents {
     partitions: Vec<Vec<Event>>,
     labels: ValueIds,
-    span_ids: SpanIds,
 }
 
-/// Keeps the events of this reader's partitions from every batch it
-/// receives. Every reader receives all batches, in the same order, so rows are
-/// numbered alike in each.
+/// Keeps the events of this reader's partitions from every batch it receives.
 fn read_share(
     share: Share,
     batches: mpsc::Receiver<RecordBatch>,
@@ -171,40 +181,23 @@ fn read_share(
         .map(|_| Vec::with_capacity(capacity))
         .collect();
     let mut labels = ValueIds::default();
-    let mut span_ids = SpanIds::default();
-    // The caller checked that the rows fit in u32.
-    let mut first_row: u32 = 0;
     for batch in batches {
         let hashes = primitive::<UInt64Type>(&batch, "actor_hash")?.values();
         let actors = text(&batch, "actor")?;
         let label_texts = text(&batch, "label")?;
         let timestamps = primitive::<Int64Type>(&batch, "timestamp_ns")?.values();
-        let sids = text(&batch, "sid")?;
         for (row, &hash) in hashes.iter().enumerate() {
             let Some(slot) = share.slot(hash) else {
                 continue;
             };
-            let sid = sids.value(row).as_bytes();
-            let mut prefix = [0u8; 8];
-            let length = sid.len().min(8);
-            prefix[..length].copy_from_slice(&sid[..length]);
             partitions[slot].push(Event {
                 actor: (hash, text_hash(actors.value(row).as_bytes())),
                 timestamp_ns: timestamps[row],
-                span_prefix: u64::from_be_bytes(prefix),
-                row: first_row + row as u32,
                 label: labels.text_id(label_texts.value(row)),
             });
         }
-        span_ids.columns.push(sids.clone());
-        span_ids.first_rows.push(first_row);
-        first_row += batch.num_rows() as u32;
     }
-    Ok(ShareEvents {
-        partitions,
-        labels,
-        span_ids,
-    })
+    Ok(ShareEvents { partitions, labels })
 }
 
 fn too_many_events() -> AnalyticsError {
@@ -212,6 +205,97 @@ fn too_many_events() -> AnalyticsError {
         "time_range",
         "more than 4,294,967,295 events; narrow the time range",
     )
+}
+
+/// Gives a reader's partitions the final label ids (`final_ids`, indexed by
+/// the reader's own ids) and sorts each by actor, time and label. Returns them
+/// with the (actor, time) of each group of events that share a time but not a
+/// label: their order depends on the span ids.
+fn sort_share(
+    mut partitions: Vec<Vec<Event>>,
+    final_ids: &[u32],
+) -> (Vec<Vec<Event>>, Vec<TieKey>) {
+    let mut ties = Vec::new();
+    for partition in &mut partitions {
+        for event in partition.iter_mut() {
+            event.label = final_ids[event.label as usize];
+        }
+        // Sorting by the first hash, then each run of it in full, is faster than
+        // sorting the partition in full: a run is about one actor's events.
+        partition.sort_unstable_by_key(|event| event.actor.0);
+        for run in partition.chunk_by_mut(|a, b| a.actor.0 == b.actor.0) {
+            run.sort_unstable_by_key(|event| (event.actor, event.timestamp_ns, event.label));
+            for same_time in
+                run.chunk_by(|a, b| (a.actor, a.timestamp_ns) == (b.actor, b.timestamp_ns))
+            {
+                if same_time[0].label != same_time[same_time.len() - 1].label {
+                    ties.push((same_time[0].actor, same_time[0].timestamp_ns));
+                }
+            }
+        }
+    }
+    (partitions, ties)
+}
+
+/// Most distinct times of tied events that the span id statement names in its
+/// condition. With more, it reads the span ids of every event.
+const MAX_TIE_TIMES: usize = 10_000;
+
+/// Reads the span ids of the tied events and returns, per tie, its labels in
+/// the order of (span id, label), as ids into `labels`.
+fn tie_orders(
+    connection: &Connection,
+    events: &str,
+    ties: &[TieKey],
+    labels: &[String],
+) -> Result<HashMap<TieKey, Vec<u32>>, AnalyticsError> {
+    let wanted: std::collections::HashSet<TieKey> = ties.iter().copied().collect();
+    let mut times: Vec<i64> = ties.iter().map(|tie| tie.1).collect();
+    times.sort_unstable();
+    times.dedup();
+    let condition = if times.len() <= MAX_TIE_TIMES {
+        let list: Vec<String> = times.iter().map(|time| time.to_string()).collect();
+        format!(" WHERE epoch_ns(ts) IN ({})", list.join(", "))
+    } else {
+        String::new()
+    };
+    let sql = format!(
+        "SELECT hash(actor) AS actor_hash, actor, label, epoch_ns(ts) AS timestamp_ns, sid \
+         FROM ({events}) AS events{condition}"
+    );
+    let mut statement = connection.prepare(&sql).map_err(query_error)?;
+    drop(statement.query_arrow([]).map_err(query_error)?);
+    let mut tied: HashMap<TieKey, Vec<(String, u32)>> = HashMap::new();
+    while let Some(array) = statement.step().map_err(query_error)? {
+        let batch = RecordBatch::from(&array);
+        let hashes = primitive::<UInt64Type>(&batch, "actor_hash")?.values();
+        let actors = text(&batch, "actor")?;
+        let label_texts = text(&batch, "label")?;
+        let timestamps = primitive::<Int64Type>(&batch, "timestamp_ns")?.values();
+        let sids = text(&batch, "sid")?;
+        for (row, &hash) in hashes.iter().enumerate() {
+            let key = (
+                (hash, text_hash(actors.value(row).as_bytes())),
+                timestamps[row],
+            );
+            if !wanted.contains(&key) {
+                continue;
+            }
+            // A label first written after the events were read has no id; it is left out.
+            if let Some(label) = label_id(labels, label_texts.value(row)) {
+                tied.entry(key)
+                    .or_default()
+                    .push((sids.value(row).to_string(), label));
+            }
+        }
+    }
+    Ok(tied
+        .into_iter()
+        .map(|(key, mut events)| {
+            events.sort_unstable();
+            (key, events.into_iter().map(|(_, label)| label).collect())
+        })
+        .collect())
 }
 
 /// Sorts the labels by text; returns them and, for each first-seen id, its new id.
@@ -230,43 +314,42 @@ fn sorted_labels(names: Vec<String>) -> (Vec<String>, Vec<u32>) {
     (sorted, rank)
 }
 
-/// Counts the groups of a reader's partitions, once their labels carry the
-/// ids in text order (`final_ids`, indexed by the reader's own ids).
+/// Counts the groups of a reader's sorted partitions. The events of a tie take
+/// their labels in the order `orders` gives.
 fn count_share(
-    share: ShareEvents,
-    final_ids: &[u32],
+    partitions: Vec<Vec<Event>>,
+    orders: &HashMap<TieKey, Vec<u32>>,
     label_count: usize,
     query: &PathsQuery,
     anchors: &Anchors,
 ) -> HashMap<(usize, u32, u32), u64> {
-    let ShareEvents {
-        partitions,
-        span_ids,
-        ..
-    } = share;
     let mut counts = GroupCounts::new(label_count, query.depth);
+    let mut labels = Vec::new();
     let mut kept = Vec::new();
-    for mut partition in partitions {
-        for event in &mut partition {
-            event.label = final_ids[event.label as usize];
-        }
-        // Sorting by the first hash, then each run of it in full, is faster than
-        // sorting the partition in full: a run is about one actor's events.
-        partition.sort_unstable_by_key(|event| event.actor.0);
-        for run in partition.chunk_by_mut(|a, b| a.actor.0 == b.actor.0) {
-            run.sort_unstable_by(|a, b| event_order(a, b, &span_ids));
-            for actor in run.chunk_by(|a, b| a.actor == b.actor) {
-                kept.clear();
-                for event in actor {
-                    if !query.collapse_repeats || kept.last() != Some(&event.label) {
-                        kept.push(event.label);
-                    }
+    for partition in partitions {
+        for actor in partition.chunk_by(|a, b| a.actor == b.actor) {
+            labels.clear();
+            for same_time in actor.chunk_by(|a, b| a.timestamp_ns == b.timestamp_ns) {
+                let ordered = orders
+                    .get(&(same_time[0].actor, same_time[0].timestamp_ns))
+                    .filter(|ordered| ordered.len() == same_time.len());
+                match ordered {
+                    Some(ordered) => labels.extend_from_slice(ordered),
+                    // Without ties, or when spans changed between the two reads, the
+                    // label order stands.
+                    None => labels.extend(same_time.iter().map(|event| event.label)),
                 }
-                if let Some((first_position, path)) = cut(&kept, query.depth, anchors) {
-                    for (index, &label) in path.iter().enumerate() {
-                        let next = path.get(index + 1).copied().unwrap_or(NONE);
-                        counts.add(first_position + index, label, next);
-                    }
+            }
+            kept.clear();
+            for &label in &labels {
+                if !query.collapse_repeats || kept.last() != Some(&label) {
+                    kept.push(label);
+                }
+            }
+            if let Some((first_position, path)) = cut(&kept, query.depth, anchors) {
+                for (index, &label) in path.iter().enumerate() {
+                    let next = path.get(index + 1).copied().unwrap_or(NONE);
+                    counts.add(first_position + index, label, next);
                 }
             }
         }
@@ -333,14 +416,6 @@ impl GroupCounts {
                 .collect(),
         }
     }
-}
-
-/// Orders events by actor, then time, span id and label.
-fn event_order(a: &Event, b: &Event, span_ids: &SpanIds) -> Ordering {
-    (a.actor, a.timestamp_ns, a.span_prefix)
-        .cmp(&(b.actor, b.timestamp_ns, b.span_prefix))
-        .then_with(|| span_ids.get(a.row).cmp(span_ids.get(b.row)))
-        .then(a.label.cmp(&b.label))
 }
 
 /// Returns the column of the path's first step and its steps, as

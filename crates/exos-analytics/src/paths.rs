@@ -395,17 +395,17 @@ pub fn paths(
     let (mut groups, text) = match store.duckdb_connection() {
         Some(connection) => {
             query.check()?;
-            let input = crate::path_groups::input_sql(&events_sql(&sql, query, library)?);
+            let events = events_sql(&sql, query, library)?;
             let connection = connection?;
             // The count streams from its own statement, so it gets its own watchdog,
             // with the time limit of `Store::query`.
             let watchdog = Watchdog::start(&connection, QUERY_TIMEOUT);
             let counted =
-                crate::path_groups::count_groups(&connection, query, &input, MAX_GROUPS + 1);
+                crate::path_groups::count_groups(&connection, query, &events, MAX_GROUPS + 1);
             if watchdog.stop() {
                 return Err(StoreError::Timeout(QUERY_TIMEOUT).into());
             }
-            (counted?, input)
+            (counted?, crate::path_groups::input_sql(&events))
         }
         None => store_groups(store, &groups_sql(&steps_sql(&sql, query, library)?))?,
     };
