@@ -237,7 +237,7 @@ fn sort_share(
     (partitions, ties)
 }
 
-/// Most distinct times of tied events that the span id statement names in its
+/// Maximum number of distinct tie times that the span id statement names in its
 /// condition. With more, it reads the span ids of every event.
 const MAX_TIE_TIMES: usize = 10_000;
 
@@ -336,7 +336,7 @@ fn count_share(
                 match ordered {
                     Some(ordered) => labels.extend_from_slice(ordered),
                     // Without ties, or when spans changed between the two reads, the
-                    // label order stands.
+                    // label order is kept.
                     None => labels.extend(same_time.iter().map(|event| event.label)),
                 }
             }
