@@ -184,8 +184,18 @@ test("an action saved from the library view, and sequences compared by LOB", asy
   await settle(page);
   const columns = await page.locator("section.card h2", { hasText: "actors" }).allTextContents();
   assert.deepEqual(columns.map((text) => text.split(" · ")[0]).sort(), ["Appraisal", "Flood", "Title"]);
+  // Orders read business steps by default: the known data's only root spans are
+  // POST /orders/{id}/steps, so their GET /documents/{id} descendants are not listed.
+  assert.equal(await page.getByLabel("Events").inputValue(), "business");
+  const business = await page.locator("section.card").allTextContents();
+  assert.doesNotMatch(business.join("\n"), /\/documents\//);
+  await page.getByLabel("Events").selectOption("all");
+  await page.waitForURL(/steps=all/);
+  await settle(page);
   const sequences = await page.locator("section.card ol li").count();
   assert.ok(sequences >= 3, `each LOB lists its sequences (${sequences} in all)`);
+  const all = await page.locator("section.card ol li").allTextContents();
+  assert.match(all.join("\n"), /GET \/documents\//, "all spans include the HTTP descendants");
   await page.screenshot({ path: join(folder, "compare-sequences.png"), fullPage: true });
   assert.deepEqual(problems, [], problems.join("\n"));
   await context.close();

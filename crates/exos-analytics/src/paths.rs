@@ -26,6 +26,8 @@ use crate::error::AnalyticsError;
 use crate::rows::{query_all, QUERY_TIMEOUT};
 use crate::sql::Sql;
 
+/// The condition on a span that makes it a business step (`business_steps`).
+const BUSINESS_STEP: &str = "(ParentSpanId = '' AND RumSessionId = '')";
 /// Steps of a path at most.
 pub const MAX_DEPTH: usize = 10;
 /// (step, event, next event) groups read at most; more are reported as truncated.
@@ -62,6 +64,11 @@ pub struct PathsQuery {
     /// Spans removed from paths.
     #[serde(default)]
     pub exclude: Vec<EventRef>,
+    /// Only business steps are events: root spans outside browser sessions, the
+    /// spans the process log reads by default. Their HTTP and database children and
+    /// the browser's page loads and clicks, which carry `order.id` too, are left out.
+    #[serde(default)]
+    pub business_steps: bool,
     /// Paths start at the actor's first event with this label (after cleaning).
     #[serde(default)]
     pub start: Option<String>,
@@ -293,6 +300,9 @@ fn events_sql(sql: &Sql, query: &PathsQuery, library: &Library) -> Result<String
     }
     if !query.exclude.is_empty() {
         conditions.push(format!("NOT {}", any_of(sql, &query.exclude, library)?));
+    }
+    if query.business_steps {
+        conditions.push(BUSINESS_STEP.to_string());
     }
     if let Some(cohort) = &query.cohort {
         conditions.push(library.cohort_sql(sql, cohort, query.actor, query.time_range.to_ns)?);

@@ -141,6 +141,66 @@ fn paths_from_a_start_to_an_end() {
 }
 
 #[test]
+fn business_steps_leave_out_children_and_browser_spans() {
+    let store = TestStore::empty();
+    // Each order: two root business spans, an HTTP child of the first, and a
+    // browser click that carries the order id and a session id.
+    let mut spans = Vec::new();
+    for order in ["O1", "O2"] {
+        let order_only = [("order.id", order)];
+        let browser = [("order.id", order), ("rum.session_id", "S1")];
+        let steps: [(&str, &str, i64, &[(&str, &str)]); 4] = [
+            ("Receive", "", 0, &order_only),
+            ("GET /orders", "Receive", 1, &order_only),
+            ("click Save", "", 2, &browser),
+            ("Approve", "", 3, &order_only),
+        ];
+        for (name, parent, minute, attributes) in steps {
+            let id = format!("{order}-{name}");
+            let parent_id = if parent.is_empty() {
+                String::new()
+            } else {
+                format!("{order}-{parent}")
+            };
+            spans.push(span(SpanSpec {
+                id: &id,
+                parent: &parent_id,
+                name,
+                start_ns: T0 + minute * 60 * SECOND,
+                attributes,
+                ..Default::default()
+            }));
+        }
+    }
+    store
+        .get()
+        .write(&Batch {
+            spans,
+            ..Default::default()
+        })
+        .unwrap();
+    let query = |business_steps: bool| -> PathsQuery {
+        serde_json::from_value(json!({
+            "actor": "OrderId",
+            "time_range": {"from_ns": T0, "to_ns": T0 + HOUR},
+            "business_steps": business_steps,
+        }))
+        .unwrap()
+    };
+    let business = shape(&store, &query(true)).0;
+    assert_eq!(business, triples(&[("0:Receive", "1:Approve", 2)]));
+    let all = shape(&store, &query(false)).0;
+    assert_eq!(
+        all,
+        triples(&[
+            ("0:Receive", "1:GET /orders", 2),
+            ("1:GET /orders", "2:click Save", 2),
+            ("2:click Save", "3:Approve", 2),
+        ])
+    );
+}
+
+#[test]
 fn paths_keep_repeats_and_weights_on_request() {
     let store = TestStore::empty();
     store.store.write(&path_fixture()).unwrap();

@@ -13,6 +13,13 @@ export const ACTORS = [
   { id: "OrderId", label: "Order (order.id)" },
 ];
 
+// Which spans a path question reads: every span of the actor, or business steps only
+// (root spans outside browser sessions, the spans the process log reads).
+export const STEP_CHOICES = [
+  { id: "all", label: "All spans" },
+  { id: "business", label: "Business steps only" },
+];
+
 // The range of the time picker as {from_ns, to_ns}. The values pass 2^53, but a whole
 // number of milliseconds times 1e6 prints as its exact digits (JSON.stringify writes the
 // shortest text that reads back as the same double), so the API receives exact integers.

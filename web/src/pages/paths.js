@@ -13,7 +13,7 @@ import { card, dataTable, emptyState, field, load, sidePanel } from "../lib/ui.j
 import { color } from "../lib/charts.js";
 import { formatCount } from "../lib/format.js";
 import { saveToDashboardButton } from "../lib/analysis-panels.js";
-import { ACTORS, choiceSelect, cohortSelect, library, parseEvents, postQuestion, timeRange } from "../lib/product.js";
+import { ACTORS, STEP_CHOICES, choiceSelect, cohortSelect, library, parseEvents, postQuestion, timeRange } from "../lib/product.js";
 
 const DEFAULTS = { actor: "OrderId", depth: "5", min: "1", event: "" };
 const NODE_WIDTH = 14;
@@ -43,6 +43,7 @@ function questionFromUrl() {
   if (get("start")) query.start = get("start");
   if (get("end")) query.end = get("end");
   if (get("cohort")) query.cohort = get("cohort");
+  if (get("steps") === "business") query.business_steps = true;
   const filters = filterTexts();
   if (filters.length) query.filters = filters;
   return query;
@@ -68,6 +69,7 @@ function controls(saved, onApply) {
     exclude: h("input", { class: "input", value: get("exclude"), placeholder: "span names or action:<id>, comma-separated" }),
     clean: h("textarea", { class: "input font-mono text-xs", rows: "2", placeholder: "/[0-9]+ => /:id" }, get("clean")),
     cohort: cohortSelect(saved.cohorts, get("actor"), get("cohort")),
+    steps: choiceSelect(STEP_CHOICES, get("steps") || "all", "Events"),
   };
   const apply = (event) => {
     event.preventDefault();
@@ -78,7 +80,7 @@ function controls(saved, onApply) {
     field("Actor", inputs.actor), field("Event name", inputs.event), field("Start at", inputs.start), field("End at", inputs.end),
     field("Depth (steps)", inputs.depth), field("Minimum actors per link", inputs.min), field("Only events", inputs.include), field("Leave out events", inputs.exclude),
     h("div", { class: "md:col-span-2" }, field("Cleaning rules", inputs.clean, { hint: "One `regex => replacement` per line; collapses ids in names and URLs." })),
-    field("Cohort", inputs.cohort),
+    field("Cohort", inputs.cohort), field("Events", inputs.steps),
     h("div", { class: "flex items-end" }, h("button", { class: "btn btn-primary", type: "submit" }, "Show paths")));
 }
 

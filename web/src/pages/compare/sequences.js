@@ -1,7 +1,9 @@
 // Compare › Sequences: the most common steps from one event to the next, side by side for
 // the top values of an attribute (LOB by default). Each column is one POST /api/paths
 // question; its links are the actors' consecutive
-// event pairs, heaviest first, among the actors with a span of that value. `by` (column) and `actor` live in the URL.
+// event pairs, heaviest first, among the actors with a span of that value. `by` (column),
+// `actor` and `steps` live in the URL. Orders and operators read business steps by
+// default: every order's first spans are the same HTTP calls, which hide how LOBs differ.
 
 import { h, replace } from "../../lib/dom.js";
 import { api } from "../../lib/api.js";
@@ -9,7 +11,7 @@ import { apiParams, params, updateQuery } from "../../lib/state.js";
 import { card, emptyState, field, load } from "../../lib/ui.js";
 import { color } from "../../lib/charts.js";
 import { formatCount } from "../../lib/format.js";
-import { ACTORS, choiceSelect, postQuestion, timeRange } from "../../lib/product.js";
+import { ACTORS, STEP_CHOICES, choiceSelect, postQuestion, timeRange } from "../../lib/product.js";
 
 const GROUPS = [{ id: "Lob", label: "LOB" }, { id: "ServiceName", label: "Service" }, { id: "OperatorId", label: "Operator" }];
 const COLUMNS = 4;
@@ -29,20 +31,23 @@ export function mount(root, { signal, onState }) {
   function draw() {
     const by = params().get("by") || "Lob";
     const actor = params().get("actor") || "OrderId";
+    const steps = params().get("steps") || (actor === "OrderId" || actor === "OperatorId" ? "business" : "all");
     const groupSelect = choiceSelect(GROUPS, by, "Compare by");
     const actorSelect = choiceSelect(ACTORS, actor, "Actor");
-    const onChange = () => updateQuery({ by: groupSelect.value, actor: actorSelect.value });
-    groupSelect.onchange = onChange;
-    actorSelect.onchange = onChange;
+    const stepSelect = choiceSelect(STEP_CHOICES, steps, "Events");
+    groupSelect.onchange = () => updateQuery({ by: groupSelect.value });
+    // A new actor takes its own default events.
+    actorSelect.onchange = () => updateQuery({ actor: actorSelect.value, steps: null });
+    stepSelect.onchange = () => updateQuery({ steps: stepSelect.value });
     const columns = h("div");
     replace(root, h("div", { class: "space-y-4" },
-      card(null, h("div", { class: "grid gap-3 md:grid-cols-4" }, field("Compare by", groupSelect), field("Actor", actorSelect))), columns));
+      card(null, h("div", { class: "grid gap-3 md:grid-cols-4" }, field("Compare by", groupSelect), field("Actor", actorSelect), field("Events", stepSelect))), columns));
     load(columns, async () => {
       const found = await api("/api/filters", { params: { ...apiParams(), key: by }, signal });
       const all = (found?.values || []).map((item) => item.value).filter(Boolean);
       const values = all.slice(0, COLUMNS);
       const answers = await Promise.all(values.map((value) => postQuestion("/api/paths", {
-        actor, time_range: timeRange(), depth: 4, max_edges: 50,
+        actor, time_range: timeRange(), depth: 4, max_edges: 50, business_steps: steps === "business",
         actors_with: { equals: { property: { column: by }, value } },
       }, signal)));
       const groups = values.map((value, index) => ({ value, response: answers[index] }));
