@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use crate::error::AnalyticsError;
 use crate::filter::Source;
 use crate::params::{check_text, Params};
-use crate::rows::{query_all, Row};
+use crate::rows::{query, query_all, Row};
 use crate::scope::Scope;
 use crate::sql::Sql;
 use crate::time::{format_ns, ns_to_ms};
@@ -129,15 +129,45 @@ pub struct EventsRequest {
     pub columns: Vec<EventColumn>,
     pub limit: usize,
     pub cursor: Option<Cursor>,
+    /// The parts to compute: the page of rows, the histogram, or both.
+    pub part: Part,
+}
+
+/// The parts of an events response that a request computes (`part=rows|histogram`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The page of rows and the histogram (no `part`).
+    Both,
+    /// The page of rows only, with an empty histogram: a search returns sooner,
+    /// and a further page (with `cursor`) needs no histogram.
+    Rows,
+    /// The histogram only, with no rows.
+    Histogram,
+}
+
+impl Part {
+    fn parse(text: Option<&str>) -> Result<Self, AnalyticsError> {
+        match text {
+            None => Ok(Part::Both),
+            Some("rows") => Ok(Part::Rows),
+            Some("histogram") => Ok(Part::Histogram),
+            Some(other) => Err(AnalyticsError::bad(
+                "part",
+                format!(
+                    "{other:?} is not a part; use rows or histogram, or leave part out for both"
+                ),
+            )),
+        }
+    }
 }
 
 impl EventsRequest {
-    /// Reads `source`, `from`, `to`, `filter`, `q`, `columns`, `limit` and `cursor`.
+    /// Reads `source`, `from`, `to`, `filter`, `q`, `columns`, `limit`, `cursor` and `part`.
     pub fn from_query(pairs: &[(String, String)]) -> Result<Self, AnalyticsError> {
         let params = Params::new(
             pairs,
             &[
-                "source", "from", "to", "filter", "q", "columns", "limit", "cursor",
+                "source", "from", "to", "filter", "q", "columns", "limit", "cursor", "part",
             ],
         )?;
         let source = Source::parse(params.one("source")?)?;
@@ -157,6 +187,7 @@ impl EventsRequest {
             columns: parse_columns(source, params.one("columns")?)?,
             limit: params.count("limit", DEFAULT_LIMIT, MAX_LIMIT)?,
             cursor: params.one("cursor")?.map(Cursor::parse).transpose()?,
+            part: Part::parse(params.one("part")?)?,
         })
     }
 }
@@ -306,25 +337,80 @@ pub fn events(store: &dyn Store, request: &EventsRequest) -> Result<Events, Anal
     let sql = Sql::new(store.dialect());
     let selected = selected_columns(request);
     let condition = match_condition(&sql, request);
-    let skip = request.cursor.map_or(0, |c| c.rows_at_timestamp);
-    let queries = [
-        (
-            page_sql(&sql, request, &selected, &condition),
-            request.limit + skip + 1,
+    let (page, histogram) = match request.part {
+        Part::Both => {
+            let skip = request.cursor.map_or(0, |c| c.rows_at_timestamp);
+            let queries = [
+                (
+                    page_sql(&sql, request, &selected, &condition),
+                    request.limit + skip + 1,
+                ),
+                (histogram_sql(&sql, request, &condition), 10_000),
+            ];
+            let [page, histogram] = <[Vec<Row>; 2]>::try_from(query_all(store, &queries)?)
+                .expect("one result per query");
+            (page, histogram)
+        }
+        Part::Rows => (
+            newest_rows(store, &sql, request, &selected, &condition)?,
+            Vec::new(),
         ),
-        (histogram_sql(&sql, request, &condition), 10_000),
-    ];
-    let [page, histogram] =
-        <[Vec<Row>; 2]>::try_from(query_all(store, &queries)?).expect("one result per query");
-
+        Part::Histogram => (
+            Vec::new(),
+            query(store, &histogram_sql(&sql, request, &condition), 10_000)?,
+        ),
+    };
     let (rows, next_cursor) = read_page(&page, &selected, request)?;
+    let histogram = match request.part {
+        Part::Rows => Vec::new(),
+        _ => read_histogram(&histogram, request)?,
+    };
     Ok(Events {
         source: request.source.name(),
         columns: request.columns.clone(),
         rows,
         next_cursor: next_cursor.map(|c| c.text()),
-        histogram: read_histogram(&histogram, request)?,
+        histogram,
     })
+}
+
+/// Parts of the range, as fractions of it (1/64, then 1/16, then 1/4), that a
+/// search reads first, newest first, before it reads the whole range.
+const SEARCH_WINDOWS: [i64; 3] = [64, 16, 4];
+
+/// Fetches the page's rows. A search first reads only the newest part of the
+/// range (below the cursor), and widens it until it has a full page: a page of a
+/// common word then reads a fraction of the spans. The rows are the ones a read of
+/// the whole range returns first, because every row left out is older than every
+/// row read.
+fn newest_rows(
+    store: &dyn Store,
+    sql: &Sql,
+    request: &EventsRequest,
+    selected: &[EventColumn],
+    condition: &str,
+) -> Result<Vec<Row>, AnalyticsError> {
+    let skip = request.cursor.map_or(0, |c| c.rows_at_timestamp);
+    let needed = request.limit + skip + 1;
+    if request.search.is_some() {
+        let range = request.scope.range;
+        let newest = request.cursor.map_or(range.to_ns, |c| {
+            c.timestamp_ns.saturating_add(1).min(range.to_ns)
+        });
+        let span = newest.saturating_sub(range.from_ns);
+        for fraction in SEARCH_WINDOWS {
+            let oldest = newest - span / fraction;
+            if oldest <= range.from_ns {
+                break;
+            }
+            let windowed = format!("{condition} AND Timestamp >= {}", sql.time(oldest));
+            let rows = query(store, &page_sql(sql, request, selected, &windowed), needed)?;
+            if rows.len() >= needed {
+                return Ok(rows);
+            }
+        }
+    }
+    query(store, &page_sql(sql, request, selected, condition), needed)
 }
 
 /// Returns the requested columns plus `TraceId` and `SpanId`, each once, with `Timestamp` first.

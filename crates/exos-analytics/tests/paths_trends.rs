@@ -140,6 +140,9 @@ fn paths_from_a_start_to_an_end() {
     assert_eq!(links, triples(&[("0:/a", "1:/b", 1), ("1:/b", "2:/c", 1)]));
 }
 
+/// A span of the business steps fixture: (name, parent name, minute, attributes).
+type Step<'a> = (&'a str, &'a str, i64, &'a [(&'a str, &'a str)]);
+
 #[test]
 fn business_steps_leave_out_children_and_browser_spans() {
     let store = TestStore::empty();
@@ -149,7 +152,7 @@ fn business_steps_leave_out_children_and_browser_spans() {
     for order in ["O1", "O2"] {
         let order_only = [("order.id", order)];
         let browser = [("order.id", order), ("rum.session_id", "S1")];
-        let steps: [(&str, &str, i64, &[(&str, &str)]); 4] = [
+        let steps: [Step; 4] = [
             ("Receive", "", 0, &order_only),
             ("GET /orders", "Receive", 1, &order_only),
             ("click Save", "", 2, &browser),

@@ -404,20 +404,38 @@ fn events_search_pages_every_match() {
         .unwrap();
     expected.sort_by(|a, b| (b.0, &b.1).cmp(&(a.0, &a.1)));
     let expected: Vec<String> = expected.into_iter().map(|(_, id)| id).collect();
-    for limit in ["1", "7", "40"] {
-        let query = pairs(&[("q", "timeout"), ("limit", limit)]);
-        let mut request = EventsRequest::from_query(&query).unwrap();
-        let mut seen = Vec::new();
-        loop {
-            let page = events(store.get(), &request).unwrap();
-            let counted: u64 = page.histogram.iter().map(|p| p.count).sum();
-            assert_eq!(counted, expected.len() as u64);
-            seen.extend(span_ids(&page));
-            let Some(next) = page.next_cursor else { break };
-            request.cursor = Some(exos_analytics::events::Cursor::parse(&next).unwrap());
+    // `part=rows` reads the newest part of the range first and widens it: the
+    // pages must be the same as when the whole range is read at once.
+    for part in [None, Some("rows")] {
+        for limit in ["1", "7", "40", "200"] {
+            let query = match part {
+                Some(part) => pairs(&[("q", "timeout"), ("limit", limit), ("part", part)]),
+                None => pairs(&[("q", "timeout"), ("limit", limit)]),
+            };
+            let mut request = EventsRequest::from_query(&query).unwrap();
+            let mut seen = Vec::new();
+            loop {
+                let page = events(store.get(), &request).unwrap();
+                let counted: u64 = page.histogram.iter().map(|p| p.count).sum();
+                match part {
+                    None => assert_eq!(counted, expected.len() as u64),
+                    Some(_) => assert!(page.histogram.is_empty()),
+                }
+                seen.extend(span_ids(&page));
+                let Some(next) = page.next_cursor else { break };
+                request.cursor = Some(exos_analytics::events::Cursor::parse(&next).unwrap());
+            }
+            assert_eq!(seen, expected, "pages of {limit}, part {part:?}");
         }
-        assert_eq!(seen, expected, "pages of {limit}");
     }
+    let query = pairs(&[("q", "timeout"), ("part", "histogram")]);
+    let histogram = events(store.get(), &EventsRequest::from_query(&query).unwrap()).unwrap();
+    assert!(histogram.rows.is_empty());
+    assert_eq!(histogram.next_cursor, None);
+    let counted: u64 = histogram.histogram.iter().map(|p| p.count).sum();
+    assert_eq!(counted, expected.len() as u64);
+    let wrong = EventsRequest::from_query(&pairs(&[("part", "all")])).unwrap_err();
+    assert!(wrong.to_string().contains("rows or histogram"), "{wrong}");
 }
 
 #[test]

@@ -15,10 +15,21 @@ use crate::bench_cmd::{load_spans, spawn_server, Target};
 /// The calls each page makes when it opens, with the default range (the last 24 hours).
 const CALLS: &[(&str, &str)] = &[
     ("Overview", "/api/stats"),
-    ("Events (spans)", "/api/events?source=spans&limit=100"),
+    (
+        "Events (spans)",
+        "/api/events?source=spans&limit=100&part=rows",
+    ),
+    (
+        "Events (spans, histogram)",
+        "/api/events?source=spans&limit=100&part=histogram",
+    ),
     (
         "Events (search)",
-        "/api/events?source=spans&q=timeout&limit=100",
+        "/api/events?source=spans&q=timeout&limit=100&part=rows",
+    ),
+    (
+        "Events (search, histogram)",
+        "/api/events?source=spans&q=timeout&limit=100&part=histogram",
     ),
     ("Events (logs)", "/api/events?source=logs&limit=100"),
     ("Filter keys", "/api/filters?source=spans"),

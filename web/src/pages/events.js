@@ -131,10 +131,13 @@ export function mount(root, { signal, onState }) {
   let state = null; // {rows, columns, nextCursor, loading}
   let observer = null;
 
-  function request(cursor) {
+  // Asks for one part of the answer: `rows` (a page, from `cursor` on) or `histogram`.
+  // The two go separately, so the rows of a search show before the histogram,
+  // which counts every match of the range.
+  function request(part, cursor) {
     const columns = chosenColumns();
     return api("/api/events", {
-      params: apiParams({ source: source(), q: params().get("q") || undefined, columns: columns ? columns.join(",") : undefined, limit: PAGE_SIZE, cursor }),
+      params: apiParams({ source: source(), q: params().get("q") || undefined, columns: columns ? columns.join(",") : undefined, limit: PAGE_SIZE, cursor, part }),
       signal: controller.signal,
     });
   }
@@ -168,7 +171,7 @@ export function mount(root, { signal, onState }) {
     if (!state?.nextCursor || state.loading) return;
     state.loading = true;
     try {
-      const data = await request(state.nextCursor);
+      const data = await request("rows", state.nextCursor);
       state.rows.push(...(data.rows || []));
       state.nextCursor = data.next_cursor || null;
     } catch (error) {
@@ -190,17 +193,25 @@ export function mount(root, { signal, onState }) {
     replace(histogramTarget, skeleton({ height: 130 }));
     replace(resultsTarget, card(null, skeleton({ lines: 8 })));
     countLabel.textContent = "";
+    const counts = request("histogram");
+    // Handled below; this keeps a rejection while the rows load from counting as unhandled.
+    counts.catch(() => {});
     try {
-      const data = await request();
+      const data = await request("rows");
       state = { rows: data.rows || [], columns: data.columns || [], nextCursor: data.next_cursor || null, loading: false };
-      const range = currentRange();
-      const bucketSeconds = (range.to - range.from) / 1000 / Math.max(1, (data.histogram || []).length);
-      replace(histogramTarget, histogram(data, bucketSeconds));
       renderResults();
     } catch (error) {
       if (isAbort(error)) return;
-      replace(histogramTarget);
       replace(resultsTarget, errorBox(error, { retry: refresh }));
+    }
+    try {
+      const data = await counts;
+      const range = currentRange();
+      const bucketSeconds = (range.to - range.from) / 1000 / Math.max(1, (data.histogram || []).length);
+      replace(histogramTarget, histogram(data, bucketSeconds));
+    } catch (error) {
+      if (isAbort(error)) return;
+      replace(histogramTarget, errorBox(error, { retry: refresh }));
     }
   }
 
