@@ -65,6 +65,9 @@ pub enum GuardError {
     )]
     Function { name: String, reason: &'static str },
 
+    #[error("`{call}` is not allowed: {fix}")]
+    Size { call: String, fix: &'static str },
+
     #[error("qualified function name `{name}` is not allowed: call the function by its bare name")]
     QualifiedFunction { name: String },
 

@@ -217,6 +217,23 @@ fn row_limit_stops_a_huge_scan() {
 }
 
 #[test]
+fn long_text_stops_a_result_before_its_row_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let limits = QueryLimits {
+        max_rows: 1_000,
+        ..QueryLimits::default()
+    };
+    // 1,000 rows of 1 MB would be about 1 GB of text.
+    let result = store
+        .query("SELECT repeat('x', 1000000) FROM range(1000)", &limits)
+        .unwrap();
+    assert!(result.truncated);
+    assert!(result.row_count < 100, "{} rows", result.row_count);
+    assert!(result.row_count > 10, "{} rows", result.row_count);
+}
+
+#[test]
 fn streamed_query_is_interrupted_without_rows() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

@@ -6,7 +6,10 @@
 //! CASE, lambda bodies, method-call chains). The children of an expression need no
 //! handling here, because the visitor passes each of them to [`Walker::expr`] too.
 
-use sqlparser::ast::{Expr, Function, InTarget, ObjectName, Value, ValueWithSpan};
+use sqlparser::ast::{
+    Expr, Function, FunctionArg, FunctionArgExpr, FunctionArguments, InTarget, ObjectName, Value,
+    ValueWithSpan,
+};
 
 use super::relations::bare_ident;
 use super::Walker;
@@ -86,7 +89,11 @@ impl Walker<'_> {
     /// arguments, FILTER, OVER and ClickHouse parameters (`quantile(0.95)(x)`) on
     /// their own.
     fn function(&self, function: &Function) -> Result<(), GuardError> {
-        self.scalar_function_name(&function.name)
+        self.scalar_function_name(&function.name)?;
+        if self.policy.dialect == Dialect::DuckDb {
+            check_built_size(function)?;
+        }
+        Ok(())
     }
 
     /// Checks a function name, also for ClickHouse's `ARRAY JOIN f(arr)`, which
@@ -129,6 +136,57 @@ impl Walker<'_> {
 
 /// Rejects placeholders, which only a prepared statement can fill. Other literals
 /// are data.
+/// DuckDB functions that build a list in memory from a range, outside DuckDB's memory
+/// limit: `range(1000000000)` took more than 20 GB. The table functions of the same
+/// names, in FROM, stream their rows instead.
+const LIST_BUILDERS: &[&str] = &["range", "generate_series"];
+/// DuckDB functions whose second argument sets the length of the text or list they
+/// build in memory, outside DuckDB's memory limit.
+const SIZED_BUILDERS: &[&str] = &["repeat", "lpad", "rpad", "list_resize", "array_resize"];
+/// Largest length a sized builder may be given.
+const MAX_BUILT_LENGTH: u64 = 1_000_000;
+
+/// Rejects the calls that could build one value larger than the server's memory: list
+/// ranges, and sized builders whose length is not a number literal up to
+/// [`MAX_BUILT_LENGTH`].
+fn check_built_size(function: &Function) -> Result<(), GuardError> {
+    let Some(name) = function.name.0.last().map(|part| part.to_string()) else {
+        return Ok(());
+    };
+    let name = name.trim_matches('"').to_ascii_lowercase();
+    let call = || function.to_string();
+    if LIST_BUILDERS.contains(&name.as_str()) {
+        return Err(GuardError::Size {
+            call: call(),
+            fix: "a list range is built whole in memory; generate rows with the table \
+                  function instead, as in SELECT range FROM range(10)",
+        });
+    }
+    if !SIZED_BUILDERS.contains(&name.as_str()) {
+        return Ok(());
+    }
+    let length = match &function.args {
+        FunctionArguments::List(list) => list.args.get(1),
+        _ => None,
+    };
+    let literal = match length {
+        Some(FunctionArg::Unnamed(FunctionArgExpr::Expr(Expr::Value(value)))) => match &value.value
+        {
+            Value::Number(digits, _) => digits.parse::<u64>().ok(),
+            _ => None,
+        },
+        _ => None,
+    };
+    match literal {
+        Some(length) if length <= MAX_BUILT_LENGTH => Ok(()),
+        _ => Err(GuardError::Size {
+            call: call(),
+            fix: "the length must be a whole number up to 1,000,000 written in the query, \
+                  because the function builds its result in memory",
+        }),
+    }
+}
+
 pub(super) fn value(value: &ValueWithSpan) -> Result<(), GuardError> {
     match &value.value {
         Value::Placeholder(text) => Err(GuardError::clause(

@@ -706,7 +706,8 @@ const STREAM_MAX_ROWS: usize = 100_000;
 
 fn run_query(connection: &Connection, sql: &str, max_rows: usize) -> duckdb::Result<Rows> {
     let mut statement = connection.prepare(sql)?;
-    let schema = if max_rows <= STREAM_MAX_ROWS {
+    let streamed = max_rows <= STREAM_MAX_ROWS;
+    let schema = if streamed {
         statement.stream_arrow([])?.get_schema()
     } else {
         statement.query_arrow([])?.get_schema()
@@ -720,24 +721,46 @@ fn run_query(connection: &Connection, sql: &str, max_rows: usize) -> duckdb::Res
         })
         .collect();
     let mut rows = Vec::new();
+    let mut bytes = 0;
     // `step` returns fetch errors (an interrupt, a failed cast) where the
     // batch iterator would panic.
     while let Some(array) = statement.step()? {
         let batch = duckdb::arrow::record_batch::RecordBatch::from(&array);
         for row in 0..batch.num_rows() {
-            if rows.len() == max_rows {
+            if rows.len() == max_rows || (streamed && bytes > MAX_RESULT_BYTES) {
                 return Ok((columns, rows, true));
             }
-            rows.push(
-                batch
-                    .columns()
-                    .iter()
-                    .map(|column| json::value(column.as_ref(), row))
-                    .collect(),
-            );
+            let values: Vec<serde_json::Value> = batch
+                .columns()
+                .iter()
+                .map(|column| json::value(column.as_ref(), row))
+                .collect();
+            bytes += values.iter().map(value_bytes).sum::<usize>();
+            rows.push(values);
         }
     }
     Ok((columns, rows, false))
+}
+
+/// Approximate size of the rows a streamed query returns (user SQL among them), past
+/// which it stops as truncated whatever its row limit: a few rows of long text could
+/// otherwise fill the memory. The engines' large reads are materialized and not cut.
+const MAX_RESULT_BYTES: usize = 64 << 20;
+
+/// Returns about how many bytes a value takes: its text, or 16 for other values.
+fn value_bytes(value: &serde_json::Value) -> usize {
+    match value {
+        serde_json::Value::String(text) => text.len(),
+        serde_json::Value::Array(items) => items.iter().map(value_bytes).sum::<usize>() + 16,
+        serde_json::Value::Object(fields) => {
+            fields
+                .iter()
+                .map(|(key, item)| key.len() + value_bytes(item))
+                .sum::<usize>()
+                + 16
+        }
+        _ => 16,
+    }
 }
 
 /// Interrupts a connection's running query when its time is up. Engines that stream
