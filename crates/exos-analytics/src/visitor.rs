@@ -23,6 +23,8 @@ use crate::time::format_ns;
 pub const MAX_SESSIONS: usize = 50;
 /// Timeline entries at most, the newest first.
 pub const MAX_TIMELINE: usize = 200;
+/// Timeline entries read per source: one more than are listed.
+const TIMELINE_READ: usize = MAX_TIMELINE + 1;
 /// Orders listed at most, the most recently touched first.
 pub const MAX_ORDERS: usize = 100;
 /// Characters of a log body shown in the timeline at most.
@@ -206,7 +208,7 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
         (log_summary_sql(&sql, &logs), 1),
         (sessions_sql(&sql, &spans, &classes), MAX_SESSIONS),
         (timeline_cutoff_sql(&sql, &spans), 1),
-        (log_timeline_sql(&sql, &logs), MAX_TIMELINE),
+        (log_timeline_sql(&sql, &logs), TIMELINE_READ),
         (orders_sql(&sql, &spans), MAX_ORDERS),
     ];
     let [span_summary, log_summary, session_rows, cutoff, log_events, order_rows] =
@@ -214,7 +216,7 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
 
     let mut sessions = read_sessions(&session_rows)?;
     let newest = match cutoff.first() {
-        Some(row) if row.count(1)? >= MAX_TIMELINE as u64 => {
+        Some(row) if row.count(1)? >= TIMELINE_READ as u64 => {
             format!("{spans} AND Timestamp >= {}", sql.time(row.int(0)?))
         }
         _ => spans,
@@ -223,7 +225,7 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
         store,
         &[
             (replays_sql(&sql, request, &sessions), MAX_SESSIONS),
-            (span_timeline_sql(&sql, &newest, &classes), MAX_TIMELINE),
+            (span_timeline_sql(&sql, &newest, &classes), TIMELINE_READ),
         ],
     )?)
     .expect("one result per query");
@@ -231,8 +233,6 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
     for session in &mut sessions {
         session.has_replay = recorded.contains(&session.session_id);
     }
-    // A query that returned its limit may have left rows out.
-    let mut timeline_cut = span_events.len() >= MAX_TIMELINE || log_events.len() >= MAX_TIMELINE;
     let mut timeline = read_span_timeline(&span_events)?;
     timeline.extend(read_log_timeline(&log_events)?);
     timeline.sort_by(|a, b| {
@@ -242,7 +242,9 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.trace_id.cmp(&b.trace_id))
     });
-    timeline_cut |= timeline.len() > MAX_TIMELINE;
+    // One entry more than the list keeps is read, so that a cut list is told apart
+    // from one of exactly the limit.
+    let timeline_cut = timeline.len() > MAX_TIMELINE;
     timeline.truncate(MAX_TIMELINE);
     Ok(Profile {
         kind: request.visitor.kind(),
@@ -296,8 +298,8 @@ fn plain_timeline_condition(sql: &Sql) -> String {
     )
 }
 
-/// Renders the time of the newest `MAX_TIMELINE`-th span that plain columns put in the
-/// timeline, and how many such spans there are (at most `MAX_TIMELINE`).
+/// Renders the time of the newest `TIMELINE_READ`-th span that plain columns put in the
+/// timeline, and how many such spans there are (at most `TIMELINE_READ`).
 ///
 /// No span older than that time can be in the timeline, so its query reads the
 /// attribute maps of the newer spans only, instead of every span of the visitor.
@@ -307,7 +309,7 @@ fn timeline_cutoff_sql(sql: &Sql, condition: &str) -> String {
          WHERE {condition} AND {plain} ORDER BY Timestamp DESC {limit}) AS newest",
         time = sql.epoch_ns("Timestamp"),
         plain = plain_timeline_condition(sql),
-        limit = sql.limit(MAX_TIMELINE),
+        limit = sql.limit(TIMELINE_READ),
     )
 }
 
@@ -329,7 +331,7 @@ fn span_timeline_sql(sql: &Sql, condition: &str, classes: &Classes) -> String {
         full_url = attribute("url.full"),
         event_type = attribute("event_type"),
         target = attribute("target_element"),
-        limit = sql.limit(MAX_TIMELINE),
+        limit = sql.limit(TIMELINE_READ),
     )
 }
 
@@ -339,7 +341,7 @@ fn log_timeline_sql(sql: &Sql, condition: &str) -> String {
          ORDER BY Timestamp DESC, Body {limit}",
         time = sql.epoch_ns("Timestamp"),
         severity = sql.severity_text(),
-        limit = sql.limit(MAX_TIMELINE),
+        limit = sql.limit(TIMELINE_READ),
     )
 }
 

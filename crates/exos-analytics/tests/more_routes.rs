@@ -355,3 +355,41 @@ fn visualize_runs_guarded_sql() {
         Err(AnalyticsError::Store(StoreError::Rejected(_)))
     ));
 }
+
+/// A user with exactly the timeline's limit of entries is not cut; one more is.
+#[test]
+fn visitor_timeline_cut_only_past_the_limit() {
+    let store = TestStore::empty();
+    let write = |from: usize, to: usize| {
+        let spans = (from..to)
+            .map(|index| {
+                let id = format!("{index:016x}");
+                span(SpanSpec {
+                    id: Box::leak(id.into_boxed_str()),
+                    start_ns: T0 + index as i64 * SECOND,
+                    attributes: &[("user.id", "limit@example.com"), ("order.id", "ORD-9")],
+                    ..Default::default()
+                })
+            })
+            .collect();
+        store
+            .get()
+            .write(&exos_core::Batch {
+                spans,
+                ..Default::default()
+            })
+            .unwrap();
+    };
+    let profile = || {
+        let request = VisitorRequest::from_query(&pairs(&[("user", "limit@example.com")])).unwrap();
+        visitor(store.get(), &request).unwrap()
+    };
+    write(0, visitor::MAX_TIMELINE);
+    let exact = profile();
+    assert_eq!(exact.timeline.len(), visitor::MAX_TIMELINE);
+    assert!(!exact.timeline_cut);
+    write(visitor::MAX_TIMELINE, visitor::MAX_TIMELINE + 1);
+    let over = profile();
+    assert_eq!(over.timeline.len(), visitor::MAX_TIMELINE);
+    assert!(over.timeline_cut);
+}
