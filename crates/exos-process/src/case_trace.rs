@@ -58,7 +58,10 @@ pub struct CaseTrace {
     pub attributes: BTreeMap<String, String>,
     pub duration_seconds: f64,
     pub events: Vec<TraceEvent>,
+    /// At most 50: those that carry the case id first, then by start.
     pub sessions: Vec<SessionLink>,
+    /// Linked sessions in all, listed or not.
+    pub sessions_total: u64,
 }
 
 /// Builds the timeline of case `case` of `loaded`, reading logs and sessions from `store`.
@@ -79,7 +82,7 @@ pub fn case_trace(
     for event in &mut events {
         event.logs = counts.get(&event.trace_id).copied().unwrap_or(0);
     }
-    let sessions = sessions(store, &sql, loaded, case, &events)?;
+    let (sessions, sessions_total) = sessions(store, &sql, loaded, case, &events)?;
     let attributes = loaded
         .definition
         .case_attributes
@@ -97,6 +100,7 @@ pub fn case_trace(
         duration_seconds: (last - first) as f64 / 1000.0,
         events,
         sessions,
+        sessions_total,
     })
 }
 
@@ -193,7 +197,7 @@ fn sessions(
     loaded: &SpanLog,
     case: &str,
     events: &[TraceEvent],
-) -> Result<Vec<SessionLink>, ProcessError> {
+) -> Result<(Vec<SessionLink>, u64), ProcessError> {
     let case_expr = Attribute::parse("log.case", &loaded.definition.case)?.expr(sql);
     let operator_expr = Attribute::parse("log.resource", &loaded.definition.resource)?.expr(sql);
     let mut operators: Vec<&str> = events
@@ -207,13 +211,16 @@ fn sessions(
     let start = sql.epoch_ns("Timestamp");
     let on_case = format!("{case_expr} = {}", sql.text(case));
     let text = format!(
-        "SELECT RumSessionId, max({operator_expr}), min({start}), max({start}), max(CASE WHEN {on_case} THEN 1 ELSE 0 END) \
+        "SELECT RumSessionId, max({operator_expr}), min({start}), max({start}), \
+         max(CASE WHEN {on_case} THEN 1 ELSE 0 END) AS carries, count(*) OVER () \
          FROM otel_traces WHERE {} AND RumSessionId != '' AND ({on_case} OR {operator_expr} IN {}) \
-         GROUP BY RumSessionId ORDER BY 3 LIMIT {MAX_SESSIONS}",
+         GROUP BY RumSessionId ORDER BY carries DESC, 3, RumSessionId LIMIT {MAX_SESSIONS}",
         sql.time_range("Timestamp", from, to),
         sql.text_list(&operators)
     );
-    Ok(rows(store, &text, MAX_SESSIONS)?
+    let found = rows(store, &text, MAX_SESSIONS)?;
+    let total = found.first().map_or(0, |row| int_at(row, 5).max(0) as u64);
+    let links = found
         .iter()
         .map(|row| SessionLink {
             session_id: text_at(row, 0),
@@ -222,5 +229,6 @@ fn sessions(
             end_ms: int_at(row, 3).div_euclid(1_000_000),
             on_case: int_at(row, 4) > 0,
         })
-        .collect())
+        .collect();
+    Ok((links, total))
 }

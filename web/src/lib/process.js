@@ -205,7 +205,11 @@ export function caseTimeline(trace) {
       attributes.map(([key, value]) => h("span", {}, h("strong", {}, `${key} `), value))),
     table,
     h("h3", { class: "card-title" }, "Browser sessions"),
-    trace.sessions.length ? h("p", { class: "muted text-xs" }, "Sessions whose spans carry this order's id, and sessions that an operator of the order had open while it ran.") : null,
+    trace.sessions.length ? h("p", { class: "muted text-xs case-sessions-note" },
+      "Sessions whose spans carry this order's id, and sessions of its operators from an hour before its first step to an hour after its last.",
+      trace.sessions_total > trace.sessions.length
+        ? ` Showing ${formatCount(trace.sessions.length)} of ${formatCount(trace.sessions_total)}, those with the order's id first.`
+        : "") : null,
     sessions);
 }
 

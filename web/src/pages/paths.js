@@ -142,13 +142,20 @@ export function sankeyChart(response, { height = 460, onPick } = {}) {
   // A label longer than the gap to the next column is cut; the node's title has all of it.
   const columns = [...new Set(graph.nodes.map((node) => node.x0))].sort((a, b) => a - b);
   const gap = columns.length > 1 ? columns[1] - columns[0] - NODE_WIDTH - 10 : labelRoom;
-  const fits = (text, room) => (text.length * CHAR_WIDTH <= room ? text : `${text.slice(0, Math.max(1, Math.floor(room / CHAR_WIDTH) - 1))}…`);
+  // The name is cut, never the count after it.
+  const fits = (node, room) => {
+    const text = labelText(node);
+    if (text.length * CHAR_WIDTH <= room) return text;
+    const count = ` (${formatCount(node.actors)})`;
+    const keep = Math.max(1, Math.floor(room / CHAR_WIDTH) - count.length - 1);
+    return `${node.name.slice(0, keep)}…${count}`;
+  };
   const lastX = columns[columns.length - 1];
   const labelled = labelledNodes(graph.nodes);
   nodes.filter((node) => labelled.has(node)).append("text")
     .attr("x", (node) => node.x1 + 6).attr("y", (node) => (node.y0 + node.y1) / 2).attr("dy", "0.35em")
     .attr("text-anchor", "start").attr("font-size", 11).attr("fill", "currentColor")
-    .text((node) => fits(labelText(node), node.x0 >= lastX ? labelRoom - 8 : gap));
+    .text((node) => fits(node, node.x0 >= lastX ? labelRoom - 8 : gap));
   return h("div", { class: "overflow-x-auto" }, svg.node());
 }
 
@@ -221,7 +228,9 @@ export function mount(root, { signal, onState }) {
     load(chart, () => postQuestion("/api/paths", question, signal), (response) => {
       replace(sql, h("summary", { class: "cursor-pointer muted" }, "SQL that ran"), h("pre", { class: "code-block whitespace-pre-wrap" }, response.sql));
       if (!response.nodes.length) {
-        return emptyState("No paths in this range.", "No actor has events that match. Widen the range, choose another actor, or remove the start, end or cohort.", { showGettingStarted: false });
+        return emptyState("No paths in this range.", params().get("steps") === "business"
+          ? "No actor has business steps that match. Browser sessions have none: choose All spans under Events, or widen the range."
+          : "No actor has events that match. Widen the range, choose another actor, or remove the start, end or cohort.", { showGettingStarted: false });
       }
       const onPick = (at) => openActors(question, at, signal);
       return h("div", { class: "space-y-2" },

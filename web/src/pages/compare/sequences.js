@@ -18,12 +18,16 @@ const COLUMNS = 4;
 const ROWS = 10;
 
 function sequenceList(response, index) {
-  if (!response.links.length) return emptyState("No sequences.", null, { compact: true, showGettingStarted: false });
-  const names = Object.fromEntries(response.nodes.map((node) => [node.id, node.name]));
+  if (!response.links.length) return emptyState("No sequences.", "No actor went on from a first event here. Browser sessions have no business steps: choose All spans for them.", { compact: true, showGettingStarted: false });
+  const nodes = Object.fromEntries(response.nodes.map((node) => [node.id, node]));
   const top = response.links.slice(0, ROWS);
   const heaviest = top[0].actors;
   return h("ol", { class: "space-y-2 text-sm" }, top.map((link) => h("li", {},
-    h("div", { class: "flex justify-between gap-2" }, h("span", { class: "truncate" }, `${names[link.source]} → ${names[link.target]}`), h("span", { class: "tabular-nums" }, formatCount(link.actors))),
+    // A pair can repeat at several steps of the paths, so each says which step it leaves.
+    h("div", { class: "flex justify-between gap-2" },
+      h("span", { class: "truncate", title: `${nodes[link.source].name} → ${nodes[link.target].name}` },
+        h("span", { class: "muted tabular-nums" }, `${nodes[link.source].step + 1}. `), `${nodes[link.source].name} → ${nodes[link.target].name}`),
+      h("span", { class: "tabular-nums" }, formatCount(link.actors))),
     h("div", { class: "h-1.5 rounded", style: { width: `${(100 * link.actors) / heaviest}%`, background: color(index) } }))));
 }
 
