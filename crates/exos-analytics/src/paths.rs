@@ -209,6 +209,13 @@ impl PathsQuery {
                 "from_ns must be before to_ns",
             ));
         }
+        let latest = crate::time::LATEST_NS;
+        if self.time_range.from_ns < 0 || self.time_range.to_ns > latest {
+            return Err(AnalyticsError::bad(
+                "time_range",
+                format!("use times from 0 (1970) up to {latest} ns (2262)"),
+            ));
+        }
         if !(2..=MAX_DEPTH).contains(&self.depth) {
             return Err(AnalyticsError::bad(
                 "depth",
@@ -606,6 +613,17 @@ mod tests {
             next: next.into(),
             actors,
         }
+    }
+
+    #[test]
+    fn times_outside_1970_to_2262_are_rejected() {
+        for (from_ns, to_ns) in [(-1, 10), (0, i64::MAX), (i64::MIN, i64::MAX)] {
+            let mut query = paths_query();
+            query.time_range = QueryRange { from_ns, to_ns };
+            let error = query.check().unwrap_err().to_string();
+            assert!(error.contains("2262"), "{from_ns}..{to_ns}: {error}");
+        }
+        assert!(paths_query().check().is_ok());
     }
 
     #[test]
