@@ -3,6 +3,8 @@
 //! Errors have one JSON shape, `{"error": {"kind": …, "message": …}}`, and
 //! one mapping to HTTP status, in `ApiError`.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::{FromRequestParts, MatchedPath, Path, Request, State};
@@ -12,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use exos_store::{run_user_sql, CredentialKind, QueryLimits, StoreError};
+use exos_store::{run_user_sql_cancellable, CredentialKind, QueryLimits, StoreError};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -46,6 +48,8 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::Rejected(_)) => (StatusCode::BAD_REQUEST, "sql_rejected"),
             ApiError::Store(StoreError::Query(_)) => (StatusCode::BAD_REQUEST, "sql_failed"),
             ApiError::Store(StoreError::Timeout(_)) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
+            // Nobody reads the answer, since the client stopped waiting.
+            ApiError::Store(StoreError::Cancelled) => (StatusCode::REQUEST_TIMEOUT, "cancelled"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
         };
         if status.is_server_error() {
@@ -213,12 +217,26 @@ async fn sql(
     }
     let store = state.store.clone();
     let started = Instant::now();
-    let result =
-        tokio::task::spawn_blocking(move || run_user_sql(store.as_ref(), &request.sql, &limits))
-            .await
-            .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))?;
+    // A client that disconnects drops this future, and with it the guard, which stops
+    // the query instead of letting it run to its time limit.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let _stop_when_dropped = CancelOnDrop(cancel.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        run_user_sql_cancellable(store.as_ref(), &request.sql, &limits, &cancel)
+    })
+    .await
+    .map_err(|e| ApiError::Store(StoreError::Other(e.to_string())))?;
     metrics::histogram!(telemetry::QUERY_SECONDS).record(started.elapsed().as_secs_f64());
     Ok(Json(result?).into_response())
+}
+
+/// Sets its flag when dropped.
+struct CancelOnDrop(Arc<AtomicBool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.store(true, Ordering::Relaxed);
+    }
 }
 
 async fn tables(_caller: Caller) -> Result<Response, ApiError> {

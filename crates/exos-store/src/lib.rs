@@ -20,6 +20,8 @@ pub mod rollup;
 pub mod saved;
 pub mod schema;
 
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::Duration;
 
 use exos_core::Batch;
@@ -42,6 +44,8 @@ pub enum StoreError {
     Timeout(Duration),
     #[error("query failed: {0}")]
     Query(String),
+    #[error("query cancelled: the client stopped waiting for it")]
+    Cancelled,
     #[error("write failed: {0}")]
     Write(String),
     #[error("store is in use by another process ({path}): stop the running `exos serve` or use its HTTP API")]
@@ -97,6 +101,19 @@ pub trait Store: Send + Sync + 'static {
 
     /// Runs SQL the guard accepted, under the given limits.
     fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError>;
+
+    /// Runs like [`Store::query`], and stops early with [`StoreError::Cancelled`] once
+    /// `cancel` is set, for example when the client that asked has gone. A store that
+    /// cannot stop a running query early runs it to its end or its time limit.
+    fn query_cancellable(
+        &self,
+        sql: &str,
+        limits: &QueryLimits,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<QueryResult, StoreError> {
+        let _ = cancel;
+        self.query(sql, limits)
+    }
 
     /// Writes buffered state to the main file (DuckDB: `CHECKPOINT`), for clean shutdowns.
     fn checkpoint(&self) -> Result<(), StoreError>;
@@ -161,10 +178,20 @@ pub fn run_user_sql(
     sql: &str,
     limits: &QueryLimits,
 ) -> Result<QueryResult, StoreError> {
+    run_user_sql_cancellable(store, sql, limits, &Arc::new(AtomicBool::new(false)))
+}
+
+/// [`run_user_sql`] that stops once `cancel` is set ([`Store::query_cancellable`]).
+pub fn run_user_sql_cancellable(
+    store: &dyn Store,
+    sql: &str,
+    limits: &QueryLimits,
+    cancel: &Arc<AtomicBool>,
+) -> Result<QueryResult, StoreError> {
     let readable = readable_relations();
     let policy = exos_sqlguard::Policy::new(store.dialect(), readable.clone());
     let checked = exos_sqlguard::check(sql, &policy)?;
-    let mut result = store.query(&checked.sql, limits)?;
+    let mut result = store.query_cancellable(&checked.sql, limits, cancel)?;
     if checked.kind == exos_sqlguard::StatementKind::Show {
         hide_unreadable(&mut result, &readable);
     }

@@ -252,6 +252,35 @@ fn streamed_query_is_interrupted_without_rows() {
 }
 
 #[test]
+fn cancelled_query_stops_before_its_time_limit() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(dir.path());
+    let limits = QueryLimits {
+        timeout: Duration::from_secs(60),
+        ..QueryLimits::default()
+    };
+    let cancel = Arc::new(AtomicBool::new(false));
+    let setter = {
+        let cancel = cancel.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            cancel.store(true, Ordering::Relaxed);
+        })
+    };
+    // Left alone, the query would run into the 60 s limit and time out instead.
+    let error = store
+        .query_cancellable(
+            "SELECT count(*) FROM range(100000000) a, range(100000) b",
+            &limits,
+            &cancel,
+        )
+        .unwrap_err();
+    setter.join().unwrap();
+    assert!(matches!(error, StoreError::Cancelled), "{error}");
+}
+
+#[test]
 fn slow_query_is_interrupted() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());

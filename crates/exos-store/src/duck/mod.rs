@@ -12,9 +12,9 @@ mod json;
 mod migrations;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use duckdb::{params, AccessMode, Config, Connection};
@@ -447,13 +447,25 @@ impl Store for DuckStore {
     }
 
     fn query(&self, sql: &str, limits: &QueryLimits) -> Result<QueryResult, StoreError> {
+        self.query_cancellable(sql, limits, &Arc::new(AtomicBool::new(false)))
+    }
+
+    fn query_cancellable(
+        &self,
+        sql: &str,
+        limits: &QueryLimits,
+        cancel: &Arc<AtomicBool>,
+    ) -> Result<QueryResult, StoreError> {
         let started = Instant::now();
         let connection = self.connection()?;
-        let watchdog = Watchdog::start(&connection, limits.timeout);
+        let watchdog = Watchdog::start_cancellable(&connection, limits.timeout, cancel.clone());
         let outcome = run_query(&connection, sql, limits.max_rows);
-        let timed_out = watchdog.stop();
+        let interrupted = watchdog.stop();
         let (columns, rows, truncated) = match outcome {
-            Err(_) if timed_out => return Err(StoreError::Timeout(limits.timeout)),
+            Err(_) if interrupted && cancel.load(Ordering::Relaxed) => {
+                return Err(StoreError::Cancelled)
+            }
+            Err(_) if interrupted => return Err(StoreError::Timeout(limits.timeout)),
             Err(error) => return Err(StoreError::Query(error.to_string())),
             Ok(result) => result,
         };
@@ -763,6 +775,9 @@ fn value_bytes(value: &serde_json::Value) -> usize {
     }
 }
 
+/// How often a watchdog looks whether its query was cancelled.
+const CANCEL_CHECK: Duration = Duration::from_millis(50);
+
 /// Interrupts a connection's running query when its time is up. Engines that stream
 /// from their own statements on a [`Store::duckdb_connection`] use it too.
 pub struct Watchdog {
@@ -773,14 +788,31 @@ pub struct Watchdog {
 impl Watchdog {
     /// Starts a thread that interrupts `connection` after `timeout`.
     pub fn start(connection: &Connection, timeout: Duration) -> Self {
+        Self::start_cancellable(connection, timeout, Arc::new(AtomicBool::new(false)))
+    }
+
+    /// Starts a thread that interrupts `connection` after `timeout`, or soon after
+    /// `cancel` is set (it looks every [`CANCEL_CHECK`]).
+    pub fn start_cancellable(
+        connection: &Connection,
+        timeout: Duration,
+        cancel: Arc<AtomicBool>,
+    ) -> Self {
         let handle = connection.interrupt_handle();
         let (stop, stopped) = mpsc::channel::<()>();
-        let thread = std::thread::spawn(move || match stopped.recv_timeout(timeout) {
-            Err(mpsc::RecvTimeoutError::Timeout) => {
-                handle.interrupt();
-                true
+        let thread = std::thread::spawn(move || {
+            let deadline = Instant::now() + timeout;
+            loop {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || cancel.load(Ordering::Relaxed) {
+                    handle.interrupt();
+                    return true;
+                }
+                match stopped.recv_timeout(left.min(CANCEL_CHECK)) {
+                    Err(mpsc::RecvTimeoutError::Timeout) => continue,
+                    _ => return false,
+                }
             }
-            _ => false,
         });
         Self { stop, thread }
     }
