@@ -186,10 +186,10 @@ test("an action saved from the library view, and sequences compared by LOB", asy
   assert.deepEqual(columns.map((text) => text.split(" · ")[0]).sort(), ["Appraisal", "Flood", "Title"]);
   // Orders read business steps by default: the known data's only root spans are
   // POST /orders/{id}/steps, so their GET /documents/{id} descendants are not listed.
-  assert.equal(await page.getByLabel("Events").inputValue(), "business");
+  assert.equal(await page.getByLabel("Spans read").inputValue(), "business");
   const business = await page.locator("section.card").allTextContents();
   assert.doesNotMatch(business.join("\n"), /\/documents\//);
-  await page.getByLabel("Events").selectOption("all");
+  await page.getByLabel("Spans read").selectOption("all");
   await page.waitForURL(/steps=all/);
   await settle(page);
   const sequences = await page.locator("section.card ol li").count();

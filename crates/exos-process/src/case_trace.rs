@@ -49,6 +49,9 @@ pub struct SessionLink {
     pub end_ms: i64,
     /// True when the session's spans carry the case id.
     pub on_case: bool,
+    /// The largest case id the session's spans carry (the case itself when
+    /// `on_case`, another case or `""` otherwise).
+    pub case: String,
 }
 
 /// The case timeline answer.
@@ -212,7 +215,7 @@ fn sessions(
     let on_case = format!("{case_expr} = {}", sql.text(case));
     let text = format!(
         "SELECT RumSessionId, max({operator_expr}), min({start}), max({start}), \
-         max(CASE WHEN {on_case} THEN 1 ELSE 0 END) AS carries, count(*) OVER () \
+         max(CASE WHEN {on_case} THEN 1 ELSE 0 END) AS carries, count(*) OVER (), max({case_expr}) \
          FROM otel_traces WHERE {} AND RumSessionId != '' AND ({on_case} OR {operator_expr} IN {}) \
          GROUP BY RumSessionId ORDER BY carries DESC, 3, RumSessionId LIMIT {MAX_SESSIONS}",
         sql.time_range("Timestamp", from, to),
@@ -228,6 +231,7 @@ fn sessions(
             start_ms: int_at(row, 2).div_euclid(1_000_000),
             end_ms: int_at(row, 3).div_euclid(1_000_000),
             on_case: int_at(row, 4) > 0,
+            case: text_at(row, 6),
         })
         .collect();
     Ok((links, total))

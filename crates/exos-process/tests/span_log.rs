@@ -314,6 +314,7 @@ fn case_trace_links_logs_and_the_browser_session() {
     assert_eq!(trace.sessions[0].session_id, SESSION);
     assert!(trace.sessions[0].on_case);
     assert_eq!(trace.sessions_total, 1);
+    assert_eq!(trace.sessions[0].case, "A");
     let missing = case_trace(store.store.as_ref(), &loaded, "Z").unwrap_err();
     assert!(missing.to_string().contains("\"Z\""), "{missing}");
 }

@@ -194,7 +194,7 @@ export function caseTimeline(trace) {
       { label: "To", value: (s) => formatTime(s.end_ms) },
       // A session is listed when its spans carry the order id, or when one of the
       // order's operators had it open while the order ran.
-      { label: "Linked by", value: (s) => (s.on_case ? "order id" : "operator, same time") },
+      { label: "Linked by", value: (s) => (s.on_case ? "order id" : `operator, same time${s.case ? ` (on ${s.case})` : ""}`) },
     ], trace.sessions, { caption: "Browser sessions" })
     : h("p", { class: "muted text-sm" }, "No browser session of these operators around this order.");
   return h("div", { class: "space-y-4 case-timeline" },

@@ -69,7 +69,7 @@ function controls(saved, onApply) {
     exclude: h("input", { class: "input", value: get("exclude"), placeholder: "span names or action:<id>, comma-separated" }),
     clean: h("textarea", { class: "input font-mono text-xs", rows: "2", placeholder: "/[0-9]+ => /:id" }, get("clean")),
     cohort: cohortSelect(saved.cohorts, get("actor"), get("cohort")),
-    steps: choiceSelect(STEP_CHOICES, get("steps") || "all", "Events"),
+    steps: choiceSelect(STEP_CHOICES, get("steps") || "all", "Spans read"),
   };
   const apply = (event) => {
     event.preventDefault();
@@ -79,8 +79,8 @@ function controls(saved, onApply) {
   return h("form", { class: "grid gap-3 md:grid-cols-4", onsubmit: apply, "aria-label": "Path question" },
     field("Actor", inputs.actor), field("Event name", inputs.event), field("Start at", inputs.start), field("End at", inputs.end),
     field("Depth (steps)", inputs.depth), field("Minimum actors per link", inputs.min), field("Only events", inputs.include), field("Leave out events", inputs.exclude),
-    h("div", { class: "md:col-span-2" }, field("Cleaning rules", inputs.clean, { hint: "One `regex => replacement` per line; collapses ids in names and URLs." })),
-    field("Cohort", inputs.cohort), field("Events", inputs.steps),
+    h("div", { class: "md:col-span-2" }, field("Cleaning rules", inputs.clean, { hint: "One regex => replacement per line; collapses ids in names and URLs." })),
+    field("Cohort", inputs.cohort), field("Spans read", inputs.steps),
     h("div", { class: "flex items-end" }, h("button", { class: "btn btn-primary", type: "submit" }, "Show paths")));
 }
 
@@ -229,7 +229,7 @@ export function mount(root, { signal, onState }) {
       replace(sql, h("summary", { class: "cursor-pointer muted" }, "SQL that ran"), h("pre", { class: "code-block whitespace-pre-wrap" }, response.sql));
       if (!response.nodes.length) {
         return emptyState("No paths in this range.", params().get("steps") === "business"
-          ? "No actor has business steps that match. Browser sessions have none: choose All spans under Events, or widen the range."
+          ? "No actor has business steps that match. Browser sessions have none: choose All spans under Spans read, or widen the range."
           : "No actor has events that match. Widen the range, choose another actor, or remove the start, end or cohort.", { showGettingStarted: false });
       }
       const onPick = (at) => openActors(question, at, signal);

@@ -18,7 +18,7 @@ const COLUMNS = 4;
 const ROWS = 10;
 
 function sequenceList(response, index) {
-  if (!response.links.length) return emptyState("No sequences.", "No actor went on from a first event here. Browser sessions have no business steps: choose All spans for them.", { compact: true, showGettingStarted: false });
+  if (!response.links.length) return emptyState("No sequences.", "No actor here has two steps in a row in this range: widen the range. Browser sessions have no business steps: choose All spans for them.", { compact: true, showGettingStarted: false });
   const nodes = Object.fromEntries(response.nodes.map((node) => [node.id, node]));
   const top = response.links.slice(0, ROWS);
   const heaviest = top[0].actors;
@@ -38,14 +38,14 @@ export function mount(root, { signal, onState }) {
     const steps = params().get("steps") || (actor === "OrderId" || actor === "OperatorId" ? "business" : "all");
     const groupSelect = choiceSelect(GROUPS, by, "Compare by");
     const actorSelect = choiceSelect(ACTORS, actor, "Actor");
-    const stepSelect = choiceSelect(STEP_CHOICES, steps, "Events");
+    const stepSelect = choiceSelect(STEP_CHOICES, steps, "Spans read");
     groupSelect.onchange = () => updateQuery({ by: groupSelect.value });
     // A new actor takes its own default events.
     actorSelect.onchange = () => updateQuery({ actor: actorSelect.value, steps: null });
     stepSelect.onchange = () => updateQuery({ steps: stepSelect.value });
     const columns = h("div");
     replace(root, h("div", { class: "space-y-4" },
-      card(null, h("div", { class: "grid gap-3 md:grid-cols-4" }, field("Compare by", groupSelect), field("Actor", actorSelect), field("Events", stepSelect))), columns));
+      card(null, h("div", { class: "grid gap-3 md:grid-cols-4" }, field("Compare by", groupSelect), field("Actor", actorSelect), field("Spans read", stepSelect))), columns));
     load(columns, async () => {
       const found = await api("/api/filters", { params: { ...apiParams(), key: by }, signal });
       const all = (found?.values || []).map((item) => item.value).filter(Boolean);
