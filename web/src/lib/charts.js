@@ -131,11 +131,13 @@ function isolated(data, index) {
 
 // A line or area chart over labels. `series` is [{label, data, color?, dashed?}], and `xTickLimit` caps the time labels of narrow charts.
 
-// `partial` ({first, last}) dashes the line into the first point and out of the last,
-// for buckets that only part of the range covers.
+// `partial` ({first, last, from}) dashes the line into the first point, out of the last,
+// and into every point from index `from` on, for buckets that only part of the range
+// covers or whose figures are not final yet.
 export function lineChart(labels, series, { area = false, stacked = false, height, label, yFormat, yTitle, legend, xTickLimit, partial } = {}) {
   const last = labels.length - 1;
-  const dashed = (context) => ((partial?.first && context.p0DataIndex === 0) || (partial?.last && context.p1DataIndex === last) ? [4, 4] : undefined);
+  const dashed = (context) => ((partial?.first && context.p0DataIndex === 0) || (partial?.last && context.p1DataIndex === last)
+    || (partial?.from !== undefined && context.p1DataIndex >= partial.from) ? [4, 4] : undefined);
   return makeChart({
     type: "line",
     data: {

@@ -54,7 +54,17 @@ function trendChart(response, { height = 200 } = {}) {
     const byStart = new Map(item.trend.map((point) => [point.period_start_ns, point.conversion]));
     return { label: response.series.length ? breakdownLabel(item.breakdown) : "Conversion", data: starts.map((ns) => byStart.get(ns) ?? null), color: color(index) };
   });
-  return lineChart(labels, series, { height, label: "Conversion over time by the period of the first step", yFormat: formatPercent });
+  // A period is not final when some of its chains started less than a window before
+  // the range's end: they may still convert.
+  const spacing = starts.length > 1 ? starts[1] - starts[0] : 86_400e9;
+  const from = starts.findIndex((start, index) => (starts[index + 1] ?? start + spacing) + response.window_ns > response.to_ns);
+  const chart = lineChart(labels, series, {
+    height, label: "Conversion over time by the period of the first step", yFormat: formatPercent,
+    partial: from >= 0 ? { from } : undefined,
+  });
+  if (from < 0) return chart;
+  return h("div", {}, chart, h("p", { class: "text-xs muted funnel-trend-note" },
+    `Dashed from ${labels[from]}: chains that started then had less than the conversion window before the range's end, so some may still convert.`));
 }
 
 // Draws a saved funnel panel on a dashboard; `panel.analysis.chart` picks the chart.

@@ -49,6 +49,10 @@ pub struct FunnelResponse {
     pub other_breakdown_values: usize,
     /// Whether ClickHouse's `windowFunnel` produced the step counts.
     pub native_counts: bool,
+    /// The conversion window, and the end of the range: chains whose first step
+    /// lies less than a window before the end had less time to convert.
+    pub window_ns: u64,
+    pub to_ns: i64,
     /// Every SQL statement that ran, in order.
     pub sql: Vec<String>,
     pub elapsed_ms: f64,
@@ -84,6 +88,8 @@ pub fn funnel(
         series: Vec::new(),
         other_breakdown_values: 0,
         native_counts: false,
+        window_ns: with_breakdown.window_ns,
+        to_ns: with_breakdown.time_range.to_ns,
         sql: Vec::new(),
         elapsed_ms: 0.0,
     };
