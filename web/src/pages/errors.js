@@ -54,13 +54,16 @@ function groupDetails(group, signal) {
       [["Occurrences", formatCount(group.count)], ["Users", formatCount(group.users)], ["Sessions", formatCount(group.sessions)], ["Orders", formatCount(group.orders)],
         ["First seen", formatTime(group.first_seen, { seconds: false })], ["Last seen", formatTime(group.last_seen, { seconds: false })]]
         .map(([label, value]) => h("div", {}, h("dt", { class: "kpi-label" }, label), h("dd", { class: "font-medium" }, value)))),
+    h("p", { class: "text-xs muted" }, "Users, sessions and orders are counted on every span of the failing traces, not only on the error spans."),
     series.length ? barChart(series.map((p) => formatBucket(p.t, 3600)), [{ label: "Occurrences", data: series.map((p) => p.count), color: ERROR_COLOR }], { height: 120, label: "Occurrences over time" }) : null,
-    h("h3", { class: "card-title" }, `Recent occurrences (${occurrences.length})`),
+    h("h3", { class: "card-title" }, occurrences.length < group.count
+      ? `Newest ${formatCount(occurrences.length)} of ${formatCount(group.count)} occurrences`
+      : `Occurrences (${formatCount(occurrences.length)})`),
     occurrences.length === 0 ? emptyState("No occurrences in this range.", null, { compact: true, showGettingStarted: false }) : dataTable([
       { label: "Time", className: "whitespace-nowrap", value: (o) => formatTime(o.time) },
       { label: "Service", value: (o) => o.service },
-      { label: "User", value: (o) => o.user || "" },
-      { label: "Order", value: (o) => o.order || "" },
+      { label: "User on the span", value: (o) => o.user || "" },
+      { label: "Order on the span", value: (o) => o.order || "" },
       { label: "Message", className: "max-w-[18rem] truncate", value: (o) => h("span", { title: o.message }, o.message) },
     ], occurrences, { caption: "Occurrences", onRow: (o) => { replace(selected, occurrenceDetails(o, signal)); selected.scrollIntoView({ block: "nearest" }); } }),
     selected);
