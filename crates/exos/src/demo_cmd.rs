@@ -72,7 +72,10 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
     serve_cmd::log_settings(&args.serve);
     let first = serve_cmd::print_first_start(store.as_ref())?;
     let key = demo_ingest_key(store.as_ref())?;
-    let holds_orders = store_holds_orders(store.as_ref());
+    let stored = StoredOrders {
+        any: store_holds_orders(store.as_ref()),
+        next_order: next_stored_order(store.as_ref()),
+    };
     let stop = simulate_cmd::stop_on_interrupt();
     let server = Server::start(&args.serve, Arc::clone(&store))?;
     print_banner(server.bound.http, first.as_ref());
@@ -85,7 +88,7 @@ pub fn run(args: DemoArgs) -> anyhow::Result<()> {
         &key,
         &mut marker,
         &marker_path,
-        holds_orders,
+        &stored,
         &stop,
     );
     if outcome.is_ok() && !stop.load(Ordering::Relaxed) {
@@ -104,11 +107,11 @@ fn simulate(
     key: &str,
     marker: &mut Option<Marker>,
     marker_path: &Path,
-    holds_orders: bool,
+    stored: &StoredOrders,
     stop: &AtomicBool,
 ) -> anyhow::Result<()> {
     let mut sim = simulate_args(args, server, key, marker_path);
-    if marker.is_none() && holds_orders {
+    if marker.is_none() && stored.any {
         eprintln!("the store already contains simulated orders but no {MARKER_FILE} was found: skipping the backfill");
         *marker = Some(Marker {
             seed: args.seed,
@@ -130,6 +133,14 @@ fn simulate(
     let Some(current) = marker.as_mut() else {
         return Ok(());
     };
+    // After a crash the marker still holds the first live order of the run before, so
+    // the stored orders decide, and no order id is sent twice.
+    if let Some(next) = stored.next_order {
+        if next > current.next_order {
+            eprintln!("the store holds orders up to index {next}; live orders go on from there");
+            current.next_order = next;
+        }
+    }
     sim.rate = args.live_rate;
     sim.truth = marker_path.with_file_name(LIVE_TRUTH_FILE);
     eprintln!(
@@ -237,6 +248,39 @@ fn store_holds_orders(store: &dyn Store) -> bool {
     }
 }
 
+/// What the store held when the demo started.
+struct StoredOrders {
+    /// Whether it holds any simulated order.
+    any: bool,
+    /// The index after its highest simulated order ([`next_stored_order`]).
+    next_order: Option<u64>,
+}
+
+/// Returns the index after the highest simulated order in the store (order ids are
+/// `ORD-<year>-<index + 1>`), or `None` when it holds none or cannot be read.
+fn next_stored_order(store: &dyn Store) -> Option<u64> {
+    let number = match store.dialect() {
+        exos_store::Dialect::DuckDb => "TRY_CAST(substr(OrderId, 10) AS BIGINT)",
+        exos_store::Dialect::ClickHouse => "toInt64OrZero(substring(OrderId, 10))",
+    };
+    let sql = format!("SELECT max({number}) FROM otel_traces WHERE OrderId LIKE 'ORD-____-%'");
+    let limits = QueryLimits {
+        max_rows: 1,
+        timeout: Duration::from_secs(60),
+    };
+    match store.query(&sql, &limits) {
+        Ok(result) => result
+            .rows
+            .first()
+            .and_then(|row| row.first())
+            .and_then(|v| v.as_u64().or_else(|| v.as_str()?.parse().ok())),
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot read the stored order ids; relying on the marker file alone");
+            None
+        }
+    }
+}
+
 fn print_banner(http: std::net::SocketAddr, first: Option<&exos_server::auth::FirstStart>) {
     println!();
     println!("  EXOS demo: open http://{http} and sign in as admin");
@@ -317,5 +361,47 @@ impl Server {
             Ok(result) => result,
             Err(_) => anyhow::bail!("the server thread panicked"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exos_core::{Batch, BusinessKeys, SpanRow};
+    use exos_store::{DuckOptions, DuckStore};
+
+    fn order_span(order_id: &str, index: u8) -> SpanRow {
+        SpanRow {
+            timestamp_ns: 1_767_225_600_000_000_000,
+            trace_id: format!("{index:032x}"),
+            span_id: format!("{index:016x}"),
+            span_name: "Order Received".into(),
+            keys: BusinessKeys {
+                order_id: order_id.into(),
+                ..BusinessKeys::default()
+            },
+            ..SpanRow::default()
+        }
+    }
+
+    #[test]
+    fn next_stored_order_follows_the_highest_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = DuckStore::open(dir.path(), &DuckOptions::default()).unwrap();
+        assert_eq!(next_stored_order(&store), None);
+        let spans = vec![
+            order_span("ORD-2026-000009", 1),
+            order_span("ORD-2027-020001", 2),
+            order_span("ORD-2026-000120", 3),
+            order_span("not-an-order", 4),
+        ];
+        store
+            .write(&Batch {
+                spans,
+                ..Batch::default()
+            })
+            .unwrap();
+        // ORD-2027-020001 is the order of index 20,000, so the next index is 20,001.
+        assert_eq!(next_stored_order(&store), Some(20_001));
     }
 }
