@@ -372,13 +372,7 @@ fn visitor_timeline_cut_only_past_the_limit() {
                 })
             })
             .collect();
-        store
-            .get()
-            .write(&exos_core::Batch {
-                spans,
-                ..Default::default()
-            })
-            .unwrap();
+        store.write_spans(spans);
     };
     let profile = || {
         let request = VisitorRequest::from_query(&pairs(&[("user", "limit@example.com")])).unwrap();

@@ -85,6 +85,17 @@ impl TestStore {
         self.store.as_ref()
     }
 
+    /// Writes `spans` in one batch.
+    #[allow(dead_code)]
+    pub fn write_spans(&self, spans: Vec<exos_core::SpanRow>) {
+        self.get()
+            .write(&exos_core::Batch {
+                spans,
+                ..Default::default()
+            })
+            .unwrap();
+    }
+
     /// On ClickHouse, opens a second store on the same database, as a restarted
     /// server would; `None` on DuckDB, whose file one process locks at a time.
     pub fn reopen(&self) -> Option<Arc<dyn Store>> {
