@@ -61,7 +61,9 @@ export function mount(root, { signal, onState }) {
     }, ({ groups, left }) => {
       if (!groups.length) return card(null, emptyState(`No ${by} values in this range.`, "Widen the range, or compare by another attribute.", { showGettingStarted: false }));
       const label = GROUPS.find((group) => group.id === by)?.label || by;
+      const actorLabel = ACTORS.find((item) => item.id === actor)?.label || actor;
       return h("div", { class: "space-y-2" },
+        h("p", { class: "muted text-sm sequences-about" }, `Each column follows the actors (${actorLabel}) that have at least one span with that ${label} value, through all of their ${steps === "business" ? "business steps" : "spans"}, whatever ${label} those carry.`),
         left > 0 ? h("p", { class: "muted text-sm sequences-left-out" }, `Showing the ${groups.length} ${label} values with the most spans; ${left} more ${left === 1 ? "is" : "are"} not shown. Narrow the range or filter to see them.`) : null,
         h("div", { class: "grid gap-4 md:grid-cols-2 xl:grid-cols-4" }, groups.map(({ value, response }, index) =>
           card(`${value} · ${formatCount(response.actors)} actors`, sequenceList(response, index)))));
