@@ -116,9 +116,22 @@ def test_sql_comparison_result(exos):
 def test_sql_row_limit(exos_factory):
     server = exos_factory.start(("--query-max-rows", str(QUERY_MAX_ROWS)))
     body = server.sql_response(
-        by_store("SELECT unnest(range(10)) AS i", "SELECT number AS i FROM numbers(10)")
+        by_store("SELECT range AS i FROM range(10)", "SELECT number AS i FROM numbers(10)")
     )
     assert body["truncated"] is True
     assert body["row_count"] == QUERY_MAX_ROWS
     assert len(body["rows"]) == QUERY_MAX_ROWS
     assert [row[0] for row in body["rows"]] == list(range(QUERY_MAX_ROWS))
+
+
+@pytest.mark.skipif(ON_CLICKHOUSE, reason="ClickHouse counts the memory of every value against its limit")
+def test_sql_rejects_values_built_outside_the_memory_limit(exos):
+    """DuckDB builds list ranges and repeated text whole, outside its memory limit."""
+    url = f"{exos.http_url}/api/sql"
+    for query in ("SELECT unnest(range(1000000000))", "SELECT repeat('x', 1000000000)"):
+        response = requests.post(url, json={"sql": query, "max_rows": 10}, auth=("admin", exos.admin_password), timeout=30)
+        assert response.status_code == 400, (query, response.text)
+        assert response.json()["error"]["kind"] == "sql_rejected", response.text
+    # A large scan through the table function streams and stops at the row limit.
+    body = exos.sql_response("SELECT range FROM range(100000000000)")
+    assert body["truncated"] is True
