@@ -42,15 +42,12 @@ const MAX_LIMIT: usize = 1000;
 /// Number of rows listed when `limit` is absent.
 const DEFAULT_LIMIT: usize = 200;
 
+/// Reads a time as the other pages' routes do: RFC 3339 text, or milliseconds
+/// since the Unix epoch. Returns milliseconds.
 fn millis(params: &Params, name: &str, default: i64) -> Result<i64, AnalyticsError> {
     match params.one(name)?.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(default),
-        Some(text) => text.parse::<i64>().map_err(|_| {
-            AnalyticsError::bad(
-                name,
-                format!("{text:?} is not a time; give milliseconds since the Unix epoch"),
-            )
-        }),
+        Some(text) => Ok(exos_analytics::time::parse_time(name, text)?.div_euclid(1_000_000)),
     }
 }
 
@@ -198,4 +195,28 @@ async fn replay(
         )));
     }
     Ok(Json(replay).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+        items
+            .iter()
+            .map(|(key, value)| (key.to_string(), value.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn times_take_rfc_3339_or_milliseconds() {
+        let raw = pairs(&[("from", "2026-12-01T00:00:00Z"), ("to", "1796169600000")]);
+        let params = Params::new(&raw, &["from", "to"]).unwrap();
+        assert_eq!(millis(&params, "from", 0).unwrap(), 1_796_083_200_000);
+        assert_eq!(millis(&params, "to", 0).unwrap(), 1_796_169_600_000);
+        let raw = pairs(&[("from", "yesterday")]);
+        let params = Params::new(&raw, &["from"]).unwrap();
+        let error = millis(&params, "from", 0).unwrap_err().to_string();
+        assert!(error.contains("RFC 3339"), "{error}");
+    }
 }
