@@ -177,9 +177,7 @@ fn read_share(
     batches: mpsc::Receiver<RecordBatch>,
     capacity: usize,
 ) -> Result<ShareEvents, AnalyticsError> {
-    let mut partitions: Vec<Vec<Event>> = (0..share.partitions())
-        .map(|_| Vec::with_capacity(capacity))
-        .collect();
+    let mut partitions: Vec<Vec<Event>> = share.empty_partitions(capacity);
     let mut labels = ValueIds::default();
     for batch in batches {
         let hashes = primitive::<UInt64Type>(&batch, "actor_hash")?.values();
@@ -249,7 +247,7 @@ fn tie_orders(
     ties: &[TieKey],
     labels: &[String],
 ) -> Result<HashMap<TieKey, Vec<u32>>, AnalyticsError> {
-    let wanted: std::collections::HashSet<TieKey> = ties.iter().copied().collect();
+    let tied_keys: std::collections::HashSet<TieKey> = ties.iter().copied().collect();
     let mut times: Vec<i64> = ties.iter().map(|tie| tie.1).collect();
     times.sort_unstable();
     times.dedup();
@@ -278,7 +276,7 @@ fn tie_orders(
                 (hash, text_hash(actors.value(row).as_bytes())),
                 timestamps[row],
             );
-            if !wanted.contains(&key) {
+            if !tied_keys.contains(&key) {
                 continue;
             }
             // A label first written after the events were read has no id; it is left out.

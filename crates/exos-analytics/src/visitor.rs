@@ -242,8 +242,8 @@ pub fn visitor(store: &dyn Store, request: &VisitorRequest) -> Result<Profile, A
             .then_with(|| a.name.cmp(&b.name))
             .then_with(|| a.trace_id.cmp(&b.trace_id))
     });
-    // One entry more than the list keeps is read, so that a cut list is told apart
-    // from one of exactly the limit.
+    // One entry more than the list keeps is read, so that a cut list is distinguished
+    // from one with exactly the limit.
     let timeline_cut = timeline.len() > MAX_TIMELINE;
     timeline.truncate(MAX_TIMELINE);
     Ok(Profile {

@@ -179,6 +179,13 @@ impl Share {
     pub fn partitions(self) -> usize {
         (PARTITIONS - self.thread).div_ceil(self.threads)
     }
+
+    /// Returns this thread's partitions, empty, each with room for `capacity` records.
+    pub fn empty_partitions<T>(self, capacity: usize) -> Vec<Vec<T>> {
+        (0..self.partitions())
+            .map(|_| Vec::with_capacity(capacity))
+            .collect()
+    }
 }
 
 /// A thread's partitions and the breakdown values they number.
@@ -196,9 +203,7 @@ fn read_share(
     batches: mpsc::Receiver<RecordBatch>,
     capacity: usize,
 ) -> Result<SharePartitions, RunError> {
-    let mut partitions: Vec<Vec<Span>> = (0..share.partitions())
-        .map(|_| Vec::with_capacity(capacity))
-        .collect();
+    let mut partitions: Vec<Vec<Span>> = share.empty_partitions(capacity);
     let mut values = ValueIds::default();
     for batch in batches {
         let columns = SpanColumns::of(&batch)?;

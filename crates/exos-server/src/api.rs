@@ -48,7 +48,7 @@ impl IntoResponse for ApiError {
             ApiError::Store(StoreError::Rejected(_)) => (StatusCode::BAD_REQUEST, "sql_rejected"),
             ApiError::Store(StoreError::Query(_)) => (StatusCode::BAD_REQUEST, "sql_failed"),
             ApiError::Store(StoreError::Timeout(_)) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
-            // Nobody reads the answer, since the client stopped waiting.
+            // The client disconnected, so no one receives this response.
             ApiError::Store(StoreError::Cancelled) => (StatusCode::REQUEST_TIMEOUT, "cancelled"),
             ApiError::Store(_) => (StatusCode::INTERNAL_SERVER_ERROR, "store_failed"),
         };

@@ -217,7 +217,7 @@ fn row_limit_stops_a_huge_scan() {
 }
 
 #[test]
-fn long_text_stops_a_result_before_its_row_limit() {
+fn result_byte_cap_truncates_long_text() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(dir.path());
     let limits = QueryLimits {

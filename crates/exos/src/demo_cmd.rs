@@ -133,11 +133,13 @@ fn simulate(
     let Some(current) = marker.as_mut() else {
         return Ok(());
     };
-    // After a crash the marker still holds the first live order of the run before, so
+    // After a crash the marker still contains the first live order of the run before, so
     // the stored orders decide, and no order id is sent twice.
     if let Some(next) = stored.next_order {
         if next > current.next_order {
-            eprintln!("the store holds orders up to index {next}; live orders go on from there");
+            eprintln!(
+                "the store contains orders up to index {next}; live orders continue from there"
+            );
             current.next_order = next;
         }
     }
@@ -248,16 +250,16 @@ fn store_holds_orders(store: &dyn Store) -> bool {
     }
 }
 
-/// What the store held when the demo started.
+/// The simulated orders found in the store when the demo started.
 struct StoredOrders {
-    /// Whether it holds any simulated order.
+    /// Whether it contains any simulated order.
     any: bool,
     /// The index after its highest simulated order ([`next_stored_order`]).
     next_order: Option<u64>,
 }
 
 /// Returns the index after the highest simulated order in the store (order ids are
-/// `ORD-<year>-<index + 1>`), or `None` when it holds none or cannot be read.
+/// `ORD-<year>-<index + 1>`), or `None` when it contains none or cannot be read.
 fn next_stored_order(store: &dyn Store) -> Option<u64> {
     let number = match store.dialect() {
         exos_store::Dialect::DuckDb => "TRY_CAST(substr(OrderId, 10) AS BIGINT)",

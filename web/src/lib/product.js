@@ -13,7 +13,7 @@ export const ACTORS = [
   { id: "OrderId", label: "Order (order.id)" },
 ];
 
-// Which spans a path question reads: every span of the actor, or business steps only
+// Choices of the spans a path question reads: every span of the actor, or business steps only
 // (root spans outside browser sessions, the spans the process log reads).
 export const STEP_CHOICES = [
   { id: "all", label: "All spans" },

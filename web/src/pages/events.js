@@ -131,7 +131,7 @@ export function mount(root, { signal, onState }) {
   let state = null; // {rows, columns, nextCursor, loading}
   let observer = null;
 
-  // Asks for one part of the answer: `rows` (a page, from `cursor` on) or `histogram`.
+  // Asks for one part of the response: `rows` (a page, from `cursor` on) or `histogram`.
   // The two go separately, so the rows of a search show before the histogram,
   // which counts every match of the range.
   function request(part, cursor) {

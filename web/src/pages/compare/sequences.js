@@ -23,7 +23,7 @@ function sequenceList(response, index) {
   const top = response.links.slice(0, ROWS);
   const heaviest = top[0].actors;
   return h("ol", { class: "space-y-2 text-sm" }, top.map((link) => h("li", {},
-    // A pair can repeat at several steps of the paths, so each says which step it leaves.
+    // A pair can repeat at several steps of the paths, so each shows the step it leaves.
     h("div", { class: "flex justify-between gap-2" },
       h("span", { class: "truncate", title: `${nodes[link.source].name} → ${nodes[link.target].name}` },
         h("span", { class: "muted tabular-nums" }, `${nodes[link.source].step + 1}. `), `${nodes[link.source].name} → ${nodes[link.target].name}`),
