@@ -711,9 +711,9 @@ type Rows = (Vec<ColumnInfo>, Vec<Vec<serde_json::Value>>, bool);
 ///
 /// A streamed query stops at the limit: `SELECT * FROM range(10^11)` with a
 /// limit of 10 returns at once instead of running until the time limit. A
-/// materialized result converts to Arrow faster (0.70 s against 0.95 s for
-/// 7.5M rows, docs/BENCHMARKS.md), so the large reads of the engines
-/// (process logs, replay events) keep it.
+/// materialized result converted to Arrow faster in a one-off timing of 7.5M
+/// rows (an estimate, not a repository bench), so the large reads of the
+/// engines (process logs, replay events) keep it.
 const STREAM_MAX_ROWS: usize = 100_000;
 
 fn run_query(connection: &Connection, sql: &str, max_rows: usize) -> duckdb::Result<Rows> {
